@@ -11,109 +11,22 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 import sqlalchemy as sa
 
+from domotic_assets.contracts.pidb import REFERENCE_TABLES, metadata
 from domotic_assets.simulator.apartments import Apartment
 
-metadata = sa.MetaData()
+personal_metadata = sa.MetaData()
+"""Tables of people: written by the simulator, never read by the platform."""
 
-building_types = sa.Table(
-    "building_types", metadata,
-    sa.Column("id", sa.Integer, primary_key=True), sa.Column("name", sa.String(64), nullable=False),
-)
-buildings = sa.Table(
-    "buildings", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("code", sa.String(32), nullable=False, unique=True),
-    sa.Column("name", sa.String(128), nullable=False),
-    sa.Column("building_type_id", sa.Integer, sa.ForeignKey("building_types.id")),
-    sa.Column("city", sa.String(64)),
-    sa.Column("weather_site", sa.String(64)),
-    sa.Column("timezone", sa.String(64), nullable=False),
-)
-rooms = sa.Table(
-    "rooms", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("building_id", sa.Integer, sa.ForeignKey("buildings.id"), nullable=False),
-    sa.Column("name", sa.String(64), nullable=False),
-    sa.Column("floor", sa.Integer),
-    sa.Column("area_m2", sa.Float),
-)
-devices = sa.Table(
-    "devices", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("room_id", sa.Integer, sa.ForeignKey("rooms.id"), nullable=False),
-    sa.Column("name", sa.String(64), nullable=False),
-    sa.Column("kind", sa.String(32)),
-    sa.Column("nominal_power_w", sa.Float),
-    sa.Column("shiftable", sa.Boolean, nullable=False),
-)
-sensors = sa.Table(
-    "sensors", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("external_id", sa.String(32), nullable=False, unique=True),
-    sa.Column("room_id", sa.Integer, sa.ForeignKey("rooms.id"), nullable=False),
-    sa.Column("device_id", sa.Integer, sa.ForeignKey("devices.id")),
-    sa.Column("category", sa.String(32), nullable=False),
-    sa.Column("model", sa.String(64)),
-    sa.Column("installed_at", sa.DateTime),
-    sa.Column("removed_at", sa.DateTime),
-)
-di_errors = sa.Table(
-    "di_errors", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("sensor_id", sa.Integer, sa.ForeignKey("sensors.id"), nullable=False),
-    sa.Column("occurred_at", sa.DateTime, nullable=False),
-    sa.Column("code", sa.String(32), nullable=False),
-    sa.Column("message", sa.String(255)),
-)
-energy_profiles = sa.Table(
-    "energy_profiles", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("building_id", sa.Integer, sa.ForeignKey("buildings.id"), nullable=False),
-    sa.Column("tariff_code", sa.String(32), nullable=False),
-    sa.Column("contract_kw", sa.Float),
-    sa.Column("pv_kwp", sa.Float),
-    sa.Column("battery_kwh", sa.Float),
-)
-tariffs = sa.Table(
-    "tariffs", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("tariff_code", sa.String(32), nullable=False),
-    sa.Column("valid_from", sa.Date, nullable=False),
-    sa.Column("valid_to", sa.Date),
-    sa.Column("period", sa.String(8), nullable=False),
-    sa.Column("weekday_mask", sa.String(7), nullable=False),
-    sa.Column("start_time", sa.Time, nullable=False),
-    sa.Column("end_time", sa.Time, nullable=False),
-    sa.Column("price_chf_kwh", sa.Numeric(8, 4), nullable=False),
-)
-parameters = sa.Table(
-    "parameters", metadata,
-    sa.Column("name", sa.String(64), primary_key=True),
-    sa.Column("value", sa.String(64), nullable=False),
-    sa.Column("valid_from", sa.Date, primary_key=True),
-)
-occupancy_roles = sa.Table(
-    "occupancy_roles", metadata,
-    sa.Column("building_id", sa.Integer, sa.ForeignKey("buildings.id"), primary_key=True),
-    sa.Column("role", sa.String(16), primary_key=True),
-    sa.Column("login", sa.String(64), nullable=False),
-)
 users = sa.Table(
-    "users", metadata,
+    "users", personal_metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("building_id", sa.Integer, sa.ForeignKey("buildings.id")),
+    sa.Column("building_id", sa.Integer),
     sa.Column("first_name", sa.String(64)),
     sa.Column("last_name", sa.String(64)),
     sa.Column("email", sa.String(128)),
     sa.Column("phone", sa.String(32)),
     sa.Column("birth_date", sa.Date),
 )
-
-REFERENCE_TABLES = (
-    "building_types", "buildings", "rooms", "devices", "sensors",
-    "di_errors", "energy_profiles", "tariffs", "parameters", "occupancy_roles",
-)
-"""The ten tables the warehouse imports. `users` is deliberately not among them."""
 
 # A Valais household double tariff (energy part, VAT included), in the shape of the
 # time-of-use offers of the region's utilities: high tariff on working days 07:00-20:00,
@@ -146,7 +59,7 @@ def write_pidb(url: str, apartments: list[Apartment], start: date, seed: int) ->
     """Create (or re-create) every pidb table and fill it for these apartments."""
     engine = sa.create_engine(url)
     rng = np.random.default_rng([seed, 7])
-    rows: dict[str, list[dict]] = {t.name: [] for t in metadata.sorted_tables}
+    rows: dict[str, list[dict]] = {name: [] for name in (*REFERENCE_TABLES, "users")}
     rows["building_types"].append({"id": 1, "name": "apartment"})
     rows["parameters"] = [dict(zip(("name", "value", "valid_from"), r)) for r in PARAMETER_ROWS]
     rows["tariffs"] = [
@@ -201,10 +114,12 @@ def write_pidb(url: str, apartments: list[Apartment], start: date, seed: int) ->
                 "email": f"{first}.{last}@example.ch".lower(), "phone": f"+41 79 {rng.integers(100, 999)} {rng.integers(10, 99)} {rng.integers(10, 99)}",
                 "birth_date": date(1960, 1, 1) + timedelta(days=int(rng.integers(15000))),
             })
+    personal_metadata.drop_all(engine)
     metadata.drop_all(engine)
     metadata.create_all(engine)
+    personal_metadata.create_all(engine)
     with engine.begin() as conn:
-        for table in metadata.sorted_tables:
+        for table in (*metadata.sorted_tables, users):
             if rows[table.name]:
                 conn.execute(table.insert(), rows[table.name])
     engine.dispose()

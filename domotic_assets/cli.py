@@ -1,0 +1,172 @@
+"""`domotic`: the one command-line entry point (simulate, run, demo, ui)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import click
+
+from domotic_assets.settings import Settings
+
+DAGSTER_YAML = """# The Dagster instance of this state folder (SQLite storage: fine for one machine).
+# Production: see README, "Production instance" (dagster-postgres).
+telemetry:
+  enabled: false
+"""
+
+
+def _prepare_dagster_home(settings: Settings) -> None:
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    config = settings.dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+
+
+@click.group(help="Domotic data platform: smart-apartment data through Bronze, Silver and Gold.")
+def main() -> None:
+    pass
+
+
+@main.command(help="Write a realistic simulated feed: sensor files, weather files, pidb and a manifest.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for share/, meteo2/, pidb.sqlite, manifest/.")
+@click.option("--apartments", default="jimmy,jeremie", show_default=True, help="Comma-separated apartment codes.")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default="2023-08-18", show_default=True)
+@click.option("--days", type=int, default=7, show_default=True, help="Days to write (live mode: 0 runs forever).")
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--faults", type=click.Choice(["none", "default", "heavy"]), default="default", show_default=True)
+@click.option("--pidb-url", default=None, help="Write pidb into this SQLAlchemy URL instead of OUT/pidb.sqlite.")
+@click.option("--live", is_flag=True, help="Write files as (simulated) time passes, like a gateway.")
+@click.option("--speed", type=float, default=1.0, show_default=True, help="Live mode: simulated seconds per real second.")
+def simulate(out, apartments, start, days, seed, faults, pidb_url, live, speed) -> None:
+    from domotic_assets.simulator.feed import SimulationConfig, simulate as run_batch, simulate_live
+
+    config = SimulationConfig(out=out, apartments=tuple(a.strip() for a in apartments.split(",") if a.strip()),
+                              start=start.date(), days=days, seed=seed, faults=faults, pidb_url=pidb_url)
+    if live:
+        from datetime import datetime, timezone
+
+        begin = datetime.combine(start.date(), datetime.min.time()).replace(tzinfo=timezone.utc) if "--start" in sys.argv else None
+        summary = simulate_live(config, speed=speed, start=begin, log=click.echo)
+    else:
+        summary = run_batch(config)
+    click.echo(f"{summary.files} sensor files ({summary.readings} readings), {summary.weather_files} weather files "
+               f"in {summary.seconds:.1f} s -> {out}")
+    click.echo("faults injected: " + ", ".join(f"{k}={v}" for k, v in sorted(summary.faults.items())))
+
+
+def _run_range(settings: Settings, first: date, last: date, select: str | None) -> bool:
+    from domotic_assets.warehouse.embedded import warehouse_dsn
+
+    _prepare_dagster_home(settings)
+    with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
+        os.environ["DOMOTIC_PG_DSN"] = dsn
+        import dagster as dg
+
+        from domotic_assets.definitions import defs
+        from domotic_assets.defs.run_range import materialize_range, resolve_selection
+
+        keys = resolve_selection(defs, select)
+        with dg.DagsterInstance.get() as instance:
+            outcome = materialize_range(defs, keys, first, last, instance, echo=click.echo)
+        for failure in outcome.failures:
+            click.echo(f"FAILED {failure}", err=True)
+        if settings.pg_dsn is None:
+            os.environ.pop("DOMOTIC_PG_DSN", None)
+        return outcome.success
+
+
+@main.command("run", help="Materialize a day range (both dates included) of everything, a layer, or a selection.")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--select", default=None, help="bronze, silver, gold, or a Dagster asset selection string.")
+def run_command(first, last, select) -> None:
+    if last < first:
+        raise click.BadParameter("--to is before --from")
+    ok = _run_range(Settings.from_env(), first.date(), last.date(), select)
+    sys.exit(0 if ok else 1)
+
+
+@main.command(help="Simulate 7 days for the two reference apartments and run the whole pipeline on them.")
+@click.option("--days", type=int, default=7, show_default=True)
+@click.option("--fresh", is_flag=True, help="Simulate the feed again even if one is already there.")
+def demo(days: int, fresh: bool) -> None:
+    from domotic_assets.simulator.feed import SimulationConfig, simulate as run_batch
+    from domotic_assets.warehouse.embedded import warehouse_dsn
+    from domotic_assets.warehouse.summary import sensor_file_summary, table_rows
+
+    began = time.perf_counter()
+    settings = Settings.from_env()
+    feed = settings.feed_dir
+    config = SimulationConfig(out=feed, days=days)
+    marker = feed / ".simulated"
+    stamp = f"{config.start} {config.days} {config.seed} {config.faults} {','.join(config.apartments)}"
+    if fresh or not marker.exists() or marker.read_text() != stamp:
+        click.echo(f"simulating {days} days for {', '.join(config.apartments)} into {feed} ...")
+        summary = run_batch(config)
+        marker.write_text(stamp)
+        click.echo(f"  {summary.files} sensor files, {summary.readings} readings, {summary.weather_files} weather files "
+                   f"in {summary.seconds:.1f} s")
+    # The demo reads its own simulated feed, whatever the environment points at.
+    os.environ.update(DOMOTIC_LANDING=str(config.share), DOMOTIC_WEATHER=str(config.meteo),
+                      DOMOTIC_PIDB_URL=f"sqlite:///{feed / 'pidb.sqlite'}")
+    settings = Settings.from_env()
+    first, last = config.start, config.start + timedelta(days=days - 1)
+    with_server = settings.pg_dsn
+    from domotic_assets.warehouse.embedded import warehouse_dsn
+
+    with warehouse_dsn(with_server, settings.embedded_pg_dir) as dsn:
+        os.environ["DOMOTIC_PG_DSN"] = dsn
+        ok = _run_range(Settings.from_env(), first, last, None)
+        import psycopg
+
+        with psycopg.connect(dsn) as conn:
+            files = sensor_file_summary(conn)
+            rows = table_rows(conn)
+    click.echo("")
+    click.echo(f"Summary ({first} .. {last}, state in {settings.home})")
+    click.echo(f"  sensor files: {files['registered']} registered, {files['stored']} in Bronze, "
+               f"{files['not_yet_stored']} not yet stored; weather files: {files['weather_files']}")
+    click.echo("  quarantined: " + (", ".join(f"{k}={v}" for k, v in files["quarantined"].items()) or "none"))
+    click.echo("  rows per table:")
+    for name, count in rows:
+        click.echo(f"    {name:<40} {count:>12,}")
+    click.echo(f"  time taken: {time.perf_counter() - began:.1f} s")
+    sys.exit(0 if ok else 1)
+
+
+@main.command(help="Open the Dagster UI (with sensors and schedules) on this state folder.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=3000, show_default=True)
+def ui(host: str, port: int) -> None:
+    from domotic_assets.warehouse.embedded import warehouse_dsn
+
+    settings = Settings.from_env()
+    _prepare_dagster_home(settings)
+    with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
+        env = {**os.environ, "DOMOTIC_PG_DSN": dsn}
+        command = [sys.executable, "-m", "dagster", "dev", "-m", "domotic_assets.definitions", "-h", host, "-p", str(port)]
+        # its own process group: `dagster dev` children ignore signals otherwise and hang on exit
+        process = subprocess.Popen(command, env=env, start_new_session=True)
+        click.echo(f"Dagster UI on http://{host}:{port} (Ctrl-C stops it and the private database)")
+        try:
+            process.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Dagster glue, one folder per domain. Business logic lives in the plain modules beside `defs/`."""

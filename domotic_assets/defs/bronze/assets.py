@@ -1,0 +1,78 @@
+"""Bronze assets: sensor files by the day of their own timestamp, weather files by issue day."""
+
+
+import dagster as dg
+
+from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
+from domotic_assets.defs.resources import BronzeResource, LandingResource, PidbResource, WarehouseResource
+from domotic_assets.ingest.sensor_files import ingest_sensor_files
+from domotic_assets.ingest.weather_files import ingest_weather_files
+
+SETTLE_SECONDS = 30.0
+"""A file untouched this long is complete even if no sensor tick saw it twice."""
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    group_name="bronze",
+    kinds={"file"},
+    description="Raw sensor files copied from the landing share into bronze/<apartment>/YYYY/MM/DD/HH/ "
+    "by the timestamp inside each document; unreadable files kept under _quarantine/ with a reason.",
+)
+def bronze_sensor_files(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource,
+    bronze: BronzeResource, pidb: PidbResource,
+) -> dg.MaterializeResult:
+    days = partition_days(context)
+    with warehouse.connect() as conn:
+        report = ingest_sensor_files(
+            landing.open(), conn, bronze.path, pidb.apartment_timezone(context.log),
+            store_days=days, settle_seconds=SETTLE_SECONDS,
+        )
+        totals = conn.execute(
+            """SELECT count(*) FILTER (WHERE bronze_path <> ''), count(*) FILTER (WHERE quarantine_reason IS NOT NULL),
+                      count(*) FILTER (WHERE bronze_path IS NULL)
+               FROM meta.bronze_sensor_files WHERE partition_day = ANY(%s)""", (days,)).fetchone()
+    other_days = {d.isoformat(): n for d, n in sorted(report.days.items()) if d not in set(days)}
+    if other_days:
+        context.log.info(f"new files of other days were registered and wait for their own partitions: {other_days}")
+    return dg.MaterializeResult(metadata={
+        "days": dg.MetadataValue.text(f"{days[0]} .. {days[-1]}"),
+        "files_stored_now": report.stored,
+        "files_in_bronze": int(totals[0]),
+        "files_quarantined": int(totals[1]),
+        "files_not_yet_stored": int(totals[2]),
+        "quarantine_reasons_now": dg.MetadataValue.json(report.quarantined),
+        "files_still_being_written": len(report.waiting),
+        "files_vanished_before_copy": report.vanished,
+        "new_files_of_other_days": dg.MetadataValue.json(other_days),
+    })
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    group_name="bronze",
+    kinds={"file"},
+    retry_policy=dg.RetryPolicy(max_retries=5, delay=60, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
+    description="Weather forecast files (Pred_YYYY-MM-DD.csv) copied into bronze/weather/YYYY/MM/DD/ "
+    "by issue day; a re-issued file with new content is kept as a new version.",
+)
+def bronze_weather_files(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, weather_drop: LandingResource, bronze: BronzeResource,
+) -> dg.MaterializeResult:
+    days = partition_days(context)
+    with warehouse.connect() as conn:
+        report = ingest_weather_files(weather_drop.open(), conn, bronze.path, days)
+    if report.missing_days:
+        # What was there is stored; the run fails (and is retried) so a missing forecast is seen.
+        raise dg.Failure(
+            description=f"no forecast file issued yet for {', '.join(map(str, report.missing_days))} "
+            f"in {weather_drop.location}",
+            metadata={"stored": len(report.stored), "unchanged": len(report.unchanged)},
+        )
+    return dg.MaterializeResult(metadata={
+        "files_stored": dg.MetadataValue.json(report.stored),
+        "files_unchanged": len(report.unchanged),
+    })

@@ -1,0 +1,19 @@
+"""The daily weather fetch: around 07:00 Europe/Zurich, when the service has issued the day's file."""
+
+
+import dagster as dg
+
+from domotic_assets.defs.bronze.assets import bronze_weather_files
+from domotic_assets.defs.partitions import daily_partitions
+from domotic_assets.settings import PLATFORM_TIMEZONE
+
+weather_job = dg.define_asset_job("weather_job", selection=[bronze_weather_files], partitions_def=daily_partitions)
+
+
+@dg.schedule(job=weather_job, cron_schedule="15 7 * * *", execution_timezone=PLATFORM_TIMEZONE,
+             default_status=dg.DefaultScheduleStatus.RUNNING)
+def weather_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Fetch the file issued today (the asset retries with back-off if it is late)."""
+    # scheduled_execution_time is already in the schedule's Europe/Zurich time zone
+    key = context.scheduled_execution_time.strftime("%Y-%m-%d")
+    return dg.RunRequest(partition_key=key, run_key=f"weather:{key}")

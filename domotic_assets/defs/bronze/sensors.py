@@ -1,0 +1,58 @@
+"""The sensor that notices new sensor files on the landing share and asks for their days.
+
+Each tick lists the share once, registers at most `MAX_FILES_PER_TICK` new complete files
+(reading each to learn the day inside it), and requests one run per day that has files not
+yet in Bronze. What was seen lives in `meta.bronze_sensor_files`; the cursor only keeps the
+files that looked incomplete, to compare at the next tick.
+"""
+
+
+import json
+from datetime import date
+
+import dagster as dg
+
+from domotic_assets.defs.bronze.assets import bronze_sensor_files
+from domotic_assets.defs.partitions import daily_partitions
+from domotic_assets.defs.resources import BronzeResource, LandingResource, PidbResource, WarehouseResource
+from domotic_assets.ingest.sensor_files import ingest_sensor_files
+
+MAX_FILES_PER_TICK = 20_000
+
+
+def unstored_days(conn) -> list[tuple[date, int, int]]:
+    """(day, files waiting, newest file id) for every day with registered files not in Bronze."""
+    return conn.execute("""SELECT partition_day, count(*), max(id) FROM meta.bronze_sensor_files
+                           WHERE bronze_path IS NULL GROUP BY partition_day ORDER BY partition_day""").fetchall()
+
+
+@dg.sensor(asset_selection=[bronze_sensor_files], minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+def sensor_files_sensor(
+    context: dg.SensorEvaluationContext, warehouse: WarehouseResource, landing: LandingResource,
+    bronze: BronzeResource, pidb: PidbResource,
+) -> dg.SensorResult:
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    with warehouse.connect() as conn:
+        report = ingest_sensor_files(
+            landing.open(), conn, bronze.path, pidb.apartment_timezone(context.log),
+            previous_look=cursor.get("waiting", {}), limit=MAX_FILES_PER_TICK,
+        )
+        pending = unstored_days(conn)
+    valid = set(daily_partitions.get_partition_keys(dynamic_partitions_store=context.instance))
+    requests, skipped = [], {}
+    for day, count, newest in pending:
+        key = day.isoformat()
+        if key not in valid:
+            skipped[key] = count
+            continue
+        # one request per day and state of its backlog: a failed run is not re-requested every tick
+        requests.append(dg.RunRequest(partition_key=key, run_key=f"bronze_sensor_files:{key}:{newest}",
+                                      tags={"domotic/files_waiting": str(count)}))
+    if skipped:
+        context.log.warning(f"files dated outside the partitions were registered but not requested: {skipped}")
+    new_cursor = {"waiting": report.waiting, "registered": cursor.get("registered", 0) + report.registered}
+    return dg.SensorResult(
+        run_requests=requests,
+        cursor=json.dumps(new_cursor),
+        skip_reason=None if requests else f"no new complete files ({len(report.waiting)} still being written)",
+    )

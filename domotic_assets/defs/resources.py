@@ -1,0 +1,84 @@
+"""The platform's resources, each behind one small interface, built once from the settings."""
+
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import dagster as dg
+import psycopg
+
+from domotic_assets.ingest.landing import Landing, open_landing
+from domotic_assets.ingest.pidb_import import apartment_timezones
+from domotic_assets.settings import PLATFORM_TIMEZONE, Settings
+from domotic_assets.warehouse.embedded import EmbeddedPostgres
+from domotic_assets.warehouse.schema import ensure_schema
+
+_schema_ready: set[str] = set()
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The PostgreSQL warehouse. With no DSN, the private server in `embedded_folder` (started
+    on first use if needed, and left running for the CLI or UI that owns it to stop)."""
+
+    dsn: str = ""
+    embedded_folder: str = ""
+
+    def resolved_dsn(self) -> str:
+        if self.dsn:
+            return self.dsn
+        return EmbeddedPostgres(Path(self.embedded_folder)).ensure_running()[0]
+
+    @contextmanager
+    def connect(self) -> Iterator[psycopg.Connection]:
+        dsn = self.resolved_dsn()
+        if dsn not in _schema_ready:
+            ensure_schema(dsn)
+            _schema_ready.add(dsn)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            yield conn
+
+
+class LandingResource(dg.ConfigurableResource):
+    """Where files arrive: a folder (SMB/sFTP locations arrive with their transports)."""
+
+    location: str
+
+    def open(self) -> Landing:
+        return open_landing(self.location)
+
+
+class PidbResource(dg.ConfigurableResource):
+    """The reference database `pidb`, as a SQLAlchemy URL (SQLite, MySQL or MariaDB)."""
+
+    url: str
+
+    def apartment_timezone(self, log: dg.DagsterLogManager | None = None):
+        """A lookup apartment -> time zone; the platform zone when pidb cannot be read."""
+        try:
+            zones = apartment_timezones(self.url)
+        except Exception as exc:  # Bronze must not stop because pidb is down; say so loudly
+            if log:
+                log.warning(f"pidb unreadable ({exc}); wall-clock timestamps read as {PLATFORM_TIMEZONE}")
+            zones = {}
+        return lambda apartment: zones.get(apartment, PLATFORM_TIMEZONE)
+
+
+class BronzeResource(dg.ConfigurableResource):
+    """The Bronze file store on disk."""
+
+    root: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.root)
+
+
+def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    return {
+        "warehouse": WarehouseResource(dsn=settings.pg_dsn or "", embedded_folder=str(settings.embedded_pg_dir)),
+        "landing": LandingResource(location=settings.landing),
+        "weather_drop": LandingResource(location=settings.weather),
+        "pidb": PidbResource(url=settings.pidb_url),
+        "bronze": BronzeResource(root=str(settings.bronze_dir)),
+    }

@@ -1,0 +1,52 @@
+"""The Bronze file store: immutable raw copies, never overwritten, written atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from pathlib import Path
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def versioned(relpath: str, version: int) -> str:
+    """`a/b/name.json` -> `a/b/name.v2.json`; version 1 is the plain name."""
+    if version == 1:
+        return relpath
+    stem, dot, ext = relpath.rpartition(".")
+    return f"{stem}.v{version}.{ext}" if dot else f"{relpath}.v{version}"
+
+
+def store_immutable(root: Path, relpath: str, data: bytes) -> str:
+    """Write `data` at `root/relpath` unless those exact bytes are already there.
+
+    A different content under the same name becomes a new version (`name.v2.json`); nothing is
+    ever overwritten. The file appears whole or not at all (temporary file, then a hard link that
+    fails if the name is taken), so a run killed half-way leaves nothing a reader could mistake
+    for a copy, and the next run repairs it. Returns the relative path that holds the bytes.
+    """
+    target = root / relpath
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+    temporary.write_bytes(data)
+    try:
+        version = 1
+        while True:
+            candidate = versioned(relpath, version)
+            try:
+                os.link(temporary, root / candidate)
+                return candidate
+            except FileExistsError:
+                if (root / candidate).read_bytes() == data:
+                    return candidate
+                version += 1
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def flush_to_disk() -> None:
+    """Make every file written so far durable before the tracking table says it is stored."""
+    os.sync()

@@ -1,0 +1,113 @@
+"""Reference data from `pidb` (MySQL/MariaDB or SQLite) into the ten `silver.dim_*` tables.
+
+Idempotent: a table whose content did not change in `pidb` is not rewritten at all; one that
+changed is replaced in a single transaction (readers see the old rows or the new, never a mix).
+Only the contract's columns of the ten reference tables are read; `users` never is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from domotic_assets.contracts.pidb import REFERENCE_TABLES, metadata
+from domotic_assets.settings import PLATFORM_TIMEZONE
+
+
+class PidbUnavailable(RuntimeError):
+    """pidb could not be read; the Silver dimensions were left as they were."""
+
+
+@dataclass(frozen=True)
+class DimImport:
+    table: str
+    rows: int
+    changed: bool
+    content_hash: str
+
+
+def dim_table(source: str) -> str:
+    return f"dim_{source}"
+
+
+def _pg_columns(table: sa.Table) -> str:
+    dialect = postgresql.dialect()
+    cols = [f'"{c.name}" {c.type.compile(dialect=dialect)}' for c in table.columns]
+    keys = [c.name for c in table.primary_key.columns]
+    if keys:
+        cols.append(f"PRIMARY KEY ({', '.join(keys)})")
+    return ", ".join(cols)
+
+
+def read_reference_tables(pidb_url: str) -> dict[str, list[tuple]]:
+    """Every reference table's rows in primary-key order (so the content hash is stable)."""
+    engine = sa.create_engine(pidb_url, pool_pre_ping=True)
+    try:
+        with engine.connect() as conn:
+            out = {}
+            for name in REFERENCE_TABLES:
+                table = metadata.tables[name]
+                query = sa.select(*table.columns).order_by(*table.primary_key.columns)
+                out[name] = [tuple(row) for row in conn.execute(query)]
+            return out
+    except sa.exc.SQLAlchemyError as exc:
+        raise PidbUnavailable(f"cannot read pidb at {sa.engine.make_url(pidb_url).render_as_string(hide_password=True)}: "
+                              f"{type(exc.orig or exc).__name__}: {exc.orig or exc}") from None
+    finally:
+        engine.dispose()
+
+
+def apartment_timezones(pidb_url: str) -> dict[str, str]:
+    """Apartment code -> IANA time zone, from `buildings` (wall-clock timestamps need it)."""
+    buildings = metadata.tables["buildings"]
+    engine = sa.create_engine(pidb_url)
+    try:
+        with engine.connect() as conn:
+            return {code: tz or PLATFORM_TIMEZONE for code, tz in conn.execute(sa.select(buildings.c.code, buildings.c.timezone))}
+    finally:
+        engine.dispose()
+
+
+def _content_hash(rows: list[tuple]) -> str:
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(repr(row).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def import_reference_tables(pidb_url: str, conn: psycopg.Connection) -> list[DimImport]:
+    """Read everything first (so an unreachable pidb changes nothing), then write what changed."""
+    tables = read_reference_tables(pidb_url)
+    results = []
+    for name, rows in tables.items():
+        target = dim_table(name)
+        content_hash = _content_hash(rows)
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (target,))
+            cur.execute("SELECT content_hash FROM meta.dim_imports WHERE table_name = %s", (target,))
+            previous = cur.fetchone()
+            cur.execute("SELECT to_regclass(%s)", (f"silver.{target}",))
+            exists = cur.fetchone()[0] is not None
+            if exists and previous and previous[0] == content_hash:
+                cur.execute("UPDATE meta.dim_imports SET imported_at = now() WHERE table_name = %s", (target,))
+                results.append(DimImport(target, len(rows), False, content_hash))
+                continue
+            table = metadata.tables[name]
+            cur.execute(f"CREATE TABLE IF NOT EXISTS silver.{target} ({_pg_columns(table)})")
+            cur.execute(f"TRUNCATE silver.{target}")
+            columns = ", ".join(f'"{c.name}"' for c in table.columns)
+            with cur.copy(f"COPY silver.{target} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute("""INSERT INTO meta.dim_imports (table_name, row_count, content_hash, imported_at, changed_at)
+                           VALUES (%s, %s, %s, now(), now())
+                           ON CONFLICT (table_name) DO UPDATE SET row_count = excluded.row_count,
+                               content_hash = excluded.content_hash, imported_at = now(), changed_at = now()""",
+                        (target, len(rows), content_hash))
+            results.append(DimImport(target, len(rows), True, content_hash))
+    return results

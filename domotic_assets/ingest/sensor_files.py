@@ -1,0 +1,187 @@
+"""Sensor files from the landing share into Bronze, tracked in `meta.bronze_sensor_files`.
+
+A file is *registered* once it is complete (its size and modification time did not change
+between two looks, or it has not been touched for `settle_seconds`): its bytes are read, hashed
+and dated by the timestamp inside the document (an unreadable one by its arrival time, with a
+quarantine reason). It is *stored* when copied into `bronze/<apartment>/YYYY/MM/DD/HH/` of its
+local time. The sensor only registers (cheap, bounded per tick) to learn which day partitions
+changed; the Bronze asset registers and stores the files of its days.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable
+
+import psycopg
+
+from domotic_assets.contracts.sensor_file import QuarantineError, read_sensor_file
+from domotic_assets.contracts.timestamps import zone
+from domotic_assets.ingest.bronze_store import flush_to_disk, sha256, store_immutable
+from domotic_assets.ingest.landing import Landing, LandingEntry
+from domotic_assets.settings import PLATFORM_TIMEZONE
+
+CHUNK = 5_000
+COLUMNS = ("apartment", "source_path", "size", "mtime_ns", "checksum", "partition_day", "doc_ts",
+           "ts_flag", "quarantine_reason", "quarantine_detail", "bronze_path", "stored_at")
+
+
+@dataclass
+class IngestReport:
+    registered: int = 0
+    stored: int = 0
+    quarantined: dict[str, int] = field(default_factory=dict)
+    days: dict[date, int] = field(default_factory=dict)
+    """Day partition -> number of newly registered files."""
+    waiting: dict[str, list[int]] = field(default_factory=dict)
+    """Files seen incomplete or changing: relpath -> [size, mtime_ns] of this look."""
+    backlog: int = 0
+    """Complete new files left for a later pass by the `limit`."""
+    vanished: int = 0
+
+
+@dataclass(frozen=True)
+class _Registered:
+    row: tuple
+    day: date
+
+
+def _bronze_relpath(entry: LandingEntry, local: datetime, quarantined: bool) -> str:
+    if quarantined:
+        return f"{entry.apartment}/_quarantine/{local:%Y/%m/%d}/{entry.name}"
+    return f"{entry.apartment}/{local:%Y/%m/%d/%H}/{entry.name}"
+
+
+def _examine(entry: LandingEntry, data: bytes, tz_of: Callable[[str], str]) -> tuple[tuple, date, str]:
+    """Date and judge one complete file: its tracking row (unstored), day, and Bronze path."""
+    platform = zone(PLATFORM_TIMEZONE)
+    try:
+        doc = read_sensor_file(data, entry.apartment, tz_of(entry.apartment))
+        local = doc.ts.astimezone(platform)
+        reason = detail = None
+        doc_ts, flag = doc.ts, doc.ts_flag
+    except QuarantineError as problem:
+        local = datetime.fromtimestamp(entry.mtime_ns / 1e9, tz=timezone.utc).astimezone(platform)
+        reason, detail, doc_ts, flag = problem.reason, problem.detail, None, None
+    row = (entry.apartment, entry.relpath, entry.size, entry.mtime_ns, sha256(data), local.date(),
+           doc_ts, flag, reason, detail)
+    return row, local.date(), _bronze_relpath(entry, local, reason is not None)
+
+
+def _known(conn: psycopg.Connection) -> set[tuple[str, int, int]]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT source_path, size, mtime_ns FROM meta.bronze_sensor_files")
+        return set(cur.fetchall())
+
+
+def _insert(conn: psycopg.Connection, rows: list[tuple]) -> None:
+    """COPY into a temporary table, then insert what is not there yet (concurrent runs are fine)."""
+    if not rows:
+        return
+    with conn.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS incoming_sensor_files "
+                    "(LIKE meta.bronze_sensor_files INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+        with cur.copy(f"COPY incoming_sensor_files ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(f"""
+            INSERT INTO meta.bronze_sensor_files ({', '.join(COLUMNS)})
+            SELECT {', '.join(COLUMNS)} FROM incoming_sensor_files
+            ON CONFLICT (source_path, size, mtime_ns) DO NOTHING""")
+
+
+def ingest_sensor_files(
+    landing: Landing, conn: psycopg.Connection, bronze_root: Path, tz_of: Callable[[str], str], *,
+    store_days: Iterable[date] = (), previous_look: dict[str, list[int]] | None = None,
+    settle_seconds: float = 30.0, limit: int | None = None, now: float | None = None,
+) -> IngestReport:
+    """Register the new complete files of the landing; store those (and any registered earlier)
+    whose day is in `store_days`. Commits per chunk, so an interrupted pass keeps its progress."""
+    report = IngestReport()
+    store_days = set(store_days)
+    previous_look = previous_look or {}
+    now_ns = int((now if now is not None else time.time()) * 1e9)
+    known = _known(conn)
+    complete: list[LandingEntry] = []
+    for entry in landing.list(".json"):
+        if "/" not in entry.relpath or (entry.relpath, entry.size, entry.mtime_ns) in known:
+            continue
+        unchanged = previous_look.get(entry.relpath) == [entry.size, entry.mtime_ns]
+        if unchanged or now_ns - entry.mtime_ns > settle_seconds * 1e9:
+            complete.append(entry)
+        else:
+            report.waiting[entry.relpath] = [entry.size, entry.mtime_ns]
+    complete.sort(key=lambda e: e.mtime_ns)
+    if limit is not None and len(complete) > limit:
+        report.backlog = len(complete) - limit
+        complete = complete[:limit]
+    for start in range(0, len(complete), CHUNK):
+        rows = []
+        for entry in complete[start:start + CHUNK]:
+            try:
+                data = landing.read(entry.relpath)
+            except FileNotFoundError:
+                report.vanished += 1
+                continue
+            if len(data) != entry.size:  # still being written after all
+                report.waiting[entry.relpath] = [len(data), entry.mtime_ns]
+                continue
+            row, day, relpath = _examine(entry, data, tz_of)
+            stored_path = stored_at = None
+            if day in store_days:
+                stored_path, stored_at = store_immutable(bronze_root, relpath, data), datetime.now(timezone.utc)
+                report.stored += 1
+            rows.append((*row, stored_path, stored_at))
+            report.registered += 1
+            report.days[day] = report.days.get(day, 0) + 1
+            if row[8]:
+                report.quarantined[row[8]] = report.quarantined.get(row[8], 0) + 1
+        if report.stored:
+            flush_to_disk()
+        with conn.transaction():
+            _insert(conn, rows)
+    if store_days:
+        _store_registered(landing, conn, bronze_root, sorted(store_days), report)
+    return report
+
+
+def _store_registered(landing: Landing, conn: psycopg.Connection, bronze_root: Path, days: list[date], report: IngestReport) -> None:
+    """Copy files registered earlier (by the sensor, or by a run that was killed) for these days."""
+    with conn.cursor() as cur:
+        cur.execute("""SELECT id, source_path, size, mtime_ns, checksum, doc_ts, quarantine_reason
+                       FROM meta.bronze_sensor_files WHERE bronze_path IS NULL AND partition_day = ANY(%s)
+                       ORDER BY id""", (days,))
+        pending = cur.fetchall()
+    platform = zone(PLATFORM_TIMEZONE)
+    for start in range(0, len(pending), CHUNK):
+        updates = []
+        for file_id, source, size, mtime_ns, checksum, doc_ts, reason in pending[start:start + CHUNK]:
+            entry = LandingEntry(source, size, mtime_ns)
+            try:
+                data = landing.read(source)
+            except FileNotFoundError:
+                data = None
+            if data is None or sha256(data) != checksum:
+                # Gone, or rewritten since it was registered: those bytes exist nowhere any more.
+                # New content under the name is registered as a new version by its new size/mtime.
+                updates.append((file_id, "", "vanished_before_copy"))
+                report.vanished += 1
+                continue
+            instant = doc_ts or datetime.fromtimestamp(mtime_ns / 1e9, tz=timezone.utc)
+            relpath = _bronze_relpath(entry, instant.astimezone(platform), reason is not None)
+            updates.append((file_id, store_immutable(bronze_root, relpath, data), None))
+            report.stored += 1
+        flush_to_disk()
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE IF NOT EXISTS stored_sensor_files "
+                        "(id bigint, bronze_path text, reason text) ON COMMIT DELETE ROWS")
+            with cur.copy("COPY stored_sensor_files (id, bronze_path, reason) FROM STDIN") as copy:
+                for row in updates:
+                    copy.write_row(row)
+            cur.execute("""UPDATE meta.bronze_sensor_files f
+                           SET bronze_path = s.bronze_path, stored_at = now(),
+                               quarantine_reason = coalesce(s.reason, f.quarantine_reason)
+                           FROM stored_sensor_files s WHERE f.id = s.id""")

@@ -1,0 +1,54 @@
+"""Weather forecast files from the drop folder into `bronze/weather/YYYY/MM/DD/`.
+
+The newest copy of a day's file wins downstream, and every copy is kept: a re-issued file with
+new content becomes a new version (`Pred_D.v2.csv`), an unchanged one is recognised by checksum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Iterable
+
+import psycopg
+
+from domotic_assets.contracts.weather_file import file_name
+from domotic_assets.ingest.bronze_store import flush_to_disk, sha256, store_immutable, versioned
+from domotic_assets.ingest.landing import Landing
+
+
+@dataclass
+class WeatherReport:
+    stored: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    missing_days: list[date] = field(default_factory=list)
+
+
+def ingest_weather_files(drop: Landing, conn: psycopg.Connection, bronze_root: Path, days: Iterable[date]) -> WeatherReport:
+    """Store every new version of the forecast files issued on `days`; list the days with none."""
+    wanted = {file_name(d): d for d in days}
+    report = WeatherReport()
+    found = {e.name: e for e in drop.list(".csv") if e.name in wanted}
+    for name, day in sorted(wanted.items(), key=lambda kv: kv[1]):
+        if name not in found:
+            report.missing_days.append(day)
+            continue
+        data = drop.read(found[name].relpath)
+        checksum = sha256(data)
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
+            cur.execute("SELECT bronze_path FROM meta.bronze_weather_files WHERE file_name = %s AND checksum = %s", (name, checksum))
+            if cur.fetchone():
+                report.unchanged.append(name)
+                continue
+            cur.execute("SELECT coalesce(max(version), 0) + 1 FROM meta.bronze_weather_files WHERE file_name = %s", (name,))
+            version = cur.fetchone()[0]
+            relpath = store_immutable(bronze_root, versioned(f"weather/{day:%Y/%m/%d}/{name}", version), data)
+            flush_to_disk()
+            cur.execute("""INSERT INTO meta.bronze_weather_files (file_name, issue_day, checksum, size, version, bronze_path)
+                           VALUES (%s, %s, %s, %s, %s, %s)""", (name, day, checksum, len(data), version, relpath))
+            report.stored.append(relpath)
+    return report
+
+

@@ -1,0 +1,1 @@
+"""The PostgreSQL warehouse: the embedded private server, connections and schema DDL."""
