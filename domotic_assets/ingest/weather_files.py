@@ -39,8 +39,14 @@ def ingest_weather_files(drop: Landing, conn: psycopg.Connection, bronze_root: P
         with conn.transaction(), conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
             cur.execute("SELECT bronze_path FROM meta.bronze_weather_files WHERE file_name = %s AND checksum = %s", (name, checksum))
-            if cur.fetchone():
+            known = cur.fetchone()
+            if known and (bronze_root / known[0]).exists():
                 report.unchanged.append(name)
+                continue
+            if known:  # tracked but lost from disk: put the same bytes back where the table says
+                store_immutable(bronze_root, known[0], data)
+                flush_to_disk()
+                report.stored.append(known[0])
                 continue
             cur.execute("SELECT coalesce(max(version), 0) + 1 FROM meta.bronze_weather_files WHERE file_name = %s", (name,))
             version = cur.fetchone()[0]

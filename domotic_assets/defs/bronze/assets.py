@@ -55,7 +55,6 @@ def bronze_sensor_files(
     backfill_policy=single_run_backfill,
     group_name="bronze",
     kinds={"file"},
-    retry_policy=dg.RetryPolicy(max_retries=5, delay=60, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
     description="Weather forecast files (Pred_YYYY-MM-DD.csv) copied into bronze/weather/YYYY/MM/DD/ "
     "by issue day; a re-issued file with new content is kept as a new version.",
 )

@@ -1,0 +1,1 @@
+"""Tests of the domotic platform, against real PostgreSQL and MariaDB servers."""

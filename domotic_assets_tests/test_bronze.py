@@ -1,0 +1,139 @@
+"""Bronze assets over simulated data: placement by the document's own time, immutability, quarantine."""
+
+import os
+import shutil
+import time
+from datetime import date
+
+import pandas as pd
+import psycopg
+
+from domotic_assets.defs.bronze.assets import bronze_sensor_files, bronze_weather_files
+from domotic_assets_tests.bronze_helpers import bronze_snapshot, materialize_bronze
+
+
+def _rows(settings, sql, *args):
+    with psycopg.connect(settings.pg_dsn) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def test_a_day_lands_by_the_timestamp_inside_each_file(settings, feed):
+    result = materialize_bronze(settings, "2023-08-18")
+    assert result.success
+    hours = sorted(p.name for p in (settings.bronze_dir / "jimmy/2023/08/18").iterdir())
+    assert hours == [f"{h:02d}" for h in range(24)]
+    # jeremie writes local wall-clock times: 00:00 local lands in hour 00, not in UTC's 22
+    assert (settings.bronze_dir / "jeremie/2023/08/18/00/jeremie_20230818T000000.json").exists()
+    days = dict(_rows(settings, "SELECT partition_day, count(*) FROM meta.bronze_sensor_files WHERE bronze_path <> '' GROUP BY 1"))
+    assert set(days) == {date(2023, 8, 18)}
+    unstored = dict(_rows(settings, "SELECT partition_day, count(*) FROM meta.bronze_sensor_files WHERE bronze_path IS NULL GROUP BY 1"))
+    assert date(2023, 8, 19) in unstored, "files of other days are registered and wait for their own partition"
+
+
+def test_unreadable_files_are_kept_and_quarantined_with_a_reason(settings, feed):
+    assert materialize_bronze(settings, "2023-08-18", "2023-08-19").success
+    faults = pd.read_parquet(feed.out / "manifest" / "faults.parquet")
+    unreadable = faults[faults.kind.isin(["malformed_json", "truncated", "empty_file", "not_utf8", "apartment_mismatch"])]
+    assert len(unreadable) > 0
+    rows = {r[0]: r[1:] for r in _rows(settings, "SELECT source_path, quarantine_reason, bronze_path FROM meta.bronze_sensor_files")}
+    for fault in unreadable.itertuples():
+        reason, bronze_path = rows[fault.file]
+        assert reason is not None, fault.file
+        assert "/_quarantine/" in bronze_path
+        assert (settings.bronze_dir / bronze_path).read_bytes() == (feed.share / fault.file).read_bytes()
+
+
+def test_every_landing_file_is_accounted_for(settings, feed):
+    assert materialize_bronze(settings, "2023-08-18", "2023-08-19").success
+    landing = {p.relative_to(feed.share).as_posix() for p in feed.share.rglob("*.json")}
+    rows = _rows(settings, "SELECT source_path, bronze_path, partition_day FROM meta.bronze_sensor_files")
+    assert {r[0] for r in rows} == landing
+    late = {r[0] for r in rows if r[1] is None}
+    # only late files dated inside the range but arriving after it, or dated outside, can wait
+    assert all(r[2] not in (date(2023, 8, 18), date(2023, 8, 19)) for r in rows if r[1] is None), late
+
+
+def test_rerunning_changes_nothing_and_a_lost_day_is_rebuilt_identically(settings, feed):
+    assert materialize_bronze(settings, "2023-08-18").success
+    first = bronze_snapshot(settings)
+    assert materialize_bronze(settings, "2023-08-18").success
+    assert bronze_snapshot(settings) == first
+    # lose the day's Bronze files and tracking rows entirely: a rerun rebuilds exactly the same
+    shutil.rmtree(settings.bronze_dir)
+    with psycopg.connect(settings.pg_dsn) as conn:
+        conn.execute("DELETE FROM meta.bronze_sensor_files")
+        conn.execute("DELETE FROM meta.bronze_weather_files")
+    assert materialize_bronze(settings, "2023-08-18").success
+    assert bronze_snapshot(settings) == first
+
+
+def test_a_weather_file_lost_from_disk_is_put_back(settings, feed):
+    assert materialize_bronze(settings, "2023-08-18", assets=[bronze_weather_files]).success
+    copy = settings.bronze_dir / "weather/2023/08/18/Pred_2023-08-18.csv"
+    copy.unlink()
+    assert materialize_bronze(settings, "2023-08-18", assets=[bronze_weather_files]).success
+    assert copy.read_bytes() == (feed.meteo / "Pred_2023-08-18.csv").read_bytes()
+
+
+def test_a_changed_file_under_a_known_name_becomes_a_new_version(settings, feed):
+    assert materialize_bronze(settings, "2023-08-18").success
+    source = feed.share / "jimmy/2023/08/18/jimmy_20230818T101500.json"
+    original = source.read_bytes()
+    source.write_bytes(original.replace(b'"firmware":"4.2.1"', b'"firmware":"4.2.2"'))
+    os.utime(source, (time.time() - 3600, time.time() - 3600))
+    assert materialize_bronze(settings, "2023-08-18").success
+    folder = settings.bronze_dir / "jimmy/2023/08/18/10"
+    assert (folder / "jimmy_20230818T101500.json").read_bytes() == original
+    assert (folder / "jimmy_20230818T101500.v2.json").read_bytes() == source.read_bytes()
+
+
+def test_a_late_file_lands_in_its_own_day(settings, feed):
+    assert materialize_bronze(settings, "2023-08-18").success
+    late = feed.share / "jimmy/2023/08/19/jimmy_late_copy.json"
+    late.write_bytes((feed.share / "jimmy/2023/08/18/jimmy_20230818T050000.json").read_bytes().replace(b"T05:00:00", b"T05:00:30"))
+    os.utime(late, (time.time() - 120, time.time() - 120))  # arrived two minutes ago, complete
+    result = materialize_bronze(settings, "2023-08-18")
+    assert result.success
+    assert (settings.bronze_dir / "jimmy/2023/08/18/05/jimmy_late_copy.json").exists()
+
+
+def test_a_file_still_being_written_is_left_for_later(settings, feed):
+    growing = feed.share / "jimmy" / "jimmy_20230818T235959.json"
+    growing.write_bytes(b'{"apartment":"jimmy","timestamp":"2023-08-18T23:59:59+02:00","plugs":{')
+    assert materialize_bronze(settings, "2023-08-18").success
+    assert not _rows(settings, "SELECT 1 FROM meta.bronze_sensor_files WHERE source_path = %s", "jimmy/jimmy_20230818T235959.json")
+    growing.write_bytes(b'{"apartment":"jimmy","timestamp":"2023-08-18T23:59:59+02:00","plugs":{}}')
+    os.utime(growing, (time.time() - 120, time.time() - 120))
+    assert materialize_bronze(settings, "2023-08-18").success
+    assert _rows(settings, "SELECT quarantine_reason FROM meta.bronze_sensor_files WHERE source_path = %s",
+                 "jimmy/jimmy_20230818T235959.json") == [(None,)]
+
+
+def test_weather_files_by_issue_day_and_reissues_as_versions(settings, feed):
+    result = materialize_bronze(settings, "2023-08-18", "2023-08-19", assets=[bronze_weather_files])
+    assert result.success
+    day = settings.bronze_dir / "weather/2023/08/18"
+    assert [p.name for p in day.iterdir()] == ["Pred_2023-08-18.csv"]
+    assert materialize_bronze(settings, "2023-08-18", assets=[bronze_weather_files]).success
+    assert [p.name for p in day.iterdir()] == ["Pred_2023-08-18.csv"], "same content: no new version"
+    reissued = feed.meteo / "Pred_2023-08-18.csv"
+    reissued.write_bytes(reissued.read_bytes() + b"2023-08-19 06:00:00,15.0,24,Sion,PRED_T_2M_ctrl,\xc2\xb0C\n")
+    assert materialize_bronze(settings, "2023-08-18", assets=[bronze_weather_files]).success
+    assert sorted(p.name for p in day.iterdir()) == ["Pred_2023-08-18.csv", "Pred_2023-08-18.v2.csv"]
+    assert (day / "Pred_2023-08-18.v2.csv").read_bytes() == reissued.read_bytes()
+
+
+def test_a_missing_weather_file_fails_the_partition_with_the_reason(settings, feed):
+    result = materialize_bronze(settings, "2023-08-19", "2023-08-20", assets=[bronze_weather_files])
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "2023-08-20" in failure.step_failure_data.user_failure_data.description
+    assert (settings.bronze_dir / "weather/2023/08/19/Pred_2023-08-19.csv").exists(), "what exists is stored anyway"
+
+
+def test_bronze_assets_are_day_partitioned_with_single_run_backfills():
+    for asset in (bronze_sensor_files, bronze_weather_files):
+        assert asset.partitions_def.timezone == "Europe/Zurich"
+        assert asset.backfill_policy.max_partitions_per_run is None
+    three_years_and_200_apartments = len(bronze_sensor_files.partitions_def.get_partition_keys()[:3 * 366])
+    assert three_years_and_200_apartments <= 1100 < 100_000  # apartments are rows, not partitions
