@@ -43,9 +43,16 @@ def _pg_columns(table: sa.Table) -> str:
     return ", ".join(cols)
 
 
-def read_reference_tables(pidb_url: str) -> dict[str, list[tuple]]:
+def _engine(pidb: str | sa.Engine) -> tuple[sa.Engine, bool]:
+    """An engine for a URL (ours to dispose of), or the caller's own engine."""
+    if isinstance(pidb, sa.Engine):
+        return pidb, False
+    return sa.create_engine(pidb, pool_pre_ping=True), True
+
+
+def read_reference_tables(pidb: str | sa.Engine) -> dict[str, list[tuple]]:
     """Every reference table's rows in primary-key order (so the content hash is stable)."""
-    engine = sa.create_engine(pidb_url, pool_pre_ping=True)
+    engine, owned = _engine(pidb)
     try:
         with engine.connect() as conn:
             out = {}
@@ -55,10 +62,12 @@ def read_reference_tables(pidb_url: str) -> dict[str, list[tuple]]:
                 out[name] = [tuple(row) for row in conn.execute(query)]
             return out
     except sa.exc.SQLAlchemyError as exc:
-        raise PidbUnavailable(f"cannot read pidb at {sa.engine.make_url(pidb_url).render_as_string(hide_password=True)}: "
-                              f"{type(exc.orig or exc).__name__}: {exc.orig or exc}") from None
+        cause = getattr(exc, "orig", None) or exc
+        raise PidbUnavailable(f"cannot read pidb at {engine.url.render_as_string(hide_password=True)}: "
+                              f"{type(cause).__name__}: {cause}") from None
     finally:
-        engine.dispose()
+        if owned:
+            engine.dispose()
 
 
 def apartment_timezones(pidb_url: str) -> dict[str, str]:
@@ -80,9 +89,9 @@ def _content_hash(rows: list[tuple]) -> str:
     return digest.hexdigest()
 
 
-def import_reference_tables(pidb_url: str, conn: psycopg.Connection) -> list[DimImport]:
+def import_reference_tables(pidb: str | sa.Engine, conn: psycopg.Connection) -> list[DimImport]:
     """Read everything first (so an unreachable pidb changes nothing), then write what changed."""
-    tables = read_reference_tables(pidb_url)
+    tables = read_reference_tables(pidb)
     results = []
     for name, rows in tables.items():
         target = dim_table(name)

@@ -98,8 +98,11 @@ class EmbeddedPostgres:
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
         """Run a server binary as the server user; callers turn failures into readable errors."""
+        # user, group and no supplementary groups: keeping root's gid would make a root-owned
+        # drwx-----x parent deny us (group bits apply before the "other" bits)
+        drop = {"user": self.run_as, "group": self.run_as, "extra_groups": []} if self.run_as else {}
         return subprocess.run([str(_binaries() / args[0]), *args[1:]], capture_output=True, text=True,
-                              user=self.run_as, env={**os.environ, "LC_ALL": "C.UTF-8"}, cwd="/")
+                              env={**os.environ, "LC_ALL": "C.UTF-8"}, cwd="/", **drop)
 
     def _prepare_folder(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

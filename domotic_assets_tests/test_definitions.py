@@ -1,0 +1,22 @@
+"""The whole Definitions load, with every asset, sensor, schedule and resource in place."""
+
+import dagster as dg
+
+from domotic_assets.contracts.pidb import REFERENCE_TABLES
+
+
+def test_definitions_load(tmp_path, monkeypatch):
+    monkeypatch.setenv("DOMOTIC_HOME", str(tmp_path))
+    from domotic_assets.definitions import defs
+
+    dg.Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"bronze_sensor_files", "bronze_weather_files"} <= keys
+    assert {f"dim_{t}" for t in REFERENCE_TABLES} <= keys
+    assert "dim_users" not in keys
+    groups = {graph.get(dg.AssetKey(k)).group_name for k in keys}
+    assert groups == {"bronze", "silver"}
+    assert defs.resolve_sensor_def("sensor_files_sensor")
+    assert defs.resolve_schedule_def("weather_schedule")
+    assert set(defs.resources) == {"warehouse", "landing", "weather_drop", "pidb", "bronze"}
