@@ -1,0 +1,29 @@
+# The two commands: `make demo` (the main job on a simulated feed) and `make test` (the whole suite).
+# Both create the virtual environment and install what is needed first.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench ui install clean
+
+demo: $(STAMP)
+	$(BIN)/domotic demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bronze_bench.py
+
+ui: $(STAMP)
+	$(BIN)/domotic ui
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml setup.py scripts/bootstrap.sh
+	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/bootstrap.sh
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .domotic .domotic-test
