@@ -55,7 +55,10 @@ def warehouse_dsn(pg_server_dsn) -> str:
 
 @pytest.fixture(scope="session")
 def mariadb_admin_url() -> str:
-    return servers.mariadb_admin_url()
+    """The machine's MariaDB, or a private one started (and stopped) by the test scripts."""
+    yield servers.mariadb_admin_url()
+    if servers.started_here:
+        servers.stop_private_mariadb()
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ import sqlalchemy as sa
 
 STATE = Path(os.environ.get("DOMOTIC_TEST_STATE", Path(__file__).resolve().parent.parent / ".domotic-test"))
 PRIVATE_MARIADB_PORT = 33307
+started_here = False
+"""Whether this process started the private MariaDB (and so should stop it)."""
 
 
 def _answers(url: str) -> bool:
@@ -27,7 +29,7 @@ def _answers(url: str) -> bool:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
         return True
-    except sa.exc.SQLAlchemyError:
+    except Exception:  # refused, or a server still starting that drops the handshake
         return False
     finally:
         engine.dispose()
@@ -43,6 +45,7 @@ def _apt_install(*packages: str) -> None:
 
 def _free(port: int) -> bool:
     with closing(socket.socket()) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT from a past server is fine
         try:
             s.bind(("127.0.0.1", port))
             return True
@@ -61,6 +64,7 @@ def mariadb_admin_url() -> str:
 
 
 def start_private_mariadb() -> str:
+    global started_here
     if not shutil.which("mariadbd") and not Path("/usr/sbin/mariadbd").exists():
         _apt_install("mariadb-server")
     daemon = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
@@ -81,6 +85,7 @@ def start_private_mariadb() -> str:
     url = f"mysql+pymysql://root@127.0.0.1:{PRIVATE_MARIADB_PORT}/"
     for _ in range(120):
         if _answers(url):
+            started_here = True
             return url
         time.sleep(0.5)
     raise RuntimeError(f"private MariaDB did not start; see {folder / 'server.log'}")
