@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -37,7 +37,7 @@ def main() -> None:
 @main.command(help="Write a realistic simulated feed: sensor files, weather files, pidb and a manifest.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for share/, meteo2/, pidb.sqlite, manifest/.")
 @click.option("--apartments", default="jimmy,jeremie", show_default=True, help="Comma-separated apartment codes.")
-@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default="2023-08-18", show_default=True)
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day [default: 2023-08-18; live: now].")
 @click.option("--days", type=int, default=7, show_default=True, help="Days to write (live mode: 0 runs forever).")
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--faults", type=click.Choice(["none", "default", "heavy"]), default="default", show_default=True)
@@ -47,12 +47,15 @@ def main() -> None:
 def simulate(out, apartments, start, days, seed, faults, pidb_url, live, speed) -> None:
     from domotic_assets.simulator.feed import SimulationConfig, simulate as run_batch, simulate_live
 
+    first = start.date() if start else SimulationConfig.start
     config = SimulationConfig(out=out, apartments=tuple(a.strip() for a in apartments.split(",") if a.strip()),
-                              start=start.date(), days=days, seed=seed, faults=faults, pidb_url=pidb_url)
+                              start=first, days=days, seed=seed, faults=faults, pidb_url=pidb_url)
     if live:
-        from datetime import datetime, timezone
+        from domotic_assets.contracts.timestamps import zone
+        from domotic_assets.settings import PLATFORM_TIMEZONE
 
-        begin = datetime.combine(start.date(), datetime.min.time()).replace(tzinfo=timezone.utc) if "--start" in sys.argv else None
+        # from local midnight of --start, or from the current minute
+        begin = datetime.combine(first, datetime.min.time(), zone(PLATFORM_TIMEZONE)) if start else None
         summary = simulate_live(config, speed=speed, start=begin, log=click.echo)
     else:
         summary = run_batch(config)
@@ -61,25 +64,20 @@ def simulate(out, apartments, start, days, seed, faults, pidb_url, live, speed) 
     click.echo("faults injected: " + ", ".join(f"{k}={v}" for k, v in sorted(summary.faults.items())))
 
 
-def _run_range(settings: Settings, first: date, last: date, select: str | None) -> bool:
-    from domotic_assets.warehouse.embedded import warehouse_dsn
+def _materialize(dsn: str, first: date, last: date, select: str | None) -> bool:
+    """Run the range through the Dagster definitions against this warehouse; report failures."""
+    os.environ["DOMOTIC_PG_DSN"] = dsn  # read by the definitions' resources
+    import dagster as dg
 
-    _prepare_dagster_home(settings)
-    with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
-        os.environ["DOMOTIC_PG_DSN"] = dsn
-        import dagster as dg
+    from domotic_assets.definitions import defs
+    from domotic_assets.defs.run_range import materialize_range, resolve_selection
 
-        from domotic_assets.definitions import defs
-        from domotic_assets.defs.run_range import materialize_range, resolve_selection
-
-        keys = resolve_selection(defs, select)
-        with dg.DagsterInstance.get() as instance:
-            outcome = materialize_range(defs, keys, first, last, instance, echo=click.echo)
-        for failure in outcome.failures:
-            click.echo(f"FAILED {failure}", err=True)
-        if settings.pg_dsn is None:
-            os.environ.pop("DOMOTIC_PG_DSN", None)
-        return outcome.success
+    keys = resolve_selection(defs, select)
+    with dg.DagsterInstance.get() as instance:
+        outcome = materialize_range(defs, keys, first, last, instance, echo=click.echo)
+    for failure in outcome.failures:
+        click.echo(f"FAILED {failure}", err=True)
+    return outcome.success
 
 
 @main.command("run", help="Materialize a day range (both dates included) of everything, a layer, or a selection.")
@@ -87,9 +85,14 @@ def _run_range(settings: Settings, first: date, last: date, select: str | None) 
 @click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), required=True)
 @click.option("--select", default=None, help="bronze, silver, gold, or a Dagster asset selection string.")
 def run_command(first, last, select) -> None:
+    from domotic_assets.warehouse.embedded import warehouse_dsn
+
     if last < first:
         raise click.BadParameter("--to is before --from")
-    ok = _run_range(Settings.from_env(), first.date(), last.date(), select)
+    settings = Settings.from_env()
+    _prepare_dagster_home(settings)
+    with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
+        ok = _materialize(dsn, first.date(), last.date(), select)
     sys.exit(0 if ok else 1)
 
 
@@ -117,13 +120,10 @@ def demo(days: int, fresh: bool) -> None:
     os.environ.update(DOMOTIC_LANDING=str(config.share), DOMOTIC_WEATHER=str(config.meteo),
                       DOMOTIC_PIDB_URL=f"sqlite:///{feed / 'pidb.sqlite'}")
     settings = Settings.from_env()
+    _prepare_dagster_home(settings)
     first, last = config.start, config.start + timedelta(days=days - 1)
-    with_server = settings.pg_dsn
-    from domotic_assets.warehouse.embedded import warehouse_dsn
-
-    with warehouse_dsn(with_server, settings.embedded_pg_dir) as dsn:
-        os.environ["DOMOTIC_PG_DSN"] = dsn
-        ok = _run_range(Settings.from_env(), first, last, None)
+    with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
+        ok = _materialize(dsn, first, last, None)
         import psycopg
 
         with psycopg.connect(dsn) as conn:

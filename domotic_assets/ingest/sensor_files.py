@@ -43,12 +43,6 @@ class IngestReport:
     vanished: int = 0
 
 
-@dataclass(frozen=True)
-class _Registered:
-    row: tuple
-    day: date
-
-
 def _bronze_relpath(entry: LandingEntry, local: datetime, quarantined: bool) -> str:
     if quarantined:
         return f"{entry.apartment}/_quarantine/{local:%Y/%m/%d}/{entry.name}"

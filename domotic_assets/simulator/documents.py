@@ -16,6 +16,8 @@ from domotic_assets.simulator.faults import FILE_FAULTS, IMPOSSIBLE, VALUE_FAULT
 DECIMALS = {"power": 1, "total": 3, "temperature": 1, "humidity": 1, "pressure": 1, "light": 1}
 INTEGERS = {"co2", "noise", "battery"}
 BOOLEANS = {"open", "on", "motion"}
+ID_LETTER = {"plugs": "P", "doors": "D", "motions": "M", "meteos": "W", "humidities": "H", "consumptions": "C"}
+"""First letter of a sensor id per category (P-JIM-01 ...), to file sensors unknown to pidb."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ class DocumentWriter:
                 ms = [(m, columns[(s.external_id, m)]) for m in measures if (s.external_id, m) in columns]
                 sensors.append((s.external_id, ms))
                 slots += [(category, s.external_id, m) for m, _ in ms]
-            extra = sorted({sid for (sid, _m) in values if sid not in self.attrs and sid[0] == category[0].upper()})
+            extra = sorted({sid for (sid, _m) in values if sid not in self.attrs and sid[0] == ID_LETTER[category]})
             for sid in extra:  # sensors unknown to pidb
                 ms = [(m, columns[(sid, m)]) for m in measures if (sid, m) in columns]
                 sensors.append((sid, ms))

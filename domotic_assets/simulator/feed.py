@@ -152,14 +152,6 @@ class ApartmentFeed:
         return missing, overrides
 
 
-def write_file(root: Path, f: FeedFile) -> None:
-    path = root / f.relpath
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(f.data)
-    stamp = int(f.arrival.timestamp() * 1e9)
-    os.utime(path, ns=(stamp, stamp))
-
-
 def _batch_apartment(args: tuple[Apartment, int, SimulationConfig]) -> tuple[int, int, list[dict], pd.DataFrame]:
     apartment, index, cfg = args
     feed = ApartmentFeed(apartment, index, cfg)
@@ -284,15 +276,14 @@ def simulate_live(cfg: SimulationConfig, speed: float = 1.0, start: datetime | N
     sequence = 0
     began_real, began_sim = time.monotonic(), clock
     while stop is None or day < stop:
-        if day >= cfg.start or start is not None:
-            for feed in feeds:
-                for f in feed.day(day):
-                    if f.arrival >= clock:
-                        heapq.heappush(pending, (f.arrival, sequence, f))
-                        sequence += 1
-            if datetime(day.year, day.month, day.day, 7, tzinfo=local_tz) >= clock:
-                heapq.heappush(pending, (datetime(day.year, day.month, day.day, 7, 2, tzinfo=local_tz), sequence, day))
-                sequence += 1
+        for feed in feeds:
+            for f in feed.day(day):
+                if f.arrival >= clock:
+                    heapq.heappush(pending, (f.arrival, sequence, f))
+                    sequence += 1
+        if datetime(day.year, day.month, day.day, 7, tzinfo=local_tz) >= clock:
+            heapq.heappush(pending, (datetime(day.year, day.month, day.day, 7, 2, tzinfo=local_tz), sequence, day))
+            sequence += 1
         day += timedelta(days=1)
         day_end = datetime(day.year, day.month, day.day, tzinfo=local_tz)
         while pending and pending[0][0] < day_end:
