@@ -7,6 +7,7 @@ import psycopg
 
 from domotic_assets.defs.bronze.assets import bronze_sensor_files, bronze_weather_files
 from domotic_assets.defs.resources import build_resources
+from domotic_assets.ingest.bronze_store import INCOMING
 from domotic_assets.settings import Settings
 
 
@@ -22,6 +23,7 @@ def bronze_snapshot(settings: Settings) -> dict:
     """Every Bronze file with its checksum, and the tracking rows that describe them."""
     files = {p.relative_to(settings.bronze_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
              for p in settings.bronze_dir.rglob("*") if p.is_file()}
+    assert not [f for f in files if f.startswith(INCOMING)], "no temporaries left behind"
     with psycopg.connect(settings.pg_dsn) as conn:
         rows = conn.execute("""SELECT source_path, size, mtime_ns, checksum, partition_day, doc_ts, ts_flag,
                                       quarantine_reason, bronze_path FROM meta.bronze_sensor_files

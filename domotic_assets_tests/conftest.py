@@ -43,14 +43,27 @@ def pg_server_dsn() -> str:
 
 
 @pytest.fixture
-def warehouse_dsn(pg_server_dsn) -> str:
+def make_database(pg_server_dsn):
+    """Creates fresh, empty databases on the test server; drops them after the test."""
+    made = []
+
+    def make() -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(pg_server_dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return pg_server_dsn.rsplit("/", 1)[0] + "/" + name
+
+    yield make
+    with psycopg.connect(pg_server_dsn, autocommit=True) as conn:
+        for name in made:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def warehouse_dsn(make_database) -> str:
     """A fresh, empty database on the test server for one test."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield pg_server_dsn.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(pg_server_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return make_database()
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,9 @@ import os
 import secrets
 from pathlib import Path
 
+INCOMING = ".incoming"
+"""Folder under the Bronze root for copies being written (same file system, so linking is atomic)."""
+
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -24,13 +27,16 @@ def store_immutable(root: Path, relpath: str, data: bytes) -> str:
     """Write `data` at `root/relpath` unless those exact bytes are already there.
 
     A different content under the same name becomes a new version (`name.v2.json`); nothing is
-    ever overwritten. The file appears whole or not at all (temporary file, then a hard link that
-    fails if the name is taken), so a run killed half-way leaves nothing a reader could mistake
-    for a copy, and the next run repairs it. Returns the relative path that holds the bytes.
+    ever overwritten. The file appears whole or not at all (a temporary in `.incoming/`, then a
+    hard link that fails if the name is taken), so a run killed half-way leaves nothing a reader
+    could mistake for a copy; `sweep_incoming` clears its temporaries and the next run repairs it.
+    Returns the relative path that holds the bytes.
     """
     target = root / relpath
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+    incoming = root / INCOMING
+    incoming.mkdir(exist_ok=True)
+    temporary = incoming / f"{os.getpid()}-{secrets.token_hex(6)}"
     temporary.write_bytes(data)
     try:
         version = 1
@@ -45,6 +51,30 @@ def store_immutable(root: Path, relpath: str, data: bytes) -> str:
                 version += 1
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def sweep_incoming(root: Path) -> int:
+    """Remove temporaries left by copies whose process died (killed runs). Returns how many."""
+    folder = root / INCOMING
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for entry in folder.iterdir():
+        pid = entry.name.split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            entry.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def flush_to_disk() -> None:

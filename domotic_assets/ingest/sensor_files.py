@@ -20,7 +20,7 @@ import psycopg
 
 from domotic_assets.contracts.sensor_file import QuarantineError, read_sensor_file
 from domotic_assets.contracts.timestamps import zone
-from domotic_assets.ingest.bronze_store import flush_to_disk, sha256, store_immutable
+from domotic_assets.ingest.bronze_store import flush_to_disk, sha256, store_immutable, sweep_incoming
 from domotic_assets.ingest.landing import Landing, LandingEntry
 from domotic_assets.settings import PLATFORM_TIMEZONE
 
@@ -95,6 +95,7 @@ def ingest_sensor_files(
     """Register the new complete files of the landing; store those (and any registered earlier)
     whose day is in `store_days`. Commits per chunk, so an interrupted pass keeps its progress."""
     report = IngestReport()
+    sweep_incoming(bronze_root)
     store_days = set(store_days)
     previous_look = previous_look or {}
     now_ns = int((now if now is not None else time.time()) * 1e9)

@@ -14,7 +14,7 @@ from typing import Iterable
 import psycopg
 
 from domotic_assets.contracts.weather_file import file_name
-from domotic_assets.ingest.bronze_store import flush_to_disk, sha256, store_immutable, versioned
+from domotic_assets.ingest.bronze_store import flush_to_disk, sha256, store_immutable, sweep_incoming, versioned
 from domotic_assets.ingest.landing import Landing
 
 
@@ -29,6 +29,7 @@ def ingest_weather_files(drop: Landing, conn: psycopg.Connection, bronze_root: P
     """Store every new version of the forecast files issued on `days`; list the days with none."""
     wanted = {file_name(d): d for d in days}
     report = WeatherReport()
+    sweep_incoming(bronze_root)
     found = {e.name: e for e in drop.list(".csv") if e.name in wanted}
     for name, day in sorted(wanted.items(), key=lambda kv: kv[1]):
         if name not in found:
