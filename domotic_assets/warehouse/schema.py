@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
+from domotic_assets.warehouse import silver_tables
+
 SCHEMAS = ("meta", "silver", "gold")
 
 DDL = """
@@ -60,5 +62,6 @@ def ensure_schema(dsn: str) -> None:
             for schema in SCHEMAS:
                 conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             conn.execute(DDL)
+            conn.execute(silver_tables.DDL)
         finally:
             conn.execute("SELECT pg_advisory_unlock(hashtext('domotic.ensure_schema'))")

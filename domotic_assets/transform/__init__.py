@@ -1,0 +1,1 @@
+"""Pure Bronze -> Silver transforms (no Dagster, no database): readings, duplicates, outliers."""

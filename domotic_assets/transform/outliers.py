@@ -1,0 +1,106 @@
+"""Outlier rules for sensor readings: physical bounds, and spikes against neighbouring minutes.
+
+Outliers are flagged (`is_outlier`, `outlier_reason`), never removed. Gold and the models ignore
+flagged readings.
+
+Physical bounds, inclusive (a reading outside is `out_of_bounds`):
+
+| measure | low | high | unit |
+|---|---|---|---|
+| temperature | -30 | 60 | °C (indoor sensors) |
+| humidity | 0 | 100 | % |
+| co2 | 350 | 10000 | ppm (outdoor air is ~420) |
+| noise | 0 | 140 | dB |
+| pressure | 850 | 1100 | hPa |
+| light | 0 | 100000 | lux |
+| battery | 0 | 100 | % |
+| power (plugs) | 0 | 4000 | W (a 16 A socket at 230 V is 3.7 kW) |
+| power (main meter) | 0 | 45000 | W (3 × 63 A) |
+| total | 0 | 10,000,000 | kWh |
+| on, open, motion | 0 | 1 | boolean |
+
+Spikes (`spike`):
+* slowly varying measures (temperature, humidity, co2, pressure, noise): a Hampel filter over
+  the 15 neighbouring minutes of the same sensor: flagged when the distance to the window median
+  exceeds both 3 scaled MADs and a floor per measure (so a flat signal's tiny MAD flags nothing);
+* power: an isolated one-minute excursion, more than 3 times and 200 W above both neighbours
+  (appliances switch on for minutes, not for one reading);
+* cumulative counters (`total`): one reading that sticks out above (or dips below) neighbours that
+  agree with each other; a counter that drops and stays down is a reset, not a spike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+BOUNDS: dict[str, tuple[float, float]] = {
+    "temperature": (-30.0, 60.0), "humidity": (0.0, 100.0), "co2": (350.0, 10_000.0), "noise": (0.0, 140.0),
+    "pressure": (850.0, 1100.0), "light": (0.0, 100_000.0), "battery": (0.0, 100.0), "total": (0.0, 1e7),
+    "on": (0.0, 1.0), "open": (0.0, 1.0), "motion": (0.0, 1.0),
+}
+POWER_BOUNDS = {"plugs": (0.0, 4000.0), "consumptions": (0.0, 45_000.0)}
+HAMPEL_FLOOR = {"temperature": 3.0, "humidity": 10.0, "co2": 250.0, "pressure": 4.0, "noise": 25.0}
+HAMPEL_WINDOW = 15
+MAD_SCALE = 1.4826
+
+
+def bounds_reason(frame: pd.DataFrame) -> np.ndarray:
+    """'out_of_bounds' where a value breaks its measure's physical bounds, else None."""
+    low = frame["measure"].map(lambda m: BOUNDS.get(m, (-np.inf, np.inf))[0]).to_numpy(float)
+    high = frame["measure"].map(lambda m: BOUNDS.get(m, (-np.inf, np.inf))[1]).to_numpy(float)
+    power = frame["measure"].to_numpy() == "power"
+    if power.any():
+        cats = frame["category"].to_numpy()[power]
+        low[power] = [POWER_BOUNDS.get(c, (0.0, 45_000.0))[0] for c in cats]
+        high[power] = [POWER_BOUNDS.get(c, (0.0, 45_000.0))[1] for c in cats]
+    values = frame["value"].to_numpy(float)
+    out = (values < low) | (values > high)
+    return np.where(out, "out_of_bounds", None)
+
+
+def spike_mask(frame: pd.DataFrame) -> np.ndarray:
+    """True for spikes; `frame` must be sorted by sensor, measure, ts (index 0..n-1)."""
+    mask = np.zeros(len(frame), dtype=bool)
+    for measure, floor in HAMPEL_FLOOR.items():
+        part = frame[frame["measure"] == measure]
+        if part.empty:
+            continue
+        grouped = part.groupby("sensor", sort=False)["value"]
+        median = grouped.transform(lambda s: s.rolling(HAMPEL_WINDOW, center=True, min_periods=5).median())
+        deviation = (part["value"] - median).abs()
+        mad = deviation.groupby(part["sensor"], sort=False).transform(
+            lambda s: s.rolling(HAMPEL_WINDOW, center=True, min_periods=5).median())
+        threshold = np.maximum(3 * MAD_SCALE * mad.to_numpy(), floor)
+        mask[part.index.to_numpy()] = deviation.to_numpy() > threshold
+    power = frame[frame["measure"] == "power"]
+    if not power.empty:
+        by_sensor = power.groupby("sensor", sort=False)["value"]
+        before, after = by_sensor.shift(1), by_sensor.shift(-1)
+        value = power["value"]
+        spike = (value > 3 * before + 200) & (value > 3 * after + 200)
+        mask[power.index.to_numpy()] |= spike.fillna(False).to_numpy()
+    counters = frame[frame["measure"] == "total"]
+    if not counters.empty:
+        by_sensor = counters.groupby("sensor", sort=False)["value"]
+        before, after = by_sensor.shift(1), by_sensor.shift(-1)
+        value, tolerance = counters["value"], 0.001
+        neighbours_agree = after >= before - tolerance
+        sticks_out = ((value > after + tolerance) | (value < before - tolerance)) & neighbours_agree
+        mask[counters.index.to_numpy()] |= sticks_out.fillna(False).to_numpy()
+    return mask
+
+
+def flag_outliers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add `is_outlier` and `outlier_reason` (bounds take precedence over spikes)."""
+    reason = bounds_reason(frame)
+    # spikes are judged among the plausible readings only, so an impossible value does not mask one
+    plausible = frame[reason == None].reset_index()  # noqa: E711 (element-wise)
+    spikes = np.zeros(len(frame), dtype=bool)
+    if len(plausible):
+        local = spike_mask(plausible.drop(columns="index"))
+        spikes[plausible["index"].to_numpy()[local]] = True
+    reason = np.where(spikes & (reason == None), "spike", reason)  # noqa: E711
+    frame["outlier_reason"] = reason
+    frame["is_outlier"] = reason != None  # noqa: E711
+    return frame

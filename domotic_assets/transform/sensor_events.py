@@ -1,0 +1,206 @@
+"""One local day of Bronze sensor files -> the rows of `silver.sensor_events`, with accounts.
+
+Rules (each has a test):
+
+* **Missing values** (null, "", "NaN", sentinels, unreadable strings) are not rows; they are
+  counted per file as `readings_missing`.
+* **Duplicates**: one row per (apartment, sensor, measure, ts). The copy from the file that
+  arrived **last** wins (newest modification time, then the larger source path): a gateway that
+  sends a minute again sends its correction. The readings that lost are counted per file as
+  `readings_duplicate`.
+* **The repeated autumn hour** with wall-clock timestamps: the first file of an apartment with a
+  given ambiguous wall time is summer time (the Bronze rule); a second file with the same wall
+  time and different bytes arrived an hour later and is read as winter time. Identical bytes are
+  a duplicate document, not a second hour.
+* **Cumulative counters** (`total`) that go backwards are resets (a re-paired plug): the reading is
+  kept and marked `counter_reset`, never read as negative energy.
+* **Outliers**: see `outliers` (flagged, never removed).
+* **Unknown sensors and rooms**: sensors missing from `pidb`, or reporting another room than
+  `pidb` says, are loaded all the same and reported in `unknown_references`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from domotic_assets.contracts.sensor_file import MEASURES, QuarantineError, device_errors, read_sensor_file
+from domotic_assets.contracts.timestamps import AMBIGUOUS, zone
+from domotic_assets.contracts.values import SENTINELS, read_number
+from domotic_assets.transform.outliers import flag_outliers
+
+EVENT_COLUMNS = ("apartment", "room", "sensor", "category", "measure", "ts", "value", "unit",
+                 "is_outlier", "outlier_reason", "counter_reset", "ts_flag", "source_file_id")
+RESET_TOLERANCE_KWH = 0.001
+UNITS = {(c, m): u for c, ms in MEASURES.items() for m, u in ms.items()}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    file_id: int
+    bronze_path: str
+    apartment: str
+    mtime_ns: int
+    source_path: str
+    checksum: str
+
+
+@dataclass
+class DayReadings:
+    events: pd.DataFrame
+    files: pd.DataFrame
+    """Per file: file_id, readings_total, readings_missing, readings_duplicate, rows_loaded, status, reason."""
+    unknown: pd.DataFrame
+    """apartment, sensor, kind (unknown_sensor | room_mismatch), reported_room, expected_room, readings, first_ts, last_ts."""
+    errors: pd.DataFrame
+    """Device error reports of the feed: apartment, sensor, ts, code, message, source_file_id."""
+
+
+def _fast_number(raw):
+    """read_number's answer for the common case without a call; falls back for the rest."""
+    if type(raw) is float:
+        return None if raw != raw or raw in SENTINELS else raw
+    if type(raw) is bool:
+        return 1.0 if raw else 0.0
+    if type(raw) is int:
+        return None if raw in SENTINELS else float(raw)
+    value, _ = read_number(raw)
+    return value
+
+
+def read_day(files: Iterable[SourceFile], read_bytes: Callable[[str], bytes], tz_of: Callable[[str], str],
+             reference: dict[str, tuple[str, str]], previous_totals: dict[tuple[str, str], float] | None = None) -> DayReadings:
+    """`reference`: sensor external id -> (apartment, room) from pidb; `previous_totals`: the last
+    counter value per (apartment, sensor) before this day, to see a reset at midnight."""
+    files = list(files)
+    col_file, col_sensor, col_cat, col_room, col_measure, col_ts, col_value = [], [], [], [], [], [], []
+    totals = np.zeros(len(files), dtype=np.int64)
+    missing = np.zeros(len(files), dtype=np.int64)
+    status = ["loaded"] * len(files)
+    reasons: list[str | None] = [None] * len(files)
+    doc_ts = np.zeros(len(files), dtype=np.int64)
+    flags: list[str | None] = [None] * len(files)
+    errors = []
+    for index, source in enumerate(files):
+        try:
+            doc = read_sensor_file(read_bytes(source.bronze_path), source.apartment, tz_of(source.apartment))
+        except QuarantineError as problem:  # Bronze already judged it; a re-judgement is still honoured
+            status[index], reasons[index] = "quarantined", problem.reason
+            continue
+        except FileNotFoundError:
+            status[index], reasons[index] = "quarantined", "bronze_copy_missing"
+            continue
+        doc_ts[index] = int(doc.ts.timestamp()) * 1_000_000_000 + doc.ts.microsecond * 1000
+        flags[index] = doc.ts_flag
+        body = doc.body
+        for category, measures in MEASURES.items():
+            sensors = body.get(category)
+            if not isinstance(sensors, dict):
+                continue
+            for sensor, attributes in sensors.items():
+                if not isinstance(attributes, dict):
+                    continue
+                room = attributes.get("room")
+                room = room if isinstance(room, str) else None
+                for measure in measures:
+                    if measure not in attributes:
+                        continue
+                    totals[index] += 1
+                    value = _fast_number(attributes[measure])
+                    if value is None or math.isinf(value):
+                        missing[index] += 1
+                        continue
+                    col_file.append(index)
+                    col_sensor.append(sensor)
+                    col_cat.append(category)
+                    col_room.append(room)
+                    col_measure.append(measure)
+                    col_value.append(value)
+        for error in device_errors(doc):
+            errors.append((source.apartment, error["sensor"], doc.ts, error["code"], error.get("message"), source.file_id))
+
+    _second_autumn_hour(files, doc_ts, flags, tz_of)
+    file_index = np.asarray(col_file, dtype=np.int64)
+    frame = pd.DataFrame({
+        "file": file_index,
+        "apartment": pd.Categorical([files[i].apartment for i in file_index]) if len(file_index) else pd.Categorical([]),
+        "sensor": col_sensor, "category": col_cat, "room": col_room, "measure": col_measure,
+        "ts_ns": doc_ts[file_index] if len(file_index) else np.zeros(0, dtype=np.int64),
+        "value": np.asarray(col_value, dtype=float),
+    })
+    rank = np.empty(len(files), dtype=np.int64)
+    rank[sorted(range(len(files)), key=lambda i: (files[i].mtime_ns, files[i].source_path))] = np.arange(len(files))
+    frame["arrival_rank"] = rank[file_index] if len(file_index) else np.zeros(0, dtype=np.int64)
+    frame = frame.sort_values(["apartment", "sensor", "measure", "ts_ns", "arrival_rank"], kind="stable", ignore_index=True)
+    winner = ~frame.duplicated(["apartment", "sensor", "measure", "ts_ns"], keep="last")
+    duplicates = np.bincount(frame.loc[~winner, "file"].to_numpy(), minlength=len(files))
+    events = flag_outliers(frame[winner].reset_index(drop=True))
+    events = _counter_resets(events, previous_totals or {})
+    loaded = np.bincount(events["file"].to_numpy(), minlength=len(files))
+
+    out = pd.DataFrame({
+        "apartment": events["apartment"].astype(str), "room": events["room"], "sensor": events["sensor"],
+        "category": events["category"], "measure": events["measure"],
+        "ts": pd.to_datetime(events["ts_ns"], utc=True), "value": events["value"],
+        "unit": [UNITS[(c, m)] for c, m in zip(events["category"], events["measure"])],
+        "is_outlier": events["is_outlier"], "outlier_reason": events["outlier_reason"],
+        "counter_reset": events["counter_reset"],
+        "ts_flag": [flags[i] for i in events["file"].to_numpy()],
+        "source_file_id": [files[i].file_id for i in events["file"].to_numpy()],
+    }, columns=list(EVENT_COLUMNS))
+    per_file = pd.DataFrame({
+        "file_id": [f.file_id for f in files], "readings_total": totals, "readings_missing": missing,
+        "readings_duplicate": duplicates, "rows_loaded": loaded, "status": status, "reason": reasons,
+    })
+    return DayReadings(events=out, files=per_file, unknown=_unknown_references(out, reference),
+                       errors=pd.DataFrame(errors, columns=["apartment", "sensor", "ts", "code", "message", "source_file_id"]))
+
+
+def _second_autumn_hour(files: list[SourceFile], doc_ts: np.ndarray, flags: list, tz_of) -> None:
+    """Move the second arrival of an ambiguous wall time (different bytes) to winter time."""
+    seen: dict[tuple[str, int], set[str]] = {}
+    order = sorted((i for i, f in enumerate(flags) if f == AMBIGUOUS), key=lambda i: (files[i].mtime_ns, files[i].source_path))
+    for i in order:
+        key = (files[i].apartment, int(doc_ts[i]))
+        checksums = seen.setdefault(key, set())
+        if checksums and files[i].checksum not in checksums:
+            tz = zone(tz_of(files[i].apartment))
+            instant = pd.Timestamp(int(doc_ts[i]), tz="UTC").to_pydatetime()
+            wall = instant.astimezone(tz).replace(tzinfo=None)
+            shift = wall.replace(tzinfo=tz, fold=0).utcoffset() - wall.replace(tzinfo=tz, fold=1).utcoffset()
+            doc_ts[i] += int(shift / timedelta(microseconds=1)) * 1000
+        checksums.add(files[i].checksum)
+
+
+def _counter_resets(events: pd.DataFrame, previous_totals: dict[tuple[str, str], float]) -> pd.DataFrame:
+    events["counter_reset"] = False
+    totals = (events["measure"] == "total") & ~events["is_outlier"]
+    if totals.any():
+        part = events.loc[totals, ["apartment", "sensor", "value"]]
+        before = part.groupby(["apartment", "sensor"], sort=False, observed=True)["value"].shift(1)
+        first = before.isna()
+        if previous_totals and first.any():
+            keys = list(zip(part.loc[first, "apartment"].astype(str), part.loc[first, "sensor"]))
+            before.loc[first] = [previous_totals.get(k, np.nan) for k in keys]
+        events.loc[totals, "counter_reset"] = (part["value"] < before - RESET_TOLERANCE_KWH).to_numpy()
+    return events
+
+
+def _unknown_references(events: pd.DataFrame, reference: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    columns = ["apartment", "sensor", "kind", "reported_room", "expected_room", "readings", "first_ts", "last_ts"]
+    if events.empty:
+        return pd.DataFrame(columns=columns)
+    groups = events.groupby(["apartment", "sensor", "room"], dropna=False, sort=True, observed=True)["ts"].agg(["count", "min", "max"])
+    rows = []
+    for (apartment, sensor, room), stats in groups.iterrows():
+        known = reference.get(sensor)
+        if known is None or known[0] != apartment:
+            rows.append((apartment, sensor, "unknown_sensor", room, None, int(stats["count"]), stats["min"], stats["max"]))
+        elif room is not None and room != known[1]:
+            rows.append((apartment, sensor, "room_mismatch", room, known[1], int(stats["count"]), stats["min"], stats["max"]))
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,126 @@
+"""Silver tables in PostgreSQL, and the atomic replacement of one day of them.
+
+`silver.sensor_events` is range-partitioned by `ts`, one partition per local day. A day is
+rebuilt in a side table (`..__load`, binary COPY, range CHECK, unique key), then swapped in with
+its watermark, unknown references and feed errors in one transaction: readers see the old day
+or the new one, never half of it, and a run killed at any point leaves the old day intact (its
+left-over side table is dropped by the next run).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from domotic_assets.contracts.timestamps import zone
+from domotic_assets.settings import PLATFORM_TIMEZONE
+
+DDL = """
+CREATE TABLE IF NOT EXISTS silver.sensor_events (
+    apartment      text             NOT NULL,
+    room           text,
+    sensor         text             NOT NULL,  -- external id (pidb sensors.external_id)
+    category       text             NOT NULL,
+    measure        text             NOT NULL,
+    ts             timestamptz      NOT NULL,  -- UTC instant
+    value          double precision NOT NULL,  -- booleans as 0/1; missing values are not rows
+    unit           text             NOT NULL,
+    is_outlier     boolean          NOT NULL,
+    outlier_reason text,
+    counter_reset  boolean          NOT NULL,
+    ts_flag        text,                       -- daylight-saving rule applied to the document time
+    source_file_id bigint           NOT NULL   -- meta.bronze_sensor_files.id
+) PARTITION BY RANGE (ts);
+CREATE UNIQUE INDEX IF NOT EXISTS sensor_events_key ON silver.sensor_events (apartment, sensor, measure, ts);
+
+CREATE TABLE IF NOT EXISTS silver.etl_watermark (
+    file_id            bigint PRIMARY KEY,     -- meta.bronze_sensor_files.id
+    path               text    NOT NULL,       -- Bronze path
+    checksum           text    NOT NULL,
+    partition_day      date    NOT NULL,
+    readings_total     integer NOT NULL,
+    readings_missing   integer NOT NULL,
+    readings_duplicate integer NOT NULL,
+    rows_loaded        integer NOT NULL,
+    status             text    NOT NULL,       -- loaded | quarantined
+    reason             text,
+    loaded_at          timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS etl_watermark_day ON silver.etl_watermark (partition_day);
+
+CREATE TABLE IF NOT EXISTS silver.unknown_references (
+    partition_day date NOT NULL, apartment text NOT NULL, sensor text NOT NULL, kind text NOT NULL,
+    reported_room text, expected_room text, readings integer NOT NULL, first_ts timestamptz, last_ts timestamptz
+);
+CREATE INDEX IF NOT EXISTS unknown_references_day ON silver.unknown_references (partition_day);
+
+CREATE TABLE IF NOT EXISTS silver.sensor_errors (
+    partition_day date NOT NULL, apartment text NOT NULL, sensor text NOT NULL, ts timestamptz NOT NULL,
+    code text NOT NULL, message text, source_file_id bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sensor_errors_day ON silver.sensor_errors (partition_day);
+
+CREATE OR REPLACE VIEW meta.quarantine AS
+    SELECT 'sensor_file'::text AS source, source_path AS file, bronze_path, partition_day,
+           quarantine_reason AS reason, quarantine_detail AS detail, registered_at AS quarantined_at
+    FROM meta.bronze_sensor_files WHERE quarantine_reason IS NOT NULL
+    UNION ALL
+    SELECT 'sensor_file_at_load', w.path, w.path, w.partition_day, w.reason, NULL, w.loaded_at
+    FROM silver.etl_watermark w WHERE w.status = 'quarantined';
+"""
+
+EVENT_TYPES = ["text", "text", "text", "text", "text", "timestamptz", "float8", "text", "bool", "text", "bool", "text", "int8"]
+
+
+def day_bounds(day: date, tz_name: str = PLATFORM_TIMEZONE) -> tuple[datetime, datetime]:
+    """The UTC instants of a local day's midnights (23 or 25 hours apart at DST changes)."""
+    tz = zone(tz_name)
+    nxt = day + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, tzinfo=tz), datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz)
+
+
+def partition_name(day: date) -> str:
+    return f"sensor_events_{day:%Y%m%d}"
+
+
+def _copy_frame(cur: psycopg.Cursor, table: str, frame: pd.DataFrame, types: list[str] | None = None) -> None:
+    columns = ", ".join(frame.columns)
+    rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+    if types:
+        with cur.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
+    else:
+        with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def replace_day(conn: psycopg.Connection, day: date, events: pd.DataFrame, watermark: pd.DataFrame,
+                unknown: pd.DataFrame, errors: pd.DataFrame) -> None:
+    """Swap in a new version of one day of Silver sensor data, all or nothing."""
+    name = partition_name(day)
+    low, high = day_bounds(day)
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS silver.{name}__load")
+        cur.execute(f"CREATE TABLE silver.{name}__load (LIKE silver.sensor_events)")
+        _copy_frame(cur, f"silver.{name}__load", events, EVENT_TYPES)
+        cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK (ts >= {} AND ts < {})").format(
+            sql.Identifier("silver", f"{name}__load"), sql.Identifier(f"{name}_range"), sql.Literal(low), sql.Literal(high)))
+        cur.execute(f"CREATE UNIQUE INDEX {name}__load_key ON silver.{name}__load (apartment, sensor, measure, ts)")
+        cur.execute("SELECT to_regclass(%s)", (f"silver.{name}",))
+        if cur.fetchone()[0] is not None:
+            cur.execute(f"ALTER TABLE silver.sensor_events DETACH PARTITION silver.{name}")
+            cur.execute(f"DROP TABLE silver.{name}")
+        cur.execute(f"ALTER TABLE silver.{name}__load RENAME TO {name}")
+        cur.execute(f"ALTER INDEX silver.{name}__load_key RENAME TO {name}_key")
+        cur.execute(sql.SQL("ALTER TABLE silver.sensor_events ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(
+            sql.Identifier("silver", name), sql.Literal(low), sql.Literal(high)))
+        for table, frame in (("etl_watermark", watermark), ("unknown_references", unknown), ("sensor_errors", errors)):
+            cur.execute(f"DELETE FROM silver.{table} WHERE partition_day = %s", (day,))
+            if len(frame):
+                _copy_frame(cur, f"silver.{table}", frame.assign(partition_day=day) if "partition_day" not in frame else frame)
