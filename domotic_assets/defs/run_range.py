@@ -69,9 +69,14 @@ def materialize_range(defs: dg.Definitions, keys: set[dg.AssetKey], first: date,
             details = ", ".join(f"{k}={_printable(v)}" for k, v in mat.metadata.items())
             echo(f"  + {name}: {details}")
         for evaluation in result.get_asset_check_evaluations():
-            if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            name = f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}"
+            blocking = evaluation.severity == dg.AssetCheckSeverity.ERROR
+            verdict = "passed" if evaluation.passed else ("FAILED" if blocking else "warning")
+            facts = ", ".join(f"{k}={_printable(v)}" for k, v in list(evaluation.metadata.items())[:3])
+            echo(f"  check {name}: {verdict}" + (f" ({facts})" if not evaluation.passed else ""))
+            if not evaluation.passed and blocking:
                 outcome.success = False
-                outcome.failures.append(f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed")
+                outcome.failures.append(f"check {name} failed")
         if not result.success:
             outcome.success = False
             for event in result.all_events:

@@ -198,6 +198,7 @@ def _unknown_references(events: pd.DataFrame, reference: dict[str, tuple[str, st
     groups = events.groupby(["apartment", "sensor", "room"], dropna=False, sort=True, observed=True)["ts"].agg(["count", "min", "max"])
     rows = []
     for (apartment, sensor, room), stats in groups.iterrows():
+        room = None if pd.isna(room) else room  # the main meter has no room in the contract
         known = reference.get(sensor)
         if known is None or known[0] != apartment:
             rows.append((apartment, sensor, "unknown_sensor", room, None, int(stats["count"]), stats["min"], stats["max"]))

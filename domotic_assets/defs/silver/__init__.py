@@ -1,7 +1,7 @@
-"""Silver: clean, typed tables in PostgreSQL. So far the reference dimensions from pidb."""
+"""Silver: clean, typed tables in PostgreSQL: sensor events and the reference dimensions."""
 
 import dagster as dg
 
-from domotic_assets.defs.silver.assets import pidb_dimensions
+from domotic_assets.defs.silver.assets import pidb_dimensions, sensor_events
 
-defs = dg.Definitions(assets=[pidb_dimensions])
+defs = dg.Definitions(assets=[pidb_dimensions, sensor_events])

@@ -1,4 +1,4 @@
-"""The ten `silver.dim_*` tables, imported from pidb on demand (reference data, unpartitioned)."""
+"""Silver assets: sensor events per local day, and the ten `dim_*` tables from pidb."""
 
 
 from typing import Iterator
@@ -6,7 +6,11 @@ from typing import Iterator
 import dagster as dg
 
 from domotic_assets.contracts.pidb import REFERENCE_TABLES
-from domotic_assets.defs.resources import PidbResource, WarehouseResource
+from domotic_assets.defs.bronze.assets import bronze_sensor_files
+from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
+from domotic_assets.defs.resources import BronzeResource, PidbResource, WarehouseResource
+from domotic_assets.defs.silver.checks import evaluate_sensor_event_checks, sensor_event_check_specs
+from domotic_assets.ingest.sensor_events_load import load_days
 from domotic_assets.ingest.pidb_import import PidbUnavailable, dim_table, import_reference_tables
 
 
@@ -27,3 +31,34 @@ def pidb_dimensions(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         yield dg.MaterializeResult(asset_key=result.table, metadata={
             "rows": result.rows, "changed": result.changed, "content_hash": result.content_hash[:16],
         })
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    group_name="silver",
+    kinds={"postgres"},
+    deps=[bronze_sensor_files, "dim_sensors", "dim_rooms", "dim_buildings"],
+    check_specs=sensor_event_check_specs("sensor_events"),
+    description="silver.sensor_events: one row per apartment, sensor, measure and minute, outliers flagged, "
+    "missing values counted (etl_watermark), unknown sensors reported (unknown_references). Each day is "
+    "rebuilt from its Bronze files and swapped in atomically.",
+)
+def sensor_events(context: dg.AssetExecutionContext, warehouse: WarehouseResource, bronze: BronzeResource) -> dg.MaterializeResult:
+    days = partition_days(context)
+    with warehouse.connect() as conn:
+        loads = load_days(conn, bronze.path, days)
+        checks = evaluate_sensor_event_checks(conn, days)
+    rows = sum(d.rows for d in loads)
+    return dg.MaterializeResult(
+        metadata={
+            "days": dg.MetadataValue.text(f"{days[0]} .. {days[-1]}"),
+            "rows": rows,
+            "files": sum(d.files for d in loads),
+            "readings_missing": sum(d.readings_missing for d in loads),
+            "readings_duplicate": sum(d.readings_duplicate for d in loads),
+            "outliers": sum(d.outliers for d in loads),
+            "dagster/row_count": rows,
+        },
+        check_results=checks,
+    )

@@ -1,0 +1,41 @@
+"""The checks of `sensor_events`, evaluated in the same run over the partitions it loaded."""
+
+import dagster as dg
+
+from domotic_assets.warehouse import quality
+
+SENSOR_EVENT_CHECKS = {
+    # name: (blocking, description)
+    "no_duplicate_keys": (True, "One row per apartment, sensor, measure and timestamp."),
+    "reconciliation": (True, "Every reading in Bronze is in Silver, missing, or a losing duplicate; every file is loaded."),
+    "outlier_rate": (False, f"Share of flagged readings per measure stays under {quality.OUTLIER_RATE_LIMIT:.0%}."),
+    "stuck_sensors": (False, "No normally varying reading stays identical for hours (pidb parameter stuck_sensor_hours)."),
+    "gaps": (False, f"No sensor misses more than {quality.GAP_SHARE_LIMIT:.0%} of a day's minutes."),
+    "unknown_sensors": (False, "Every sensor and room in the feed is known to pidb."),
+    "live_freshness": (False, f"Silver is within {quality.FRESHNESS_LIMIT_MINUTES} minutes of the newest Bronze file."),
+}
+
+
+def sensor_event_check_specs(asset_key: str) -> list[dg.AssetCheckSpec]:
+    return [dg.AssetCheckSpec(name, asset=asset_key, blocking=blocking, description=text)
+            for name, (blocking, text) in SENSOR_EVENT_CHECKS.items()]
+
+
+def evaluate_sensor_event_checks(conn, days) -> list[dg.AssetCheckResult]:
+    outcomes = {
+        "no_duplicate_keys": quality.duplicate_keys(conn, days),
+        "reconciliation": quality.reconciliation(conn, days),
+        "outlier_rate": quality.outlier_rates(conn, days),
+        "stuck_sensors": quality.stuck_sensors(conn, days, quality.parameter(conn, "stuck_sensor_hours", 3.0)),
+        "gaps": quality.gaps(conn, days),
+        "unknown_sensors": quality.unknown_references(conn, days),
+        "live_freshness": quality.freshness(conn),
+    }
+    return [
+        dg.AssetCheckResult(
+            check_name=name, passed=bool(passed),
+            severity=dg.AssetCheckSeverity.ERROR if SENSOR_EVENT_CHECKS[name][0] else dg.AssetCheckSeverity.WARN,
+            metadata={k: v if isinstance(v, (int, float, str)) else dg.MetadataValue.json(v) for k, v in facts.items()},
+        )
+        for name, (passed, facts) in outcomes.items()
+    ]

@@ -1,0 +1,112 @@
+"""Data-quality rules over Silver, as plain SQL: each returns (passed, facts for an operator)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import psycopg
+
+from domotic_assets.warehouse.silver_tables import day_bounds
+
+SMOOTH_MEASURES = ("temperature", "humidity", "co2", "pressure")
+OUTLIER_RATE_LIMIT = 0.01
+GAP_SHARE_LIMIT = 0.05
+FRESHNESS_LIMIT_MINUTES = 10
+
+
+def _range(days: list[date]):
+    return day_bounds(min(days))[0], day_bounds(max(days))[1]
+
+
+def duplicate_keys(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
+    low, high = _range(days)
+    rows = conn.execute("""SELECT apartment, sensor, measure, ts, count(*) FROM silver.sensor_events
+                           WHERE ts >= %s AND ts < %s GROUP BY 1, 2, 3, 4 HAVING count(*) > 1 LIMIT 20""", (low, high)).fetchall()
+    return not rows, {"duplicate_keys": len(rows), "examples": [f"{a} {s} {m} {t.isoformat()}" for a, s, m, t, _ in rows]}
+
+
+def reconciliation(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
+    """Every reading of Bronze is loaded, missing, or a losing duplicate; every file is accounted for."""
+    low, high = _range(days)
+    total, missing, duplicate, loaded, files = conn.execute(
+        """SELECT coalesce(sum(readings_total), 0), coalesce(sum(readings_missing), 0), coalesce(sum(readings_duplicate), 0),
+                  coalesce(sum(rows_loaded), 0), count(*) FROM silver.etl_watermark WHERE partition_day = ANY(%s)""", (days,)).fetchone()
+    in_table = conn.execute("SELECT count(*) FROM silver.sensor_events WHERE ts >= %s AND ts < %s", (low, high)).fetchone()[0]
+    bronze_files, quarantined = conn.execute(
+        """SELECT count(*) FILTER (WHERE quarantine_reason IS NULL), count(*) FILTER (WHERE quarantine_reason IS NOT NULL)
+           FROM meta.bronze_sensor_files WHERE partition_day = ANY(%s) AND bronze_path IS NOT NULL""", (days,)).fetchone()
+    facts = {"readings_in_bronze": int(total), "rows_in_silver": int(in_table), "readings_missing": int(missing),
+             "readings_duplicate": int(duplicate), "files_loaded": int(files), "files_readable_in_bronze": int(bronze_files),
+             "files_quarantined": int(quarantined)}
+    passed = total == loaded + missing + duplicate and loaded == in_table and files == bronze_files
+    return passed, facts
+
+
+def outlier_rates(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
+    low, high = _range(days)
+    rows = conn.execute("""SELECT measure, count(*), count(*) FILTER (WHERE is_outlier) FROM silver.sensor_events
+                           WHERE ts >= %s AND ts < %s GROUP BY 1 ORDER BY 1""", (low, high)).fetchall()
+    rates = {m: round(o / n, 5) for m, n, o in rows if n}
+    worst = {m: r for m, r in rates.items() if r > OUTLIER_RATE_LIMIT}
+    return not worst, {"outlier_rate_by_measure": rates, "above_limit": worst, "limit": OUTLIER_RATE_LIMIT}
+
+
+def stuck_sensors(conn: psycopg.Connection, days: list[date], hours: float) -> tuple[bool, dict]:
+    """Sensors of normally varying measures whose reading did not change for `hours` or more."""
+    low, high = _range(days)
+    rows = conn.execute("""
+        WITH marked AS (
+            SELECT apartment, sensor, measure, ts, value,
+                   CASE WHEN value IS DISTINCT FROM lag(value) OVER w THEN 1 ELSE 0 END AS changed
+            FROM silver.sensor_events WHERE ts >= %s AND ts < %s AND measure = ANY(%s) AND NOT is_outlier
+            WINDOW w AS (PARTITION BY apartment, sensor, measure ORDER BY ts)),
+        runs AS (SELECT *, sum(changed) OVER (PARTITION BY apartment, sensor, measure ORDER BY ts) AS run FROM marked)
+        SELECT apartment, sensor, measure, min(ts), max(ts), min(value) FROM runs
+        GROUP BY apartment, sensor, measure, run
+        HAVING max(ts) - min(ts) >= make_interval(secs => %s)
+        ORDER BY 4""", (low, high, list(SMOOTH_MEASURES), hours * 3600)).fetchall()
+    stuck = [f"{a} {s} {m} = {v} from {lo:%Y-%m-%d %H:%M} to {hi:%H:%M} UTC" for a, s, m, lo, hi, v in rows]
+    return not stuck, {"stuck_runs": len(stuck), "runs": stuck[:50], "hours": hours}
+
+
+def gaps(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
+    """Missing minutes per sensor and day (readings are never invented to fill them)."""
+    rows = []
+    for day in days:
+        low, high = day_bounds(day)
+        minutes = int((high - low).total_seconds() // 60)
+        rows += conn.execute("""SELECT %s::date, apartment, sensor, %s - count(DISTINCT date_trunc('minute', ts))
+                                FROM silver.sensor_events WHERE ts >= %s AND ts < %s GROUP BY apartment, sensor""",
+                             (day, minutes, low, high)).fetchall()
+    missing = {f"{d} {a} {s}": int(m) for d, a, s, m in rows if m > 0}
+    worst = {k: m for k, m in missing.items() if m > GAP_SHARE_LIMIT * 1440}
+    return not worst, {"missing_minutes_total": sum(missing.values()), "sensor_days_with_gaps": len(missing),
+                       "above_limit": dict(sorted(worst.items(), key=lambda kv: -kv[1])[:30])}
+
+
+def unknown_references(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
+    rows = conn.execute("""SELECT kind, apartment, sensor, reported_room, expected_room, sum(readings) FROM silver.unknown_references
+                           WHERE partition_day = ANY(%s) GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3""", (days,)).fetchall()
+    listed = [f"{k}: {a} {s}" + (f" reports {r!r}, pidb says {e!r}" if k == "room_mismatch" else "") + f" ({n} readings)"
+              for k, a, s, r, e, n in rows]
+    return not rows, {"references_to_fix": len(rows), "details": listed[:50]}
+
+
+def freshness(conn: psycopg.Connection) -> tuple[bool, dict]:
+    """The live path keeps up: Silver's newest reading is close to Bronze's newest readable file."""
+    bronze, silver = conn.execute("""SELECT (SELECT max(doc_ts) FROM meta.bronze_sensor_files WHERE quarantine_reason IS NULL),
+                                            (SELECT max(ts) FROM silver.sensor_events)""").fetchone()
+    if bronze is None:
+        return True, {"lag_minutes": 0}
+    lag = (bronze - silver).total_seconds() / 60 if silver else float("inf")
+    return lag <= FRESHNESS_LIMIT_MINUTES, {"newest_in_bronze": bronze.isoformat(),
+                                            "newest_in_silver": silver.isoformat() if silver else None,
+                                            "lag_minutes": round(lag, 1), "limit_minutes": FRESHNESS_LIMIT_MINUTES}
+
+
+def parameter(conn: psycopg.Connection, name: str, default: float) -> float:
+    exists = conn.execute("SELECT to_regclass('silver.dim_parameters') IS NOT NULL").fetchone()[0]
+    if not exists:
+        return default
+    row = conn.execute("SELECT value FROM silver.dim_parameters WHERE name = %s ORDER BY valid_from DESC LIMIT 1", (name,)).fetchone()
+    return float(row[0]) if row else default
