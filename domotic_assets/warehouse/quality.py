@@ -110,3 +110,24 @@ def parameter(conn: psycopg.Connection, name: str, default: float) -> float:
         return default
     row = conn.execute("SELECT value FROM silver.dim_parameters WHERE name = %s ORDER BY valid_from DESC LIMIT 1", (name,)).fetchone()
     return float(row[0]) if row else default
+
+
+WEATHER_COMPLETENESS_LIMIT = 0.95
+
+
+def weather_completeness(conn: psycopg.Connection, days: list[date], core_measures: tuple[str, ...], leads: int = 46) -> tuple[bool, dict]:
+    """Share of the expected core values (site x measure x lead) present per known site and issue day."""
+    expected = len(core_measures) * leads
+    rows = conn.execute("""
+        WITH sites AS (SELECT DISTINCT weather_site AS site FROM silver.dim_buildings WHERE weather_site IS NOT NULL),
+             days AS (SELECT unnest(%s::date[]) AS issue_day)
+        SELECT d.issue_day, s.site, count(w.value)
+        FROM days d CROSS JOIN sites s
+        LEFT JOIN silver.weather_clean w ON w.issue_day = d.issue_day AND w.site = s.site AND w.measure = ANY(%s)
+        GROUP BY 1, 2 ORDER BY 1, 2""", (days, list(core_measures))).fetchall()
+    shares = {f"{d} {s}": round(n / expected, 3) for d, s, n in rows}
+    short = {k: v for k, v in shares.items() if v < WEATHER_COMPLETENESS_LIMIT}
+    unknown = [r[0] for r in conn.execute("SELECT DISTINCT site FROM silver.weather_clean WHERE issue_day = ANY(%s) AND NOT known_site",
+                                          (days,))]
+    return not short, {"completeness": shares, "below_limit": short, "limit": WEATHER_COMPLETENESS_LIMIT,
+                       "unknown_sites": unknown}

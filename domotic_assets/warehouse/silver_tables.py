@@ -63,13 +63,36 @@ CREATE TABLE IF NOT EXISTS silver.sensor_errors (
 );
 CREATE INDEX IF NOT EXISTS sensor_errors_day ON silver.sensor_errors (partition_day);
 
+CREATE TABLE IF NOT EXISTS silver.weather_clean (
+    site        text             NOT NULL,
+    measure     text             NOT NULL,
+    unit        text,
+    valid_ts    timestamptz      NOT NULL,  -- UTC time the value is forecast for
+    lead_hours  integer          NOT NULL,
+    value       double precision NOT NULL,
+    source_code text             NOT NULL,  -- the service's measurement code
+    known_site  boolean          NOT NULL,  -- false: the site is tied to no pidb building
+    issue_day   date             NOT NULL,
+    bronze_path text             NOT NULL,  -- the file version that won
+    PRIMARY KEY (site, measure, valid_ts, lead_hours)
+);
+CREATE INDEX IF NOT EXISTS weather_clean_issue_day ON silver.weather_clean (issue_day);
+CREATE TABLE IF NOT EXISTS silver.weather_loads (
+    issue_day date PRIMARY KEY, bronze_path text, version integer, status text NOT NULL, reason text,
+    rows_in_file integer, rows_loaded integer, missing integer, duplicates integer, unreadable integer,
+    loaded_at timestamptz NOT NULL DEFAULT now()
+);
+
 CREATE OR REPLACE VIEW meta.quarantine AS
     SELECT 'sensor_file'::text AS source, source_path AS file, bronze_path, partition_day,
            quarantine_reason AS reason, quarantine_detail AS detail, registered_at AS quarantined_at
     FROM meta.bronze_sensor_files WHERE quarantine_reason IS NOT NULL
     UNION ALL
     SELECT 'sensor_file_at_load', w.path, w.path, w.partition_day, w.reason, NULL, w.loaded_at
-    FROM silver.etl_watermark w WHERE w.status = 'quarantined';
+    FROM silver.etl_watermark w WHERE w.status = 'quarantined'
+    UNION ALL
+    SELECT 'weather_file', l.bronze_path, l.bronze_path, l.issue_day, l.reason, NULL, l.loaded_at
+    FROM silver.weather_loads l WHERE l.status = 'quarantined';
 """
 
 EVENT_TYPES = ["text", "text", "text", "text", "text", "timestamptz", "float8", "text", "bool", "text", "bool", "text", "int8"]
@@ -86,18 +109,27 @@ def partition_name(day: date) -> str:
     return f"sensor_events_{day:%Y%m%d}"
 
 
-def _copy_frame(cur: psycopg.Cursor, table: str, frame: pd.DataFrame, types: list[str] | None = None) -> None:
-    columns = ", ".join(frame.columns)
-    rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
-    if types:
-        with cur.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(types)
-            for row in rows:
-                copy.write_row(row)
+def _column_values(column: pd.Series) -> list:
+    """A column as Python values for COPY, with None for missing (fast: one tolist per column)."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        values = list(pd.DatetimeIndex(column).to_pydatetime())
     else:
-        with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        values = column.tolist()
+    if column.dtype.kind in "fO" and column.isna().any():
+        values = [None if v is None or v != v else v for v in values]
+    return values
+
+
+def copy_frame(cur: psycopg.Cursor, table: str, frame: pd.DataFrame, types: list[str] | None = None) -> None:
+    """COPY a data frame into `table` (binary when the column types are given)."""
+    columns = ", ".join(frame.columns)
+    rows = zip(*(_column_values(frame[name]) for name in frame.columns))
+    binary = " (FORMAT BINARY)" if types else ""
+    with cur.copy(f"COPY {table} ({columns}) FROM STDIN{binary}") as copy:
+        if types:
+            copy.set_types(types)
+        for row in rows:
+            copy.write_row(row)
 
 
 def replace_day(conn: psycopg.Connection, day: date, events: pd.DataFrame, watermark: pd.DataFrame,
@@ -108,7 +140,7 @@ def replace_day(conn: psycopg.Connection, day: date, events: pd.DataFrame, water
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS silver.{name}__load")
         cur.execute(f"CREATE TABLE silver.{name}__load (LIKE silver.sensor_events)")
-        _copy_frame(cur, f"silver.{name}__load", events, EVENT_TYPES)
+        copy_frame(cur, f"silver.{name}__load", events, EVENT_TYPES)
         cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK (ts >= {} AND ts < {})").format(
             sql.Identifier("silver", f"{name}__load"), sql.Identifier(f"{name}_range"), sql.Literal(low), sql.Literal(high)))
         cur.execute(f"CREATE UNIQUE INDEX {name}__load_key ON silver.{name}__load (apartment, sensor, measure, ts)")
@@ -123,4 +155,4 @@ def replace_day(conn: psycopg.Connection, day: date, events: pd.DataFrame, water
         for table, frame in (("etl_watermark", watermark), ("unknown_references", unknown), ("sensor_errors", errors)):
             cur.execute(f"DELETE FROM silver.{table} WHERE partition_day = %s", (day,))
             if len(frame):
-                _copy_frame(cur, f"silver.{table}", frame.assign(partition_day=day) if "partition_day" not in frame else frame)
+                copy_frame(cur, f"silver.{table}", frame.assign(partition_day=day) if "partition_day" not in frame else frame)

@@ -9,7 +9,8 @@ from domotic_assets.settings import PLATFORM_TIMEZONE
 WEATHER_RETRIES = dg.RetryPolicy(max_retries=5, delay=120, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 """A late forecast is fetched again after about 2, 4, 8, 16 and 32 minutes (about an hour in all)."""
 
-weather_job = dg.define_asset_job("weather_job", selection=[bronze_weather_files], op_retry_policy=WEATHER_RETRIES)
+weather_job = dg.define_asset_job("weather_job", selection=[bronze_weather_files.key, dg.AssetKey("weather_clean")],
+                                 op_retry_policy=WEATHER_RETRIES)
 
 
 @dg.schedule(job=weather_job, cron_schedule="15 7 * * *", execution_timezone=PLATFORM_TIMEZONE,

@@ -1,7 +1,7 @@
-"""Silver: clean, typed tables in PostgreSQL: sensor events and the reference dimensions."""
+"""Silver: clean, typed tables in PostgreSQL: sensor events, weather and the reference dimensions."""
 
 import dagster as dg
 
-from domotic_assets.defs.silver.assets import pidb_dimensions, sensor_events
+from domotic_assets.defs.silver.assets import pidb_dimensions, sensor_events, weather_clean
 
-defs = dg.Definitions(assets=[pidb_dimensions, sensor_events])
+defs = dg.Definitions(assets=[pidb_dimensions, sensor_events, weather_clean])

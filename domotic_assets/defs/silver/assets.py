@@ -6,11 +6,14 @@ from typing import Iterator
 import dagster as dg
 
 from domotic_assets.contracts.pidb import REFERENCE_TABLES
-from domotic_assets.defs.bronze.assets import bronze_sensor_files
+from domotic_assets.defs.bronze.assets import bronze_sensor_files, bronze_weather_files
 from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
 from domotic_assets.defs.resources import BronzeResource, PidbResource, WarehouseResource
 from domotic_assets.defs.silver.checks import evaluate_sensor_event_checks, sensor_event_check_specs
 from domotic_assets.ingest.sensor_events_load import load_days
+from domotic_assets.ingest.weather_load import load_weather_days
+from domotic_assets.transform.weather import CORE_MEASURES
+from domotic_assets.warehouse.quality import weather_completeness
 from domotic_assets.ingest.pidb_import import PidbUnavailable, dim_table, import_reference_tables
 
 
@@ -61,4 +64,29 @@ def sensor_events(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             "dagster/row_count": rows,
         },
         check_results=checks,
+    )
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    group_name="silver",
+    kinds={"postgres"},
+    deps=[bronze_weather_files, "dim_buildings"],
+    check_specs=[dg.AssetCheckSpec("weather_completeness", asset="weather_clean",
+                                   description="Each known site has its core forecast values for every lead of the day's issue.")],
+    description="silver.weather_clean: one standardised value per site, measure, valid time and lead time, "
+    "from the newest issue of each day's file; -99999 is missing.",
+)
+def weather_clean(context: dg.AssetExecutionContext, warehouse: WarehouseResource, bronze: BronzeResource) -> dg.MaterializeResult:
+    days = partition_days(context)
+    with warehouse.connect() as conn:
+        loads = load_weather_days(conn, bronze.path, days)
+        passed, facts = weather_completeness(conn, days, CORE_MEASURES)
+    problems = {str(d.day): f"{d.status}: {d.reason}" for d in loads if d.status != "loaded"}
+    return dg.MaterializeResult(
+        metadata={"rows": sum(d.rows for d in loads), "days_not_loaded": dg.MetadataValue.json(problems)},
+        check_results=[dg.AssetCheckResult(check_name="weather_completeness", passed=passed, severity=dg.AssetCheckSeverity.WARN,
+                                           metadata={k: dg.MetadataValue.json(v) if not isinstance(v, (int, float, str)) else v
+                                                     for k, v in facts.items()})],
     )

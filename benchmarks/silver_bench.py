@@ -1,0 +1,97 @@
+"""Benchmark of Bronze -> Silver at reference scale (2 apartments, 70 days, ~200,000 files).
+
+Prints, in one run: Bronze->Silver wall time, files/s, rows/s and peak memory; the physical
+reference (a raw binary COPY of the very same rows into the same server, from a dump of them)
+and the ratio of the two row rates; and the work of a one-minute live tick for 2 apartments.
+Usage: python benchmarks/silver_bench.py [--days 70] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+
+from domotic_assets.ingest.landing import LocalFolder
+from domotic_assets.ingest.pidb_import import import_reference_tables
+from domotic_assets.ingest.sensor_events_load import load_days
+from domotic_assets.ingest.sensor_files import ingest_sensor_files
+from domotic_assets.settings import PLATFORM_TIMEZONE
+from domotic_assets.simulator.feed import SimulationConfig, simulate
+from domotic_assets.warehouse.embedded import EmbeddedPostgres
+from domotic_assets.warehouse.schema import ensure_schema
+
+
+def peak_mib() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--days", type=int, default=70)
+    parser.add_argument("--keep", type=Path, default=None)
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="domotic-silver-bench-"))
+    feed = SimulationConfig(out=work / "feed", days=args.days)
+    if not (feed.out / "manifest").exists():
+        shutil.rmtree(feed.out, ignore_errors=True)
+        print(f"simulating {args.days} days ...", flush=True)
+        simulate(feed)
+    server = EmbeddedPostgres(work / "pg")
+    dsn, _ = server.ensure_running()
+    try:
+        ensure_schema(dsn)
+        days = [feed.start + timedelta(days=i) for i in range(args.days)]
+        bronze = work / "bronze"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            import_reference_tables(f"sqlite:///{feed.out / 'pidb.sqlite'}", conn)
+            if not conn.execute("SELECT count(*) FROM meta.bronze_sensor_files").fetchone()[0]:
+                print("copying the feed into Bronze ...", flush=True)
+                ingest_sensor_files(LocalFolder(feed.share), conn, bronze, lambda a: PLATFORM_TIMEZONE,
+                                    store_days=[days[0] - timedelta(days=1), *days, *(days[-1] + timedelta(days=i) for i in range(1, 4))],
+                                    settle_seconds=0)
+
+            began = time.perf_counter()
+            loads = load_days(conn, bronze, days)
+            silver_s = time.perf_counter() - began
+            rows, files = sum(d.rows for d in loads), sum(d.files for d in loads)
+            print(f"Bronze -> Silver, {args.days} days: {silver_s:.1f} s, {files:,} files ({files / silver_s:,.0f}/s), "
+                  f"{rows:,} rows ({rows / silver_s:,.0f}/s), peak memory {peak_mib():,.0f} MiB", flush=True)
+
+            dump = work / "events.bin"
+            with open(dump, "wb") as out, conn.cursor().copy(
+                    "COPY (SELECT * FROM silver.sensor_events) TO STDOUT (FORMAT BINARY)") as copy:
+                for block in copy:
+                    out.write(block)
+            conn.execute("DROP TABLE IF EXISTS silver.raw_copy_reference")
+            conn.execute("CREATE UNLOGGED TABLE silver.raw_copy_reference (LIKE silver.sensor_events)")
+            began = time.perf_counter()
+            with conn.transaction(), open(dump, "rb") as source, conn.cursor().copy(
+                    "COPY silver.raw_copy_reference FROM STDIN (FORMAT BINARY)") as copy:
+                while block := source.read(1 << 20):
+                    copy.write(block)
+            raw_s = time.perf_counter() - began
+            conn.execute("DROP TABLE silver.raw_copy_reference")
+            print(f"raw binary COPY of the same rows: {raw_s:.1f} s ({rows / raw_s:,.0f} rows/s); "
+                  f"Silver load reaches {100 * raw_s / silver_s:.1f} % of the raw row rate", flush=True)
+
+            began = time.perf_counter()
+            load_days(conn, bronze, [days[-1]], workers=1)
+            tick_s = time.perf_counter() - began
+            print(f"live tick (its day rebuilt, 2 apartments): {tick_s:.2f} s of work", flush=True)
+    finally:
+        server.stop()
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
