@@ -15,6 +15,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bronze_bench.py
+	$(BIN)/python benchmarks/silver_bench.py
 
 ui: $(STAMP)
 	$(BIN)/domotic ui
