@@ -130,7 +130,7 @@ def test_a_late_file_brings_its_own_day_up_to_date(settings, feed):
     assert row == [(22.2,)] and unknown == [("unknown_sensor",)]
 
 
-def test_checks_catch_a_lost_row_and_a_stuck_sensor(settings, feed):
+def test_checks_catch_lost_rows_stuck_sensors_gaps_and_a_lagging_live_path(settings, feed):
     assert load(settings).success
     days = [date(2023, 8, 18), date(2023, 8, 19)]
     with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
@@ -140,6 +140,16 @@ def test_checks_catch_a_lost_row_and_a_stuck_sensor(settings, feed):
                         AND ts >= '2023-08-18 08:00Z' AND ts < '2023-08-18 12:30Z'""")
         stuck, facts = quality.stuck_sensors(conn, days, 3.0)
         assert not stuck and any("W-JIM-01 temperature = 21.5" in run for run in facts["runs"])
+        assert quality.freshness(conn)[0]
+        conn.execute("""DELETE FROM silver.sensor_events WHERE sensor = 'W-JER-02'
+                        AND ts >= '2023-08-19 09:00Z' AND ts < '2023-08-19 11:00Z'""")
+        passed, facts = quality.gaps(conn, days)
+        assert not passed and facts["above_limit"]["2023-08-19 jeremie W-JER-02"] >= 120
+        conn.execute("""UPDATE meta.bronze_sensor_files SET doc_ts = doc_ts + interval '1 hour'
+                        WHERE id = (SELECT id FROM meta.bronze_sensor_files WHERE quarantine_reason IS NULL
+                                    ORDER BY doc_ts DESC LIMIT 1)""")
+        late, facts = quality.freshness(conn)
+        assert not late and facts["lag_minutes"] > 30
         conn.execute("DELETE FROM silver.sensor_events_20230819 WHERE ctid = (SELECT ctid FROM silver.sensor_events_20230819 LIMIT 1)")
         passed, facts = quality.reconciliation(conn, days)
         assert not passed and facts["rows_in_silver"] == facts["readings_in_bronze"] - facts["readings_missing"] - facts["readings_duplicate"] - 1
