@@ -1,11 +1,7 @@
 """Bronze after interruptions: files registered by the sensor, files gone, and a run killed mid-copy."""
 
 import dataclasses
-import os
-import signal
 import subprocess
-import sys
-import time
 
 import dagster as dg
 import psycopg
@@ -13,6 +9,7 @@ import psycopg
 from domotic_assets.defs.bronze.sensors import sensor_files_sensor
 from domotic_assets.defs.resources import build_resources
 from domotic_assets_tests.bronze_helpers import bronze_snapshot, materialize_bronze
+from domotic_assets_tests.cli_helpers import domotic_command, domotic_env, kill_when
 
 
 def test_files_registered_by_the_sensor_are_stored_by_the_next_run(settings, feed):
@@ -37,19 +34,10 @@ def test_a_run_killed_mid_copy_is_repaired_by_the_next(settings, feed, make_data
     assert materialize_bronze(clean, "2023-08-18", "2023-08-19").success
     expected = bronze_snapshot(clean)
 
-    env = {**os.environ, "DOMOTIC_HOME": str(settings.home), "DOMOTIC_LANDING": settings.landing,
-           "DOMOTIC_WEATHER": settings.weather, "DOMOTIC_PIDB_URL": settings.pidb_url, "DOMOTIC_PG_DSN": settings.pg_dsn}
-    command = [sys.executable, "-m", "domotic_assets.cli", "run", "--from", "2023-08-18", "--to", "2023-08-19", "--select", "bronze"]
-    victim = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and victim.poll() is None:
-        jimmy = settings.bronze_dir / "jimmy"
-        if jimmy.is_dir() and sum(1 for _ in jimmy.rglob("*.json")) > 300:
-            break
-        time.sleep(0.02)
-    assert victim.poll() is None, "the run finished before it could be killed"
-    os.killpg(victim.pid, signal.SIGKILL)
-    victim.wait()
+    env = domotic_env(settings)
+    command = domotic_command("run", "--from", "2023-08-18", "--to", "2023-08-19", "--select", "bronze")
+    jimmy = settings.bronze_dir / "jimmy"
+    kill_when(command, env, lambda: jimmy.is_dir() and sum(1 for _ in jimmy.rglob("*.json")) > 300)
 
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -3,26 +3,20 @@
 import os
 import shutil
 import subprocess
-import sys
 
 import psycopg
 
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
 from domotic_assets_tests.bronze_helpers import bronze_snapshot
+from domotic_assets_tests.cli_helpers import domotic_command, domotic_env
 
 
 def _domotic(*args, env):
-    return subprocess.run([sys.executable, "-m", "domotic_assets.cli", *args], env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=600)
-
-
-def _env(settings):
-    return {"DOMOTIC_HOME": str(settings.home), "DOMOTIC_LANDING": settings.landing, "DOMOTIC_WEATHER": settings.weather,
-            "DOMOTIC_PIDB_URL": settings.pidb_url, "DOMOTIC_PG_DSN": settings.pg_dsn}
+    return subprocess.run(domotic_command(*args), env=env, capture_output=True, text=True, timeout=600)
 
 
 def test_run_rebuilds_a_chosen_day_identically(settings, feed):
-    done = _domotic("run", "--from", "2023-08-18", "--to", "2023-08-18", env=_env(settings))
+    done = _domotic("run", "--from", "2023-08-18", "--to", "2023-08-18", env=domotic_env(settings))
     assert done.returncode == 0, done.stderr[-3000:]
     assert "bronze_sensor_files" in done.stdout and "dim_sensors" in done.stdout
     first = bronze_snapshot(settings)
@@ -30,7 +24,7 @@ def test_run_rebuilds_a_chosen_day_identically(settings, feed):
     shutil.rmtree(settings.bronze_dir)
     with psycopg.connect(settings.pg_dsn) as conn:
         conn.execute("TRUNCATE meta.bronze_sensor_files, meta.bronze_weather_files")
-    again = _domotic("run", "--from", "2023-08-18", "--to", "2023-08-18", "--select", "bronze", env=_env(settings))
+    again = _domotic("run", "--from", "2023-08-18", "--to", "2023-08-18", "--select", "bronze", env=domotic_env(settings))
     assert again.returncode == 0, again.stderr[-3000:]
     assert "dim_sensors" not in again.stdout
     assert bronze_snapshot(settings) == first
@@ -39,7 +33,7 @@ def test_run_rebuilds_a_chosen_day_identically(settings, feed):
 
 
 def test_run_exits_non_zero_and_says_why_when_a_run_fails(settings, feed):
-    done = _domotic("run", "--from", "2023-08-19", "--to", "2023-08-20", "--select", "bronze_weather_files", env=_env(settings))
+    done = _domotic("run", "--from", "2023-08-19", "--to", "2023-08-20", "--select", "bronze_weather_files", env=domotic_env(settings))
     assert done.returncode == 1
     assert "no forecast file issued yet for 2023-08-20" in done.stdout + done.stderr
 
@@ -47,8 +41,7 @@ def test_run_exits_non_zero_and_says_why_when_a_run_fails(settings, feed):
 def test_demo_runs_on_embedded_defaults(tmp_path):
     home = tmp_path / "state"
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DOMOTIC_")}
-    done = subprocess.run([sys.executable, "-m", "domotic_assets.cli", "demo", "--days", "1"], env={**clean, "DOMOTIC_HOME": str(home)},
-                          capture_output=True, text=True, timeout=600)
+    done = _domotic("demo", "--days", "1", env={**clean, "DOMOTIC_HOME": str(home)})
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert "quarantined:" in done.stdout and "silver.dim_sensors" in done.stdout
     assert (home / "bronze" / "jimmy" / "2023" / "08" / "18").is_dir()

@@ -3,9 +3,7 @@
 import dataclasses
 import hashlib
 import os
-import signal
 import subprocess
-import sys
 import time
 from datetime import date
 
@@ -20,6 +18,7 @@ from domotic_assets.defs.resources import build_resources
 from domotic_assets.defs.silver.assets import pidb_dimensions, sensor_events
 from domotic_assets.warehouse import quality
 from domotic_assets.warehouse.silver_tables import replace_day
+from domotic_assets_tests.cli_helpers import domotic_command, domotic_env, kill_when
 
 RANGE = {"dagster/asset_partition_range_start": "2023-08-18", "dagster/asset_partition_range_end": "2023-08-19"}
 
@@ -91,22 +90,11 @@ def test_a_run_killed_while_loading_silver_is_repaired_by_the_next(settings, fee
     expected = table_digest(clean.pg_dsn)
 
     assert load(settings, assets=(bronze_sensor_files,)).success
-    env = {**os.environ, "DOMOTIC_HOME": str(settings.home), "DOMOTIC_LANDING": settings.landing,
-           "DOMOTIC_WEATHER": settings.weather, "DOMOTIC_PIDB_URL": settings.pidb_url, "DOMOTIC_PG_DSN": settings.pg_dsn}
-    command = [sys.executable, "-m", "domotic_assets.cli", "run", "--from", "2023-08-18", "--to", "2023-08-19",
-               "--select", "sensor_events"]
-    victim = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    env = domotic_env(settings)
+    command = domotic_command("run", "--from", "2023-08-18", "--to", "2023-08-19", "--select", "sensor_events")
     with psycopg.connect(settings.pg_dsn, autocommit=True) as watch:
-        deadline = time.time() + 120
-        while time.time() < deadline and victim.poll() is None:
-            busy = watch.execute("""SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'COPY silver.%%'
-                                    AND state <> 'idle'""").fetchone()[0]
-            if busy:
-                break
-            time.sleep(0.01)
-    assert victim.poll() is None, "the run ended before it could be killed"
-    os.killpg(victim.pid, signal.SIGKILL)
-    victim.wait()
+        copying = "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'COPY silver.%%' AND state <> 'idle'"
+        kill_when(command, env, lambda: watch.execute(copying).fetchone()[0] > 0)
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert table_digest(settings.pg_dsn) == expected

@@ -78,7 +78,7 @@ def read_day(files: Iterable[SourceFile], read_bytes: Callable[[str], bytes], tz
     """`reference`: sensor external id -> (apartment, room) from pidb; `previous_totals`: the last
     counter value per (apartment, sensor) before this day, to see a reset at midnight."""
     files = list(files)
-    col_file, col_sensor, col_cat, col_room, col_measure, col_ts, col_value = [], [], [], [], [], [], []
+    col_file, col_sensor, col_cat, col_room, col_measure, col_value = [], [], [], [], [], []
     totals = np.zeros(len(files), dtype=np.int64)
     missing = np.zeros(len(files), dtype=np.int64)
     status = ["loaded"] * len(files)
