@@ -22,7 +22,7 @@ Rules (each has a test):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable, Iterable
 
@@ -73,33 +73,47 @@ def _fast_number(raw):
     return value
 
 
-def read_day(files: Iterable[SourceFile], read_bytes: Callable[[str], bytes], tz_of: Callable[[str], str],
-             reference: dict[str, tuple[str, str]], previous_totals: dict[tuple[str, str], float] | None = None) -> DayReadings:
-    """`reference`: sensor external id -> (apartment, room) from pidb; `previous_totals`: the last
-    counter value per (apartment, sensor) before this day, to see a reset at midnight."""
-    files = list(files)
-    col_file, col_sensor, col_cat, col_room, col_measure, col_value = [], [], [], [], [], []
-    totals = np.zeros(len(files), dtype=np.int64)
-    missing = np.zeros(len(files), dtype=np.int64)
-    status = ["loaded"] * len(files)
-    reasons: list[str | None] = [None] * len(files)
-    doc_ts = np.zeros(len(files), dtype=np.int64)
-    flags: list[str | None] = [None] * len(files)
-    errors = []
+@dataclass
+class _Parsed:
+    """Column lists of every readable value, and per-file accounts, before any rule is applied."""
+
+    n: int
+    file: list = field(default_factory=list)
+    sensor: list = field(default_factory=list)
+    category: list = field(default_factory=list)
+    room: list = field(default_factory=list)
+    measure: list = field(default_factory=list)
+    value: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.totals = np.zeros(self.n, dtype=np.int64)
+        self.missing = np.zeros(self.n, dtype=np.int64)
+        self.doc_ts = np.zeros(self.n, dtype=np.int64)
+        self.status = ["loaded"] * self.n
+        self.reasons: list[str | None] = [None] * self.n
+        self.flags: list[str | None] = [None] * self.n
+
+
+def _parse(files: list[SourceFile], read_bytes: Callable[[str], bytes], tz_of: Callable[[str], str]) -> _Parsed:
+    """The hot loop: one pass over every document, appending to flat columns (locals: it is hot)."""
+    out = _Parsed(len(files))
+    add_file, add_sensor, add_category = out.file.append, out.sensor.append, out.category.append
+    add_room, add_measure, add_value = out.room.append, out.measure.append, out.value.append
     for index, source in enumerate(files):
         try:
             doc = read_sensor_file(read_bytes(source.bronze_path), source.apartment, tz_of(source.apartment))
         except QuarantineError as problem:  # Bronze already judged it; a re-judgement is still honoured
-            status[index], reasons[index] = "quarantined", problem.reason
+            out.status[index], out.reasons[index] = "quarantined", problem.reason
             continue
         except FileNotFoundError:
-            status[index], reasons[index] = "quarantined", "bronze_copy_missing"
+            out.status[index], out.reasons[index] = "quarantined", "bronze_copy_missing"
             continue
-        doc_ts[index] = int(doc.ts.timestamp()) * 1_000_000_000 + doc.ts.microsecond * 1000
-        flags[index] = doc.ts_flag
-        body = doc.body
+        out.doc_ts[index] = int(doc.ts.timestamp()) * 1_000_000_000 + doc.ts.microsecond * 1000
+        out.flags[index] = doc.ts_flag
+        total = missing = 0
         for category, measures in MEASURES.items():
-            sensors = body.get(category)
+            sensors = doc.body.get(category)
             if not isinstance(sensors, dict):
                 continue
             for sensor, attributes in sensors.items():
@@ -110,32 +124,42 @@ def read_day(files: Iterable[SourceFile], read_bytes: Callable[[str], bytes], tz
                 for measure in measures:
                     if measure not in attributes:
                         continue
-                    totals[index] += 1
+                    total += 1
                     value = _fast_number(attributes[measure])
                     if value is None or math.isinf(value):
-                        missing[index] += 1
+                        missing += 1
                         continue
-                    col_file.append(index)
-                    col_sensor.append(sensor)
-                    col_cat.append(category)
-                    col_room.append(room)
-                    col_measure.append(measure)
-                    col_value.append(value)
+                    add_file(index)
+                    add_sensor(sensor)
+                    add_category(category)
+                    add_room(room)
+                    add_measure(measure)
+                    add_value(value)
+        out.totals[index], out.missing[index] = total, missing
         for error in device_errors(doc):
-            errors.append((source.apartment, error["sensor"], doc.ts, error["code"], error.get("message"), source.file_id))
+            out.errors.append((source.apartment, error["sensor"], doc.ts, error["code"], error.get("message"), source.file_id))
+    return out
 
+
+def read_day(files: Iterable[SourceFile], read_bytes: Callable[[str], bytes], tz_of: Callable[[str], str],
+             reference: dict[str, tuple[str, str]], previous_totals: dict[tuple[str, str], float] | None = None) -> DayReadings:
+    """`reference`: sensor external id -> (apartment, room) from pidb; `previous_totals`: the last
+    counter value per (apartment, sensor) before this day, to see a reset at midnight."""
+    files = list(files)
+    parsed = _parse(files, read_bytes, tz_of)
+    doc_ts, flags = parsed.doc_ts, parsed.flags
     _second_autumn_hour(files, doc_ts, flags, tz_of)
-    file_index = np.asarray(col_file, dtype=np.int64)
+    file_index = np.asarray(parsed.file, dtype=np.int64)
     frame = pd.DataFrame({
         "file": file_index,
-        "apartment": pd.Categorical([files[i].apartment for i in file_index]) if len(file_index) else pd.Categorical([]),
-        "sensor": col_sensor, "category": col_cat, "room": col_room, "measure": col_measure,
-        "ts_ns": doc_ts[file_index] if len(file_index) else np.zeros(0, dtype=np.int64),
-        "value": np.asarray(col_value, dtype=float),
+        "apartment": pd.Categorical([files[i].apartment for i in file_index]),
+        "sensor": parsed.sensor, "category": parsed.category, "room": parsed.room, "measure": parsed.measure,
+        "ts_ns": doc_ts[file_index],
+        "value": np.asarray(parsed.value, dtype=float),
     })
     rank = np.empty(len(files), dtype=np.int64)
     rank[sorted(range(len(files)), key=lambda i: (files[i].mtime_ns, files[i].source_path))] = np.arange(len(files))
-    frame["arrival_rank"] = rank[file_index] if len(file_index) else np.zeros(0, dtype=np.int64)
+    frame["arrival_rank"] = rank[file_index]
     frame = frame.sort_values(["apartment", "sensor", "measure", "ts_ns", "arrival_rank"], kind="stable", ignore_index=True)
     winner = ~frame.duplicated(["apartment", "sensor", "measure", "ts_ns"], keep="last")
     duplicates = np.bincount(frame.loc[~winner, "file"].to_numpy(), minlength=len(files))
@@ -154,11 +178,11 @@ def read_day(files: Iterable[SourceFile], read_bytes: Callable[[str], bytes], tz
         "source_file_id": [files[i].file_id for i in events["file"].to_numpy()],
     }, columns=list(EVENT_COLUMNS))
     per_file = pd.DataFrame({
-        "file_id": [f.file_id for f in files], "readings_total": totals, "readings_missing": missing,
-        "readings_duplicate": duplicates, "rows_loaded": loaded, "status": status, "reason": reasons,
+        "file_id": [f.file_id for f in files], "readings_total": parsed.totals, "readings_missing": parsed.missing,
+        "readings_duplicate": duplicates, "rows_loaded": loaded, "status": parsed.status, "reason": parsed.reasons,
     })
     return DayReadings(events=out, files=per_file, unknown=_unknown_references(out, reference),
-                       errors=pd.DataFrame(errors, columns=["apartment", "sensor", "ts", "code", "message", "source_file_id"]))
+                       errors=pd.DataFrame(parsed.errors, columns=["apartment", "sensor", "ts", "code", "message", "source_file_id"]))
 
 
 def _second_autumn_hour(files: list[SourceFile], doc_ts: np.ndarray, flags: list, tz_of) -> None:
