@@ -29,15 +29,39 @@ def load(settings, tags=RANGE, assets=(bronze_sensor_files, sensor_events)):
     return dg.materialize(list(assets), resources=resources, tags=tags, raise_on_error=False)
 
 
+def test_appending_new_minutes_gives_exactly_what_a_rebuild_gives(settings, feed, make_database, tmp_path):
+    evening = [p for p in feed.share.rglob("*_20230818T*.json") if p.name.split("T")[1][:2] >= "18"]
+    held = tmp_path / "held"
+    for path in evening:  # the gateway has not written the evening yet
+        target = held / path.relative_to(feed.share)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(target)
+    one_day = {"dagster/asset_partition_range_start": "2023-08-18", "dagster/asset_partition_range_end": "2023-08-18"}
+    assert load(settings, tags=one_day).success
+    for path in evening:
+        (held / path.relative_to(feed.share)).rename(path)
+    live = load(settings, tags=one_day)
+    assert live.success
+    assert live.asset_materializations_for_node("sensor_events")[0].metadata["mode"].value == "appended new files"
+
+    clean = dataclasses.replace(settings, home=tmp_path / "clean", pg_dsn=make_database())
+    assert load(clean, tags=one_day).success
+    assert table_digest(settings.pg_dsn) == table_digest(clean.pg_dsn)
+
+
 def table_digest(dsn) -> str:
     with psycopg.connect(dsn) as conn:
         rows = conn.execute("""SELECT e.apartment, e.room, e.sensor, e.category, e.measure, e.ts, e.value, e.unit,
                                       e.is_outlier, e.outlier_reason, e.counter_reset, e.ts_flag, b.source_path
                                FROM silver.sensor_events e JOIN meta.bronze_sensor_files b ON b.id = e.source_file_id
                                ORDER BY e.apartment, e.sensor, e.measure, e.ts""").fetchall()
-        marks = conn.execute("""SELECT path, checksum, readings_total, readings_missing, readings_duplicate, rows_loaded, status
-                                FROM silver.etl_watermark ORDER BY path""").fetchall()
-    return hashlib.sha256(repr((rows, marks)).encode()).hexdigest()
+        marks = conn.execute("""SELECT path, checksum, partition_day, readings_total, readings_missing, readings_duplicate,
+                                       rows_loaded, status FROM silver.etl_watermark ORDER BY path""").fetchall()
+        reports = conn.execute("""SELECT partition_day, apartment, sensor, kind, reported_room, expected_room, readings,
+                                         first_ts, last_ts FROM silver.unknown_references ORDER BY 1, 2, 3, 4, 5""").fetchall()
+        errors = conn.execute("""SELECT partition_day, apartment, sensor, ts, code FROM silver.sensor_errors
+                                 ORDER BY 1, 2, 3, 4, 5""").fetchall()
+    return hashlib.sha256(repr((rows, marks, reports, errors)).encode()).hexdigest()
 
 
 def test_two_days_load_with_every_check_passing_or_warning(settings, feed):
@@ -104,7 +128,7 @@ def test_a_late_file_brings_its_own_day_up_to_date(settings, feed):
     assert load(settings).success
     late = feed.share / "jimmy" / "late_gateway_resend.json"
     late.write_text('{"apartment":"jimmy","timestamp":"2023-08-18T12:00:30+02:00",'
-                    '"meteos":{"W-JIM-09":{"room":"Living","temperature":22.2}}}')
+                    '"meteos":{"W-JIM-09":{"room":"Living","temperature":22.2},"W-JIM-01":{"room":"Kitchen","humidity":47.0}}}')
     os.utime(late, (time.time() - 300, time.time() - 300))
     with dg.instance_for_test() as instance:
         tick = sensor_files_sensor(dg.build_sensor_context(instance=instance, resources=build_resources(settings)))
@@ -114,8 +138,12 @@ def test_a_late_file_brings_its_own_day_up_to_date(settings, feed):
     assert result.success
     with psycopg.connect(settings.pg_dsn) as conn:
         row = conn.execute("SELECT value FROM silver.sensor_events WHERE sensor = 'W-JIM-09'").fetchall()
-        unknown = conn.execute("SELECT kind FROM silver.unknown_references WHERE sensor = 'W-JIM-09'").fetchall()
-    assert row == [(22.2,)] and unknown == [("unknown_sensor",)]
+        unknown = conn.execute("""SELECT sensor, kind, reported_room, expected_room, readings FROM silver.unknown_references
+                                  WHERE sensor IN ('W-JIM-09', 'W-JIM-01') ORDER BY sensor""").fetchall()
+        mode = result.asset_materializations_for_node("sensor_events")[0].metadata["mode"].value
+    assert row == [(22.2,)]
+    assert unknown == [("W-JIM-01", "room_mismatch", "Kitchen", "Living", 1), ("W-JIM-09", "unknown_sensor", "Living", None, 1)]
+    assert mode == "rebuilt", "a late file cannot be appended: its day is rebuilt"
 
 
 def test_checks_catch_lost_rows_stuck_sensors_gaps_and_a_lagging_live_path(settings, feed):

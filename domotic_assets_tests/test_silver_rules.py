@@ -12,7 +12,6 @@ from domotic_assets.transform.outliers import flag_outliers
 from domotic_assets.transform.sensor_events import SourceFile, read_day
 
 ZURICH = "Europe/Zurich"
-REFERENCE = {"W-1": ("jimmy", "Living"), "P-1": ("jimmy", "Kitchen"), "C-1": ("jimmy", "Entrance")}
 
 
 class Files:
@@ -30,7 +29,7 @@ class Files:
         return name
 
     def read(self, **kwargs):
-        return read_day(self.files, self.data.__getitem__, lambda a: ZURICH, kwargs.pop("reference", REFERENCE), **kwargs)
+        return read_day(self.files, self.data.__getitem__, lambda a: ZURICH, **kwargs)
 
 
 def doc(ts, **categories):
@@ -62,7 +61,7 @@ def test_booleans_are_zero_and_one_with_units():
     files = Files()
     files.add(doc("2023-08-18T10:00:00Z", plugs={"P-1": {"room": "Kitchen", "power": 80.5, "total": 10.0, "on": True}},
                   doors={"D-1": {"room": "Entrance", "kind": "door", "open": False, "battery": 90}}))
-    events = files.read(reference={}).events.set_index(["sensor", "measure"])
+    events = files.read().events.set_index(["sensor", "measure"])
     assert events.loc[("P-1", "on"), "value"] == 1.0 and events.loc[("D-1", "open"), "value"] == 0.0
     assert events.loc[("P-1", "power"), "unit"] == "W" and events.loc[("P-1", "total"), "unit"] == "kWh"
     assert events.loc[("D-1", "battery"), "unit"] == "%"
@@ -141,7 +140,7 @@ def test_a_single_wild_counter_reading_is_a_spike_not_a_reset():
 def test_physically_impossible_values_are_kept_and_flagged(category, measure, value):
     files = Files()
     files.add(doc("2023-08-18T10:00:00Z", **{category: {"X-1": {"room": "Living", measure: value}}}))
-    events = files.read(reference={}).events
+    events = files.read().events
     assert events.value.tolist() == [value], "kept"
     assert events.outlier_reason.tolist() == ["out_of_bounds"]
 
@@ -170,19 +169,6 @@ def test_an_appliance_switching_on_is_not_a_power_spike_but_a_lone_minute_is():
     assert not flag_outliers(_series("power", washer, "plugs")).is_outlier.any()
     fridge = [86.0, 85.0, 566.0, 86.0, 84.0]
     assert flag_outliers(_series("power", fridge, "plugs")).outlier_reason.tolist() == [None, None, "spike", None, None]
-
-
-def test_unknown_sensors_and_rooms_are_loaded_and_reported():
-    files = Files()
-    files.add(doc("2023-08-18T10:00:00Z", meteos={"W-1": {"room": "Kitchen", "temperature": 22.0}},
-                  plugs={"P-99": {"room": "Living", "power": 40.0}},
-                  consumptions={"C-1": {"meter": "main", "power": 500.0}}))
-    day = files.read()
-    assert len(day.events) == 3, "loaded all the same"
-    report = {(r.sensor, r.kind): r for r in day.unknown.itertuples()}
-    assert set(report) == {("W-1", "room_mismatch"), ("P-99", "unknown_sensor")}
-    assert report[("W-1", "room_mismatch")].expected_room == "Living"
-    assert report[("W-1", "room_mismatch")].reported_room == "Kitchen"
 
 
 def test_device_errors_of_the_feed_are_kept():

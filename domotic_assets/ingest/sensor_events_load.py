@@ -1,7 +1,14 @@
-"""Bronze -> `silver.sensor_events`, one local day at a time, days transformed in parallel.
+"""Bronze -> `silver.sensor_events`, one local day at a time.
 
-Each day is rebuilt from all of its Bronze files and swapped in atomically (see
-`warehouse.silver_tables`); the watermark records every file with its reading accounts.
+Two paths, with the same result (a test compares them):
+
+* **rebuild** (`load_days`): the day from all of its Bronze files, swapped in atomically; days of
+  a backfill are transformed in parallel;
+* **append** (`append_new_files`): only the files not in the watermark yet, when they all come
+  after the day's newest reading (the live case). The day's last minutes are re-read as context
+  so spike windows and counter resets see the same neighbours as in a rebuild, and only the tail
+  from `TAIL` before the first new reading is replaced. Late files, files of the daylight-saving
+  hours or a day not loaded yet need a rebuild (`None`).
 """
 
 from __future__ import annotations
@@ -9,14 +16,19 @@ from __future__ import annotations
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 
 from domotic_assets.settings import PLATFORM_TIMEZONE
 from domotic_assets.transform.sensor_events import DayReadings, SourceFile, read_day
-from domotic_assets.warehouse.silver_tables import day_bounds, replace_day
+from domotic_assets.warehouse.silver_tables import day_bounds, partition_name, replace_day, replace_tail
+
+TAIL = timedelta(minutes=20)
+"""Rows whose spike windows can include a new reading (Hampel median and MAD reach 14 rows each way)."""
+CONTEXT = timedelta(minutes=20)
+"""Rows before the tail, re-read so the tail's windows are as complete as in a rebuild."""
 
 
 @dataclass(frozen=True)
@@ -29,47 +41,46 @@ class DayLoad:
     readings_duplicate: int
     outliers: int
     quarantined_files: int
-    unknown_sensors: int
 
 
-def _reference(conn: psycopg.Connection) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
-    """Sensor -> (apartment, room) and apartment -> time zone, from the Silver dimensions (if loaded)."""
-    exists = conn.execute("SELECT to_regclass('silver.dim_sensors') IS NOT NULL AND to_regclass('silver.dim_buildings') IS NOT NULL").fetchone()[0]
-    if not exists:
-        return {}, {}
-    sensors = conn.execute("""SELECT s.external_id, b.code, r.name FROM silver.dim_sensors s
-                              JOIN silver.dim_rooms r ON r.id = s.room_id JOIN silver.dim_buildings b ON b.id = r.building_id""").fetchall()
-    zones = conn.execute("SELECT code, timezone FROM silver.dim_buildings").fetchall()
-    return {s: (a, r) for s, a, r in sensors}, {a: tz or PLATFORM_TIMEZONE for a, tz in zones}
+def _zones(conn: psycopg.Connection) -> dict[str, str]:
+    """Apartment -> time zone from the Silver dimensions (the platform zone until they are loaded)."""
+    if not conn.execute("SELECT to_regclass('silver.dim_buildings') IS NOT NULL").fetchone()[0]:
+        return {}
+    return {a: tz or PLATFORM_TIMEZONE for a, tz in conn.execute("SELECT code, timezone FROM silver.dim_buildings")}
 
 
-def _source_files(conn: psycopg.Connection, day: date) -> list[SourceFile]:
-    rows = conn.execute("""SELECT id, bronze_path, apartment, mtime_ns, source_path, checksum FROM meta.bronze_sensor_files
-                           WHERE partition_day = %s AND quarantine_reason IS NULL AND bronze_path <> ''
-                           ORDER BY id""", (day,)).fetchall()
+def _source_files(conn: psycopg.Connection, day: date, since: datetime | None = None, new_only: bool = False) -> list[SourceFile]:
+    rows = conn.execute("""SELECT f.id, f.bronze_path, f.apartment, f.mtime_ns, f.source_path, f.checksum
+                           FROM meta.bronze_sensor_files f
+                           WHERE f.partition_day = %s AND f.quarantine_reason IS NULL AND f.bronze_path <> ''
+                             AND (%s::timestamptz IS NULL OR f.doc_ts >= %s)
+                             AND (NOT %s OR NOT EXISTS (SELECT 1 FROM silver.etl_watermark w WHERE w.file_id = f.id))
+                           ORDER BY f.id""", (day, since, since, new_only)).fetchall()
     return [SourceFile(*row) for row in rows]
 
 
-def _previous_totals(conn: psycopg.Connection, day: date) -> dict[tuple[str, str], float]:
-    low, _ = day_bounds(day)
+def _previous_totals(conn: psycopg.Connection, before: datetime) -> dict[tuple[str, str], float]:
+    """The last plausible counter reading per sensor in the day before `before`."""
     rows = conn.execute("""SELECT DISTINCT ON (apartment, sensor) apartment, sensor, value FROM silver.sensor_events
                            WHERE measure = 'total' AND NOT is_outlier AND ts >= %s AND ts < %s
-                           ORDER BY apartment, sensor, ts DESC""", (low - timedelta(days=1), low)).fetchall()
+                           ORDER BY apartment, sensor, ts DESC""", (before - timedelta(days=1), before)).fetchall()
     return {(a, s): v for a, s, v in rows}
 
 
 def _transform(args) -> DayReadings:
-    files, bronze_root, zones, reference, previous = args
+    files, bronze_root, zones, previous = args
     root = Path(bronze_root)
-    return read_day(files, lambda p: (root / p).read_bytes(), lambda a: zones.get(a, PLATFORM_TIMEZONE), reference, previous)
+    return read_day(files, lambda p: (root / p).read_bytes(), lambda a: zones.get(a, PLATFORM_TIMEZONE), previous)
 
 
 def load_days(conn: psycopg.Connection, bronze_root: Path, days: list[date], workers: int | None = None) -> list[DayLoad]:
-    reference, zones = _reference(conn)
+    """Rebuild these days from all of their Bronze files."""
+    zones = _zones(conn)
     jobs = []
     for day in days:
         files = _source_files(conn, day)
-        jobs.append((day, files, (files, str(bronze_root), zones, reference, _previous_totals(conn, day))))
+        jobs.append((day, files, (files, str(bronze_root), zones, _previous_totals(conn, day_bounds(day)[0]))))
     workers = workers or min(len(jobs), os.cpu_count() or 1)
     results = []
     if workers > 1 and len(jobs) > 1:
@@ -89,13 +100,46 @@ def _swap_in(conn: psycopg.Connection, day: date, files: list[SourceFile], readi
         partition_day=day,
     )
     errors = readings.errors.assign(partition_day=day)
-    unknown = readings.unknown.assign(partition_day=day)
-    replace_day(conn, day, readings.events, watermark, unknown, errors)
+    replace_day(conn, day, readings.events, watermark, errors)
+    return _summary(day, files, readings)
+
+
+def _summary(day: date, files: list[SourceFile], readings: DayReadings) -> DayLoad:
     sums = readings.files[["readings_total", "readings_missing", "readings_duplicate"]].sum()
     return DayLoad(
         day=day, files=len(files), rows=len(readings.events), readings_total=int(sums["readings_total"]),
         readings_missing=int(sums["readings_missing"]), readings_duplicate=int(sums["readings_duplicate"]),
         outliers=int(readings.events["is_outlier"].sum()),
         quarantined_files=int((readings.files["status"] == "quarantined").sum()),
-        unknown_sensors=int((readings.unknown["kind"] == "unknown_sensor").sum()) if len(readings.unknown) else 0,
     )
+
+
+def append_new_files(conn: psycopg.Connection, bronze_root: Path, day: date) -> DayLoad | None:
+    """Load only the day's files not loaded yet, when they extend its end; None when a rebuild is needed."""
+    if not conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"silver.{partition_name(day)}",)).fetchone()[0]:
+        return None
+    new = _source_files(conn, day, new_only=True)
+    if not new:
+        return DayLoad(day, 0, 0, 0, 0, 0, 0, 0)
+    first_new, flagged = conn.execute("""SELECT min(doc_ts), bool_or(ts_flag IS NOT NULL) FROM meta.bronze_sensor_files
+                                         WHERE id = ANY(%s)""", ([f.file_id for f in new],)).fetchone()
+    newest = conn.execute(f"SELECT max(ts) FROM silver.{partition_name(day)}").fetchone()[0]
+    if flagged or newest is None or first_new <= newest:
+        return None
+    tail, context = first_new - TAIL, first_new - TAIL - CONTEXT
+    files = _source_files(conn, day, since=context)
+    if conn.execute("SELECT bool_or(ts_flag IS NOT NULL) FROM meta.bronze_sensor_files WHERE id = ANY(%s)",
+                    ([f.file_id for f in files],)).fetchone()[0]:
+        return None
+    readings = _transform((files, str(bronze_root), _zones(conn), _previous_totals(conn, context)))
+    doc_ts = dict(conn.execute("SELECT id, doc_ts FROM meta.bronze_sensor_files WHERE id = ANY(%s)", ([f.file_id for f in files],)).fetchall())
+    replaced = [f for f in files if doc_ts[f.file_id] >= tail]
+    by_id = {f.file_id: f for f in replaced}
+    marks = readings.files[readings.files["file_id"].isin(by_id)]
+    watermark = marks.assign(path=[by_id[i].bronze_path for i in marks["file_id"]],
+                             checksum=[by_id[i].checksum for i in marks["file_id"]], partition_day=day)
+    errors = readings.errors[readings.errors["source_file_id"].isin(by_id)].assign(partition_day=day)
+    events = readings.events[readings.events["ts"] >= tail]
+    replace_tail(conn, day, tail, events, watermark, errors, list(by_id))
+    kept = DayReadings(events=events, files=marks, errors=errors)
+    return _summary(day, [f for f in new], kept)

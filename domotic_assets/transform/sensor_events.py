@@ -15,8 +15,8 @@ Rules (each has a test):
 * **Cumulative counters** (`total`) that go backwards are resets (a re-paired plug): the reading is
   kept and marked `counter_reset`, never read as negative energy.
 * **Outliers**: see `outliers` (flagged, never removed).
-* **Unknown sensors and rooms**: sensors missing from `pidb`, or reporting another room than
-  `pidb` says, are loaded all the same and reported in `unknown_references`.
+* **Unknown sensors and rooms** are loaded all the same; `warehouse.silver_tables` reports them
+  against the pidb dimensions in `unknown_references`.
 """
 
 from __future__ import annotations
@@ -55,8 +55,6 @@ class DayReadings:
     events: pd.DataFrame
     files: pd.DataFrame
     """Per file: file_id, readings_total, readings_missing, readings_duplicate, rows_loaded, status, reason."""
-    unknown: pd.DataFrame
-    """apartment, sensor, kind (unknown_sensor | room_mismatch), reported_room, expected_room, readings, first_ts, last_ts."""
     errors: pd.DataFrame
     """Device error reports of the feed: apartment, sensor, ts, code, message, source_file_id."""
 
@@ -142,9 +140,9 @@ def _parse(files: list[SourceFile], read_bytes: Callable[[str], bytes], tz_of: C
 
 
 def read_day(files: Iterable[SourceFile], read_bytes: Callable[[str], bytes], tz_of: Callable[[str], str],
-             reference: dict[str, tuple[str, str]], previous_totals: dict[tuple[str, str], float] | None = None) -> DayReadings:
-    """`reference`: sensor external id -> (apartment, room) from pidb; `previous_totals`: the last
-    counter value per (apartment, sensor) before this day, to see a reset at midnight."""
+             previous_totals: dict[tuple[str, str], float] | None = None) -> DayReadings:
+    """The rows of these files under every rule. `previous_totals`: the last plausible counter value
+    per (apartment, sensor) before the first of them, to see a reset at the boundary (midnight)."""
     files = list(files)
     parsed = _parse(files, read_bytes, tz_of)
     doc_ts, flags = parsed.doc_ts, parsed.flags
@@ -181,7 +179,7 @@ def read_day(files: Iterable[SourceFile], read_bytes: Callable[[str], bytes], tz
         "file_id": [f.file_id for f in files], "readings_total": parsed.totals, "readings_missing": parsed.missing,
         "readings_duplicate": duplicates, "rows_loaded": loaded, "status": parsed.status, "reason": parsed.reasons,
     })
-    return DayReadings(events=out, files=per_file, unknown=_unknown_references(out, reference),
+    return DayReadings(events=out, files=per_file,
                        errors=pd.DataFrame(parsed.errors, columns=["apartment", "sensor", "ts", "code", "message", "source_file_id"]))
 
 
@@ -213,19 +211,3 @@ def _counter_resets(events: pd.DataFrame, previous_totals: dict[tuple[str, str],
             before.loc[first] = [previous_totals.get(k, np.nan) for k in keys]
         events.loc[totals, "counter_reset"] = (part["value"] < before - RESET_TOLERANCE_KWH).to_numpy()
     return events
-
-
-def _unknown_references(events: pd.DataFrame, reference: dict[str, tuple[str, str]]) -> pd.DataFrame:
-    columns = ["apartment", "sensor", "kind", "reported_room", "expected_room", "readings", "first_ts", "last_ts"]
-    if events.empty:
-        return pd.DataFrame(columns=columns)
-    groups = events.groupby(["apartment", "sensor", "room"], dropna=False, sort=True, observed=True)["ts"].agg(["count", "min", "max"])
-    rows = []
-    for (apartment, sensor, room), stats in groups.iterrows():
-        room = None if pd.isna(room) else room  # the main meter has no room in the contract
-        known = reference.get(sensor)
-        if known is None or known[0] != apartment:
-            rows.append((apartment, sensor, "unknown_sensor", room, None, int(stats["count"]), stats["min"], stats["max"]))
-        elif room is not None and room != known[1]:
-            rows.append((apartment, sensor, "room_mismatch", room, known[1], int(stats["count"]), stats["min"], stats["max"]))
-    return pd.DataFrame(rows, columns=columns)

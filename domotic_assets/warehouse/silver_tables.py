@@ -3,8 +3,8 @@
 `silver.sensor_events` is range-partitioned by `ts`, one partition per local day. A day is
 rebuilt in a side table (`..__load`, binary COPY, range CHECK, unique key), then swapped in with
 its watermark, unknown references and feed errors in one transaction: readers see the old day
-or the new one, never half of it, and a run killed at any point leaves the old day intact (its
-left-over side table is dropped by the next run).
+or the new one, never half of it, and a run killed at any point leaves the old day intact.
+New minutes at the end of a day replace only the day's tail, also in one transaction.
 """
 
 from __future__ import annotations
@@ -132,8 +132,34 @@ def copy_frame(cur: psycopg.Cursor, table: str, frame: pd.DataFrame, types: list
             copy.write_row(row)
 
 
+def refresh_unknown_references(cur: psycopg.Cursor, day: date) -> None:
+    """Re-list the day's sensors unknown to pidb (or not of that apartment) and rooms that differ from pidb."""
+    name = partition_name(day)
+    cur.execute("DELETE FROM silver.unknown_references WHERE partition_day = %s", (day,))
+    cur.execute("""SELECT to_regclass(%s) IS NOT NULL, to_regclass('silver.dim_sensors') IS NOT NULL
+                          AND to_regclass('silver.dim_rooms') IS NOT NULL AND to_regclass('silver.dim_buildings') IS NOT NULL""",
+                (f"silver.{name}",))
+    with_day, with_dims = cur.fetchone()
+    if not with_day:
+        return
+    reference = ("""SELECT s.external_id, b.code AS apartment, r.name AS room FROM silver.dim_sensors s
+                    JOIN silver.dim_rooms r ON r.id = s.room_id JOIN silver.dim_buildings b ON b.id = r.building_id"""
+                 if with_dims else "SELECT NULL::text AS external_id, NULL::text AS apartment, NULL::text AS room WHERE false")
+    cur.execute(sql.SQL("""
+        INSERT INTO silver.unknown_references
+            (partition_day, apartment, sensor, kind, reported_room, expected_room, readings, first_ts, last_ts)
+        SELECT %s, e.apartment, e.sensor,
+               CASE WHEN ref.external_id IS NULL OR ref.apartment <> e.apartment THEN 'unknown_sensor' ELSE 'room_mismatch' END,
+               e.room,
+               CASE WHEN ref.external_id IS NULL OR ref.apartment <> e.apartment THEN NULL ELSE ref.room END,
+               count(*), min(e.ts), max(e.ts)
+        FROM {} e LEFT JOIN ({}) ref ON ref.external_id = e.sensor
+        WHERE ref.external_id IS NULL OR ref.apartment <> e.apartment OR (e.room IS NOT NULL AND e.room <> ref.room)
+        GROUP BY 2, 3, 4, 5, 6""").format(sql.Identifier("silver", name), sql.SQL(reference)), (day,))
+
+
 def replace_day(conn: psycopg.Connection, day: date, events: pd.DataFrame, watermark: pd.DataFrame,
-                unknown: pd.DataFrame, errors: pd.DataFrame) -> None:
+                errors: pd.DataFrame) -> None:
     """Swap in a new version of one day of Silver sensor data, all or nothing."""
     name = partition_name(day)
     low, high = day_bounds(day)
@@ -152,7 +178,24 @@ def replace_day(conn: psycopg.Connection, day: date, events: pd.DataFrame, water
         cur.execute(f"ALTER INDEX silver.{name}__load_key RENAME TO {name}_key")
         cur.execute(sql.SQL("ALTER TABLE silver.sensor_events ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(
             sql.Identifier("silver", name), sql.Literal(low), sql.Literal(high)))
-        for table, frame in (("etl_watermark", watermark), ("unknown_references", unknown), ("sensor_errors", errors)):
+        for table, frame in (("etl_watermark", watermark), ("sensor_errors", errors)):
             cur.execute(f"DELETE FROM silver.{table} WHERE partition_day = %s", (day,))
             if len(frame):
-                copy_frame(cur, f"silver.{table}", frame.assign(partition_day=day) if "partition_day" not in frame else frame)
+                copy_frame(cur, f"silver.{table}", frame.assign(partition_day=day))
+        refresh_unknown_references(cur, day)
+
+
+def replace_tail(conn: psycopg.Connection, day: date, start: datetime, events: pd.DataFrame, watermark: pd.DataFrame,
+                 errors: pd.DataFrame, file_ids: list[int]) -> None:
+    """Replace the day's rows from `start` on, and the accounts of the files dated there, all or nothing."""
+    table = sql.Identifier("silver", partition_name(day))
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(sql.SQL("DELETE FROM {} WHERE ts >= %s").format(table), (start,))
+        copy_frame(cur, f"silver.{partition_name(day)}", events, EVENT_TYPES)
+        cur.execute("DELETE FROM silver.etl_watermark WHERE file_id = ANY(%s)", (file_ids,))
+        cur.execute("DELETE FROM silver.sensor_errors WHERE source_file_id = ANY(%s)", (file_ids,))
+        if len(watermark):
+            copy_frame(cur, "silver.etl_watermark", watermark)
+        if len(errors):
+            copy_frame(cur, "silver.sensor_errors", errors)
+        refresh_unknown_references(cur, day)

@@ -10,7 +10,7 @@ from domotic_assets.defs.bronze.assets import bronze_sensor_files, bronze_weathe
 from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
 from domotic_assets.defs.resources import BronzeResource, PidbResource, WarehouseResource
 from domotic_assets.defs.silver.checks import evaluate_sensor_event_checks, sensor_event_check_specs
-from domotic_assets.ingest.sensor_events_load import load_days
+from domotic_assets.ingest.sensor_events_load import append_new_files, load_days
 from domotic_assets.ingest.weather_load import load_weather_days
 from domotic_assets.transform.weather import CORE_MEASURES
 from domotic_assets.warehouse.quality import weather_completeness
@@ -36,6 +36,12 @@ def pidb_dimensions(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         })
 
 
+class SensorEventsConfig(dg.Config):
+    """A one-day run appends the files not loaded yet when it can; `rebuild` forces the whole day."""
+
+    rebuild: bool = False
+
+
 @dg.asset(
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
@@ -45,17 +51,20 @@ def pidb_dimensions(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     check_specs=sensor_event_check_specs("sensor_events"),
     description="silver.sensor_events: one row per apartment, sensor, measure and minute, outliers flagged, "
     "missing values counted (etl_watermark), unknown sensors reported (unknown_references). Each day is "
-    "rebuilt from its Bronze files and swapped in atomically.",
+    "rebuilt from its Bronze files and swapped in atomically; a live run appends only the files not loaded yet.",
 )
-def sensor_events(context: dg.AssetExecutionContext, warehouse: WarehouseResource, bronze: BronzeResource) -> dg.MaterializeResult:
+def sensor_events(context: dg.AssetExecutionContext, config: SensorEventsConfig, warehouse: WarehouseResource,
+                  bronze: BronzeResource) -> dg.MaterializeResult:
     days = partition_days(context)
     with warehouse.connect() as conn:
-        loads = load_days(conn, bronze.path, days)
+        appended = None if config.rebuild or len(days) > 1 else append_new_files(conn, bronze.path, days[0])
+        loads = [appended] if appended else load_days(conn, bronze.path, days)
         checks = evaluate_sensor_event_checks(conn, days)
     rows = sum(d.rows for d in loads)
     return dg.MaterializeResult(
         metadata={
             "days": dg.MetadataValue.text(f"{days[0]} .. {days[-1]}"),
+            "mode": "appended new files" if appended else "rebuilt",
             "rows": rows,
             "files": sum(d.files for d in loads),
             "readings_missing": sum(d.readings_missing for d in loads),
