@@ -100,8 +100,8 @@ def read_sensor_file(raw: bytes, folder_apartment: str, tz_name: str) -> SensorD
     return SensorDocument(apartment=apartment, ts=ts, ts_flag=flag, body=body, unknown_categories=unknown)
 
 
-def flatten(doc: SensorDocument) -> Iterator[Reading]:
-    """One reading per (sensor, measure) present in the document, in document order."""
+def iter_values(doc: SensorDocument) -> Iterator[tuple[str, str, str | None, str, object]]:
+    """(category, sensor, room, measure, raw value) for every measure present, in document order."""
     for category, measures in MEASURES.items():
         sensors = doc.body.get(category)
         if not isinstance(sensors, dict):
@@ -109,12 +109,18 @@ def flatten(doc: SensorDocument) -> Iterator[Reading]:
         for sensor, attributes in sensors.items():
             if not isinstance(attributes, dict):
                 continue
-            room = attributes.get("room") if isinstance(attributes.get("room"), str) else None
-            for measure, unit in measures.items():
-                if measure not in attributes:
-                    continue
-                value, missing = read_number(attributes[measure])
-                yield Reading(sensor, category, room, measure, value, unit, missing)
+            room = attributes.get("room")
+            room = room if isinstance(room, str) else None
+            for measure in measures:
+                if measure in attributes:
+                    yield category, sensor, room, measure, attributes[measure]
+
+
+def flatten(doc: SensorDocument) -> Iterator[Reading]:
+    """One reading per (sensor, measure) present in the document, in document order."""
+    for category, sensor, room, measure, raw in iter_values(doc):
+        value, missing = read_number(raw)
+        yield Reading(sensor, category, room, measure, value, MEASURES[category][measure], missing)
 
 
 def device_errors(doc: SensorDocument) -> list[dict]:

@@ -29,7 +29,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from domotic_assets.contracts.sensor_file import MEASURES, QuarantineError, device_errors, read_sensor_file
+from domotic_assets.contracts.sensor_file import MEASURES, QuarantineError, device_errors, iter_values, read_sensor_file
 from domotic_assets.contracts.timestamps import AMBIGUOUS, zone
 from domotic_assets.contracts.values import SENTINELS, read_number
 from domotic_assets.transform.outliers import flag_outliers
@@ -110,29 +110,18 @@ def _parse(files: list[SourceFile], read_bytes: Callable[[str], bytes], tz_of: C
         out.doc_ts[index] = int(doc.ts.timestamp()) * 1_000_000_000 + doc.ts.microsecond * 1000
         out.flags[index] = doc.ts_flag
         total = missing = 0
-        for category, measures in MEASURES.items():
-            sensors = doc.body.get(category)
-            if not isinstance(sensors, dict):
+        for category, sensor, room, measure, raw in iter_values(doc):
+            total += 1
+            value = _fast_number(raw)
+            if value is None or math.isinf(value):
+                missing += 1
                 continue
-            for sensor, attributes in sensors.items():
-                if not isinstance(attributes, dict):
-                    continue
-                room = attributes.get("room")
-                room = room if isinstance(room, str) else None
-                for measure in measures:
-                    if measure not in attributes:
-                        continue
-                    total += 1
-                    value = _fast_number(attributes[measure])
-                    if value is None or math.isinf(value):
-                        missing += 1
-                        continue
-                    add_file(index)
-                    add_sensor(sensor)
-                    add_category(category)
-                    add_room(room)
-                    add_measure(measure)
-                    add_value(value)
+            add_file(index)
+            add_sensor(sensor)
+            add_category(category)
+            add_room(room)
+            add_measure(measure)
+            add_value(value)
         out.totals[index], out.missing[index] = total, missing
         for error in device_errors(doc):
             out.errors.append((source.apartment, error["sensor"], doc.ts, error["code"], error.get("message"), source.file_id))
