@@ -1,8 +1,13 @@
 """The `domotic` command: run a day range through the Dagster definitions, and the demo."""
 
+import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
+import time
+import urllib.request
 
 import psycopg
 
@@ -46,3 +51,53 @@ def test_demo_runs_on_embedded_defaults(tmp_path):
     assert "quarantined:" in done.stdout and "silver.dim_sensors" in done.stdout
     assert (home / "bronze" / "jimmy" / "2023" / "08" / "18").is_dir()
     assert EmbeddedPostgres(home / "pg").running_port() is None, "the private server is stopped afterwards"
+
+
+def test_live_simulation_writes_minute_files_as_time_passes(tmp_path):
+    out = tmp_path / "live"
+    command = domotic_command("simulate", "--out", str(out), "--apartments", "jimmy", "--start", "2023-08-18",
+                              "--days", "1", "--live", "--speed", "1200")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(6)
+        early = sorted(p.name for p in (out / "share").rglob("*.json"))
+        time.sleep(4)
+        later = sorted(p.name for p in (out / "share").rglob("*.json"))
+    finally:
+        process.kill()
+        process.wait()
+    # 1200x: a simulated minute every 50 ms, so files keep appearing, in timestamp order
+    assert 10 < len(early) < len(later) < 1440
+    assert early[0] == "jimmy_20230818T000000.json" and later[: len(early)] == early
+    assert (out / "pidb.sqlite").exists()
+
+
+def test_ui_serves_the_asset_graph_on_the_same_state(settings, feed):
+    port = _free_port()
+    env = domotic_env(settings)
+    process = subprocess.Popen(domotic_command("ui", "--port", str(port)), env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
+                break
+            except OSError:
+                time.sleep(1)
+        query = json.dumps({"query": "{ assetNodes { assetKey { path } groupName } }"}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=query,
+                                         headers={"Content-Type": "application/json"})
+        nodes = json.loads(urllib.request.urlopen(request, timeout=30).read())["data"]["assetNodes"]
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=60)
+    groups = {tuple(n["assetKey"]["path"]): n["groupName"] for n in nodes}
+    assert groups[("bronze_sensor_files",)] == "bronze" and groups[("sensor_events",)] == "silver"
+    assert (settings.home / "dagster" / "dagster.yaml").exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
