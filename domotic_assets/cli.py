@@ -118,7 +118,7 @@ def demo(days: int, fresh: bool) -> None:
                    f"in {summary.seconds:.1f} s")
     # The demo reads its own simulated feed, whatever the environment points at.
     os.environ.update(DOMOTIC_LANDING=str(config.share), DOMOTIC_WEATHER=str(config.meteo),
-                      DOMOTIC_PIDB_URL=f"sqlite:///{feed / 'pidb.sqlite'}")
+                      DOMOTIC_PIDB_URL=config.pidb)
     settings = Settings.from_env()
     _prepare_dagster_home(settings)
     first, last = config.start, config.start + timedelta(days=days - 1)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from domotic_assets.system_packages import apt_install
+
 STATE = Path(os.environ.get("DOMOTIC_TEST_STATE", Path(__file__).resolve().parent.parent / ".domotic-test"))
 PRIVATE_MARIADB_PORT = 33307
 started_here = False
@@ -33,14 +35,6 @@ def _answers(url: str) -> bool:
         return False
     finally:
         engine.dispose()
-
-
-def _apt_install(*packages: str) -> None:
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise RuntimeError(f"{' '.join(packages)} missing and cannot be installed here (need root and apt-get)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=True, env=env)
 
 
 def _free(port: int) -> bool:
@@ -66,7 +60,7 @@ def mariadb_admin_url() -> str:
 def start_private_mariadb() -> str:
     global started_here
     if not shutil.which("mariadbd") and not Path("/usr/sbin/mariadbd").exists():
-        _apt_install("mariadb-server")
+        apt_install("mariadb-server")
     daemon = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
     folder = STATE / "mariadb"
     data = folder / "data"

@@ -73,12 +73,13 @@ def read_reference_tables(pidb: str | sa.Engine) -> dict[str, list[tuple]]:
 def apartment_timezones(pidb_url: str) -> dict[str, str]:
     """Apartment code -> IANA time zone, from `buildings` (wall-clock timestamps need it)."""
     buildings = metadata.tables["buildings"]
-    engine = sa.create_engine(pidb_url)
+    engine, owned = _engine(pidb_url)
     try:
         with engine.connect() as conn:
             return {code: tz or PLATFORM_TIMEZONE for code, tz in conn.execute(sa.select(buildings.c.code, buildings.c.timezone))}
     finally:
-        engine.dispose()
+        if owned:
+            engine.dispose()
 
 
 def _content_hash(rows: list[tuple]) -> str:

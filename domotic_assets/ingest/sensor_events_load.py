@@ -60,6 +60,13 @@ def _source_files(conn: psycopg.Connection, day: date, since: datetime | None = 
     return [SourceFile(*row) for row in rows]
 
 
+def _doc_times(conn: psycopg.Connection, files: list[SourceFile]) -> dict[int, tuple[datetime, str | None]]:
+    """File id -> (document instant, daylight-saving flag), as Bronze registered them."""
+    rows = conn.execute("SELECT id, doc_ts, ts_flag FROM meta.bronze_sensor_files WHERE id = ANY(%s)",
+                        ([f.file_id for f in files],)).fetchall()
+    return {file_id: (ts, flag) for file_id, ts, flag in rows}
+
+
 def _previous_totals(conn: psycopg.Connection, before: datetime) -> dict[tuple[str, str], float]:
     """The last plausible counter reading per sensor in the day before `before`."""
     rows = conn.execute("""SELECT DISTINCT ON (apartment, sensor) apartment, sensor, value FROM silver.sensor_events
@@ -82,7 +89,6 @@ def load_days(conn: psycopg.Connection, bronze_root: Path, days: list[date], wor
         files = _source_files(conn, day)
         jobs.append((day, files, (files, str(bronze_root), zones, _previous_totals(conn, day_bounds(day)[0]))))
     workers = workers or min(len(jobs), os.cpu_count() or 1)
-    results = []
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(workers) as pool:
             transformed = pool.map(_transform, [job[2] for job in jobs])
@@ -121,19 +127,18 @@ def append_new_files(conn: psycopg.Connection, bronze_root: Path, day: date) -> 
     new = _source_files(conn, day, new_only=True)
     if not new:
         return DayLoad(day, 0, 0, 0, 0, 0, 0, 0)
-    first_new, flagged = conn.execute("""SELECT min(doc_ts), bool_or(ts_flag IS NOT NULL) FROM meta.bronze_sensor_files
-                                         WHERE id = ANY(%s)""", ([f.file_id for f in new],)).fetchone()
+    new_times = _doc_times(conn, new)
+    first_new = min(ts for ts, _flag in new_times.values())
     newest = conn.execute(f"SELECT max(ts) FROM silver.{partition_name(day)}").fetchone()[0]
-    if flagged or newest is None or first_new <= newest:
+    if newest is None or first_new <= newest or any(flag for _ts, flag in new_times.values()):
         return None
     tail, context = first_new - TAIL, first_new - TAIL - CONTEXT
     files = _source_files(conn, day, since=context)
-    if conn.execute("SELECT bool_or(ts_flag IS NOT NULL) FROM meta.bronze_sensor_files WHERE id = ANY(%s)",
-                    ([f.file_id for f in files],)).fetchone()[0]:
+    times = _doc_times(conn, files)
+    if any(flag for _ts, flag in times.values()):
         return None
     readings = _transform((files, str(bronze_root), _zones(conn), _previous_totals(conn, context)))
-    doc_ts = dict(conn.execute("SELECT id, doc_ts FROM meta.bronze_sensor_files WHERE id = ANY(%s)", ([f.file_id for f in files],)).fetchall())
-    replaced = [f for f in files if doc_ts[f.file_id] >= tail]
+    replaced = [f for f in files if times[f.file_id][0] >= tail]
     by_id = {f.file_id: f for f in replaced}
     marks = readings.files[readings.files["file_id"].isin(by_id)]
     watermark = marks.assign(path=[by_id[i].bronze_path for i in marks["file_id"]],
@@ -142,4 +147,4 @@ def append_new_files(conn: psycopg.Connection, bronze_root: Path, day: date) -> 
     events = readings.events[readings.events["ts"] >= tail]
     replace_tail(conn, day, tail, events, watermark, errors, list(by_id))
     kept = DayReadings(events=events, files=marks, errors=errors)
-    return _summary(day, [f for f in new], kept)
+    return _summary(day, new, kept)

@@ -13,7 +13,7 @@ from typing import Iterable
 
 import psycopg
 
-from domotic_assets.contracts.weather_file import file_name
+from domotic_assets.contracts.weather_file import file_name, issue_day
 from domotic_assets.ingest.bronze_store import flush_to_disk, sha256, store_immutable, sweep_incoming, versioned
 from domotic_assets.ingest.landing import Landing
 
@@ -27,15 +27,16 @@ class WeatherReport:
 
 def ingest_weather_files(drop: Landing, conn: psycopg.Connection, bronze_root: Path, days: Iterable[date]) -> WeatherReport:
     """Store every new version of the forecast files issued on `days`; list the days with none."""
-    wanted = {file_name(d): d for d in days}
+    wanted = set(days)
     report = WeatherReport()
     sweep_incoming(bronze_root)
-    found = {e.name: e for e in drop.list(".csv") if e.name in wanted}
-    for name, day in sorted(wanted.items(), key=lambda kv: kv[1]):
-        if name not in found:
+    found = {issue_day(e.name): e for e in drop.list(".csv") if issue_day(e.name) in wanted}
+    for day in sorted(wanted):
+        if day not in found:
             report.missing_days.append(day)
             continue
-        data = drop.read(found[name].relpath)
+        name = file_name(day)
+        data = drop.read(found[day].relpath)
         checksum = sha256(data)
         with conn.transaction(), conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))

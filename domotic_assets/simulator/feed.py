@@ -50,6 +50,11 @@ class SimulationConfig:
         return self.out / "meteo2"
 
     @property
+    def pidb(self) -> str:
+        """Where the simulated pidb goes: --pidb-url, or a SQLite file beside the feed."""
+        return self.pidb_url or f"sqlite:///{self.out / 'pidb.sqlite'}"
+
+    @property
     def rates(self) -> FaultRates:
         return PROFILES[self.faults]
 
@@ -216,10 +221,6 @@ def _write_weather(cfg: SimulationConfig, sites: list[str], issued: date, faults
     os.utime(path, (at, at))
 
 
-def _pidb_url(cfg: SimulationConfig) -> str:
-    return cfg.pidb_url or f"sqlite:///{cfg.out / 'pidb.sqlite'}"
-
-
 def write_manifest(out: Path, faults: list[dict], occupancy: list[pd.DataFrame]) -> None:
     """Ground truth: every injected fault, and the true number of people per room and minute."""
     folder = out / "manifest"
@@ -237,7 +238,7 @@ def simulate(cfg: SimulationConfig) -> SimulationSummary:
     began = time.perf_counter()
     apartments = apartments_for(list(cfg.apartments))
     cfg.out.mkdir(parents=True, exist_ok=True)
-    write_pidb(_pidb_url(cfg), apartments, cfg.start, cfg.seed)
+    write_pidb(cfg.pidb, apartments, cfg.start, cfg.seed)
     summary = SimulationSummary()
     faults: list[dict] = []
     sites = _sites(apartments)
@@ -266,7 +267,7 @@ def simulate_live(cfg: SimulationConfig, speed: float = 1.0, start: datetime | N
     forever when `cfg.days` is 0."""
     apartments = apartments_for(list(cfg.apartments))
     cfg.out.mkdir(parents=True, exist_ok=True)
-    write_pidb(_pidb_url(cfg), apartments, cfg.start, cfg.seed)
+    write_pidb(cfg.pidb, apartments, cfg.start, cfg.seed)
     feeds = [ApartmentFeed(a, i, cfg) for i, a in enumerate(apartments)]
     clock = start or datetime.now(timezone.utc).replace(second=0, microsecond=0)
     local_tz = zone("Europe/Zurich")

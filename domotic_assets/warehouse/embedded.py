@@ -18,8 +18,11 @@ import socket
 import subprocess
 import time
 from contextlib import closing, contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
+
+from domotic_assets.system_packages import apt_install
 
 DATABASE = "domotic"
 ROLE = "domotic"
@@ -44,6 +47,7 @@ class EmbeddedPostgresError(RuntimeError):
     pass
 
 
+@lru_cache(maxsize=1)
 def _binaries() -> Path:
     """The folder holding pg_ctl/initdb: DOMOTIC_PG_BIN, Debian's newest, or pg_config's."""
     if os.environ.get("DOMOTIC_PG_BIN"):
@@ -56,10 +60,8 @@ def _binaries() -> Path:
         if (Path(bindir) / "initdb").exists():
             return Path(bindir)
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "update", "-qq"], check=False)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql"], check=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-        return _binaries()
+        apt_install("postgresql")
+        return _binaries.__wrapped__()
     raise EmbeddedPostgresError(
         "no PostgreSQL server binaries found: install PostgreSQL (Debian: apt-get install postgresql), "
         "set DOMOTIC_PG_BIN to its bin folder, or point DOMOTIC_PG_DSN at an existing server"

@@ -181,7 +181,7 @@ def replace_day(conn: psycopg.Connection, day: date, events: pd.DataFrame, water
         for table, frame in (("etl_watermark", watermark), ("sensor_errors", errors)):
             cur.execute(f"DELETE FROM silver.{table} WHERE partition_day = %s", (day,))
             if len(frame):
-                copy_frame(cur, f"silver.{table}", frame.assign(partition_day=day))
+                copy_frame(cur, f"silver.{table}", frame)  # the caller has set partition_day
         refresh_unknown_references(cur, day)
 
 

@@ -9,7 +9,7 @@ from domotic_assets.contracts.pidb import REFERENCE_TABLES
 from domotic_assets.defs.bronze.assets import bronze_sensor_files, bronze_weather_files
 from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
 from domotic_assets.defs.resources import BronzeResource, PidbResource, WarehouseResource
-from domotic_assets.defs.silver.checks import evaluate_sensor_event_checks, sensor_event_check_specs
+from domotic_assets.defs.silver.checks import check_metadata, evaluate_sensor_event_checks, sensor_event_check_specs
 from domotic_assets.ingest.sensor_events_load import append_new_files, load_days
 from domotic_assets.ingest.weather_load import load_weather_days
 from domotic_assets.transform.weather import CORE_MEASURES
@@ -96,6 +96,5 @@ def weather_clean(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     return dg.MaterializeResult(
         metadata={"rows": sum(d.rows for d in loads), "days_not_loaded": dg.MetadataValue.json(problems)},
         check_results=[dg.AssetCheckResult(check_name="weather_completeness", passed=passed, severity=dg.AssetCheckSeverity.WARN,
-                                           metadata={k: dg.MetadataValue.json(v) if not isinstance(v, (int, float, str)) else v
-                                                     for k, v in facts.items()})],
+                                           metadata=check_metadata(facts))],
     )

@@ -21,6 +21,11 @@ def sensor_event_check_specs(asset_key: str) -> list[dg.AssetCheckSpec]:
             for name, (blocking, text) in SENSOR_EVENT_CHECKS.items()]
 
 
+def check_metadata(facts: dict) -> dict:
+    """Facts for the UI: numbers and text as they are, lists and mappings as JSON."""
+    return {k: v if isinstance(v, (int, float, str)) else dg.MetadataValue.json(v) for k, v in facts.items()}
+
+
 def evaluate_sensor_event_checks(conn, days) -> list[dg.AssetCheckResult]:
     outcomes = {
         "no_duplicate_keys": quality.duplicate_keys(conn, days),
@@ -35,7 +40,7 @@ def evaluate_sensor_event_checks(conn, days) -> list[dg.AssetCheckResult]:
         dg.AssetCheckResult(
             check_name=name, passed=bool(passed),
             severity=dg.AssetCheckSeverity.ERROR if SENSOR_EVENT_CHECKS[name][0] else dg.AssetCheckSeverity.WARN,
-            metadata={k: v if isinstance(v, (int, float, str)) else dg.MetadataValue.json(v) for k, v in facts.items()},
+            metadata=check_metadata(facts),
         )
         for name, (passed, facts) in outcomes.items()
     ]
