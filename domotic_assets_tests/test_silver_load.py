@@ -102,7 +102,7 @@ def test_a_failed_swap_leaves_the_previous_day_whole(settings, feed):
     empty = pd.DataFrame()
     with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
         with pytest.raises(psycopg.errors.CheckViolation):
-            replace_day(conn, date(2023, 8, 18), bad, empty, empty)  # a row outside its day
+            replace_day(conn, date(2023, 8, 18), bad, empty, empty, empty)  # a row outside its day
         leftovers = conn.execute("SELECT count(*) FROM pg_class WHERE relname LIKE '%%__load'").fetchone()[0]
     assert leftovers == 0
     assert table_digest(settings.pg_dsn) == before

@@ -56,7 +56,7 @@ def materialize_range(defs: dg.Definitions, keys: set[dg.AssetKey], first: date,
         label = f"{first} .. {last}" if tags else "reference data"
         echo(f"> materializing {len(batch)} asset(s), {label}: {', '.join(sorted(k.to_user_string() for k in batch))}")
         result = dg.materialize(
-            assets=list(defs.assets or []), selection=list(batch), resources=defs.resources,
+            assets=[*(defs.assets or []), *(defs.asset_checks or [])], selection=list(batch), resources=defs.resources,
             instance=instance, tags={"domotic/launched_by": "domotic run", **tags}, run_config=quiet,
             raise_on_error=False,
         )
@@ -68,15 +68,19 @@ def materialize_range(defs: dg.Definitions, keys: set[dg.AssetKey], first: date,
             outcome.materialized[name] = {k: _printable(v) for k, v in mat.metadata.items()}
             details = ", ".join(f"{k}={_printable(v)}" for k, v in mat.metadata.items())
             echo(f"  + {name}: {details}")
+        passed = 0
         for evaluation in result.get_asset_check_evaluations():
             name = f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}"
             blocking = evaluation.severity == dg.AssetCheckSeverity.ERROR
-            verdict = "passed" if evaluation.passed else ("FAILED" if blocking else "warning")
+            if evaluation.passed:
+                passed += 1
+                continue
             facts = ", ".join(f"{k}={_printable(v)}" for k, v in list(evaluation.metadata.items())[:3])
-            echo(f"  check {name}: {verdict}" + (f" ({facts})" if not evaluation.passed else ""))
-            if not evaluation.passed and blocking:
+            echo(f"  check {name}: {'FAILED' if blocking else 'warning'} ({facts})")
+            if blocking:
                 outcome.success = False
                 outcome.failures.append(f"check {name} failed")
+        echo(f"  checks passed: {passed}")
         if not result.success:
             outcome.success = False
             for event in result.all_events:

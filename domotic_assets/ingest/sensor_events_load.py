@@ -106,7 +106,7 @@ def _swap_in(conn: psycopg.Connection, day: date, files: list[SourceFile], readi
         partition_day=day,
     )
     errors = readings.errors.assign(partition_day=day)
-    replace_day(conn, day, readings.events, watermark, errors)
+    replace_day(conn, day, readings.events, watermark, errors, readings.attributes.assign(partition_day=day))
     return _summary(day, files, readings)
 
 
@@ -145,6 +145,6 @@ def append_new_files(conn: psycopg.Connection, bronze_root: Path, day: date) -> 
                              checksum=[by_id[i].checksum for i in marks["file_id"]], partition_day=day)
     errors = readings.errors[readings.errors["source_file_id"].isin(by_id)].assign(partition_day=day)
     events = readings.events[readings.events["ts"] >= tail]
-    replace_tail(conn, day, tail, events, watermark, errors, list(by_id))
-    kept = DayReadings(events=events, files=marks, errors=errors)
+    replace_tail(conn, day, tail, events, watermark, errors, readings.attributes.assign(partition_day=day), list(by_id))
+    kept = DayReadings(events=events, files=marks, errors=errors, attributes=readings.attributes)
     return _summary(day, new, kept)

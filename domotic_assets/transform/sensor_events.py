@@ -38,6 +38,9 @@ EVENT_COLUMNS = ("apartment", "room", "sensor", "category", "measure", "ts", "va
                  "is_outlier", "outlier_reason", "counter_reset", "ts_flag", "source_file_id")
 RESET_TOLERANCE_KWH = 0.001
 UNITS = {(c, m): u for c, ms in MEASURES.items() for m, u in ms.items()}
+ATTRIBUTES = {"doors": ("kind",), "consumptions": ("meter",), "plugs": ("device",)}
+"""Text attributes of a sensor that Gold needs (a door or a window, the main meter), kept per day."""
+ATTRIBUTE_COLUMNS = ["apartment", "sensor", "attribute", "value", "last_ts"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class DayReadings:
     """Per file: file_id, readings_total, readings_missing, readings_duplicate, rows_loaded, status, reason."""
     errors: pd.DataFrame
     """Device error reports of the feed: apartment, sensor, ts, code, message, source_file_id."""
+    attributes: pd.DataFrame
+    """The newest value of each sensor's text attributes (ATTRIBUTES): apartment, sensor, attribute, value, last_ts."""
 
 
 def _fast_number(raw):
@@ -83,6 +88,7 @@ class _Parsed:
     measure: list = field(default_factory=list)
     value: list = field(default_factory=list)
     errors: list = field(default_factory=list)
+    attributes: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.totals = np.zeros(self.n, dtype=np.int64)
@@ -125,7 +131,25 @@ def _parse(files: list[SourceFile], read_bytes: Callable[[str], bytes], tz_of: C
         out.totals[index], out.missing[index] = total, missing
         for error in device_errors(doc):
             out.errors.append((source.apartment, error["sensor"], doc.ts, error["code"], error.get("message"), source.file_id))
+        _note_attributes(out.attributes, source.apartment, doc)
     return out
+
+
+def _note_attributes(seen: dict, apartment: str, doc) -> None:
+    """Keep the newest value of each text attribute of the document's sensors."""
+    for category, names in ATTRIBUTES.items():
+        sensors = doc.body.get(category)
+        if not isinstance(sensors, dict):
+            continue
+        for sensor, attributes in sensors.items():
+            if not isinstance(attributes, dict):
+                continue
+            for name in names:
+                value = attributes.get(name)
+                if isinstance(value, str):
+                    key = (apartment, sensor, name)
+                    if key not in seen or seen[key][1] <= doc.ts:
+                        seen[key] = (value, doc.ts)
 
 
 def read_day(files: Iterable[SourceFile], read_bytes: Callable[[str], bytes], tz_of: Callable[[str], str],
@@ -168,8 +192,10 @@ def read_day(files: Iterable[SourceFile], read_bytes: Callable[[str], bytes], tz
         "file_id": [f.file_id for f in files], "readings_total": parsed.totals, "readings_missing": parsed.missing,
         "readings_duplicate": duplicates, "rows_loaded": loaded, "status": parsed.status, "reason": parsed.reasons,
     })
+    attributes = pd.DataFrame([(*key, value, ts) for key, (value, ts) in parsed.attributes.items()], columns=ATTRIBUTE_COLUMNS)
     return DayReadings(events=out, files=per_file,
-                       errors=pd.DataFrame(parsed.errors, columns=["apartment", "sensor", "ts", "code", "message", "source_file_id"]))
+                       errors=pd.DataFrame(parsed.errors, columns=["apartment", "sensor", "ts", "code", "message", "source_file_id"]),
+                       attributes=attributes)
 
 
 def _second_autumn_hour(files: list[SourceFile], doc_ts: np.ndarray, flags: list, tz_of) -> None:

@@ -63,6 +63,13 @@ CREATE TABLE IF NOT EXISTS silver.sensor_errors (
 );
 CREATE INDEX IF NOT EXISTS sensor_errors_day ON silver.sensor_errors (partition_day);
 
+CREATE TABLE IF NOT EXISTS silver.sensor_attributes (
+    partition_day date NOT NULL, apartment text NOT NULL, sensor text NOT NULL,
+    attribute     text NOT NULL,                -- doors: kind (door | window); consumptions: meter; plugs: device
+    value         text NOT NULL, last_ts timestamptz NOT NULL,
+    PRIMARY KEY (partition_day, apartment, sensor, attribute)
+);
+
 CREATE TABLE IF NOT EXISTS silver.weather_clean (
     site        text             NOT NULL,
     measure     text             NOT NULL,
@@ -159,7 +166,7 @@ def refresh_unknown_references(cur: psycopg.Cursor, day: date) -> None:
 
 
 def replace_day(conn: psycopg.Connection, day: date, events: pd.DataFrame, watermark: pd.DataFrame,
-                errors: pd.DataFrame) -> None:
+                errors: pd.DataFrame, attributes: pd.DataFrame) -> None:
     """Swap in a new version of one day of Silver sensor data, all or nothing."""
     name = partition_name(day)
     low, high = day_bounds(day)
@@ -178,7 +185,7 @@ def replace_day(conn: psycopg.Connection, day: date, events: pd.DataFrame, water
         cur.execute(f"ALTER INDEX silver.{name}__load_key RENAME TO {name}_key")
         cur.execute(sql.SQL("ALTER TABLE silver.sensor_events ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(
             sql.Identifier("silver", name), sql.Literal(low), sql.Literal(high)))
-        for table, frame in (("etl_watermark", watermark), ("sensor_errors", errors)):
+        for table, frame in (("etl_watermark", watermark), ("sensor_errors", errors), ("sensor_attributes", attributes)):
             cur.execute(f"DELETE FROM silver.{table} WHERE partition_day = %s", (day,))
             if len(frame):
                 copy_frame(cur, f"silver.{table}", frame)  # the caller has set partition_day
@@ -186,7 +193,7 @@ def replace_day(conn: psycopg.Connection, day: date, events: pd.DataFrame, water
 
 
 def replace_tail(conn: psycopg.Connection, day: date, start: datetime, events: pd.DataFrame, watermark: pd.DataFrame,
-                 errors: pd.DataFrame, file_ids: list[int]) -> None:
+                 errors: pd.DataFrame, attributes: pd.DataFrame, file_ids: list[int]) -> None:
     """Replace the day's rows from `start` on, and the accounts of the files dated there, all or nothing."""
     table = sql.Identifier("silver", partition_name(day))
     with conn.transaction(), conn.cursor() as cur:
@@ -198,4 +205,9 @@ def replace_tail(conn: psycopg.Connection, day: date, start: datetime, events: p
             copy_frame(cur, "silver.etl_watermark", watermark)
         if len(errors):
             copy_frame(cur, "silver.sensor_errors", errors)
+        if len(attributes):  # the tail saw the newest values
+            cur.execute("""DELETE FROM silver.sensor_attributes WHERE partition_day = %s
+                           AND (apartment, sensor, attribute) IN (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))""",
+                        (day, list(attributes["apartment"]), list(attributes["sensor"]), list(attributes["attribute"])))
+            copy_frame(cur, "silver.sensor_attributes", attributes)
         refresh_unknown_references(cur, day)

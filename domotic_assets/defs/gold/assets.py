@@ -1,0 +1,58 @@
+"""Gold: the dbt star schema as Dagster assets. Dimensions are rebuilt whole (reference data);
+facts and aggregates are day-partitioned and built incrementally for the run's days. Every dbt
+test becomes an asset check of the model it tests."""
+
+import json
+import os
+from typing import Any, Mapping
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from domotic_assets.defs.dbt_project import dbt_project, ensure_manifest
+from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
+from domotic_assets.defs.resources import WarehouseResource
+from domotic_assets.warehouse.dbt_env import dbt_connection_env
+
+SOURCE_ASSETS = {"sensor_errors": "sensor_events", "sensor_attributes": "sensor_events"}
+"""Silver tables written by another asset than the one of their own name."""
+
+
+class GoldTranslator(DagsterDbtTranslator):
+    """dbt models become `gold/<model>`; dbt sources are the Silver assets that load them."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        name = dbt_resource_props["name"]
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey(SOURCE_ASSETS.get(name, name))
+        return dg.AssetKey(["gold", name])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        return "gold"
+
+
+translator = GoldTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+manifest = ensure_manifest()
+
+
+def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, dbt_vars: dict | None):
+    with warehouse.connect():  # the warehouse is up and its schemas exist
+        os.environ.update(dbt_connection_env(warehouse.resolved_dsn()))
+    args = ["build"] + (["--vars", json.dumps(dbt_vars)] if dbt_vars else [])
+    yield from dbt.cli(args, context=context).stream()
+
+
+@dbt_assets(manifest=manifest, project=dbt_project, select="tag:reference", dagster_dbt_translator=translator,
+            name="gold_dimensions")
+def gold_dimensions(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """Dimensions of the star schema, rebuilt from the Silver reference tables."""
+    yield from _dbt_build(context, dbt, warehouse, None)
+
+
+@dbt_assets(manifest=manifest, project=dbt_project, select="tag:daily", dagster_dbt_translator=translator,
+            partitions_def=daily_partitions, backfill_policy=single_run_backfill, name="gold_daily")
+def gold_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """Facts and aggregates for the run's local days (dbt vars first_day / last_day): each day is
+    deleted and rebuilt in one transaction per table, so re-runs and backfills are idempotent."""
+    days = partition_days(context)
+    yield from _dbt_build(context, dbt, warehouse, {"first_day": days[0].isoformat(), "last_day": days[-1].isoformat()})

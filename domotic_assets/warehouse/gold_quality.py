@@ -1,0 +1,116 @@
+"""Checks of Gold that dbt tests cannot express: each recomputes a figure independently of the
+dbt SQL and compares (energy against the main meter's own counter, cost against the tariff rule in
+Python, presence against the simulator's ground truth)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import psycopg
+
+from domotic_assets.contracts.timestamps import zone
+from domotic_assets.settings import PLATFORM_TIMEZONE
+from domotic_assets.transform.tariffs import TariffRow, tariff_at
+from domotic_assets.warehouse.silver_tables import day_bounds
+
+RECONCILIATION_TOLERANCE = 0.005
+
+
+def energy_reconciliation(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
+    """Gold kWh per apartment and day (main meter rows) against the main meter's counter in Silver:
+    the sum over the day of (last - first plausible reading) per run between resets, plus each reset's
+    reading (the counter restarted from zero). The two differ by the first minute's delta only."""
+    low, high = day_bounds(days[0])[0], day_bounds(days[-1])[1]
+    counter = conn.execute("""
+        WITH readings AS (
+            SELECT e.apartment, (e.ts AT TIME ZONE %(tz)s)::date AS day, e.ts, e.value, e.counter_reset,
+                   count(*) FILTER (WHERE e.counter_reset) OVER (PARTITION BY e.apartment, (e.ts AT TIME ZONE %(tz)s)::date
+                                                                ORDER BY e.ts) AS segment
+            FROM silver.sensor_events e
+            WHERE e.category = 'consumptions' AND e.measure = 'total' AND NOT e.is_outlier AND e.ts >= %(low)s AND e.ts < %(high)s
+        ), segments AS (
+            SELECT apartment, day, segment, (array_agg(value ORDER BY ts))[1] AS first_value, (array_agg(value ORDER BY ts DESC))[1] AS last_value,
+                   bool_or(counter_reset) AS starts_with_reset
+            FROM readings GROUP BY 1, 2, 3
+        )
+        SELECT apartment, day, sum(last_value - first_value + CASE WHEN starts_with_reset THEN first_value ELSE 0 END)
+        FROM segments GROUP BY 1, 2""", {"tz": PLATFORM_TIMEZONE, "low": low, "high": high}).fetchall()
+    gold = conn.execute("""
+        SELECT a.code, f.local_day, sum(f.energy_kwh)
+        FROM gold.fact_energy_minute f JOIN gold.dim_apartment a USING (apartment_key)
+        WHERE f.is_main_meter AND f.local_day BETWEEN %s AND %s GROUP BY 1, 2""", (days[0], days[-1])).fetchall()
+    gold_by_key = {(a, d): float(v or 0) for a, d, v in gold}
+    worst, details = 0.0, {}
+    for apartment, day, meter in counter:
+        meter = float(meter or 0)
+        ours = gold_by_key.get((apartment, day), 0.0)
+        gap = abs(ours - meter) / meter if meter > 0 else (0.0 if ours == 0 else 1.0)
+        worst = max(worst, gap)
+        details[f"{day} {apartment}"] = f"gold {ours:.3f} kWh, meter {meter:.3f} kWh, {100 * gap:.3f} %"
+    return worst <= RECONCILIATION_TOLERANCE and bool(counter), {
+        "apartment_days": len(counter), "worst_gap_pct": round(100 * worst, 4),
+        "tolerance_pct": 100 * RECONCILIATION_TOLERANCE, "per_apartment_day": details,
+    }
+
+
+def cost_against_tariffs(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
+    """Every Gold energy row's tariff and cost, recomputed with the Python tariff rule."""
+    rows = [TariffRow(*r) for r in conn.execute("""
+        SELECT id, tariff_code, valid_from, valid_to, period, weekday_mask, start_time, end_time, price_chf_kwh::float8
+        FROM silver.dim_tariffs""").fetchall()]
+    facts = conn.execute("""
+        SELECT f.ts, a.timezone, a.tariff_code, f.tariff_key, f.energy_kwh, f.cost_chf
+        FROM gold.fact_energy_minute f JOIN gold.dim_apartment a USING (apartment_key)
+        WHERE f.local_day BETWEEN %s AND %s""", (days[0], days[-1])).fetchall()
+    wrong_tariff = wrong_cost = 0
+    examples: list[str] = []
+    cache: dict[tuple, TariffRow | None] = {}
+    for ts, tz, code, tariff_key, kwh, cost in facts:
+        local = ts.astimezone(zone(tz))
+        key = (code, local.date(), local.hour, local.minute)
+        if key not in cache:
+            cache[key] = tariff_at(rows, code, local)
+        expected = cache[key]
+        if expected is None or expected.tariff_key != tariff_key:
+            wrong_tariff += 1
+            if len(examples) < 5:
+                examples.append(f"{local:%Y-%m-%d %H:%M} {code}: gold row {tariff_key}, rule {expected and expected.tariff_key}")
+        elif kwh is not None and abs((cost or 0) - kwh * expected.price_chf_kwh) > 1e-9:
+            wrong_cost += 1
+    return bool(facts) and wrong_tariff == 0 and wrong_cost == 0, {
+        "rows": len(facts), "wrong_tariff": wrong_tariff, "wrong_cost": wrong_cost, "examples": examples,
+    }
+
+
+def ground_truth_file(landing: str) -> Path | None:
+    """The simulator's occupancy manifest beside a simulated share (none for a real feed)."""
+    path = Path(landing).parent / "manifest" / "occupancy.parquet"
+    return path if path.exists() else None
+
+
+def presence_accuracy(conn: psycopg.Connection, days: list[date], truth_file: Path) -> dict:
+    """Precision and recall of Gold's presence_flag against who really was in each room and minute."""
+    low, high = day_bounds(days[0])[0], day_bounds(days[-1])[1]
+    truth = pd.read_parquet(truth_file)
+    truth = truth[(truth["ts"] >= low) & (truth["ts"] < high)]
+    gold = pd.DataFrame(conn.execute("""
+        SELECT a.code AS apartment, f.ts, r.name AS room, f.presence_flag
+        FROM gold.fact_presence_minute f JOIN gold.dim_room r USING (room_key) JOIN gold.dim_apartment a ON a.apartment_key = f.apartment_key
+        WHERE f.local_day BETWEEN %s AND %s""", (days[0], days[-1])).fetchall(), columns=["apartment", "ts", "room", "presence_flag"])
+    if gold.empty:
+        return {"minutes": 0}
+    gold["ts"] = pd.to_datetime(gold["ts"], utc=True)
+    both = gold.merge(truth, on=["apartment", "ts", "room"], how="inner")
+    actual = both["people"] > 0
+    predicted = both["presence_flag"].astype(bool)
+    true_positive = int((actual & predicted).sum())
+    precision = true_positive / max(int(predicted.sum()), 1)
+    recall = true_positive / max(int(actual.sum()), 1)
+    return {"minutes": len(both), "occupied_minutes": int(actual.sum()), "precision": round(precision, 4),
+            "recall": round(recall, 4), "f1": round(2 * precision * recall / max(precision + recall, 1e-9), 4)}
+
+
+def days_between(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
