@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -64,8 +65,9 @@ def simulate(out, apartments, start, days, seed, faults, pidb_url, live, speed) 
     click.echo("faults injected: " + ", ".join(f"{k}={v}" for k, v in sorted(summary.faults.items())))
 
 
-def _materialize(dsn: str, first: date, last: date, select: str | None) -> bool:
-    """Run the range through the Dagster definitions against this warehouse; report failures."""
+def _materialize(settings: Settings, dsn: str, first: date, last: date, select: str | None) -> bool:
+    """Run the range through the Dagster definitions against this warehouse; report failures.
+    dbt's own console output goes to DOMOTIC_HOME/logs/dbt.log (the UI keeps it per run too)."""
     os.environ["DOMOTIC_PG_DSN"] = dsn  # read by the definitions' resources
     import dagster as dg
 
@@ -73,8 +75,11 @@ def _materialize(dsn: str, first: date, last: date, select: str | None) -> bool:
     from domotic_assets.defs.run_range import materialize_range, resolve_selection
 
     keys = resolve_selection(defs, select)
-    with dg.DagsterInstance.get() as instance:
-        outcome = materialize_range(defs, keys, first, last, instance, echo=click.echo)
+    terminal = sys.stdout
+    log_file = settings.home / "logs" / "dbt.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with dg.DagsterInstance.get() as instance, open(log_file, "a") as log, contextlib.redirect_stdout(log):
+        outcome = materialize_range(defs, keys, first, last, instance, echo=lambda line: click.echo(line, file=terminal))
     for failure in outcome.failures:
         click.echo(f"FAILED {failure}", err=True)
     return outcome.success
@@ -92,7 +97,7 @@ def run_command(first, last, select) -> None:
     settings = Settings.from_env()
     _prepare_dagster_home(settings)
     with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
-        ok = _materialize(dsn, first.date(), last.date(), select)
+        ok = _materialize(settings, dsn, first.date(), last.date(), select)
     sys.exit(0 if ok else 1)
 
 
@@ -102,7 +107,7 @@ def run_command(first, last, select) -> None:
 def demo(days: int, fresh: bool) -> None:
     from domotic_assets.simulator.feed import SimulationConfig, simulate as run_batch
     from domotic_assets.warehouse.embedded import warehouse_dsn
-    from domotic_assets.warehouse.summary import sensor_file_summary, table_rows
+    from domotic_assets.warehouse.summary import gold_figures, sensor_file_summary, table_rows
 
     began = time.perf_counter()
     settings = Settings.from_env()
@@ -123,12 +128,13 @@ def demo(days: int, fresh: bool) -> None:
     _prepare_dagster_home(settings)
     first, last = config.start, config.start + timedelta(days=days - 1)
     with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
-        ok = _materialize(dsn, first, last, None)
+        ok = _materialize(settings, dsn, first, last, None)
         import psycopg
 
         with psycopg.connect(dsn) as conn:
             files = sensor_file_summary(conn)
             rows = table_rows(conn)
+            gold = gold_figures(conn, first, last, config.share) if ok else None
     click.echo("")
     click.echo(f"Summary ({first} .. {last}, state in {settings.home})")
     click.echo(f"  sensor files: {files['registered']} registered, {files['stored']} in Bronze, "
@@ -137,6 +143,8 @@ def demo(days: int, fresh: bool) -> None:
     click.echo("  rows per table:")
     for name, count in rows:
         click.echo(f"    {name:<40} {count:>12,}")
+    if gold:
+        click.echo(f"  gold: {gold}")
     click.echo(f"  time taken: {time.perf_counter() - began:.1f} s")
     sys.exit(0 if ok else 1)
 

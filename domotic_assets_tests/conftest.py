@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -42,22 +43,29 @@ def pg_server_dsn() -> str:
         server.stop()
 
 
-@pytest.fixture
-def make_database(pg_server_dsn):
-    """Creates fresh, empty databases on the test server; drops them after the test."""
+@contextmanager
+def databases(server_dsn: str):
+    """A maker of fresh, empty databases on the test server, all dropped at the end."""
     made = []
 
     def make() -> str:
         name = f"t_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(pg_server_dsn, autocommit=True) as conn:
+        with psycopg.connect(server_dsn, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         made.append(name)
-        return pg_server_dsn.rsplit("/", 1)[0] + "/" + name
+        return server_dsn.rsplit("/", 1)[0] + "/" + name
 
     yield make
-    with psycopg.connect(pg_server_dsn, autocommit=True) as conn:
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
         for name in made:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def make_database(pg_server_dsn):
+    """Creates fresh, empty databases on the test server; drops them after the test."""
+    with databases(pg_server_dsn) as make:
+        yield make
 
 
 @pytest.fixture

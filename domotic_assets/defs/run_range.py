@@ -12,6 +12,7 @@ import dagster as dg
 LAYERS = ("bronze", "silver", "gold")
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+DBT_NOISE = {"unique_id", "invocation_id"}
 
 
 @dataclass
@@ -66,7 +67,7 @@ def materialize_range(defs: dg.Definitions, keys: set[dg.AssetKey], first: date,
             if name in outcome.materialized:  # a range run records one event per partition
                 continue
             outcome.materialized[name] = {k: _printable(v) for k, v in mat.metadata.items()}
-            details = ", ".join(f"{k}={_printable(v)}" for k, v in mat.metadata.items())
+            details = ", ".join(f"{k}={_printable(v)}" for k, v in mat.metadata.items() if k not in DBT_NOISE)
             echo(f"  + {name}: {details}")
         passed = 0
         for evaluation in result.get_asset_check_evaluations():

@@ -177,6 +177,7 @@ def replace_day(conn: psycopg.Connection, day: date, events: pd.DataFrame, water
         cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK (ts >= {} AND ts < {})").format(
             sql.Identifier("silver", f"{name}__load"), sql.Identifier(f"{name}_range"), sql.Literal(low), sql.Literal(high)))
         cur.execute(f"CREATE UNIQUE INDEX {name}__load_key ON silver.{name}__load (apartment, sensor, measure, ts)")
+        cur.execute(f"ANALYZE silver.{name}__load")  # Gold's queries are planned on these statistics
         cur.execute("SELECT to_regclass(%s)", (f"silver.{name}",))
         if cur.fetchone()[0] is not None:
             cur.execute(f"ALTER TABLE silver.sensor_events DETACH PARTITION silver.{name}")

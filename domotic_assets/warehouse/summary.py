@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
 import psycopg
+
+from domotic_assets.warehouse import gold_quality
 
 
 def table_rows(conn: psycopg.Connection, schemas=("meta", "silver", "gold")) -> list[tuple[str, int]]:
@@ -23,3 +28,17 @@ def sensor_file_summary(conn: psycopg.Connection) -> dict:
     weather = conn.execute("SELECT count(*) FROM meta.bronze_weather_files").fetchone()[0]
     return {"registered": total, "stored": stored, "not_yet_stored": pending,
             "quarantined": dict(reasons), "weather_files": weather}
+
+
+def gold_figures(conn: psycopg.Connection, first: date, last: date, share: Path) -> str:
+    """One line on Gold for the demo: energy against the meter, cost, and presence against the truth."""
+    days = gold_quality.days_between(first, last)
+    _ok, energy = gold_quality.energy_reconciliation(conn, days)
+    kwh, chf = conn.execute("""SELECT sum(energy_kwh), sum(cost_chf) FROM gold.fact_energy_minute
+                               WHERE is_main_meter AND local_day BETWEEN %s AND %s""", (first, last)).fetchone()
+    line = f"{kwh or 0:.1f} kWh, CHF {chf or 0:.2f} (main meters), worst gap to the meter {energy['worst_gap_pct']} %"
+    truth = gold_quality.ground_truth_file(str(share))
+    if truth:
+        presence = gold_quality.presence_accuracy(conn, days, truth)
+        line += f"; presence precision {presence.get('precision')}, recall {presence.get('recall')}"
+    return line

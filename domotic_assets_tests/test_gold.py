@@ -1,0 +1,197 @@
+"""Gold, the dbt star schema: built through the Dagster definitions on three simulated days around
+the autumn daylight-saving change (Saturday 2023-10-28 .. Monday 2023-10-30, the middle day has
+25 hours), checked against Silver, the tariff rule and the simulator's ground truth."""
+
+import json
+import os
+import subprocess
+from datetime import date
+
+import dagster as dg
+import psycopg
+import pytest
+
+from domotic_assets.defs import bronze, gold, silver
+from domotic_assets.defs.dbt_project import DBT_DIR, DBT_EXECUTABLE, dbt_project
+from domotic_assets.defs.resources import build_resources
+from domotic_assets.defs.run_range import materialize_range
+from domotic_assets.settings import Settings
+from domotic_assets.simulator.feed import SimulationConfig, simulate
+from domotic_assets.warehouse import gold_quality
+from domotic_assets.warehouse.dbt_env import dbt_connection_env
+from domotic_assets_tests.conftest import databases
+
+FIRST, LAST = date(2023, 10, 28), date(2023, 10, 30)
+DAYS = gold_quality.days_between(FIRST, LAST)
+DAILY_TABLES = [
+    "fact_energy_minute", "fact_environment_minute", "fact_presence_minute", "fact_device_health_day",
+    "fact_weather_day", *(f"agg_{d}_{lvl}_{g}" for d in ("energy", "environment") for lvl in ("room", "apartment")
+                          for g in ("15min", "hour", "day")),
+]
+
+
+def platform(settings: Settings) -> dg.Definitions:
+    return dg.Definitions.merge(bronze.defs, silver.defs, gold.defs, dg.Definitions(resources=build_resources(settings)))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, pg_server_dsn):
+    """Bronze, Silver and Gold of the three days, built like `domotic run` builds them."""
+    feed = SimulationConfig(out=tmp_path_factory.mktemp("gold_feed"), start=FIRST, days=3, seed=11)
+    simulate(feed)
+    with databases(pg_server_dsn) as make:
+        settings = Settings(home=tmp_path_factory.mktemp("gold_home"), landing=str(feed.share), weather=str(feed.meteo),
+                            pidb_url=feed.pidb, pg_dsn=make())
+        defs = platform(settings)
+        lines: list[str] = []
+        keys = set(defs.resolve_asset_graph().get_all_asset_keys())
+        outcome = materialize_range(defs, keys, FIRST, LAST, dg.DagsterInstance.ephemeral(), echo=lines.append)
+        yield settings, defs, outcome, lines
+
+
+def query(settings: Settings, sql: str, params=()):
+    with psycopg.connect(settings.pg_dsn) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def snapshot(settings: Settings) -> dict[str, list[tuple]]:
+    """Every daily Gold table, rows sorted, floats rounded (sums may add in another order)."""
+    def norm(value):
+        return round(value, 9) if isinstance(value, float) else value
+    out = {}
+    with psycopg.connect(settings.pg_dsn) as conn:
+        for table in DAILY_TABLES:
+            rows = conn.execute(f"SELECT * FROM gold.{table}").fetchall()
+            out[table] = sorted((tuple(norm(v) for v in row) for row in rows), key=repr)
+    return out
+
+
+def run_dbt(settings: Settings, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **dbt_connection_env(settings.pg_dsn), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    return subprocess.run([DBT_EXECUTABLE, *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+                           "--target-path", str(settings.home / "dbt-target")], capture_output=True, text=True, env=env)
+
+
+def test_the_range_fills_every_gold_table_and_every_check_passes(built):
+    settings, _defs, outcome, lines = built
+    assert outcome.success, outcome.failures
+    assert not [line for line in lines if "FAILED" in line]
+    passed = sum(int(line.split(":")[1]) for line in lines if "checks passed" in line)
+    assert passed > 100  # the dbt tests of every Gold table, and the Python checks
+    for table in DAILY_TABLES:
+        days = {d for (d,) in query(settings, f"SELECT DISTINCT {'issue_day' if table == 'fact_weather_day' else 'local_day'} FROM gold.{table}")}
+        assert days == set(DAYS), table
+    assert query(settings, "SELECT count(*) FROM gold.fact_prediction") == [(0,)]  # filled by the ML assets later
+
+
+def test_local_days_at_the_daylight_saving_change_have_their_true_length(built):
+    settings = built[0]
+    hours = dict(query(settings, "SELECT date, hours_in_day FROM gold.dim_date WHERE date IN ('2023-03-26', '2023-10-29', '2023-10-30')"))
+    assert hours == {date(2023, 3, 26): 23, date(2023, 10, 29): 25, date(2023, 10, 30): 24}
+    minutes = dict(query(settings, "SELECT local_day, count(*) / count(DISTINCT room_key) FROM gold.fact_presence_minute GROUP BY 1"))
+    assert minutes == {date(2023, 10, 28): 1440, date(2023, 10, 29): 1500, date(2023, 10, 30): 1440}
+    expected = dict(query(settings, "SELECT local_day, max(expected_readings) FROM gold.fact_device_health_day GROUP BY 1"))
+    assert expected == {date(2023, 10, 28): 1440, date(2023, 10, 29): 1500, date(2023, 10, 30): 1440}
+    hours_of_day = query(settings, """SELECT count(*) FROM gold.agg_energy_apartment_hour h JOIN gold.dim_apartment a USING (apartment_key)
+                                      WHERE a.code = 'jimmy' AND h.local_day = '2023-10-29'""")
+    assert hours_of_day == [(25,)]
+
+
+def test_energy_reconciles_with_the_main_meter_and_cost_follows_the_tariff(built):
+    settings = built[0]
+    with psycopg.connect(settings.pg_dsn) as conn:
+        reconciled, facts = gold_quality.energy_reconciliation(conn, DAYS)
+        assert reconciled and facts["apartment_days"] == 6, facts
+        assert facts["worst_gap_pct"] <= 0.5
+        costed, facts = gold_quality.cost_against_tariffs(conn, DAYS)
+        assert costed, facts
+    periods = dict(query(settings, """SELECT local_day::text || ' ' || tariff_period, count(*) FROM gold.fact_energy_minute
+                                      WHERE is_main_meter GROUP BY 1"""))
+    assert set(periods) == {"2023-10-28 low", "2023-10-29 low", "2023-10-30 low", "2023-10-30 high"}  # weekend: low only
+    high_hours = query(settings, """SELECT min(m.label), max(m.label) FROM gold.fact_energy_minute f
+                                    JOIN gold.dim_minute_of_day m USING (minute_of_day_key) WHERE f.tariff_period = 'high'""")
+    assert high_hours == [("07:00", "19:59")]
+    # the per-device and the whole-apartment figures come from one table without double counting
+    plugs, meter = query(settings, """SELECT sum(energy_kwh) FILTER (WHERE NOT is_main_meter), sum(energy_kwh) FILTER (WHERE is_main_meter)
+                                      FROM gold.fact_energy_minute""")[0]
+    assert 0 < plugs < meter
+
+
+def test_outliers_never_reach_gold_measures(built):
+    settings = built[0]
+    leaked = query(settings, """
+        SELECT count(*) FROM silver.sensor_events e
+        JOIN gold.dim_sensor s ON s.external_id = e.sensor
+        JOIN gold.fact_energy_minute f ON f.sensor_key = s.sensor_key AND f.ts = date_trunc('minute', e.ts)
+        WHERE e.is_outlier AND e.measure = 'power' AND f.power_w = e.value""")
+    outliers = query(settings, "SELECT count(*) FROM silver.sensor_events WHERE is_outlier AND category IN ('plugs', 'meteos', 'humidities')")
+    assert outliers[0][0] > 0 and leaked == [(0,)]
+    extremes = query(settings, """SELECT min(temperature_c), max(temperature_c), max(humidity_pct), min(co2_ppm)
+                                  FROM gold.fact_environment_minute""")[0]
+    assert 10 < extremes[0] and extremes[1] < 40 and extremes[2] <= 100 and extremes[3] > 250
+    anomalies = query(settings, "SELECT count(*) FROM gold.fact_environment_minute WHERE is_anomaly")
+    assert anomalies[0][0] > 0  # the minute is kept, flagged, without the wrong number
+
+
+def test_presence_is_measured_against_the_ground_truth(built):
+    settings = built[0]
+    truth = gold_quality.ground_truth_file(settings.landing)
+    with psycopg.connect(settings.pg_dsn) as conn:
+        accuracy = gold_quality.presence_accuracy(conn, DAYS, truth)
+    assert accuracy["minutes"] == 3 * 1440 * 8 + 60 * 8  # 8 rooms with motion sensors, a 25-hour day
+    assert accuracy["precision"] > 0.8 and accuracy["recall"] > 0.6, accuracy
+
+
+def test_days_rebuilt_one_by_one_in_any_order_and_a_full_refresh_give_the_same_gold(built):
+    settings = built[0]
+    before = snapshot(settings)
+    assert all(before.values())
+    daily = [gold.assets.gold_daily]
+    for day in ("2023-10-30", "2023-10-28", "2023-10-29", "2023-10-29"):  # any order, and twice
+        result = dg.materialize(daily, partition_key=day, resources=build_resources(settings), raise_on_error=False,
+                                selection=[k for k in gold.assets.gold_daily.keys])
+        assert result.success
+    assert snapshot(settings) == before
+    refreshed = run_dbt(settings, "build", "--full-refresh")
+    assert refreshed.returncode == 0, refreshed.stdout[-3000:]
+    assert snapshot(settings) == before
+
+
+def test_presence_thresholds_come_from_pidb_parameters(built):
+    settings = built[0]
+    def present_minutes():
+        return query(settings, "SELECT count(*) FILTER (WHERE presence_flag) FROM gold.fact_presence_minute WHERE local_day = '2023-10-28'")[0][0]
+    window = json.dumps({"first_day": "2023-10-28", "last_day": "2023-10-28"})
+    strict = present_minutes()
+    query_update = "UPDATE silver.dim_parameters SET value = %s WHERE name = 'presence_motion_min_count'"
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        conn.execute(query_update, ("1",))
+    try:
+        assert run_dbt(settings, "run", "--select", "fact_presence_minute", "--vars", window).returncode == 0
+        assert present_minutes() > strict
+    finally:
+        with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+            conn.execute(query_update, ("2",))
+        assert run_dbt(settings, "run", "--select", "fact_presence_minute", "--vars", window).returncode == 0
+    assert present_minutes() == strict
+
+
+def test_every_dbt_test_is_an_asset_check_and_gold_facts_are_daily_partitions(built):
+    _settings, defs, _outcome, _lines = built
+    graph = defs.resolve_asset_graph()
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    dbt_tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"]
+    gold_checks = [k for k in graph.asset_check_keys if k.asset_key.path[0] == "gold"]
+    assert len(gold_checks) == len(dbt_tests) + 3  # and the three Python checks
+    for table in DAILY_TABLES:
+        node = graph.get(dg.AssetKey(["gold", table]))
+        assert node.partitions_def is not None and node.backfill_policy == dg.BackfillPolicy.single_run()
+    assert graph.get(dg.AssetKey(["gold", "dim_sensor"])).partitions_def is None
+
+
+def test_dbt_docs_generate_works(built):
+    settings = built[0]
+    done = run_dbt(settings, "docs", "generate")
+    assert done.returncode == 0, done.stdout[-3000:]
+    catalog = json.loads((settings.home / "dbt-target" / "catalog.json").read_text())
+    assert "model.domotic.fact_energy_minute" in catalog["nodes"]
