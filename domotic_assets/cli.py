@@ -19,10 +19,17 @@ DAGSTER_YAML = """# The Dagster instance of this state folder (SQLite storage: f
 # Production: see README, "Production instance" (dagster-postgres).
 telemetry:
   enabled: false
+# Runs of the same day wait for each other (a live run and a backfill never write one day at once).
+run_queue:
+  tag_concurrency_limits:
+    - key: dagster/partition
+      value:
+        applyLimitPerUniqueValue: true
+      limit: 1
 """
 
 
-def _prepare_dagster_home(settings: Settings) -> None:
+def prepare_dagster_home(settings: Settings) -> None:
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     config = settings.dagster_home / "dagster.yaml"
     if not config.exists():
@@ -95,7 +102,7 @@ def run_command(first, last, select) -> None:
     if last < first:
         raise click.BadParameter("--to is before --from")
     settings = Settings.from_env()
-    _prepare_dagster_home(settings)
+    prepare_dagster_home(settings)
     with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
         ok = _materialize(settings, dsn, first.date(), last.date(), select)
     sys.exit(0 if ok else 1)
@@ -125,7 +132,7 @@ def demo(days: int, fresh: bool) -> None:
     os.environ.update(DOMOTIC_LANDING=str(config.share), DOMOTIC_WEATHER=str(config.meteo),
                       DOMOTIC_PIDB_URL=config.pidb)
     settings = Settings.from_env()
-    _prepare_dagster_home(settings)
+    prepare_dagster_home(settings)
     first, last = config.start, config.start + timedelta(days=days - 1)
     with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
         ok = _materialize(settings, dsn, first, last, None)
@@ -156,7 +163,7 @@ def ui(host: str, port: int) -> None:
     from domotic_assets.warehouse.embedded import warehouse_dsn
 
     settings = Settings.from_env()
-    _prepare_dagster_home(settings)
+    prepare_dagster_home(settings)
     with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
         env = {**os.environ, "DOMOTIC_PG_DSN": dsn}
         command = [sys.executable, "-m", "dagster", "dev", "-m", "domotic_assets.definitions", "-h", host, "-p", str(port)]

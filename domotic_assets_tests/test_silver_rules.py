@@ -122,6 +122,11 @@ def test_a_counter_that_goes_backwards_is_a_reset_not_negative_energy():
     assert not rows.is_outlier.any()
 
 
+def test_a_counter_one_watt_hour_back_is_jitter_not_a_reset():
+    rows = _counter_files([289.001, 289.002, 289.002, 289.001, 289.001]).read().events.sort_values("ts")
+    assert not rows.counter_reset.any()
+
+
 def test_a_counter_reset_at_midnight_is_seen_from_the_previous_day():
     day = _counter_files([0.05, 0.06]).read(previous_totals={("jimmy", "P-1"): 812.4})
     assert day.events.sort_values("ts").counter_reset.tolist() == [True, False]

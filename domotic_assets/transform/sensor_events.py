@@ -36,7 +36,10 @@ from domotic_assets.transform.outliers import flag_outliers
 
 EVENT_COLUMNS = ("apartment", "room", "sensor", "category", "measure", "ts", "value", "unit",
                  "is_outlier", "outlier_reason", "counter_reset", "ts_flag", "source_file_id")
-RESET_TOLERANCE_KWH = 0.001
+RESET_TOLERANCE_KWH = 0.01
+"""A counter reading below the previous one by more than this is a reset (a re-paired plug starts
+again near zero); a smaller backward step is rounding jitter of the meter (1 Wh in real exports):
+no reset, and Gold counts zero energy for it."""
 UNITS = {(c, m): u for c, ms in MEASURES.items() for m, u in ms.items()}
 ATTRIBUTES = {"doors": ("kind",), "consumptions": ("meter",), "plugs": ("device",)}
 """Text attributes of a sensor that Gold needs (a door or a window, the main meter), kept per day."""
