@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench ui install clean
+.PHONY: demo test bench freshness ui install clean
 
 demo: $(STAMP)
 	$(BIN)/domotic demo
@@ -16,6 +16,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bronze_bench.py
 	$(BIN)/python benchmarks/silver_bench.py
+
+freshness: $(STAMP)
+	$(BIN)/python benchmarks/freshness_bench.py --minutes 15
 
 ui: $(STAMP)
 	$(BIN)/domotic ui

@@ -13,6 +13,7 @@ Usage: python benchmarks/freshness_bench.py [--minutes 15]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -21,13 +22,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
 import psycopg
 
 from domotic_assets.contracts.sensor_file import QuarantineError, read_sensor_file
+from domotic_assets.contracts.timestamps import zone
 from domotic_assets.settings import PLATFORM_TIMEZONE, Settings
 from domotic_assets.warehouse.dbt_env import dbt_connection_env
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
@@ -60,8 +62,8 @@ def reference_data(env: dict) -> None:
 
     graph = defs.resolve_asset_graph()
     keys = {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is None}
-    today = datetime.now(timezone.utc).date()
-    with dg.DagsterInstance.get() as instance:
+    today = datetime.now(zone(PLATFORM_TIMEZONE)).date()
+    with dg.DagsterInstance.get() as instance, open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
         outcome = materialize_range(defs, keys, today, today, instance, echo=lambda _line: None)
     if not outcome.success:
         raise SystemExit(f"reference data failed: {outcome.failures}")
@@ -134,7 +136,7 @@ def main() -> None:
 
 def dbt_day_seconds(dsn: str) -> float:
     """Baseline: today's Gold facts and aggregates rebuilt by dbt directly (no sensor, no run launch)."""
-    today = datetime.now(timezone.utc).astimezone(__import__("zoneinfo").ZoneInfo(PLATFORM_TIMEZONE)).date()
+    today = datetime.now(zone(PLATFORM_TIMEZONE)).date()
     window = json.dumps({"first_day": today.isoformat(), "last_day": today.isoformat()})
     began = time.perf_counter()
     subprocess.run([BIN / "dbt", "build", "--select", "tag:daily", "--vars", window, "--project-dir", str(REPO / "dbt"),

@@ -12,14 +12,16 @@ def test_definitions_load(tmp_path, monkeypatch):
     dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"gold/fact_energy_minute", "gold/dim_sensor", "gold/agg_energy_room_day"} <= keys
     assert {"bronze_sensor_files", "bronze_weather_files", "sensor_events", "weather_clean"} <= keys
     assert {f"dim_{t}" for t in REFERENCE_TABLES} <= keys
     assert "dim_users" not in keys
-    groups = {graph.get(dg.AssetKey(k)).group_name for k in keys}
-    assert groups == {"bronze", "silver"}
+    groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert groups == {"bronze", "silver", "gold"}
     checks = {key.name for key in graph.asset_check_keys}
     assert {"no_duplicate_keys", "reconciliation", "outlier_rate", "stuck_sensors", "gaps", "unknown_sensors",
-            "live_freshness", "weather_completeness"} <= checks
+            "live_freshness", "weather_completeness", "energy_reconciliation", "cost_matches_tariff",
+            "presence_against_ground_truth"} <= checks
     assert defs.resolve_sensor_def("sensor_files_sensor")
     assert defs.resolve_schedule_def("weather_schedule")
-    assert set(defs.resources) == {"warehouse", "landing", "weather_drop", "pidb", "bronze"}
+    assert set(defs.resources) == {"warehouse", "landing", "weather_drop", "pidb", "bronze", "dbt"}
