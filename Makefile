@@ -15,7 +15,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bronze_bench.py
-	$(BIN)/python benchmarks/silver_bench.py
+	$(BIN)/python benchmarks/silver_bench.py --keep .domotic-bench
+	$(BIN)/python benchmarks/gold_bench.py --silver .domotic-bench
+	rm -rf .domotic-bench
 
 freshness: $(STAMP)
 	$(BIN)/python benchmarks/freshness_bench.py --minutes 15

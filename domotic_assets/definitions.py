@@ -10,5 +10,6 @@ defs = dg.Definitions.merge(
     bronze.defs,
     silver.defs,
     gold.defs,
-    dg.Definitions(resources=build_resources(Settings.from_env())),
+    # One process per run, not per step: a live run's three steps start in about 1 s instead of 3 x 3 s.
+    dg.Definitions(resources=build_resources(Settings.from_env()), executor=dg.in_process_executor),
 )

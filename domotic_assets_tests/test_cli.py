@@ -43,14 +43,23 @@ def test_run_exits_non_zero_and_says_why_when_a_run_fails(settings, feed):
     assert "no forecast file issued yet for 2023-08-20" in done.stdout + done.stderr
 
 
-def test_demo_runs_on_embedded_defaults(tmp_path):
+def test_demo_runs_on_embedded_defaults_and_the_ui_shows_its_gold_checks_passed(tmp_path):
     home = tmp_path / "state"
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DOMOTIC_")}
-    done = _domotic("demo", "--days", "1", env={**clean, "DOMOTIC_HOME": str(home)})
+    env = {**clean, "DOMOTIC_HOME": str(home)}
+    done = _domotic("demo", "--days", "1", env=env)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert "quarantined:" in done.stdout and "silver.dim_sensors" in done.stdout
+    assert "gold.fact_energy_minute" in done.stdout and "presence precision" in done.stdout
     assert (home / "bronze" / "jimmy" / "2023" / "08" / "18").is_dir()
     assert EmbeddedPostgres(home / "pg").running_port() is None, "the private server is stopped afterwards"
+    nodes = _ui_query(env, """{ assetNodes { assetKey { path } groupName
+        assetChecksOrError { ... on AssetChecks { checks { name executionForLatestMaterialization { status } } } } } }""")
+    gold = {(tuple(n["assetKey"]["path"]), c["name"]): (c["executionForLatestMaterialization"] or {}).get("status")
+            for n in nodes if n["groupName"] == "gold" for c in n["assetChecksOrError"]["checks"]}
+    assert len(gold) > 100 and (("gold", "fact_energy_minute"), "energy_reconciliation") in gold
+    not_passed = {k: v for k, v in gold.items() if v != "SUCCEEDED"}
+    assert not not_passed, not_passed
 
 
 def test_live_simulation_writes_minute_files_as_time_passes(tmp_path):
@@ -72,9 +81,9 @@ def test_live_simulation_writes_minute_files_as_time_passes(tmp_path):
     assert (out / "pidb.sqlite").exists()
 
 
-def test_ui_serves_the_asset_graph_on_the_same_state(settings, feed):
+def _ui_query(env: dict, graphql: str) -> list[dict]:
+    """Start `domotic ui` on a state folder, ask its GraphQL for the asset nodes, stop it."""
     port = _free_port()
-    env = domotic_env(settings)
     process = subprocess.Popen(domotic_command("ui", "--port", str(port)), env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     try:
@@ -85,15 +94,21 @@ def test_ui_serves_the_asset_graph_on_the_same_state(settings, feed):
                 break
             except OSError:
                 time.sleep(1)
-        query = json.dumps({"query": "{ assetNodes { assetKey { path } groupName } }"}).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=query,
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": graphql}).encode(),
                                          headers={"Content-Type": "application/json"})
-        nodes = json.loads(urllib.request.urlopen(request, timeout=30).read())["data"]["assetNodes"]
+        answer = json.loads(urllib.request.urlopen(request, timeout=60).read())
     finally:
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=60)
+    assert "errors" not in answer, answer.get("errors")
+    return answer["data"]["assetNodes"]
+
+
+def test_ui_serves_the_asset_graph_on_the_same_state(settings, feed):
+    nodes = _ui_query(domotic_env(settings), "{ assetNodes { assetKey { path } groupName } }")
     groups = {tuple(n["assetKey"]["path"]): n["groupName"] for n in nodes}
     assert groups[("bronze_sensor_files",)] == "bronze" and groups[("sensor_events",)] == "silver"
+    assert groups[("gold", "fact_energy_minute")] == "gold"
     assert (settings.home / "dagster" / "dagster.yaml").exists()
 
 

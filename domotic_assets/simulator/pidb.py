@@ -47,6 +47,7 @@ PARAMETER_ROWS = [
     ("presence_motion_window_min", "15", date(2023, 1, 1)),
     ("presence_motion_min_count", "2", date(2023, 1, 1)),
     ("presence_co2_rise_ppm", "80", date(2023, 1, 1)),
+    ("presence_co2_window_min", "60", date(2023, 1, 1)),
     ("stuck_sensor_hours", "3", date(2023, 1, 1)),
     ("battery_low_pct", "20", date(2023, 1, 1)),
 ]

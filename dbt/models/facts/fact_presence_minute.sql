@@ -6,21 +6,25 @@
 -- apartment (a live day stops at "now", nothing is invented ahead).
 -- Rule (thresholds from pidb `parameters`, the row valid on that day):
 --   motions_in_window = motion detections in the room over the last presence_motion_window_min minutes
---   presence_flag     = motions_in_window >= presence_motion_min_count
---   presence_prob     = 1 - 0.5 ^ (motions_in_window / presence_motion_min_count): 0 with no motion,
---                       0.5 exactly at the threshold, towards 1 with more. A score, not calibrated:
---                       the presence model's calibrated probability goes to fact_prediction.
+--   co2_rise_ppm      = the room's CO2 now minus its lowest level over the last presence_co2_window_min
+--                       minutes (people asleep do not move, but they breathe); 0 without a CO2 sensor
+--   evidence          = motions_in_window / presence_motion_min_count + co2_rise_ppm / presence_co2_rise_ppm
+--                       (the CO2 term only when both CO2 parameters exist)
+--   presence_flag     = evidence >= 1: enough motion, enough CO2 rise, or some of each
+--   presence_prob     = 1 - 0.5 ^ evidence: 0 with no evidence, 0.5 exactly at the threshold, towards 1
+--                       with more. A score, not calibrated: the presence model's probability goes to
+--                       fact_prediction.
 with params as (
     select name, value::double precision as value, valid_from
     from {{ source('silver', 'dim_parameters') }}
-    where name in ('presence_motion_window_min', 'presence_motion_min_count')
+    where name like 'presence\_%'
 ),
 days as (
     select d::date as local_day,
-           (select p.value from params p where p.name = 'presence_motion_window_min' and p.valid_from <= d::date
-             order by p.valid_from desc limit 1)::integer as window_min,
-           (select p.value from params p where p.name = 'presence_motion_min_count' and p.valid_from <= d::date
-             order by p.valid_from desc limit 1) as min_count
+    {%- for name in ['presence_motion_window_min', 'presence_motion_min_count', 'presence_co2_rise_ppm', 'presence_co2_window_min'] %}
+           (select p.value from params p where p.name = '{{ name }}' and p.valid_from <= d::date
+             order by p.valid_from desc limit 1) as {{ name | replace('presence_', '') }}{{ ',' if not loop.last }}
+    {%- endfor %}
     from generate_series('{{ var("first_day") }}'::date - 1, '{{ var("last_day") }}'::date, interval '1 day') d
 ),
 motion_rooms as (
@@ -33,16 +37,19 @@ observed as (   -- how far each apartment's data reaches, so a live day is not p
     where ts >= {{ window_start() }} - interval '1 day' and ts < {{ window_end() }}
     group by apartment
 ),
-motions as (
-    select e.apartment, e.sensor, date_trunc('minute', e.ts) as ts, e.value
+room_readings as (
+    select s.room_key, date_trunc('minute', e.ts) as ts, e.measure, e.value
     from {{ source('silver', 'sensor_events') }} e
-    where e.category = 'motions' and e.measure = 'motion' and not e.is_outlier
+    join {{ ref('dim_sensor') }} s on s.external_id = e.sensor and s.apartment_code = e.apartment
+    where ((e.category = 'motions' and e.measure = 'motion') or e.measure = 'co2') and not e.is_outlier
       and e.ts >= {{ window_start() }} - interval '1 day' and e.ts < {{ window_end() }}
 ),
 per_minute as (
-    select s.room_key, m.ts, count(*) filter (where m.value > 0.5) as motion_count, count(*) as readings
-    from motions m
-    join {{ ref('dim_sensor') }} s on s.external_id = m.sensor and s.apartment_code = m.apartment
+    select room_key, ts,
+           count(*) filter (where measure = 'motion' and value > 0.5) as motion_count,
+           count(*) filter (where measure = 'motion')                 as readings,
+           avg(value) filter (where measure = 'co2')                  as co2_ppm
+    from room_readings
     group by 1, 2
 ),
 grid as (   -- every minute from a day before the window (the look-back), or the data's start, to its end
@@ -54,20 +61,38 @@ grid as (   -- every minute from a day before the window (the look-back), or the
                                        interval '1 minute') g(ts)
 ),
 running as (
-    select g.apartment_key, g.room_key, g.ts, coalesce(p.motion_count, 0) as motion_count,
+    select g.apartment_key, g.room_key, g.ts, p.co2_ppm,
+           coalesce(p.motion_count, 0) as motion_count,
            coalesce(p.readings, 0) as readings,
            sum(coalesce(p.motion_count, 0)) over (partition by g.room_key order by g.ts) as cumulative
     from grid g
     left join per_minute p on p.room_key = g.room_key and p.ts = g.ts
 ),
-windowed as (
-    select r.*, d.window_min, d.min_count,
-           r.cumulative - coalesce(before.cumulative, 0) as motions_in_window
+in_window as (   -- the window's minutes with their day's thresholds and look-back instants
+    select r.*, d.motion_min_count, d.co2_rise_ppm as co2_threshold, d.co2_window_min,
+           r.ts - d.motion_window_min::integer * interval '1 minute' as motion_from
     from running r
     join days d on d.local_day = {{ local_day('r.ts') }}
-    left join running before
-           on before.room_key = r.room_key and before.ts = r.ts - d.window_min * interval '1 minute'
     where r.ts >= {{ window_start() }}
+),
+co2_rise as (   -- an equi-join on each minute of the look-back (plain column keys: a hash join)
+    select w.room_key, w.ts, w.co2_ppm - min(back.co2_ppm) as rise_ppm
+    from in_window w
+    cross join lateral (select w.ts - m * interval '1 minute' as at
+                        from generate_series(0, w.co2_window_min::integer) m) o
+    join running back on back.room_key = w.room_key and back.ts = o.at
+    where w.co2_ppm is not null
+    group by w.room_key, w.ts, w.co2_ppm
+),
+evidence as (
+    select w.*,
+           (w.cumulative - coalesce(before.cumulative, 0))::integer as motions_in_window,
+           coalesce(c.rise_ppm, 0) as co2_rise_ppm,
+           (w.cumulative - coalesce(before.cumulative, 0)) / w.motion_min_count
+             + coalesce(c.rise_ppm / w.co2_threshold, 0) as score
+    from in_window w
+    left join running before on before.room_key = w.room_key and before.ts = w.motion_from
+    left join co2_rise c on c.room_key = w.room_key and c.ts = w.ts
 )
 select
     ts,
@@ -79,6 +104,7 @@ select
     motion_count,
     readings,
     motions_in_window,
-    motions_in_window >= min_count                                 as presence_flag,
-    1 - power(0.5, motions_in_window / min_count)                  as presence_prob
-from windowed
+    co2_rise_ppm,
+    score >= 1                                                     as presence_flag,
+    1 - power(0.5, score)                                          as presence_prob
+from evidence

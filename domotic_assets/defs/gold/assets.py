@@ -4,12 +4,13 @@ test becomes an asset check of the model it tests."""
 
 import json
 import os
+import shutil
 from typing import Any, Mapping
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from domotic_assets.defs.dbt_project import dbt_project, ensure_manifest
+from domotic_assets.defs.dbt_project import DBT_DIR, dbt_project, ensure_manifest
 from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
 from domotic_assets.defs.resources import WarehouseResource
 from domotic_assets.warehouse.dbt_env import dbt_connection_env
@@ -36,9 +37,13 @@ manifest = ensure_manifest()
 
 
 def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args: list[str]):
+    """`dbt build` against the platform's warehouse. Its artifacts (about 5 MB a run, four runs a
+    minute when live) are removed after a success; a failed run keeps them, with dbt.log, to read."""
     with warehouse.connect():  # the warehouse is up and its schemas exist
         os.environ.update(dbt_connection_env(warehouse.resolved_dsn()))
-    yield from dbt.cli(["build", *args], context=context).stream()
+    target = DBT_DIR / "target" / "runs" / f"{context.run_id}-{context.op_execution_context.op.name}"
+    yield from dbt.cli(["build", *args], context=context, target_path=target).stream()
+    shutil.rmtree(target, ignore_errors=True)
 
 
 @dbt_assets(manifest=manifest, project=dbt_project, select="tag:reference", dagster_dbt_translator=translator,

@@ -1,0 +1,72 @@
+"""Benchmark of Silver -> Gold (dbt) at reference scale (2 apartments, 70 days, ~12 M Silver rows).
+
+Needs the warehouse that `silver_bench.py --keep DIR` leaves in DIR. Prints, in one run: the
+whole Gold built from scratch (`dbt build --full-refresh`: every model and test), rows per fact,
+one live day rebuilt incrementally (what each live run does), and the physical reference measured
+on the same server: a plain copy of all Silver rows into a new table (`CREATE TABLE AS SELECT`).
+Usage: python benchmarks/gold_bench.py --silver DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import psycopg
+
+from domotic_assets.warehouse.dbt_env import dbt_connection_env
+from domotic_assets.warehouse.embedded import EmbeddedPostgres
+
+DBT_DIR = Path(__file__).resolve().parents[1] / "dbt"
+FACTS = ("fact_energy_minute", "fact_environment_minute", "fact_presence_minute", "fact_device_health_day", "fact_weather_day")
+
+
+def dbt(dsn: str, target: Path, *args: str) -> float:
+    env = {**os.environ, **dbt_connection_env(dsn), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    began = time.perf_counter()
+    done = subprocess.run([str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(DBT_DIR),
+                           "--profiles-dir", str(DBT_DIR), "--target-path", str(target)], env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(done.stdout[-4000:])
+    return time.perf_counter() - began
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--silver", type=Path, required=True, help="the folder silver_bench.py --keep left")
+    args = parser.parse_args()
+    server = EmbeddedPostgres(args.silver / "pg")
+    dsn, _ = server.ensure_running()
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            silver_rows, first, last = conn.execute(
+                "SELECT count(*), min(ts AT TIME ZONE 'Europe/Zurich')::date, max(ts AT TIME ZONE 'Europe/Zurich')::date "
+                "FROM silver.sensor_events").fetchone()
+            conn.execute("DROP SCHEMA IF EXISTS gold CASCADE")
+            target = args.silver / "dbt-target"
+            whole_s = dbt(dsn, target, "build", "--full-refresh")
+            rows = {t: conn.execute(f"SELECT count(*) FROM gold.{t}").fetchone()[0] for t in FACTS}
+            print(f"Silver -> Gold, {(last - first).days + 1} days, {silver_rows:,} Silver rows: {whole_s:.1f} s for every "
+                  f"model and test ({silver_rows / whole_s:,.0f} Silver rows/s)", flush=True)
+            print("  " + ", ".join(f"{t} {n:,}" for t, n in rows.items()), flush=True)
+            day = last.isoformat() if isinstance(last, date) else str(last)
+            live_s = dbt(dsn, target, "build", "--select", "tag:daily", "--vars", json.dumps({"first_day": day, "last_day": day}))
+            print(f"one day incrementally (facts, aggregates and their tests): {live_s:.1f} s", flush=True)
+            began = time.perf_counter()
+            conn.execute("CREATE UNLOGGED TABLE silver.gold_bench_reference AS SELECT * FROM silver.sensor_events")
+            raw_s = time.perf_counter() - began
+            conn.execute("DROP TABLE silver.gold_bench_reference")
+            print(f"physical reference, all Silver rows copied by the server: {raw_s:.1f} s; "
+                  f"Gold from scratch takes {whole_s / raw_s:.1f}x that", flush=True)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
