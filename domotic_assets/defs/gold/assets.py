@@ -15,18 +15,13 @@ from domotic_assets.defs.partitions import daily_partitions, partition_days, sin
 from domotic_assets.defs.resources import WarehouseResource
 from domotic_assets.warehouse.dbt_env import dbt_connection_env
 
-SOURCE_ASSETS = {"sensor_errors": "sensor_events", "sensor_attributes": "sensor_events"}
-"""Silver tables written by another asset than the one of their own name."""
-
 
 class GoldTranslator(DagsterDbtTranslator):
-    """dbt models become `gold/<model>`; dbt sources are the Silver assets that load them."""
+    """dbt models become `gold/<model>`; a dbt source is the Silver asset of the same name."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         name = dbt_resource_props["name"]
-        if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey(SOURCE_ASSETS.get(name, name))
-        return dg.AssetKey(["gold", name])
+        return dg.AssetKey(name if dbt_resource_props["resource_type"] == "source" else ["gold", name])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
         return "gold"
