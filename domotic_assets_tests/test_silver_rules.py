@@ -122,6 +122,16 @@ def test_a_counter_that_goes_backwards_is_a_reset_not_negative_energy():
     assert not rows.is_outlier.any()
 
 
+def test_a_counter_spike_in_the_last_minute_of_a_day_is_caught_by_the_rate_it_would_need():
+    # minute 57-59 of the day's last hour: no next reading to compare the spike with
+    rows = _counter_files([225.90, 225.92, 225.94, 1405.6], start_minute=56).read().events.sort_values("ts")
+    assert rows.outlier_reason.tolist() == [None, None, None, "spike"]
+    after_a_gap = _counter_files([225.90, 226.90], start_minute=0).read()  # +1 kWh in a minute: 60 kW, too fast for a plug
+    assert after_a_gap.events.sort_values("ts").outlier_reason.tolist() == [None, "spike"]
+    ordinary = _counter_files([225.90, 225.95, 226.00]).read()  # 3 kW
+    assert not ordinary.events.is_outlier.any()
+
+
 def test_a_counter_one_watt_hour_back_is_jitter_not_a_reset():
     rows = _counter_files([289.001, 289.002, 289.002, 289.001, 289.001]).read().events.sort_values("ts")
     assert not rows.counter_reset.any()

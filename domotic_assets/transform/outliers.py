@@ -26,7 +26,9 @@ Spikes (`spike`):
 * power: an isolated one-minute excursion, more than 3 times and 200 W above both neighbours
   (appliances switch on for minutes, not for one reading);
 * cumulative counters (`total`): one reading that sticks out above (or dips below) neighbours that
-  agree with each other; a counter that drops and stays down is a reset, not a spike.
+  agree with each other; a counter that drops and stays down is a reset, not a spike; and a reading
+  that rose faster than the sensor's power bound allows (x 1.5) since the previous good reading,
+  which also catches a spike at the day's last minute, where no next reading exists yet.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
 POWER_BOUNDS = {"plugs": (0.0, 4000.0), "consumptions": (0.0, 45_000.0)}
 HAMPEL_FLOOR = {"temperature": 3.0, "humidity": 10.0, "co2": 250.0, "pressure": 4.0, "noise": 25.0}
 HAMPEL_WINDOW = 15
+COUNTER_RATE_MARGIN = 1.5
 MAD_SCALE = 1.4826
 
 
@@ -88,7 +91,20 @@ def spike_mask(frame: pd.DataFrame) -> np.ndarray:
         neighbours_agree = after >= before - tolerance
         sticks_out = ((value > after + tolerance) | (value < before - tolerance)) & neighbours_agree
         mask[counters.index.to_numpy()] |= sticks_out.fillna(False).to_numpy()
+        mask[_too_fast(counters[~sticks_out.fillna(False)], tolerance)] = True
     return mask
+
+
+def _too_fast(counters: pd.DataFrame, tolerance: float) -> np.ndarray:
+    """Counter readings that rose faster than the sensor could draw (its power bound, with a margin),
+    judged against the previous reading that does not stick out. This catches a spike with no next
+    reading to compare with (the day's last minute)."""
+    by_sensor = counters.groupby("sensor", sort=False)
+    rise = counters["value"] - by_sensor["value"].shift(1)
+    hours = (counters["ts_ns"] - by_sensor["ts_ns"].shift(1)) / 3.6e12
+    max_kw = counters["category"].map(lambda c: POWER_BOUNDS.get(c, (0.0, 45_000.0))[1] / 1000)
+    too_fast = rise > max_kw * hours * COUNTER_RATE_MARGIN + tolerance
+    return counters.index.to_numpy()[too_fast.fillna(False).to_numpy()]
 
 
 def flag_outliers(frame: pd.DataFrame) -> pd.DataFrame:

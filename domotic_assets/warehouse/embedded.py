@@ -87,7 +87,7 @@ class EmbeddedPostgres:
     """One private cluster in `folder` (`data/`, `server.log`, `password`, `port`)."""
 
     def __init__(self, folder: Path):
-        self.folder = Path(folder)
+        self.folder = Path(folder).resolve()  # the server runs as another user, from another folder
         self.data = self.folder / "data"
         self.run_as = "postgres" if os.geteuid() == 0 else None
 
