@@ -25,6 +25,14 @@
      + extract(minute from ({{ ts }}) at time zone {{ tz or platform_tz() }})::integer)
 {%- endmacro %}
 
+{# The time columns of every minute fact: the minute, its local day and the two calendar keys. #}
+{% macro minute_columns(ts) -%}
+    {{ ts }} as ts,
+    {{ local_day(ts) }} as local_day,
+    {{ date_key(local_day(ts)) }} as date_key,
+    {{ minute_of_day_key(ts) }} as minute_of_day_key
+{%- endmacro %}
+
 {# The pre-hook of every daily model: an incremental run first removes the days it rebuilds (same transaction). #}
 {% macro delete_window(day_column='local_day') -%}
     {% if is_incremental() %}

@@ -19,42 +19,38 @@
     ) }}
 {%- endmacro %}
 
+{# The period and the keys of a rollup row, and its grouping. #}
+{% macro rollup_keys(level, grain) -%}
+    {{ bucket(grain) }} as period_start, local_day, date_key, apartment_key{{ ', room_key' if level == 'room' }}
+{%- endmacro %}
+
+{% macro rollup_group(level) -%}
+    group by 1, 2, 3, 4{{ ', 5' if level == 'room' }}
+{%- endmacro %}
+
 {# Room: the plugs of the room's devices. Apartment: the main meter, with the plug-metered share. #}
 {% macro energy_rollup(level, grain) -%}
 {{ rollup_config(level) }}
+{%- set metered = 'not is_main_meter' if level == 'room' else 'is_main_meter' %}
 select
-    {{ bucket(grain) }}                                               as period_start,
-    local_day,
-    date_key,
-    apartment_key,
-    {% if level == 'room' %}room_key,{% endif %}
-    sum(energy_kwh) filter (where {{ 'not' if level == 'room' }} is_main_meter)   as energy_kwh,
-    sum(cost_chf) filter (where {{ 'not' if level == 'room' }} is_main_meter)     as cost_chf,
-    sum(energy_kwh) filter (where tariff_period = 'high' and {{ 'not' if level == 'room' }} is_main_meter) as energy_high_kwh,
-    sum(energy_kwh) filter (where tariff_period = 'low' and {{ 'not' if level == 'room' }} is_main_meter)  as energy_low_kwh,
-    {% if level == 'room' -%}
-    avg(power_w)                                                      as mean_power_w,
-    max(power_w)                                                      as max_power_w,
-    {%- else -%}
-    sum(energy_kwh) filter (where not is_main_meter)                  as plugs_energy_kwh,
-    avg(power_w) filter (where is_main_meter)                         as mean_power_w,
-    max(power_w) filter (where is_main_meter)                         as max_power_w,
-    {%- endif %}
-    count(distinct ts)                                                as minutes
+    {{ rollup_keys(level, grain) }},
+    sum(energy_kwh) filter (where {{ metered }})                              as energy_kwh,
+    sum(cost_chf) filter (where {{ metered }})                                as cost_chf,
+    sum(energy_kwh) filter (where {{ metered }} and tariff_period = 'high')   as energy_high_kwh,
+    sum(energy_kwh) filter (where {{ metered }} and tariff_period = 'low')    as energy_low_kwh,
+    {% if level == 'apartment' %}sum(energy_kwh) filter (where not is_main_meter) as plugs_energy_kwh,{% endif %}
+    avg(power_w) filter (where {{ metered }})                                 as mean_power_w,
+    max(power_w) filter (where {{ metered }})                                 as max_power_w,
+    count(distinct ts)                                                        as minutes
 from {{ ref('fact_energy_minute') }}
-where {{ in_window() }}
-  {% if level == 'room' %}and not is_main_meter{% endif %}
-group by 1, 2, 3, 4{% if level == 'room' %}, 5{% endif %}
+where {{ in_window() }}{{ ' and not is_main_meter' if level == 'room' }}
+{{ rollup_group(level) }}
 {%- endmacro %}
 
 {% macro environment_rollup(level, grain) -%}
 {{ rollup_config(level) }}
 select
-    {{ bucket(grain) }}                                               as period_start,
-    local_day,
-    date_key,
-    apartment_key,
-    {% if level == 'room' %}room_key,{% endif %}
+    {{ rollup_keys(level, grain) }},
     avg(temperature_c)                                                as temperature_mean_c,
     min(temperature_c)                                                as temperature_min_c,
     max(temperature_c)                                                as temperature_max_c,
@@ -67,5 +63,5 @@ select
     count(distinct ts)                                                as minutes
 from {{ ref('fact_environment_minute') }}
 where {{ in_window() }}
-group by 1, 2, 3, 4{% if level == 'room' %}, 5{% endif %}
+{{ rollup_group(level) }}
 {%- endmacro %}

@@ -50,10 +50,7 @@ joined as (
     full join energy e on e.apartment = m.apartment and e.sensor = m.sensor and e.ts = m.ts
 )
 select
-    j.ts,
-    {{ local_day('j.ts') }}                                   as local_day,
-    {{ date_key(local_day('j.ts')) }}                         as date_key,
-    {{ minute_of_day_key('j.ts') }}                           as minute_of_day_key,
+    {{ minute_columns('j.ts') }},
     s.apartment_key,
     s.room_key,
     s.device_key,

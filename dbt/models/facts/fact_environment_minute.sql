@@ -20,10 +20,7 @@ readings as (
       and e.ts >= {{ window_start() }} and e.ts < {{ window_end() }}
 )
 select
-    r.ts,
-    {{ local_day('r.ts') }}                                                        as local_day,
-    {{ date_key(local_day('r.ts')) }}                                              as date_key,
-    {{ minute_of_day_key('r.ts') }}                                                as minute_of_day_key,
+    {{ minute_columns('r.ts') }},
     s.apartment_key,
     s.room_key,
     avg(r.value) filter (where r.measure = 'temperature' and not r.is_outlier)     as temperature_c,

@@ -95,10 +95,7 @@ evidence as (
     left join co2_rise c on c.room_key = w.room_key and c.ts = w.ts
 )
 select
-    ts,
-    {{ local_day('ts') }}                                          as local_day,
-    {{ date_key(local_day('ts')) }}                                as date_key,
-    {{ minute_of_day_key('ts') }}                                  as minute_of_day_key,
+    {{ minute_columns('ts') }},
     apartment_key,
     room_key,
     motion_count,
