@@ -156,6 +156,10 @@ def demo(days: int, fresh: bool) -> None:
     sys.exit(0 if ok else 1)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 @main.command(help="Open the Dagster UI (with sensors and schedules) on this state folder.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=3000, show_default=True)
@@ -170,6 +174,9 @@ def ui(host: str, port: int) -> None:
         # its own process group: `dagster dev` children ignore signals otherwise and hang on exit
         process = subprocess.Popen(command, env=env, start_new_session=True)
         click.echo(f"Dagster UI on http://{host}:{port} (Ctrl-C stops it and the private database)")
+        # Ctrl-C or SIGTERM stops everything, even when started from a background job (which ignores SIGINT)
+        for stop in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop, _interrupt)
         try:
             process.wait()
         except KeyboardInterrupt:
