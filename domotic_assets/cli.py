@@ -16,7 +16,7 @@ import click
 from domotic_assets.settings import Settings
 
 DAGSTER_YAML = """# The Dagster instance of this state folder (SQLite storage: fine for one machine).
-# Production: see README, "Production instance" (dagster-postgres).
+# Production: deploy/dagster.yaml (dagster-postgres), see README, "Production instance".
 telemetry:
   enabled: false
 # Runs of the same day wait for each other (a live run and a backfill never write one day at once).
