@@ -26,12 +26,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import psycopg
 
 from domotic_assets.contracts.sensor_file import QuarantineError, read_sensor_file
 from domotic_assets.contracts.timestamps import zone
 from domotic_assets.settings import PLATFORM_TIMEZONE, Settings
-from domotic_assets.warehouse.dbt_env import dbt_connection_env
+from domotic_assets.defs.dbt_project import run_dbt
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,8 +41,7 @@ TARGET_P95_GOLD_S = 90.0
 
 
 def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))] if ordered else float("nan")
+    return float(np.percentile(values, 100 * share)) if values else float("nan")
 
 
 def newest_minutes(conn) -> tuple[dict, dict]:
@@ -139,9 +139,9 @@ def dbt_day_seconds(dsn: str) -> float:
     today = datetime.now(zone(PLATFORM_TIMEZONE)).date()
     window = json.dumps({"first_day": today.isoformat(), "last_day": today.isoformat()})
     began = time.perf_counter()
-    subprocess.run([BIN / "dbt", "build", "--select", "tag:daily", "--vars", window, "--project-dir", str(REPO / "dbt"),
-                    "--profiles-dir", str(REPO / "dbt")], env={**os.environ, **dbt_connection_env(dsn)},
-                   check=True, capture_output=True)
+    done = run_dbt("build", "--select", "tag:daily", "--vars", window, dsn=dsn)
+    if done.returncode:
+        raise SystemExit(done.stdout[-4000:])
     return time.perf_counter() - began
 
 

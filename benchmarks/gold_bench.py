@@ -11,27 +11,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
 
 import psycopg
 
-from domotic_assets.warehouse.dbt_env import dbt_connection_env
+from domotic_assets.defs.dbt_project import run_dbt
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
 
-DBT_DIR = Path(__file__).resolve().parents[1] / "dbt"
 FACTS = ("fact_energy_minute", "fact_environment_minute", "fact_presence_minute", "fact_device_health_day", "fact_weather_day")
 
 
 def dbt(dsn: str, target: Path, *args: str) -> float:
-    env = {**os.environ, **dbt_connection_env(dsn), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     began = time.perf_counter()
-    done = subprocess.run([str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(DBT_DIR),
-                           "--profiles-dir", str(DBT_DIR), "--target-path", str(target)], env=env, capture_output=True, text=True)
+    done = run_dbt(*args, dsn=dsn, target_path=target)
     if done.returncode:
         raise SystemExit(done.stdout[-4000:])
     return time.perf_counter() - began

@@ -3,7 +3,6 @@ the autumn daylight-saving change (Saturday 2023-10-28 .. Monday 2023-10-30, the
 25 hours), checked against Silver, the tariff rule and the simulator's ground truth."""
 
 import json
-import os
 import subprocess
 from datetime import date
 
@@ -12,13 +11,13 @@ import psycopg
 import pytest
 
 from domotic_assets.defs import bronze, gold, silver
-from domotic_assets.defs.dbt_project import DBT_DIR, DBT_EXECUTABLE, dbt_project
+from domotic_assets.defs.dbt_project import DBT_DIR, dbt_project
+from domotic_assets.defs.dbt_project import run_dbt as dbt_project_cli
 from domotic_assets.defs.resources import build_resources
 from domotic_assets.defs.run_range import materialize_range
 from domotic_assets.settings import Settings
 from domotic_assets.simulator.feed import SimulationConfig, simulate
 from domotic_assets.warehouse import gold_quality
-from domotic_assets.warehouse.dbt_env import dbt_connection_env
 from domotic_assets_tests.conftest import databases
 
 FIRST, LAST = date(2023, 10, 28), date(2023, 10, 30)
@@ -70,9 +69,7 @@ def snapshot(settings: Settings) -> dict[str, list[tuple]]:
 
 
 def run_dbt(settings: Settings, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, **dbt_connection_env(settings.pg_dsn), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    return subprocess.run([DBT_EXECUTABLE, *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-                           "--target-path", str(settings.home / "dbt-target")], capture_output=True, text=True, env=env)
+    return dbt_project_cli(*args, dsn=settings.pg_dsn, target_path=settings.home / "dbt-target")
 
 
 def test_the_range_fills_every_gold_table_and_every_check_passes(built):

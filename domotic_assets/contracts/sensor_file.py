@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from domotic_assets.contracts.timestamps import resolve_timestamp
 from domotic_assets.contracts.values import read_number
@@ -100,20 +100,25 @@ def read_sensor_file(raw: bytes, folder_apartment: str, tz_name: str) -> SensorD
     return SensorDocument(apartment=apartment, ts=ts, ts_flag=flag, body=body, unknown_categories=unknown)
 
 
-def iter_values(doc: SensorDocument) -> Iterator[tuple[str, str, str | None, str, object]]:
-    """(category, sensor, room, measure, raw value) for every measure present, in document order."""
-    for category, measures in MEASURES.items():
+def iter_sensors(doc: SensorDocument, categories: Iterable[str]) -> Iterator[tuple[str, str, dict]]:
+    """(category, sensor, its object) for every well-formed sensor of these categories, in document order."""
+    for category in categories:
         sensors = doc.body.get(category)
         if not isinstance(sensors, dict):
             continue
         for sensor, attributes in sensors.items():
-            if not isinstance(attributes, dict):
-                continue
-            room = attributes.get("room")
-            room = room if isinstance(room, str) else None
-            for measure in measures:
-                if measure in attributes:
-                    yield category, sensor, room, measure, attributes[measure]
+            if isinstance(attributes, dict):
+                yield category, sensor, attributes
+
+
+def iter_values(doc: SensorDocument) -> Iterator[tuple[str, str, str | None, str, object]]:
+    """(category, sensor, room, measure, raw value) for every measure present, in document order."""
+    for category, sensor, attributes in iter_sensors(doc, MEASURES):
+        room = attributes.get("room")
+        room = room if isinstance(room, str) else None
+        for measure in MEASURES[category]:
+            if measure in attributes:
+                yield category, sensor, room, measure, attributes[measure]
 
 
 def flatten(doc: SensorDocument) -> Iterator[Reading]:

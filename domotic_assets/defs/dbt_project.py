@@ -13,10 +13,22 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
+from domotic_assets.warehouse.dbt_env import dbt_connection_env
+
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt") if (Path(sys.executable).parent / "dbt").exists() else (shutil.which("dbt") or "dbt")
 
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
+
+
+def run_dbt(*args: str, dsn: str | None = None, target_path: Path | None = None) -> subprocess.CompletedProcess:
+    """The dbt CLI on this project, outside Dagster (parse, tests, benchmarks); connected to the
+    warehouse of `dsn` when given."""
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **(dbt_connection_env(dsn) if dsn else {})}
+    command = [DBT_EXECUTABLE, *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)]
+    if target_path:
+        command += ["--target-path", str(target_path)]
+    return subprocess.run(command, capture_output=True, text=True, env=env)
 
 
 def _newest_source() -> float:
@@ -33,9 +45,7 @@ def ensure_manifest() -> Path:
     with open(manifest.parent / ".parse.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not manifest.exists() or manifest.stat().st_mtime < _newest_source():
-            env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-            done = subprocess.run([DBT_EXECUTABLE, "parse", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)],
-                                  capture_output=True, text=True, env=env)
+            done = run_dbt("parse")
             if done.returncode != 0:
                 raise RuntimeError(f"dbt parse failed:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
     return manifest

@@ -31,13 +31,17 @@ class WarehouseResource(dg.ConfigurableResource):
             return self.dsn
         return EmbeddedPostgres(Path(self.embedded_folder)).ensure_running()[0]
 
-    @contextmanager
-    def connect(self) -> Iterator[psycopg.Connection]:
+    def ready_dsn(self) -> str:
+        """The DSN of a running warehouse whose schemas exist."""
         dsn = self.resolved_dsn()
         if dsn not in _schema_ready:
             ensure_schema(dsn)
             _schema_ready.add(dsn)
-        with psycopg.connect(dsn, autocommit=True) as conn:
+        return dsn
+
+    @contextmanager
+    def connect(self) -> Iterator[psycopg.Connection]:
+        with psycopg.connect(self.ready_dsn(), autocommit=True) as conn:
             yield conn
 
 

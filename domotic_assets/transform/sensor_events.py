@@ -29,7 +29,9 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from domotic_assets.contracts.sensor_file import MEASURES, QuarantineError, device_errors, iter_values, read_sensor_file
+from domotic_assets.contracts.sensor_file import (
+    MEASURES, QuarantineError, device_errors, iter_sensors, iter_values, read_sensor_file,
+)
 from domotic_assets.contracts.timestamps import AMBIGUOUS, zone
 from domotic_assets.contracts.values import SENTINELS, read_number
 from domotic_assets.transform.outliers import flag_outliers
@@ -140,19 +142,13 @@ def _parse(files: list[SourceFile], read_bytes: Callable[[str], bytes], tz_of: C
 
 def _note_attributes(seen: dict, apartment: str, doc) -> None:
     """Keep the newest value of each text attribute of the document's sensors."""
-    for category, names in ATTRIBUTES.items():
-        sensors = doc.body.get(category)
-        if not isinstance(sensors, dict):
-            continue
-        for sensor, attributes in sensors.items():
-            if not isinstance(attributes, dict):
-                continue
-            for name in names:
-                value = attributes.get(name)
-                if isinstance(value, str):
-                    key = (apartment, sensor, name)
-                    if key not in seen or seen[key][1] <= doc.ts:
-                        seen[key] = (value, doc.ts)
+    for category, sensor, attributes in iter_sensors(doc, ATTRIBUTES):
+        for name in ATTRIBUTES[category]:
+            value = attributes.get(name)
+            if isinstance(value, str):
+                key = (apartment, sensor, name)
+                if key not in seen or seen[key][1] <= doc.ts:
+                    seen[key] = (value, doc.ts)
 
 
 def read_day(files: Iterable[SourceFile], read_bytes: Callable[[str], bytes], tz_of: Callable[[str], str],

@@ -13,7 +13,7 @@ import psycopg
 from domotic_assets.contracts.timestamps import zone
 from domotic_assets.settings import PLATFORM_TIMEZONE
 from domotic_assets.transform.tariffs import TariffRow, tariff_at
-from domotic_assets.warehouse.silver_tables import day_bounds
+from domotic_assets.warehouse.silver_tables import range_bounds
 
 RECONCILIATION_TOLERANCE = 0.005
 
@@ -22,7 +22,7 @@ def energy_reconciliation(conn: psycopg.Connection, days: list[date]) -> tuple[b
     """Gold kWh per apartment and day (main meter rows) against the main meter's counter in Silver:
     the sum over the day of (last - first plausible reading) per run between resets, plus each reset's
     reading (the counter restarted from zero). The two differ by the first minute's delta only."""
-    low, high = day_bounds(days[0])[0], day_bounds(days[-1])[1]
+    low, high = range_bounds(days)
     counter = conn.execute("""
         WITH readings AS (
             SELECT e.apartment, (e.ts AT TIME ZONE %(tz)s)::date AS day, e.ts, e.value, e.counter_reset,
@@ -92,7 +92,7 @@ def ground_truth_file(landing: str) -> Path | None:
 
 def presence_accuracy(conn: psycopg.Connection, days: list[date], truth_file: Path) -> dict:
     """Precision and recall of Gold's presence_flag against who really was in each room and minute."""
-    low, high = day_bounds(days[0])[0], day_bounds(days[-1])[1]
+    low, high = range_bounds(days)
     truth = pd.read_parquet(truth_file)
     truth = truth[(truth["ts"] >= low) & (truth["ts"] < high)]
     gold = pd.DataFrame(conn.execute("""

@@ -6,7 +6,7 @@ from datetime import date
 
 import psycopg
 
-from domotic_assets.warehouse.silver_tables import day_bounds
+from domotic_assets.warehouse.silver_tables import day_bounds, range_bounds
 
 SMOOTH_MEASURES = ("temperature", "humidity", "co2", "pressure")
 OUTLIER_RATE_LIMIT = 0.01
@@ -14,12 +14,8 @@ GAP_SHARE_LIMIT = 0.05
 FRESHNESS_LIMIT_MINUTES = 10
 
 
-def _range(days: list[date]):
-    return day_bounds(min(days))[0], day_bounds(max(days))[1]
-
-
 def duplicate_keys(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
-    low, high = _range(days)
+    low, high = range_bounds(days)
     rows = conn.execute("""SELECT apartment, sensor, measure, ts, count(*) FROM silver.sensor_events
                            WHERE ts >= %s AND ts < %s GROUP BY 1, 2, 3, 4 HAVING count(*) > 1 LIMIT 20""", (low, high)).fetchall()
     return not rows, {"duplicate_keys": len(rows), "examples": [f"{a} {s} {m} {t.isoformat()}" for a, s, m, t, _ in rows]}
@@ -27,7 +23,7 @@ def duplicate_keys(conn: psycopg.Connection, days: list[date]) -> tuple[bool, di
 
 def reconciliation(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
     """Every reading of Bronze is loaded, missing, or a losing duplicate; every file is accounted for."""
-    low, high = _range(days)
+    low, high = range_bounds(days)
     total, missing, duplicate, loaded, files = conn.execute(
         """SELECT coalesce(sum(readings_total), 0), coalesce(sum(readings_missing), 0), coalesce(sum(readings_duplicate), 0),
                   coalesce(sum(rows_loaded), 0), count(*) FROM silver.etl_watermark WHERE partition_day = ANY(%s)""", (days,)).fetchone()
@@ -43,7 +39,7 @@ def reconciliation(conn: psycopg.Connection, days: list[date]) -> tuple[bool, di
 
 
 def outlier_rates(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
-    low, high = _range(days)
+    low, high = range_bounds(days)
     rows = conn.execute("""SELECT measure, count(*), count(*) FILTER (WHERE is_outlier) FROM silver.sensor_events
                            WHERE ts >= %s AND ts < %s GROUP BY 1 ORDER BY 1""", (low, high)).fetchall()
     rates = {m: round(o / n, 5) for m, n, o in rows if n}
@@ -53,7 +49,7 @@ def outlier_rates(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dic
 
 def stuck_sensors(conn: psycopg.Connection, days: list[date], hours: float) -> tuple[bool, dict]:
     """Sensors of normally varying measures whose reading did not change for `hours` or more."""
-    low, high = _range(days)
+    low, high = range_bounds(days)
     rows = conn.execute("""
         WITH marked AS (
             SELECT apartment, sensor, measure, ts, value,

@@ -112,6 +112,11 @@ def day_bounds(day: date, tz_name: str = PLATFORM_TIMEZONE) -> tuple[datetime, d
     return datetime(day.year, day.month, day.day, tzinfo=tz), datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz)
 
 
+def range_bounds(days: list[date]) -> tuple[datetime, datetime]:
+    """The UTC instants from the first day's local midnight to the end of the last day."""
+    return day_bounds(min(days))[0], day_bounds(max(days))[1]
+
+
 def partition_name(day: date) -> str:
     return f"sensor_events_{day:%Y%m%d}"
 

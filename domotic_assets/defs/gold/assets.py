@@ -34,8 +34,7 @@ manifest = ensure_manifest()
 def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args: list[str]):
     """`dbt build` against the platform's warehouse. Its artifacts (about 5 MB a run, four runs a
     minute when live) are removed after a success; a failed run keeps them, with dbt.log, to read."""
-    with warehouse.connect():  # the warehouse is up and its schemas exist
-        os.environ.update(dbt_connection_env(warehouse.resolved_dsn()))
+    os.environ.update(dbt_connection_env(warehouse.ready_dsn()))  # the profile reads DOMOTIC_PG_*
     target = DBT_DIR / "target" / "runs" / f"{context.run_id}-{context.op_execution_context.op.name}"
     yield from dbt.cli(["build", *args], context=context, target_path=target).stream()
     shutil.rmtree(target, ignore_errors=True)
