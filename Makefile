@@ -10,8 +10,10 @@ STAMP  := $(VENV)/.installed
 demo: $(STAMP)
 	$(BIN)/domotic demo
 
+# The real servers the tests need (PostgreSQL, MariaDB, Mosquitto, Samba, OpenSSH sftp) are
+# started on 127.0.0.1 when missing, and what was started is stopped afterwards.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python scripts/test_servers.py run -- $(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bronze_bench.py

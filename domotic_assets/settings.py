@@ -24,6 +24,8 @@ class Settings:
     | `DOMOTIC_WEATHER`   | where weather CSVs arrive                 | `$DOMOTIC_HOME/feed/meteo2`        |
     | `DOMOTIC_PIDB_URL`  | reference database (SQLAlchemy URL)       | `sqlite:///$DOMOTIC_HOME/feed/pidb.sqlite` |
     | `DOMOTIC_PG_DSN`    | the warehouse (PostgreSQL)                | a private server in `$DOMOTIC_HOME/pg` |
+
+    Credentials of remote sources never live here: see `source_secrets`.
     """
 
     home: Path
@@ -61,3 +63,34 @@ class Settings:
     def feed_dir(self) -> Path:
         """Where `domotic demo` writes its simulated feed (the default landing, weather and pidb)."""
         return self.home / "feed"
+
+
+SECRET_KEYS = {"password": "PASSWORD", "key_file": "KEY", "known_hosts": "KNOWN_HOSTS"}
+
+
+def source_secrets(source: str, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The credentials of a source (`LANDING` or `WEATHER`), read when the source is opened.
+
+    | variable                      | meaning                                       |
+    |-------------------------------|-----------------------------------------------|
+    | `DOMOTIC_<SOURCE>_PASSWORD`   | SMB password of the URL's user                |
+    | `DOMOTIC_<SOURCE>_KEY`        | sFTP private key file                         |
+    | `DOMOTIC_<SOURCE>_KNOWN_HOSTS`| sFTP known_hosts file pinning the server's key (default `~/.ssh/known_hosts`) |
+
+    Each is taken from the environment, else from `$DOMOTIC_SECRETS_FILE` (`NAME=value` lines,
+    `#` comments; keep it readable by the platform's user only). Never from the repository.
+    """
+    env = os.environ if environ is None else environ
+    from_file: dict[str, str] = {}
+    if env.get("DOMOTIC_SECRETS_FILE"):
+        for line in Path(env["DOMOTIC_SECRETS_FILE"]).read_text().splitlines():
+            name, sep, value = line.strip().partition("=")
+            if sep and not name.startswith("#"):
+                from_file[name.strip()] = value.strip()
+    found = {}
+    for key, suffix in SECRET_KEYS.items():
+        name = f"DOMOTIC_{source}_{suffix}"
+        value = env.get(name) or from_file.get(name)
+        if value:
+            found[key] = value
+    return found

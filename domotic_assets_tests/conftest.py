@@ -1,4 +1,4 @@
-"""Shared fixtures: real PostgreSQL and MariaDB, a simulated feed, and a no-skip rule."""
+"""Shared fixtures: the real servers, a simulated feed, and a no-skip rule."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import sqlalchemy as sa
 
 from domotic_assets.settings import Settings
 from domotic_assets.simulator.feed import SimulationConfig, simulate
-from domotic_assets.warehouse.embedded import EmbeddedPostgres
 from domotic_assets_tests import servers
 
 EXAMPLES = Path(__file__).resolve().parent / "data" / "contract_examples"
@@ -31,16 +30,29 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture(scope="session")
-def pg_server_dsn() -> str:
+def test_servers():
+    """Starts a real server on first use (when neither the machine nor scripts/test_servers.py
+    runs one) and stops, at the end of the session, those this session started."""
+    yield servers.ensure
+    servers.stop_started(os.getpid())
+
+
+@pytest.fixture(scope="session")
+def pg_server_dsn(test_servers) -> str:
     """A PostgreSQL server for the tests: $DOMOTIC_TEST_PG_DSN or the platform's own private server."""
-    if os.environ.get("DOMOTIC_TEST_PG_DSN"):
-        yield os.environ["DOMOTIC_TEST_PG_DSN"]
-        return
-    server = EmbeddedPostgres(servers.STATE / "pg")
-    dsn, started = server.ensure_running()
-    yield dsn
-    if started:
-        server.stop()
+    return test_servers("postgres")["dsn"]
+
+
+@pytest.fixture(scope="session")
+def samba_server(test_servers) -> dict:
+    """A real Samba server (SMB 3, signing and encryption required) and its share's folder on disk."""
+    return test_servers("samba")
+
+
+@pytest.fixture(scope="session")
+def sftp_server(test_servers) -> dict:
+    """A real OpenSSH sftp server, its client key and the known_hosts file pinning its host key."""
+    return test_servers("sftp")
 
 
 @contextmanager
@@ -75,11 +87,9 @@ def warehouse_dsn(make_database) -> str:
 
 
 @pytest.fixture(scope="session")
-def mariadb_admin_url() -> str:
-    """The machine's MariaDB, or a private one started (and stopped) by the test scripts."""
-    yield servers.mariadb_admin_url()
-    if servers.started_here:
-        servers.stop_private_mariadb()
+def mariadb_admin_url(test_servers) -> str:
+    """The machine's MariaDB (root on :3306), or a private one."""
+    return test_servers("mariadb")["url"]
 
 
 @pytest.fixture

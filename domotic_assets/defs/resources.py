@@ -3,7 +3,7 @@
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import dagster as dg
 import psycopg
@@ -12,7 +12,7 @@ from dagster_dbt import DbtCliResource
 from domotic_assets.defs.dbt_project import DBT_EXECUTABLE, dbt_project
 from domotic_assets.ingest.landing import Landing, open_landing
 from domotic_assets.ingest.pidb_import import apartment_timezones
-from domotic_assets.settings import PLATFORM_TIMEZONE, Settings
+from domotic_assets.settings import PLATFORM_TIMEZONE, Settings, source_secrets
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
 from domotic_assets.warehouse.schema import ensure_schema
 
@@ -46,12 +46,18 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class LandingResource(dg.ConfigurableResource):
-    """Where files arrive: a folder (SMB/sFTP locations arrive with their transports)."""
+    """Where files arrive: a folder, `smb://...` or `sftp://...`. Credentials are read from the
+    environment or the secrets file when the source is opened (`settings.source_secrets` of
+    `secrets_of`), so they never appear in the resource's configuration or the UI."""
 
     location: str
+    secrets_of: str = "LANDING"
+    patience_seconds: float = 30.0
+    """How long an asset keeps retrying a source that is down (with back-off) before failing."""
 
-    def open(self) -> Landing:
-        return open_landing(self.location)
+    def open(self, log: Callable[[str], None] | None = None, patience: float | None = None) -> Landing:
+        return open_landing(self.location, source_secrets(self.secrets_of), log=log,
+                            patience=self.patience_seconds if patience is None else patience)
 
 
 class PidbResource(dg.ConfigurableResource):
@@ -85,7 +91,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
         "warehouse": WarehouseResource(dsn=settings.pg_dsn or "", embedded_folder=str(settings.embedded_pg_dir)),
         "landing": LandingResource(location=settings.landing),
-        "weather_drop": LandingResource(location=settings.weather),
+        "weather_drop": LandingResource(location=settings.weather, secrets_of="WEATHER"),
         "pidb": PidbResource(url=settings.pidb_url),
         "bronze": BronzeResource(root=str(settings.bronze_dir)),
     }

@@ -1,11 +1,21 @@
-"""Where source files arrive. A folder today; an SMB share or sFTP server behind the same interface."""
+"""Where source files arrive: a local folder, an SMB share or an sFTP folder, behind one interface.
+
+A location is a folder path or a URL (`smb://user@host[:port]/share/path`,
+`sftp://user@host[:port]/folder`). Transport failures come out as one of two errors, so callers
+can tell a blip worth retrying from a refusal that retrying cannot fix (and must not hammer).
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import backoff
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -24,10 +34,47 @@ class LandingEntry:
         return self.relpath.rsplit("/", 1)[-1]
 
 
-class Landing(Protocol):
-    def list(self, suffix: str) -> Iterator[LandingEntry]: ...
+class SourceError(RuntimeError):
+    """A source could not be read; the message names it (never with a secret)."""
 
-    def read(self, relpath: str) -> bytes: ...
+
+class SourceUnavailable(SourceError):
+    """Down, unreachable or dropped mid-transfer: worth retrying later."""
+
+
+class SourceRefused(SourceError):
+    """Bad credentials, an unknown host key, a missing share or folder: retrying cannot help."""
+
+
+class Landing(Protocol):
+    def list(self, suffix: str) -> Iterator[LandingEntry]:
+        """Every file below the root whose name ends in `suffix`, from directory listings only."""
+
+    def read(self, relpath: str) -> bytes:
+        """The whole file; FileNotFoundError when it is gone."""
+
+    def close(self) -> None: ...
+
+
+def redacted(location: str) -> str:
+    """A location fit for messages: no password, even if someone put one in the URL."""
+    parts = urlsplit(location)
+    if parts.password is None:
+        return location
+    netloc = f"{parts.username}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def with_patience(connect: Callable[[], T], patience: float, log: Callable[[str], None] | None = None) -> T:
+    """`connect()`, retried with exponential back-off (jittered, 1 s, 2 s, 4 s ...) while it
+    raises SourceUnavailable, for at most `patience` seconds; SourceRefused is never retried."""
+    def tell(details) -> None:
+        if log:
+            log(f"{details['exception']}; retrying in {details['wait']:.1f} s (attempt {details['tries']})")
+
+    retrying = backoff.on_exception(backoff.expo, SourceUnavailable, max_time=patience, on_backoff=tell,
+                                    logger=None, raise_on_giveup=True)
+    return retrying(connect)() if patience > 0 else connect()
 
 
 class LocalFolder:
@@ -56,9 +103,25 @@ class LocalFolder:
     def read(self, relpath: str) -> bytes:
         return (self.root / relpath).read_bytes()
 
+    def close(self) -> None:
+        pass
 
-def open_landing(location: str) -> Landing:
-    """The landing for a configured location (a folder path; URLs arrive with their transports)."""
-    if "://" in location and not location.startswith("file://"):
-        raise ValueError(f"unsupported landing location {location!r}: only local folders are supported so far")
+
+def open_landing(location: str, secrets: dict[str, str] | None = None, *, patience: float = 30.0,
+                 log: Callable[[str], None] | None = None) -> Landing:
+    """The landing for a configured location. `secrets` holds the credentials of remote ones
+    (see `settings.source_secrets`); `patience` is how long to keep retrying a server that is
+    down before giving up with SourceUnavailable; `log` hears about each retry."""
+    scheme = urlsplit(location).scheme if "://" in location else ""
+    secrets = secrets or {}
+    if scheme == "smb":
+        from domotic_assets.ingest.smb_share import SmbShare
+
+        return SmbShare(location, secrets.get("password"), patience=patience, log=log)
+    if scheme == "sftp":
+        from domotic_assets.ingest.sftp_folder import SftpFolder
+
+        return SftpFolder(location, secrets.get("key_file"), secrets.get("known_hosts"), patience=patience, log=log)
+    if scheme not in ("", "file"):
+        raise SourceRefused(f"unsupported location {redacted(location)!r}: use a folder, smb:// or sftp://")
     return LocalFolder(location.removeprefix("file://"))

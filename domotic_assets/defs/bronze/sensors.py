@@ -6,10 +6,16 @@ yet in Bronze; each run brings that day's Bronze copy, its Silver `sensor_events
 facts up to date (a late file updates its own day downstream). Every 15 s: with the two looks a
 file needs, a minute's file is in a run 15-30 s after it lands. What was seen lives in `meta.bronze_sensor_files`; the cursor only keeps the
 files that looked incomplete, to compare at the next tick.
+
+A share that is down is simply tried again at the next tick (one connection attempt per tick).
+A share that refuses us (bad credentials, missing share) is not hammered: the sensor waits 1, 2,
+4 ... up to 15 minutes between attempts, saying why in its skip reason, until the share answers.
 """
 
 
 import json
+import time
+from contextlib import closing
 from datetime import date
 
 import dagster as dg
@@ -17,9 +23,11 @@ import dagster as dg
 from domotic_assets.defs.bronze.assets import bronze_sensor_files
 from domotic_assets.defs.partitions import daily_partitions
 from domotic_assets.defs.resources import BronzeResource, LandingResource, PidbResource, WarehouseResource
+from domotic_assets.ingest.landing import SourceError, SourceRefused
 from domotic_assets.ingest.sensor_files import ingest_sensor_files
 
 MAX_FILES_PER_TICK = 20_000
+REFUSED_FIRST_WAIT, REFUSED_LONGEST_WAIT = 60, 900
 
 
 def unstored_days(conn) -> list[tuple[date, int, int]]:
@@ -38,11 +46,23 @@ def sensor_files_sensor(
     bronze: BronzeResource, pidb: PidbResource,
 ) -> dg.SensorResult:
     cursor = json.loads(context.cursor) if context.cursor else {}
+    refused = cursor.get("refused")
+    if refused and time.time() < refused["until"]:
+        return dg.SensorResult(cursor=context.cursor, skip_reason=(
+            f"{refused['reason']} (next attempt in {refused['until'] - time.time():.0f} s)"))
     with warehouse.connect() as conn:
-        report = ingest_sensor_files(
-            landing.open(), conn, bronze.path, pidb.apartment_timezone(context.log),
-            previous_look=cursor.get("waiting", {}), limit=MAX_FILES_PER_TICK,
-        )
+        try:
+            with closing(landing.open(patience=0)) as share:
+                report = ingest_sensor_files(
+                    share, conn, bronze.path, pidb.apartment_timezone(context.log),
+                    previous_look=cursor.get("waiting", {}), limit=MAX_FILES_PER_TICK,
+                )
+        except SourceError as exc:
+            if isinstance(exc, SourceRefused):
+                wait = min(REFUSED_LONGEST_WAIT, 2 * refused["wait"]) if refused else REFUSED_FIRST_WAIT
+                cursor["refused"] = {"reason": str(exc), "wait": wait, "until": time.time() + wait}
+            context.log.error(str(exc))
+            return dg.SensorResult(cursor=json.dumps(cursor), skip_reason=str(exc))
         pending = unstored_days(conn)
     valid = set(daily_partitions.get_partition_keys(dynamic_partitions_store=context.instance))
     requests, skipped = [], {}

@@ -1,0 +1,130 @@
+"""Sensor files on an SMB share, read with smbprotocol's `smbclient` (SMB 3, signing and encryption on).
+
+`smb://user@host[:port]/share/path`: the user's password comes from `source_secrets`. Listing uses
+only what the directory listing returns (name, size, last write time, attributes): a file seen
+before costs no round trip of its own. The session is cached by `smbclient` for the life of the
+process (a sensor's ticks reuse it) and dropped when the connection breaks.
+"""
+
+from __future__ import annotations
+
+import calendar
+import errno
+from contextlib import contextmanager
+from typing import Callable, Iterator
+from urllib.parse import unquote, urlsplit
+
+import smbclient
+from smbprotocol.exceptions import (
+    AccessDenied, BadNetworkName, LogonFailure, SMBAuthenticationError, SMBException, SMBOSError,
+)
+
+from domotic_assets.ingest.landing import LandingEntry, SourceRefused, SourceUnavailable, redacted, with_patience
+
+DIRECTORY = 0x10
+REPARSE_POINT = 0x400
+
+
+def _ns(when) -> int:
+    return (calendar.timegm(when.utctimetuple()) * 1_000_000 + when.microsecond) * 1000
+
+
+class SmbShare:
+    def __init__(self, url: str, password: str | None, *, patience: float = 30.0, timeout: float = 10.0,
+                 log: Callable[[str], None] | None = None):
+        parts = urlsplit(url)
+        self.location = redacted(url)
+        if parts.password is not None:
+            raise SourceRefused(f"{self.location}: a password in the URL is refused; set DOMOTIC_LANDING_PASSWORD "
+                                "or put it in DOMOTIC_SECRETS_FILE")
+        share, _, folder = unquote(parts.path).strip("/").partition("/")
+        if not (parts.username and parts.hostname and share):
+            raise SourceRefused(f"{self.location}: expected smb://user@host[:port]/share[/path]")
+        if not password:
+            raise SourceRefused(f"{self.location}: no password for {parts.username} (DOMOTIC_LANDING_PASSWORD)")
+        self.host, self.port, self.user = parts.hostname, parts.port or 445, unquote(parts.username)
+        self.root = rf"\\{self.host}\{share}" + "".join(f"\\{p}" for p in folder.split("/") if p)
+        self._session = {"port": self.port, "username": self.user, "password": password, "encrypt": True,
+                         "connection_timeout": timeout}
+        self.patience, self.log = patience, log
+        self._connected = False
+
+    def __repr__(self) -> str:
+        return f"SmbShare({self.location!r})"
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """Translate smbprotocol's errors into the landing's two kinds, naming the share."""
+        try:
+            yield
+        except (LogonFailure, SMBAuthenticationError, AccessDenied) as exc:
+            self._drop()
+            raise SourceRefused(f"{self.location}: {doing}: access refused for user {self.user} ({exc})") from None
+        except BadNetworkName:
+            raise SourceRefused(f"{self.location}: {doing}: no such share") from None
+        except SMBOSError as exc:
+            if exc.errno == errno.ENOENT:
+                raise FileNotFoundError(errno.ENOENT, f"{self.location}: {doing}: no such file") from None
+            self._drop()
+            raise SourceUnavailable(f"{self.location}: {doing}: {exc}") from exc
+        except (SMBException, OSError, EOFError) as exc:
+            self._drop()
+            raise SourceUnavailable(f"{self.location}: {doing}: {type(exc).__name__}: {exc}") from exc
+        except ValueError as exc:  # smbprotocol's "Failed to connect to 'host:port': ..."
+            if "connect" not in str(exc):
+                raise
+            self._drop()
+            raise SourceUnavailable(f"{self.location}: {doing}: {exc}") from None
+
+    def _drop(self) -> None:
+        """Forget a broken connection so the next call dials again."""
+        self._connected = False
+        try:
+            smbclient.delete_session(self.host, self.port)
+        except Exception:  # the connection is already gone; nothing left to close
+            pass
+
+    def _connect(self) -> None:
+        if self._connected:
+            return
+
+        def attempt() -> None:
+            with self._errors("connecting"):
+                smbclient.register_session(self.host, require_signing=True, **self._session)
+
+        with_patience(attempt, self.patience, self.log)
+        self._connected = True
+
+    def list(self, suffix: str) -> Iterator[LandingEntry]:
+        self._connect()
+        stack = [(self.root, "")]
+        with self._errors("listing"):
+            while stack:
+                folder, prefix = stack.pop()
+                try:
+                    with smbclient.scandir(folder, **self._session) as entries:
+                        listed = [e.smb_info for e in entries]
+                except SMBOSError as exc:
+                    if exc.errno == errno.ENOENT and folder == self.root:
+                        raise SourceRefused(f"{self.location}: the landing folder does not exist") from None
+                    if exc.errno == errno.ENOENT:
+                        continue  # removed while we walked
+                    raise
+                for info in listed:
+                    if info.file_attributes & REPARSE_POINT:
+                        continue
+                    if info.file_attributes & DIRECTORY:
+                        stack.append((f"{folder}\\{info.file_name}", f"{prefix}{info.file_name}/"))
+                    elif info.file_name.endswith(suffix):
+                        yield LandingEntry(prefix + info.file_name, info.end_of_file, _ns(info.last_write_time))
+
+    def read(self, relpath: str) -> bytes:
+        self._connect()
+        path = self.root + "\\" + relpath.replace("/", "\\")
+        with self._errors(f"reading {relpath}"):
+            # share_access: the gateway may go on writing, renaming or deleting while we read
+            with smbclient.open_file(path, mode="rb", share_access="rwd", **self._session) as handle:
+                return handle.read()
+
+    def close(self) -> None:
+        """Nothing to do: the session stays cached for the next use in this process."""
