@@ -26,3 +26,12 @@ def on_sftp_server(settings: Settings, sftp: dict, meteo: Path, monkeypatch) -> 
     monkeypatch.setenv("DOMOTIC_WEATHER_KNOWN_HOSTS", sftp["known_hosts"])
     url = sftp["url"].rsplit("/", 1)[0] + "/" + folder
     return dataclasses.replace(settings, weather=url), Path(sftp["root"]) / folder
+
+
+def retries(result) -> int:
+    """How many times a run's steps were put up for retry."""
+    return sum(1 for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY")
+
+
+def failure_message(result) -> str:
+    return "\n".join(e.event_specific_data.error.message for e in result.all_events if e.event_type_value == "STEP_FAILURE")

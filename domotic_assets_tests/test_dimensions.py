@@ -16,6 +16,7 @@ from domotic_assets.settings import Settings
 from domotic_assets.simulator.apartments import apartments_for
 from domotic_assets.simulator.pidb import write_pidb
 from domotic_assets.warehouse.schema import ensure_schema
+from domotic_assets_tests.servers.mariadb import MariaDbServer
 
 
 def _dim_rows(dsn):
@@ -107,16 +108,24 @@ def test_import_from_real_mariadb_with_an_account_that_cannot_see_users(mariadb_
         admin.dispose()
 
 
-def test_an_unreachable_pidb_fails_clearly_and_leaves_dimensions_alone(settings, feed):
-    assert dg.materialize([pidb_dimensions], resources=build_resources(settings)).success
-    before = _dim_rows(settings.pg_dsn)
-    down = Settings(home=settings.home, landing=settings.landing, weather=settings.weather,
-                    pidb_url="mysql+pymysql://root@127.0.0.1:1/pidb", pg_dsn=settings.pg_dsn)
-    result = dg.materialize([pidb_dimensions], resources=build_resources(down), raise_on_error=False)
+def test_mariadb_down_fails_the_import_clearly_and_leaves_dimensions_alone(warehouse_dsn, tmp_path):
+    server = MariaDbServer(tmp_path / "mariadb").start()
+    try:
+        with sa.create_engine(server.url).begin() as conn:
+            conn.execute(sa.text("CREATE DATABASE pidb"))
+        write_pidb(server.url + "pidb", apartments_for(["jimmy", "jeremie"]), date(2023, 8, 18), seed=3)
+        settings = Settings(home=tmp_path, landing="", weather="", pidb_url=server.url + "pidb", pg_dsn=warehouse_dsn)
+        assert dg.materialize([pidb_dimensions], resources=build_resources(settings)).success
+        before = _dim_rows(warehouse_dsn)
+        server.stop()
+        result = dg.materialize([pidb_dimensions], resources=build_resources(settings), raise_on_error=False)
+    finally:
+        server.stop()
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     message = failure.step_failure_data.user_failure_data.description
-    assert "cannot read pidb at mysql+pymysql://root@127.0.0.1:1/pidb" in message and "left as they were" in message
-    assert _dim_rows(settings.pg_dsn) == before
+    assert f"cannot read pidb at {server.url}pidb" in message and "left as they were" in message
+    assert "Can't connect" in message, "the driver's reason is kept"
+    assert _dim_rows(warehouse_dsn) == before
     with pytest.raises(PidbUnavailable):
-        read_reference_tables(down.pidb_url)
+        read_reference_tables(settings.pidb_url)

@@ -11,7 +11,7 @@ import psycopg
 from domotic_assets.defs.bronze.assets import bronze_weather_files
 from domotic_assets.defs.resources import build_resources
 from domotic_assets.defs.silver.assets import pidb_dimensions, weather_clean
-from domotic_assets_tests.real_sources import on_sftp_server
+from domotic_assets_tests.real_sources import failure_message, on_sftp_server, retries
 from domotic_assets_tests.servers.sshd import SftpServer
 
 DAY = {"dagster/asset_partition_range_start": "2023-08-18", "dagster/asset_partition_range_end": "2023-08-18"}
@@ -25,14 +25,6 @@ def _fetch(settings):
     return result
 
 
-def _retries(result) -> int:
-    return sum(1 for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY")
-
-
-def _failure(result) -> str:
-    return "\n".join(e.event_specific_data.error.message for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-
-
 def test_a_server_down_at_schedule_time_is_retried_and_a_reissued_file_picked_up(settings, feed, tmp_path, monkeypatch):
     server = SftpServer(tmp_path / "sftp")
     server.prepare()  # keys and the pinned host key exist; the server is not running yet
@@ -44,7 +36,7 @@ def test_a_server_down_at_schedule_time_is_retried_and_a_reissued_file_picked_up
         began = time.monotonic()
         result = _fetch(sftp)
         waited = time.monotonic() - began
-        assert result.success, _failure(result)
+        assert result.success, failure_message(result)
         assert waited > 4.0
         retried = [m for m in result.messages if "retrying in" in m]
         assert retried and "cannot connect" in retried[0] and sftp.weather in retried[0]
@@ -80,8 +72,8 @@ def test_an_unknown_host_key_is_refused_once_naming_the_source(settings, feed, s
         monkeypatch.setenv("DOMOTIC_WEATHER_KNOWN_HOSTS", str(known_hosts))
         before = _connections(sftp_server)
         result = _fetch(sftp)
-        assert not result.success and _retries(result) == 0
-        assert says in _failure(result) and sftp.weather in _failure(result)
+        assert not result.success and retries(result) == 0
+        assert says in failure_message(result) and sftp.weather in failure_message(result)
         assert _connections(sftp_server) - before == 1, "one attempt, no retry storm"
 
 
@@ -92,6 +84,6 @@ def test_a_wrong_key_is_refused_once_naming_the_source(settings, feed, sftp_serv
     before = _connections(sftp_server)
     began = time.monotonic()
     result = _fetch(sftp)
-    assert not result.success and _retries(result) == 0 and time.monotonic() - began < 20
-    assert "authentication failed" in _failure(result) and sftp.weather in _failure(result)
+    assert not result.success and retries(result) == 0 and time.monotonic() - began < 20
+    assert "authentication failed" in failure_message(result) and sftp.weather in failure_message(result)
     assert _connections(sftp_server) - before == 1

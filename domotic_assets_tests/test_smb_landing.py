@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import smbclient
 from domotic_assets.defs.bronze.sensors import sensor_files_sensor
 from domotic_assets.defs.resources import build_resources
 from domotic_assets_tests.bronze_helpers import bronze_snapshot, materialize_bronze
-from domotic_assets_tests.real_sources import on_smb_share
+from domotic_assets_tests.real_sources import failure_message, on_smb_share, retries
+from domotic_assets_tests.servers.samba import SambaServer
 
 
 def _without_mtimes(snapshot: dict) -> dict:
@@ -57,3 +59,60 @@ def test_a_tick_lists_each_folder_once_and_reads_only_new_files(settings, feed, 
     assert sum(1 for _ in on_share.rglob("*.json")) > 2000
     assert calls == {"scandir": folders, "open_file": 1, "stat": 0, "lstat": 0}
     assert json.loads(second.cursor)["registered"] == json.loads(first.cursor)["registered"] + 1
+
+
+def test_the_share_stopping_mid_copy_loses_and_doubles_nothing(settings, feed, make_database, tmp_path, monkeypatch):
+    local = dataclasses.replace(settings, home=settings.home.parent / "local", pg_dsn=make_database())
+    assert materialize_bronze(local, "2023-08-18", "2023-08-19").success
+    expected = _without_mtimes(bronze_snapshot(local))
+    server = SambaServer(tmp_path / "samba").start()
+    try:
+        smb = on_smb_share(settings, server.info(), feed.share, monkeypatch)
+        outcome = {}
+        run = threading.Thread(target=lambda: outcome.update(first=materialize_bronze(smb, "2023-08-18", "2023-08-19")))
+        run.start()
+        copied = smb.bronze_dir / "jimmy"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (copied.is_dir() and sum(1 for _ in copied.rglob("*.json")) > 300):
+            time.sleep(0.01)
+        server.kill()  # smbd and its children die in the middle of the copy
+        in_bronze = sum(1 for _ in smb.bronze_dir.rglob("*.json"))
+        time.sleep(1)
+        server.start()
+        run.join(timeout=300)
+        first = outcome["first"]
+        assert 300 < in_bronze < len(expected["files"]), "the server stopped mid-copy"
+        assert retries(first) >= 1 or not first.success, "the outage was noticed"
+        with dg.instance_for_test() as instance:  # the next tick, then its run
+            sensor_files_sensor(dg.build_sensor_context(instance=instance, resources=build_resources(smb)))
+        assert materialize_bronze(smb, "2023-08-18", "2023-08-19").success
+        assert _without_mtimes(bronze_snapshot(smb)) == expected
+    finally:
+        server.stop()
+
+
+def test_a_wrong_password_fails_once_and_the_sensor_backs_off(settings, feed, samba_server, monkeypatch):
+    smb = on_smb_share(settings, samba_server, feed.share, monkeypatch)
+    monkeypatch.setenv("DOMOTIC_LANDING_PASSWORD", "not-the-password")
+    result = materialize_bronze(smb, "2023-08-18")
+    assert not result.success and retries(result) == 0
+    assert f"{smb.landing}: connecting: access refused for user {samba_server['user']}" in failure_message(result)
+    assert "not-the-password" not in failure_message(result)
+
+    attempts = []
+    real = smbclient.register_session
+    monkeypatch.setattr(smbclient, "register_session", lambda *a, **k: attempts.append(1) or real(*a, **k))
+    with dg.instance_for_test() as instance:
+        def tick(cursor):
+            return sensor_files_sensor(dg.build_sensor_context(instance=instance, cursor=cursor,
+                                                               resources=build_resources(smb)))
+        refused = tick(None)
+        assert "access refused" in refused.skip_reason.skip_message and attempts == [1]
+        waiting = tick(refused.cursor)
+        assert "next attempt in" in waiting.skip_reason.skip_message and attempts == [1], "no retry storm"
+        monkeypatch.setenv("DOMOTIC_LANDING_PASSWORD", samba_server["password"])  # the operator fixes it
+        state = json.loads(waiting.cursor)
+        assert state["refused"]["wait"] == 60
+        state["refused"]["until"] = time.time()  # ... and the back-off has passed
+        recovered = tick(json.dumps(state))
+    assert recovered.run_requests and "refused" not in json.loads(recovered.cursor)

@@ -6,7 +6,7 @@ from contextlib import closing
 import dagster as dg
 
 from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
-from domotic_assets.defs.bronze.source_errors import source_guard
+from domotic_assets.defs.failures import source_guard, warehouse_guard
 from domotic_assets.defs.resources import BronzeResource, LandingResource, PidbResource, WarehouseResource
 from domotic_assets.ingest.sensor_files import ingest_sensor_files
 from domotic_assets.ingest.weather_files import ingest_weather_files
@@ -28,7 +28,8 @@ def bronze_sensor_files(
     bronze: BronzeResource, pidb: PidbResource,
 ) -> dg.MaterializeResult:
     days = partition_days(context)
-    with warehouse.connect() as conn, source_guard(context), closing(landing.open(context.log.warning)) as share:
+    with (warehouse_guard(context), warehouse.connect() as conn,
+          source_guard(context), closing(landing.open(context.log.warning)) as share):
         report = ingest_sensor_files(
             share, conn, bronze.path, pidb.apartment_timezone(context.log),
             store_days=days, settle_seconds=SETTLE_SECONDS,
@@ -65,7 +66,8 @@ def bronze_weather_files(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, weather_drop: LandingResource, bronze: BronzeResource,
 ) -> dg.MaterializeResult:
     days = partition_days(context)
-    with warehouse.connect() as conn, source_guard(context), closing(weather_drop.open(context.log.warning)) as drop:
+    with (warehouse_guard(context), warehouse.connect() as conn,
+          source_guard(context), closing(weather_drop.open(context.log.warning)) as drop):
         report = ingest_weather_files(drop, conn, bronze.path, days)
     if report.missing_days:
         # What was there is stored; the run fails (and is retried) so a missing forecast is seen.

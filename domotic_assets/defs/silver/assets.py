@@ -7,6 +7,7 @@ import dagster as dg
 
 from domotic_assets.contracts.pidb import REFERENCE_TABLES
 from domotic_assets.defs.bronze.assets import bronze_sensor_files, bronze_weather_files
+from domotic_assets.defs.failures import warehouse_guard
 from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
 from domotic_assets.defs.resources import BronzeResource, PidbResource, WarehouseResource
 from domotic_assets.defs.silver.checks import check_metadata, evaluate_sensor_event_checks, sensor_event_check_specs
@@ -25,7 +26,7 @@ from domotic_assets.ingest.pidb_import import PidbUnavailable, dim_table, import
     ],
 )
 def pidb_dimensions(context: dg.AssetExecutionContext, warehouse: WarehouseResource, pidb: PidbResource) -> Iterator[dg.MaterializeResult]:
-    with warehouse.connect() as conn:
+    with warehouse_guard(context), warehouse.connect() as conn:
         try:
             results = import_reference_tables(pidb.url, conn)
         except PidbUnavailable as exc:
@@ -56,7 +57,7 @@ class SensorEventsConfig(dg.Config):
 def sensor_events(context: dg.AssetExecutionContext, config: SensorEventsConfig, warehouse: WarehouseResource,
                   bronze: BronzeResource) -> dg.MaterializeResult:
     days = partition_days(context)
-    with warehouse.connect() as conn:
+    with warehouse_guard(context), warehouse.connect() as conn:
         appended = None if config.rebuild or len(days) > 1 else append_new_files(conn, bronze.path, days[0])
         loads = [appended] if appended else load_days(conn, bronze.path, days)
         checks = evaluate_sensor_event_checks(conn, days)
@@ -89,7 +90,7 @@ def sensor_events(context: dg.AssetExecutionContext, config: SensorEventsConfig,
 )
 def weather_clean(context: dg.AssetExecutionContext, warehouse: WarehouseResource, bronze: BronzeResource) -> dg.MaterializeResult:
     days = partition_days(context)
-    with warehouse.connect() as conn:
+    with warehouse_guard(context), warehouse.connect() as conn:
         loads = load_weather_days(conn, bronze.path, days)
         passed, facts = weather_completeness(conn, days, CORE_MEASURES)
     problems = {str(d.day): f"{d.status}: {d.reason}" for d in loads if d.status != "loaded"}
