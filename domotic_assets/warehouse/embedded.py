@@ -76,6 +76,8 @@ def _free_port() -> int:
 
 def _port_free(port: int) -> bool:
     with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        # as PostgreSQL binds: connections of a server just stopped (TIME_WAIT) do not hold the port
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
             return True
