@@ -1,1 +1,1 @@
-"""Tests of the domotic platform, against real PostgreSQL and MariaDB servers."""
+"""Tests of the domotic platform, against real PostgreSQL, MariaDB, Samba, OpenSSH sftp and a real browser."""

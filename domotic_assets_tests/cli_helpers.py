@@ -2,9 +2,13 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from contextlib import contextmanager
+from typing import Iterator
 
 from domotic_assets.settings import Settings
 
@@ -28,3 +32,30 @@ def kill_when(command: list[str], env: dict[str, str], ready, timeout: float = 1
     assert victim.poll() is None, "the run ended before it could be killed"
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_ui(env: dict[str, str]) -> Iterator[str]:
+    """`domotic ui` (webserver and daemon) on a state folder; yields its base URL, stops it after."""
+    port = free_port()
+    process = subprocess.Popen(domotic_command("ui", "--port", str(port)), env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"{base}/server_info", timeout=2)
+                break
+            except OSError:
+                time.sleep(1)
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=180)  # about 2 s when the machine is quiet; a run the sensor started must stop too

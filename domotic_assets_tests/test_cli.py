@@ -3,8 +3,6 @@
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -13,7 +11,7 @@ import psycopg
 
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
 from domotic_assets_tests.bronze_helpers import bronze_snapshot
-from domotic_assets_tests.cli_helpers import domotic_command, domotic_env
+from domotic_assets_tests.cli_helpers import domotic_command, domotic_env, running_ui
 
 
 def _domotic(*args, env):
@@ -83,23 +81,10 @@ def test_live_simulation_writes_minute_files_as_time_passes(tmp_path):
 
 def _ui_query(env: dict, graphql: str) -> list[dict]:
     """Start `domotic ui` on a state folder, ask its GraphQL for the asset nodes, stop it."""
-    port = _free_port()
-    process = subprocess.Popen(domotic_command("ui", "--port", str(port)), env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
-                break
-            except OSError:
-                time.sleep(1)
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": graphql}).encode(),
+    with running_ui(env) as base:
+        request = urllib.request.Request(f"{base}/graphql", data=json.dumps({"query": graphql}).encode(),
                                          headers={"Content-Type": "application/json"})
         answer = json.loads(urllib.request.urlopen(request, timeout=60).read())
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=180)  # about 2 s when the machine is quiet; a run the sensor started must stop too
     assert "errors" not in answer, answer.get("errors")
     return answer["data"]["assetNodes"]
 
@@ -111,8 +96,3 @@ def test_ui_serves_the_asset_graph_on_the_same_state(settings, feed):
     assert groups[("gold", "fact_energy_minute")] == "gold"
     assert (settings.home / "dagster" / "dagster.yaml").exists()
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -20,6 +20,9 @@ SETTLE_SECONDS = 30.0
     backfill_policy=single_run_backfill,
     group_name="bronze",
     kinds={"file"},
+    check_specs=[dg.AssetCheckSpec("files_accounted_for", asset="bronze_sensor_files",
+                                   description="Every file registered for these days is in Bronze (or said to have "
+                                   "vanished from the share), and every Bronze path recorded is on disk.")],
     description="Raw sensor files copied from the landing share into bronze/<apartment>/YYYY/MM/DD/HH/ "
     "by the timestamp inside each document; unreadable files kept under _quarantine/ with a reason.",
 )
@@ -38,10 +41,17 @@ def bronze_sensor_files(
             """SELECT count(*) FILTER (WHERE bronze_path <> ''), count(*) FILTER (WHERE quarantine_reason IS NOT NULL),
                       count(*) FILTER (WHERE bronze_path IS NULL)
                FROM meta.bronze_sensor_files WHERE partition_day = ANY(%s)""", (days,)).fetchone()
+        recorded = conn.execute("SELECT bronze_path FROM meta.bronze_sensor_files WHERE partition_day = ANY(%s) "
+                                "AND bronze_path <> ''", (days,)).fetchall()
+    not_on_disk = [path for (path,) in recorded if not (bronze.path / path).is_file()]
     other_days = {d.isoformat(): n for d, n in sorted(report.days.items()) if d not in set(days)}
     if other_days:
         context.log.info(f"new files of other days were registered and wait for their own partitions: {other_days}")
-    return dg.MaterializeResult(metadata={
+    accounted = dg.AssetCheckResult(
+        check_name="files_accounted_for", passed=not not_on_disk and totals[2] == 0,
+        metadata={"files_not_yet_stored": int(totals[2]), "files_missing_on_disk": len(not_on_disk),
+                  "first_missing": dg.MetadataValue.json(not_on_disk[:20])})
+    return dg.MaterializeResult(check_results=[accounted], metadata={
         "days": dg.MetadataValue.text(f"{days[0]} .. {days[-1]}"),
         "files_stored_now": report.stored,
         "files_in_bronze": int(totals[0]),
