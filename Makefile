@@ -20,6 +20,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/silver_bench.py --keep .domotic-bench
 	$(BIN)/python benchmarks/gold_bench.py --silver .domotic-bench
 	rm -rf .domotic-bench
+	$(BIN)/python benchmarks/sources_bench.py
 
 freshness: $(STAMP)
 	$(BIN)/python benchmarks/freshness_bench.py --minutes 15

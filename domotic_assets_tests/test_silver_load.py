@@ -68,9 +68,9 @@ def test_two_days_load_with_every_check_passing_or_warning(settings, feed):
     result = load(settings)
     assert result.success
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    assert set(checks) == {"no_duplicate_keys", "reconciliation", "outlier_rate", "stuck_sensors", "gaps",
-                           "unknown_sensors", "live_freshness"}
-    assert checks["no_duplicate_keys"].passed and checks["reconciliation"].passed
+    assert set(checks) == {"files_accounted_for", "no_duplicate_keys", "reconciliation", "outlier_rate", "stuck_sensors",
+                           "gaps", "unknown_sensors", "live_freshness"}
+    assert checks["no_duplicate_keys"].passed and checks["reconciliation"].passed and checks["files_accounted_for"].passed
     with psycopg.connect(settings.pg_dsn) as conn:
         partitions = conn.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'silver.sensor_events'::regclass").fetchone()[0]
         rows = conn.execute("SELECT count(*) FROM silver.sensor_events").fetchone()[0]

@@ -12,6 +12,7 @@ import smbclient
 
 from domotic_assets.defs.bronze.sensors import sensor_files_sensor
 from domotic_assets.defs.resources import build_resources
+from domotic_assets.ingest.landing import open_landing
 from domotic_assets_tests.bronze_helpers import bronze_snapshot, materialize_bronze
 from domotic_assets_tests.real_sources import failure_message, on_smb_share, retries
 from domotic_assets_tests.servers.samba import SambaServer
@@ -93,6 +94,8 @@ def test_the_share_stopping_mid_copy_loses_and_doubles_nothing(settings, feed, m
 
 def test_a_wrong_password_fails_once_and_the_sensor_backs_off(settings, feed, samba_server, monkeypatch):
     smb = on_smb_share(settings, samba_server, feed.share, monkeypatch)
+    # a session opened with the right password earlier in this process must not let a wrong one in
+    assert next(open_landing(smb.landing, {"password": samba_server["password"]}).list(".json"))
     monkeypatch.setenv("DOMOTIC_LANDING_PASSWORD", "not-the-password")
     result = materialize_bronze(smb, "2023-08-18")
     assert not result.success and retries(result) == 0

@@ -2,14 +2,16 @@
 
 `smb://user@host[:port]/share/path`: the user's password comes from `source_secrets`. Listing uses
 only what the directory listing returns (name, size, last write time, attributes): a file seen
-before costs no round trip of its own. The session is cached by `smbclient` for the life of the
-process (a sensor's ticks reuse it) and dropped when the connection breaks.
+before costs no round trip of its own. The session is cached for the life of the process (a
+sensor's ticks reuse it) per server and credentials, so a changed password is checked again, and
+it is dropped when the connection breaks.
 """
 
 from __future__ import annotations
 
 import calendar
 import errno
+import hashlib
 from contextlib import contextmanager
 from typing import Callable, Iterator
 from urllib.parse import unquote, urlsplit
@@ -23,6 +25,9 @@ from domotic_assets.ingest.landing import LandingEntry, SourceRefused, SourceUna
 
 DIRECTORY = 0x10
 REPARSE_POINT = 0x400
+_CONNECTIONS: dict[tuple, dict] = {}
+"""smbclient connection caches, one per server and credentials (smbclient's own would reuse a
+session of the same user whatever password is given later)."""
 
 
 def _ns(when) -> int:
@@ -44,8 +49,9 @@ class SmbShare:
             raise SourceRefused(f"{self.location}: no password for {parts.username} (DOMOTIC_LANDING_PASSWORD)")
         self.host, self.port, self.user = parts.hostname, parts.port or 445, unquote(parts.username)
         self.root = rf"\\{self.host}\{share}" + "".join(f"\\{p}" for p in folder.split("/") if p)
+        key = (self.host, self.port, self.user, hashlib.sha256(password.encode()).hexdigest())
         self._session = {"port": self.port, "username": self.user, "password": password, "encrypt": True,
-                         "connection_timeout": timeout}
+                         "connection_timeout": timeout, "connection_cache": _CONNECTIONS.setdefault(key, {})}
         self.patience, self.log = patience, log
         self._connected = False
 
@@ -80,7 +86,7 @@ class SmbShare:
         """Forget a broken connection so the next call dials again."""
         self._connected = False
         try:
-            smbclient.delete_session(self.host, self.port)
+            smbclient.delete_session(self.host, self.port, connection_cache=self._session["connection_cache"])
         except Exception:  # the connection is already gone; nothing left to close
             pass
 

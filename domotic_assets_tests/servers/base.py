@@ -92,9 +92,9 @@ class PrivateServer:
             raise RuntimeError(f"{self.kind}: port {self.port} is already taken")
         self.folder.mkdir(parents=True, exist_ok=True)
         self.prepare()
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(self.command(), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                                        start_new_session=True, cwd=self.folder)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(self.command(), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                            start_new_session=True, cwd=self.folder)
         (self.folder / "group.pid").write_text(str(self.process.pid))
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
@@ -118,11 +118,9 @@ class PrivateServer:
             pid_file.unlink(missing_ok=True)
             return
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and _group_alive(pid):
-            if self.process:
-                self.process.poll()
+        while time.monotonic() < deadline and _has_live_member(pid):
             time.sleep(0.05)
-        if _group_alive(pid):
+        if _has_live_member(pid):
             os.killpg(pid, signal.SIGKILL)
         if self.process:
             self.process.wait()
@@ -137,22 +135,8 @@ class PrivateServer:
         self._signal(signal.SIGKILL)
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    # zombies of our own children count as gone
-    try:
-        waited, _ = os.waitpid(pgid, os.WNOHANG)
-        if waited:
-            return _group_alive(pgid)
-    except ChildProcessError:
-        pass
-    return _has_live_member(pgid)
-
-
 def _has_live_member(pgid: int) -> bool:
+    """Whether a process of the group is still running (zombies waiting to be reaped do not count)."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
