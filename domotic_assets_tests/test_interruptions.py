@@ -48,7 +48,12 @@ def test_postgres_restarting_during_the_silver_load_is_retried_without_duplicate
     try:
         restarting = dataclasses.replace(settings, home=tmp_path / "restarting", pg_dsn=dsn)
         outcome = {}
-        run = threading.Thread(target=lambda: outcome.update(result=_load(restarting)))
+
+        def load():
+            with dg.DagsterInstance.ephemeral() as instance:  # made, used and closed in this thread
+                outcome["result"] = _load(restarting, instance)
+
+        run = threading.Thread(target=load)
         run.start()
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and run.is_alive() and not _copying(dsn, "silver.sensor_events"):

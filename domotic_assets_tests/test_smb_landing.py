@@ -12,6 +12,7 @@ import smbclient
 
 from domotic_assets.defs.bronze.sensors import sensor_files_sensor
 from domotic_assets.defs.resources import build_resources
+from domotic_assets.ingest import smb_share
 from domotic_assets.ingest.landing import open_landing
 from domotic_assets_tests.bronze_helpers import bronze_snapshot, materialize_bronze
 from domotic_assets_tests.real_sources import failure_message, on_smb_share, retries
@@ -19,7 +20,7 @@ from domotic_assets_tests.servers.samba import SambaServer
 
 
 def _without_mtimes(snapshot: dict) -> dict:
-    """SMB gives modification times to the microsecond, a local folder to the nanosecond."""
+    """SMB gives modification times in 100 ns steps, a local folder to the nanosecond."""
     return {"files": snapshot["files"], "rows": [r[:2] + r[3:] for r in snapshot["rows"]]}
 
 
@@ -36,7 +37,7 @@ def test_bronze_from_the_share_equals_bronze_from_a_folder(settings, feed, samba
 def test_a_tick_lists_each_folder_once_and_reads_only_new_files(settings, feed, samba_server, monkeypatch):
     smb = on_smb_share(settings, samba_server, feed.share, monkeypatch)
     on_share = Path(samba_server["share_path"]) / smb.landing.rsplit("/", 1)[1]
-    calls = {"scandir": 0, "open_file": 0, "stat": 0, "lstat": 0}
+    calls = {"folder listings": 0, "open_file": 0, "stat": 0, "lstat": 0, "scandir": 0}
 
     def spy(name):
         real = getattr(smbclient, name)
@@ -46,19 +47,25 @@ def test_a_tick_lists_each_folder_once_and_reads_only_new_files(settings, feed, 
             return real(*args, **kwargs)
         return counted
 
+    class CountedDirectory(smb_share.SMBDirectoryIO):
+        def __init__(self, *args, **kwargs):
+            calls["folder listings"] += 1
+            super().__init__(*args, **kwargs)
+
     with dg.instance_for_test() as instance:
         first = sensor_files_sensor(dg.build_sensor_context(instance=instance, resources=build_resources(smb)))
         # one new, complete file arrives; the second tick reads it and nothing else
         late = on_share / "jimmy" / "late.json"
         late.write_bytes((feed.share / "jimmy/2023/08/19/jimmy_20230819T235900.json").read_bytes())
         os.utime(late, (time.time() - 600, time.time() - 600))
-        for name in calls:
+        for name in ("open_file", "stat", "lstat", "scandir"):
             monkeypatch.setattr(smbclient, name, spy(name))
+        monkeypatch.setattr(smb_share, "SMBDirectoryIO", CountedDirectory)
         second = sensor_files_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
                                                              resources=build_resources(smb)))
     folders = sum(1 for p in on_share.rglob("*") if p.is_dir()) + 1
     assert sum(1 for _ in on_share.rglob("*.json")) > 2000
-    assert calls == {"scandir": folders, "open_file": 1, "stat": 0, "lstat": 0}
+    assert calls == {"folder listings": folders, "open_file": 1, "stat": 0, "lstat": 0, "scandir": 0}
     assert json.loads(second.cursor)["registered"] == json.loads(first.cursor)["registered"] + 1
 
 
@@ -70,7 +77,12 @@ def test_the_share_stopping_mid_copy_loses_and_doubles_nothing(settings, feed, m
     try:
         smb = on_smb_share(settings, server.info(), feed.share, monkeypatch)
         outcome = {}
-        run = threading.Thread(target=lambda: outcome.update(first=materialize_bronze(smb, "2023-08-18", "2023-08-19")))
+
+        def first_run():
+            with dg.DagsterInstance.ephemeral() as instance:  # made, used and closed in this thread
+                outcome["first"] = materialize_bronze(smb, "2023-08-18", "2023-08-19", instance=instance)
+
+        run = threading.Thread(target=first_run)
         run.start()
         copied = smb.bronze_dir / "jimmy"
         deadline = time.monotonic() + 120
