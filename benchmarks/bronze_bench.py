@@ -26,17 +26,7 @@ from domotic_assets.settings import PLATFORM_TIMEZONE
 from domotic_assets.simulator.feed import SimulationConfig, simulate
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
 from domotic_assets.warehouse.schema import ensure_schema
-
-
-def timed(fn):
-    began = time.perf_counter()
-    value = fn()
-    return time.perf_counter() - began, value
-
-
-def line(name: str, seconds: float, baseline: float, unit_count: int, unit: str) -> None:
-    print(f"{name:<44} {seconds:8.2f} s  {unit_count / seconds:>10,.0f} {unit}/s   "
-          f"baseline {baseline:6.2f} s  ratio {seconds / baseline:5.1f}x")
+from measure import line, timed
 
 
 def main() -> None:
