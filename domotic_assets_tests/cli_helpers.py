@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from domotic_assets.settings import Settings
+from domotic_assets_tests.servers.base import free_port
 
 
 def domotic_env(settings: Settings) -> dict[str, str]:
@@ -32,12 +32,6 @@ def kill_when(command: list[str], env: dict[str, str], ready, timeout: float = 1
     assert victim.poll() is None, "the run ended before it could be killed"
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
