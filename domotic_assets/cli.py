@@ -8,12 +8,13 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import click
 
-from domotic_assets.settings import Settings
+from domotic_assets.contracts.timestamps import zone
+from domotic_assets.settings import PLATFORM_TIMEZONE, Settings
 
 DAGSTER_YAML = """# The Dagster instance of this state folder (SQLite storage: fine for one machine).
 # Production: deploy/dagster.yaml (dagster-postgres), see README, "Production instance".
@@ -42,8 +43,9 @@ def main() -> None:
     pass
 
 
-@main.command(help="Write a realistic simulated feed: sensor files, weather files, pidb and a manifest.")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for share/, meteo2/, pidb.sqlite, manifest/.")
+@main.command(help="Write a realistic simulated feed (sensor files, weather files, pidb and a manifest), "
+                   "or with --mqtt publish household meter, PV and battery telemetry to the broker.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Folder for share/, meteo2/, pidb.sqlite, manifest/.")
 @click.option("--apartments", default="jimmy,jeremie", show_default=True, help="Comma-separated apartment codes.")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day [default: 2023-08-18; live: now].")
 @click.option("--days", type=int, default=7, show_default=True, help="Days to write (live mode: 0 runs forever).")
@@ -52,16 +54,25 @@ def main() -> None:
 @click.option("--pidb-url", default=None, help="Write pidb into this SQLAlchemy URL instead of OUT/pidb.sqlite.")
 @click.option("--live", is_flag=True, help="Write files as (simulated) time passes, like a gateway.")
 @click.option("--speed", type=float, default=1.0, show_default=True, help="Live mode: simulated seconds per real second.")
-def simulate(out, apartments, start, days, seed, faults, pidb_url, live, speed) -> None:
+@click.option("--mqtt", is_flag=True, help="Publish telemetry (home/<household>/meter|pv|battery) instead of writing files.")
+@click.option("--households", type=int, default=2, show_default=True, help="MQTT: households (the apartments first).")
+@click.option("--step-seconds", type=int, default=60, show_default=True, help="MQTT: seconds between a household's readings.")
+@click.option("--rate", type=float, default=None, help="MQTT: messages per second (default: as fast as the broker takes them).")
+@click.option("--burst", type=int, default=1, show_default=True, help="MQTT: messages sent back to back at --rate on average.")
+def simulate(out, apartments, start, days, seed, faults, pidb_url, live, speed, mqtt, households, step_seconds, rate, burst) -> None:
     from domotic_assets.simulator.feed import SimulationConfig, simulate as run_batch, simulate_live
+
+    if mqtt:
+        _simulate_mqtt(tuple(a.strip() for a in apartments.split(",") if a.strip()), start, days, seed, faults, live,
+                       speed, households, step_seconds, rate, burst)
+        return
+    if out is None:
+        raise click.UsageError("--out is required (unless --mqtt)")
 
     first = start.date() if start else SimulationConfig.start
     config = SimulationConfig(out=out, apartments=tuple(a.strip() for a in apartments.split(",") if a.strip()),
                               start=first, days=days, seed=seed, faults=faults, pidb_url=pidb_url)
     if live:
-        from domotic_assets.contracts.timestamps import zone
-        from domotic_assets.settings import PLATFORM_TIMEZONE
-
         # from local midnight of --start, or from the current minute
         begin = datetime.combine(first, datetime.min.time(), zone(PLATFORM_TIMEZONE)) if start else None
         summary = simulate_live(config, speed=speed, start=begin, log=click.echo)
@@ -70,6 +81,34 @@ def simulate(out, apartments, start, days, seed, faults, pidb_url, live, speed) 
     click.echo(f"{summary.files} sensor files ({summary.readings} readings), {summary.weather_files} weather files "
                f"in {summary.seconds:.1f} s -> {out}")
     click.echo("faults injected: " + ", ".join(f"{k}={v}" for k, v in sorted(summary.faults.items())))
+
+
+def _simulate_mqtt(apartments, start, days, seed, faults, live, speed, households, step_seconds, rate, burst) -> None:
+    from domotic_assets.simulator.telemetry import publish_telemetry, simulated_households, telemetry_messages
+    from domotic_assets.stream.broker import broker_url
+    from domotic_assets.stream.publisher import Publisher
+
+    settings = Settings.from_env()
+    if start is not None:
+        begin = start.replace(tzinfo=zone(PLATFORM_TIMEZONE)).astimezone(timezone.utc)
+    else:
+        begin = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    end = begin + timedelta(days=days) if days else datetime.max.replace(tzinfo=timezone.utc)
+    stream = telemetry_messages(simulated_households(households, apartments, seed), begin, end, step_seconds, seed, faults)
+    with broker_url(settings.mqtt_url, settings.embedded_broker_dir) as url:
+        endpoint = _endpoint(url)
+        click.echo(f"publishing telemetry of {households} household(s) from {begin:%Y-%m-%d %H:%M} UTC to {endpoint.url} ...")
+        summary = publish_telemetry(Publisher(endpoint, f"domotic-simulator-{seed}"), stream, rate=rate, burst=burst,
+                                    live_speed=speed if live else None, log=click.echo)
+    click.echo(f"{summary.messages} messages ({summary.readings} readings) acknowledged by the broker in "
+               f"{summary.seconds:.1f} s; " + ", ".join(f"{k}={v}" for k, v in sorted(summary.kinds.items())))
+
+
+def _endpoint(url: str):
+    from domotic_assets.settings import source_secrets
+    from domotic_assets.stream.mqtt_client import MqttEndpoint
+
+    return MqttEndpoint.from_url(url, source_secrets("MQTT"))
 
 
 def _materialize(settings: Settings, dsn: str, first: date, last: date, select: str | None) -> bool:
@@ -158,6 +197,40 @@ def demo(days: int, fresh: bool) -> None:
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
+
+
+@main.command(help="Consume live telemetry from the MQTT broker into the warehouse (stops cleanly on SIGTERM or Ctrl-C).")
+@click.option("--client-id", default="domotic-stream", show_default=True, help="The broker session to resume.")
+@click.option("--share-group", default=None, help="Join this MQTT 5 shared subscription (several consumers split the stream).")
+@click.option("--batch-size", type=int, default=5000, show_default=True, help="Flush after this many messages ...")
+@click.option("--flush-seconds", type=float, default=0.2, show_default=True, help="... or after this long.")
+@click.option("--metrics-port", type=int, default=None, help="Serve Prometheus metrics on http://127.0.0.1:PORT/metrics.")
+@click.option("--health-seconds", type=float, default=10.0, show_default=True, help="Seconds between health log lines.")
+def stream(client_id, share_group, batch_size, flush_seconds, metrics_port, health_seconds) -> None:
+    import logging
+    import threading
+
+    from domotic_assets.stream.broker import broker_url
+    from domotic_assets.stream.consumer import StreamConsumer, StreamOptions
+    from domotic_assets.warehouse.embedded import warehouse_dsn
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout, force=True)
+    settings = Settings.from_env()
+    stopped = threading.Event()
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, lambda signum, frame: stopped.set())
+    options = StreamOptions(client_id=client_id, share_group=share_group, batch_size=batch_size,
+                            flush_seconds=flush_seconds, health_seconds=health_seconds)
+    with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn, \
+            broker_url(settings.mqtt_url, settings.embedded_broker_dir) as url:
+        consumer = StreamConsumer(_endpoint(url), dsn, settings.stream_buffer_dir, options)
+        if metrics_port:
+            consumer.health.serve(metrics_port)
+        consumer.start()
+        click.echo(f"streaming {_endpoint(url).url} -> the warehouse (buffer {settings.stream_buffer_dir})", err=True)
+        while not stopped.wait(1):
+            pass
+        consumer.stop()
 
 
 @main.command(help="Open the Dagster UI (with sensors and schedules) on this state folder.")

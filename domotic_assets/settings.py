@@ -24,6 +24,7 @@ class Settings:
     | `DOMOTIC_WEATHER`   | where weather CSVs arrive                 | `$DOMOTIC_HOME/feed/meteo2`        |
     | `DOMOTIC_PIDB_URL`  | reference database (SQLAlchemy URL)       | `sqlite:///$DOMOTIC_HOME/feed/pidb.sqlite` |
     | `DOMOTIC_PG_DSN`    | the warehouse (PostgreSQL)                | a private server in `$DOMOTIC_HOME/pg` |
+    | `DOMOTIC_MQTT_URL`  | the telemetry broker (`mqtt://[user@]host:port`, `mqtts://` for TLS) | a private Mosquitto in `$DOMOTIC_HOME/mqtt` |
 
     Credentials of remote sources never live here: see `source_secrets`.
     """
@@ -33,6 +34,7 @@ class Settings:
     weather: str
     pidb_url: str
     pg_dsn: str | None
+    mqtt_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -45,6 +47,7 @@ class Settings:
             weather=env.get("DOMOTIC_WEATHER") or str(feed / "meteo2"),
             pidb_url=env.get("DOMOTIC_PIDB_URL") or f"sqlite:///{feed / 'pidb.sqlite'}",
             pg_dsn=env.get("DOMOTIC_PG_DSN") or None,
+            mqtt_url=env.get("DOMOTIC_MQTT_URL") or None,
         )
 
     @property
@@ -60,22 +63,34 @@ class Settings:
         return self.home / "pg"
 
     @property
+    def embedded_broker_dir(self) -> Path:
+        return self.home / "mqtt"
+
+    @property
+    def stream_buffer_dir(self) -> Path:
+        """The streaming consumer's disk buffer (messages acknowledged while the warehouse was down)."""
+        return self.home / "stream-buffer"
+
+    @property
     def feed_dir(self) -> Path:
         """Where `domotic demo` writes its simulated feed (the default landing, weather and pidb)."""
         return self.home / "feed"
 
 
-SECRET_KEYS = {"password": "PASSWORD", "key_file": "KEY", "known_hosts": "KNOWN_HOSTS"}
+SECRET_KEYS = {"password": "PASSWORD", "key_file": "KEY", "known_hosts": "KNOWN_HOSTS",
+               "ca_file": "CA_FILE", "cert_file": "CERT_FILE"}
 
 
 def source_secrets(source: str, environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The credentials of a source (`LANDING` or `WEATHER`), read when the source is opened.
+    """The credentials of a source (`LANDING`, `WEATHER` or `MQTT`), read when the source is opened.
 
     | variable                      | meaning                                       |
     |-------------------------------|-----------------------------------------------|
-    | `DOMOTIC_<SOURCE>_PASSWORD`   | SMB password of the URL's user                |
-    | `DOMOTIC_<SOURCE>_KEY`        | sFTP private key file                         |
+    | `DOMOTIC_<SOURCE>_PASSWORD`   | password of the URL's user (SMB, MQTT)        |
+    | `DOMOTIC_<SOURCE>_KEY`        | sFTP private key file; MQTT TLS client key    |
     | `DOMOTIC_<SOURCE>_KNOWN_HOSTS`| sFTP known_hosts file pinning the server's key (default `~/.ssh/known_hosts`) |
+    | `DOMOTIC_<SOURCE>_CA_FILE`    | MQTT TLS: the CA bundle to trust (default: the system's) |
+    | `DOMOTIC_<SOURCE>_CERT_FILE`  | MQTT TLS: the client certificate              |
 
     Each is taken from the environment, else from `$DOMOTIC_SECRETS_FILE` (`NAME=value` lines,
     `#` comments; keep it readable by the platform's user only). Never from the repository.

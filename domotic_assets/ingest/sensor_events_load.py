@@ -129,7 +129,7 @@ def append_new_files(conn: psycopg.Connection, bronze_root: Path, day: date) -> 
         return DayLoad(day, 0, 0, 0, 0, 0, 0, 0)
     new_times = _doc_times(conn, new)
     first_new = min(ts for ts, _flag in new_times.values())
-    newest = conn.execute(f"SELECT max(ts) FROM silver.{partition_name(day)}").fetchone()[0]
+    newest = conn.execute(f"SELECT max(ts) FROM silver.{partition_name(day)} WHERE source_file_id IS NOT NULL").fetchone()[0]
     if newest is None or first_new <= newest or any(flag for _ts, flag in new_times.values()):
         return None
     tail, context = first_new - TAIL, first_new - TAIL - CONTEXT

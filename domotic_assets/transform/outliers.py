@@ -18,6 +18,11 @@ Physical bounds, inclusive (a reading outside is `out_of_bounds`):
 | power (main meter) | 0 | 45000 | W (3 × 63 A) |
 | total | 0 | 10,000,000 | kWh |
 | on, open, motion | 0 | 1 | boolean |
+| MQTT consumption / pv_power | 0 | 45,000 / 50,000 | W (household telemetry) |
+| MQTT battery_soc / battery_power | 0 / -25,000 | 100 / 25,000 | % / W (negative: discharging) |
+
+Readings that arrive over MQTT get the bounds rule as they are stored; the spike rules need a
+day's neighbours and apply to the readings of files.
 
 Spikes (`spike`):
 * slowly varying measures (temperature, humidity, co2, pressure, noise): a Hampel filter over
@@ -42,10 +47,20 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "on": (0.0, 1.0), "open": (0.0, 1.0), "motion": (0.0, 1.0),
 }
 POWER_BOUNDS = {"plugs": (0.0, 4000.0), "consumptions": (0.0, 45_000.0)}
+TELEMETRY_BOUNDS = {"consumption": (0.0, 45_000.0), "pv_power": (0.0, 50_000.0), "battery_soc": (0.0, 100.0),
+                    "battery_power": (-25_000.0, 25_000.0)}
+"""Household telemetry over MQTT (W, %): a 3 x 63 A connection, a large home PV plant, a home battery."""
 HAMPEL_FLOOR = {"temperature": 3.0, "humidity": 10.0, "co2": 250.0, "pressure": 4.0, "noise": 25.0}
 HAMPEL_WINDOW = 15
 COUNTER_RATE_MARGIN = 1.5
 MAD_SCALE = 1.4826
+
+
+def bounds_for(category: str, measure: str) -> tuple[float, float]:
+    """The physical bounds of one measure of a sensor category (power depends on the category)."""
+    if measure == "power":
+        return POWER_BOUNDS.get(category, (0.0, 45_000.0))
+    return BOUNDS.get(measure, (-np.inf, np.inf))
 
 
 def bounds_reason(frame: pd.DataFrame) -> np.ndarray:
@@ -55,8 +70,8 @@ def bounds_reason(frame: pd.DataFrame) -> np.ndarray:
     power = frame["measure"].to_numpy() == "power"
     if power.any():
         cats = frame["category"].to_numpy()[power]
-        low[power] = [POWER_BOUNDS.get(c, (0.0, 45_000.0))[0] for c in cats]
-        high[power] = [POWER_BOUNDS.get(c, (0.0, 45_000.0))[1] for c in cats]
+        low[power] = [bounds_for(c, "power")[0] for c in cats]
+        high[power] = [bounds_for(c, "power")[1] for c in cats]
     values = frame["value"].to_numpy(float)
     out = (values < low) | (values > high)
     return np.where(out, "out_of_bounds", None)
@@ -102,7 +117,7 @@ def _too_fast(counters: pd.DataFrame, tolerance: float) -> np.ndarray:
     by_sensor = counters.groupby("sensor", sort=False)
     rise = counters["value"] - by_sensor["value"].shift(1)
     hours = (counters["ts_ns"] - by_sensor["ts_ns"].shift(1)) / 3.6e12
-    max_kw = counters["category"].map(lambda c: POWER_BOUNDS.get(c, (0.0, 45_000.0))[1] / 1000)
+    max_kw = counters["category"].map(lambda c: bounds_for(c, "power")[1] / 1000)
     too_fast = rise > max_kw * hours * COUNTER_RATE_MARGIN + tolerance
     return counters.index.to_numpy()[too_fast.fillna(False).to_numpy()]
 

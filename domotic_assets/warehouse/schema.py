@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from domotic_assets.warehouse import silver_tables
+from domotic_assets.warehouse import silver_tables, telemetry_tables
 
 SCHEMAS = ("meta", "silver", "gold")
 
@@ -62,6 +62,7 @@ def ensure_schema(dsn: str) -> None:
             for schema in SCHEMAS:
                 conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             conn.execute(DDL)
+            conn.execute(telemetry_tables.DDL)
             conn.execute(silver_tables.DDL)
         finally:
             conn.execute("SELECT pg_advisory_unlock(hashtext('domotic.ensure_schema'))")

@@ -5,6 +5,10 @@ rebuilt in a side table (`..__load`, binary COPY, range CHECK, unique key), then
 its watermark, unknown references and feed errors in one transaction: readers see the old day
 or the new one, never half of it, and a run killed at any point leaves the old day intact.
 New minutes at the end of a day replace only the day's tail, also in one transaction.
+
+Readings that arrived over MQTT (`source_file_id` null, written by `telemetry_tables`) are kept
+through both: a rebuild carries them over for the keys no file supplies, so a reading that
+arrives both ways is stored once, as the file has it.
 """
 
 from __future__ import annotations
@@ -32,9 +36,15 @@ CREATE TABLE IF NOT EXISTS silver.sensor_events (
     outlier_reason text,
     counter_reset  boolean          NOT NULL,
     ts_flag        text,                       -- daylight-saving rule applied to the document time
-    source_file_id bigint           NOT NULL   -- meta.bronze_sensor_files.id
+    source_file_id bigint                      -- meta.bronze_sensor_files.id; null: arrived over MQTT
 ) PARTITION BY RANGE (ts);
 CREATE UNIQUE INDEX IF NOT EXISTS sensor_events_key ON silver.sensor_events (apartment, sensor, measure, ts);
+DO $$ BEGIN  -- warehouses made before the MQTT stream required a file for every row
+    IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'silver' AND table_name = 'sensor_events'
+               AND column_name = 'source_file_id' AND is_nullable = 'NO') THEN
+        ALTER TABLE silver.sensor_events ALTER COLUMN source_file_id DROP NOT NULL;
+    END IF;
+END $$;
 
 CREATE TABLE IF NOT EXISTS silver.etl_watermark (
     file_id            bigint PRIMARY KEY,     -- meta.bronze_sensor_files.id
@@ -99,8 +109,11 @@ CREATE OR REPLACE VIEW meta.quarantine AS
     FROM silver.etl_watermark w WHERE w.status = 'quarantined'
     UNION ALL
     SELECT 'weather_file', l.bronze_path, l.bronze_path, l.issue_day, l.reason, NULL, l.loaded_at
-    FROM silver.weather_loads l WHERE l.status = 'quarantined';
-"""
+    FROM silver.weather_loads l WHERE l.status = 'quarantined'
+    UNION ALL
+    SELECT 'mqtt_message', q.topic, NULL, (q.received_at AT TIME ZONE '__PLATFORM_TIMEZONE__')::date, q.reason, q.detail, q.received_at
+    FROM meta.stream_quarantine q;
+""".replace("__PLATFORM_TIMEZONE__", PLATFORM_TIMEZONE)
 
 EVENT_TYPES = ["text", "text", "text", "text", "text", "timestamptz", "float8", "text", "bool", "text", "bool", "text", "int8"]
 
@@ -119,6 +132,12 @@ def range_bounds(days: list[date]) -> tuple[datetime, datetime]:
 
 def partition_name(day: date) -> str:
     return f"sensor_events_{day:%Y%m%d}"
+
+
+def partition_lock(cur: psycopg.Cursor, name: str) -> None:
+    """Serialise everything that creates or swaps the day partition `name` (the Silver load and the
+    MQTT stream), until the transaction ends."""
+    cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"silver.{name}",))
 
 
 def _column_values(column: pd.Series) -> list:
@@ -183,9 +202,13 @@ def replace_day(conn: psycopg.Connection, day: date, events: pd.DataFrame, water
             sql.Identifier("silver", f"{name}__load"), sql.Identifier(f"{name}_range"), sql.Literal(low), sql.Literal(high)))
         cur.execute(f"CREATE UNIQUE INDEX {name}__load_key ON silver.{name}__load (apartment, sensor, measure, ts)")
         cur.execute(f"ANALYZE silver.{name}__load")  # Gold's queries are planned on these statistics
+        partition_lock(cur, name)
         cur.execute("SELECT to_regclass(%s)", (f"silver.{name}",))
         if cur.fetchone()[0] is not None:
             cur.execute(f"ALTER TABLE silver.sensor_events DETACH PARTITION silver.{name}")
+            # detached under an exclusive lock: no stream write can slip in between this copy and the swap
+            cur.execute(f"""INSERT INTO silver.{name}__load SELECT * FROM silver.{name} WHERE source_file_id IS NULL
+                            ON CONFLICT (apartment, sensor, measure, ts) DO NOTHING""")
             cur.execute(f"DROP TABLE silver.{name}")
         cur.execute(f"ALTER TABLE silver.{name}__load RENAME TO {name}")
         cur.execute(f"ALTER INDEX silver.{name}__load_key RENAME TO {name}_key")
@@ -203,8 +226,15 @@ def replace_tail(conn: psycopg.Connection, day: date, start: datetime, events: p
     """Replace the day's rows from `start` on, and the accounts of the files dated there, all or nothing."""
     table = sql.Identifier("silver", partition_name(day))
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute(sql.SQL("DELETE FROM {} WHERE ts >= %s").format(table), (start,))
-        copy_frame(cur, f"silver.{partition_name(day)}", events, EVENT_TYPES)
+        # stream writes to this day wait until the tail is in (SHARE ROW EXCLUSIVE blocks inserts)
+        cur.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(table))
+        cur.execute(sql.SQL("DELETE FROM {} WHERE ts >= %s AND source_file_id IS NOT NULL").format(table), (start,))
+        cur.execute("CREATE TEMP TABLE sensor_events_tail (LIKE silver.sensor_events) ON COMMIT DROP")
+        copy_frame(cur, "sensor_events_tail", events, EVENT_TYPES)
+        # the file's copy of a reading that also came over MQTT wins
+        cur.execute(sql.SQL("""DELETE FROM {} e USING sensor_events_tail t WHERE e.source_file_id IS NULL
+                               AND (e.apartment, e.sensor, e.measure, e.ts) = (t.apartment, t.sensor, t.measure, t.ts)""").format(table))
+        cur.execute(sql.SQL("INSERT INTO {} SELECT * FROM sensor_events_tail").format(table))
         cur.execute("DELETE FROM silver.etl_watermark WHERE file_id = ANY(%s)", (file_ids,))
         cur.execute("DELETE FROM silver.sensor_errors WHERE source_file_id = ANY(%s)", (file_ids,))
         if len(watermark):
