@@ -65,13 +65,13 @@ class SimMessage:
 
 def simulated_households(count: int, apartments: tuple[str, ...] = ("jimmy", "jeremie"), seed: int = 42) -> list[Household]:
     """The reference apartments first (building ids in pidb order), then generated households."""
-    out = [Household(str(i), a.weather_site, a.pv_kwp, a.battery_kwh, 180.0 + 40 * i)
+    out = [Household(str(i), a.weather_site, a.pv_kwp, a.battery_kwh, 110.0 + 30 * i)
            for i, a in enumerate(apartments_for(list(apartments)), 1)][:count]
     rng = np.random.default_rng([seed, 11])
     for i in range(len(out) + 1, count + 1):
         pv = float(rng.choice([0.0, 4.0, 6.0, 8.5, 10.0], p=[0.4, 0.15, 0.2, 0.15, 0.1]))
         battery = float(rng.choice([0.0, 5.0, 10.0, 13.5], p=[0.5, 0.15, 0.25, 0.1])) if pv else 0.0
-        out.append(Household(str(i), str(rng.choice(["Sion", "Sierre"])), pv, battery, float(rng.uniform(120, 400))))
+        out.append(Household(str(i), str(rng.choice(["Sion", "Sierre"])), pv, battery, float(rng.uniform(80, 300))))
     return out
 
 
@@ -84,12 +84,12 @@ def load_watts(household: Household, day: date, minutes: np.ndarray, seed: int) 
     rng = np.random.default_rng([seed, zlib.crc32(household.id.encode()), day.toordinal()])
     weekend = day.weekday() >= 5
     load = household.base_w + 60 * np.sin(2 * np.pi * minutes / 47.0) ** 2  # fridge and standby
-    load += _bump(minutes, 540 if weekend else 435, 45, 650)
-    load += _bump(minutes, 735, 35, 450 if weekend else 250)
-    load += _bump(minutes, 1140, 95, 950)
-    for _ in range(rng.poisson(4)):
-        start, length = rng.uniform(360, 1380), rng.uniform(5, 60)
-        load += np.where((minutes >= start) & (minutes < start + length), rng.uniform(1200, 2400), 0.0)
+    load += _bump(minutes, 540 if weekend else 435, 45, 500)
+    load += _bump(minutes, 735, 35, 350 if weekend else 200)
+    load += _bump(minutes, 1140, 95, 750)
+    for _ in range(rng.poisson(3)):  # cooking, kettle, washing machine, dishwasher
+        start, length = rng.uniform(360, 1380), rng.uniform(5, 45)
+        load += np.where((minutes >= start) & (minutes < start + length), rng.uniform(1000, 2200), 0.0)
     return np.maximum(load * (1 + 0.05 * rng.standard_normal(len(minutes))), 40.0)
 
 

@@ -76,6 +76,8 @@ class StreamConsumer:
         self._pending: deque = deque()
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self.subscribed = threading.Event()
+        """Set once the broker confirmed the subscriptions of the current connection."""
         self._generation = 0
         self._conn: psycopg.Connection | None = None
         self._writer: TelemetryWriter | None = None
@@ -86,6 +88,7 @@ class StreamConsumer:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = lambda client, userdata, mid, reason_codes, properties: self.subscribed.set()
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._thread = threading.Thread(target=self._write_loop, name="stream-writer", daemon=True)
         self.health.state(buffer_messages=self.buffer.messages)
@@ -104,6 +107,7 @@ class StreamConsumer:
                              "session_present": bool(flags.session_present)}))
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.subscribed.clear()
         self.health.state(broker_connected=False)
         if not self._stopping.is_set():
             log.warning(json.dumps({"event": "broker_disconnected", "broker": self.endpoint.url, "reason": str(reason_code)}))
@@ -245,6 +249,15 @@ class StreamConsumer:
         self._client.loop_start()
         self._thread.start()
         return self
+
+    def wait_until_durable(self, messages: int, timeout: float) -> bool:
+        """Wait until at least `messages` messages were stored or buffered (True) or `timeout` passed."""
+        deadline = time.monotonic() + timeout
+        while self.health.totals["stored"] + self.health.totals["buffered"] < messages:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def stop(self) -> None:
         """Flush and acknowledge what was received, then leave (the session stays at the broker)."""

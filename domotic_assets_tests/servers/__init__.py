@@ -4,13 +4,15 @@
 |-----------|--------------------------------------------|-------------------------------------------|
 | postgres  | `$DOMOTIC_TEST_PG_DSN`                     | the platform's private PostgreSQL          |
 | mariadb   | `$DOMOTIC_TEST_MYSQL_URL`, root on :3306   | `mariadbd`, port 33307                     |
-| mosquitto | a broker on :1883                          | `mosquitto`, port 11883                    |
+| mosquitto | never (it needs the platform's queue limits) | `mosquitto`, port 11883                  |
 | samba     | never (it needs our share and user)        | `smbd`, port 14445, share `landing`        |
 | sftp      | never (it needs our keys)                  | `sshd` + `internal-sftp`, port 12222       |
 
 What was started is recorded in `<state>/servers.json` with the pid of the process that started
 it, which is the one to stop it: `scripts/test_servers.py` around `make test`, or the pytest
 session itself when run alone. Missing Debian packages are installed (as root) on first use.
+A machine's Mosquitto is not reused: with its defaults (`max_queued_messages 1000`) it drops the
+QoS 1 messages of an offline persistent session, which the stream tests rely on.
 """
 
 from __future__ import annotations
@@ -61,8 +63,6 @@ def _reuse(name: str) -> dict | None:
         for url in filter(None, (os.environ.get("DOMOTIC_TEST_MYSQL_URL"), "mysql+pymysql://root@127.0.0.1:3306/")):
             if answers(url):
                 return {"url": url}
-    if name == "mosquitto" and port_answers(1883):
-        return {"host": "127.0.0.1", "port": 1883, "url": "mqtt://127.0.0.1:1883"}
     return None
 
 
