@@ -88,7 +88,7 @@ class StreamConsumer:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
-        self._client.on_subscribe = lambda client, userdata, mid, reason_codes, properties: self.subscribed.set()
+        self._client.on_subscribe = self._on_subscribe
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._thread = threading.Thread(target=self._write_loop, name="stream-writer", daemon=True)
         self.health.state(buffer_messages=self.buffer.messages)
@@ -105,6 +105,14 @@ class StreamConsumer:
         self.health.state(broker_connected=True)
         log.info(json.dumps({"event": "broker_connected", "broker": self.endpoint.url,
                              "session_present": bool(flags.session_present)}))
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        refused = [str(code) for code in reason_codes if code.is_failure]
+        if refused:
+            log.warning(json.dumps({"event": "subscription_refused", "reasons": refused}))
+            return
+        self.subscribed.set()
+        log.info(json.dumps({"event": "subscribed", "topics": len(reason_codes)}))
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.subscribed.clear()
@@ -249,6 +257,11 @@ class StreamConsumer:
         self._client.loop_start()
         self._thread.start()
         return self
+
+    @property
+    def connections(self) -> int:
+        """Successful connections to the broker so far (a reconnect adds one)."""
+        return self._generation
 
     def wait_until_durable(self, messages: int, timeout: float) -> bool:
         """Wait until at least `messages` messages were stored or buffered (True) or `timeout` passed."""
