@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench freshness ui install clean
+.PHONY: demo test bench stream-bench freshness ui install clean
 
 demo: $(STAMP)
 	$(BIN)/domotic demo
@@ -21,6 +21,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/gold_bench.py --silver .domotic-bench
 	rm -rf .domotic-bench
 	$(BIN)/python benchmarks/sources_bench.py
+	$(BIN)/python benchmarks/stream_bench.py
+
+stream-bench: $(STAMP)
+	$(BIN)/python benchmarks/stream_bench.py
 
 freshness: $(STAMP)
 	$(BIN)/python benchmarks/freshness_bench.py --minutes 15

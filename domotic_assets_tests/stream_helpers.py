@@ -77,6 +77,10 @@ class BackgroundPublisher:
             self.error = exc
 
     @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
     def published(self) -> int:
         return self._publisher.published
 

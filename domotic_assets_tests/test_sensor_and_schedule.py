@@ -98,3 +98,15 @@ def test_weather_schedule_asks_for_the_local_day_at_quarter_past_seven():
     request = weather_schedule(dg.build_schedule_context(scheduled_execution_time=when))
     assert request.partition_key == "2023-08-18"
     assert weather_job.op_retry_policy.max_retries == 5
+
+
+def test_telemetry_schedule_rolls_up_today_every_quarter_hour_and_closes_yesterday_after_midnight():
+    from domotic_assets.defs.telemetry.schedules import telemetry_schedule
+
+    zurich = zone("Europe/Zurich")
+    assert telemetry_schedule.cron_schedule == "2-59/15 * * * *"
+    daytime = list(telemetry_schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2023, 10, 29, 10, 17, tzinfo=zurich))))
+    assert [r.partition_key for r in daytime] == ["2023-10-29"]
+    midnight = list(telemetry_schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2023, 10, 30, 0, 2, tzinfo=zurich))))
+    assert [r.partition_key for r in midnight] == ["2023-10-29", "2023-10-30"]
+    assert len({r.run_key for r in daytime + midnight}) == 3

@@ -13,13 +13,13 @@ import getpass
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from domotic_assets.local_ports import free_port, port_answers, port_free
 from domotic_assets.system_packages import apt_install
 
 
@@ -52,28 +52,6 @@ def mosquitto_binary() -> str:
     return "/usr/sbin/mosquitto"
 
 
-def _port_free(port: int) -> bool:
-    with closing(socket.socket()) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
-def _free_port() -> int:
-    with closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _answers(port: int) -> bool:
-    with closing(socket.socket()) as s:
-        s.settimeout(1)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
 class EmbeddedBroker:
     """One private broker in `folder` (`mosquitto.conf`, `data/`, `broker.log`, `port`)."""
 
@@ -94,7 +72,7 @@ class EmbeddedBroker:
 
     def running_port(self) -> int | None:
         port_file = self.folder / "port"
-        if self._pid() and port_file.exists() and _answers(int(port_file.read_text())):
+        if self._pid() and port_file.exists() and port_answers(int(port_file.read_text())):
             return int(port_file.read_text())
         return None
 
@@ -114,8 +92,8 @@ class EmbeddedBroker:
             (self.folder / "data").mkdir(parents=True, exist_ok=True)
             port_file = self.folder / "port"
             port = int(port_file.read_text()) if port_file.exists() else 0
-            if not port or not _port_free(port):
-                port = _free_port()
+            if not port or not port_free(port):
+                port = free_port()
             config = self.folder / "mosquitto.conf"
             config.write_text(broker_config(port, self.folder, getpass.getuser()))
             with open(self.folder / "broker.log", "ab") as log:
@@ -123,9 +101,9 @@ class EmbeddedBroker:
                                            stdin=subprocess.DEVNULL, start_new_session=True)
             self._pid_file.write_text(str(process.pid))
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and process.poll() is None and not _answers(port):
+            while time.monotonic() < deadline and process.poll() is None and not port_answers(port):
                 time.sleep(0.05)
-            if process.poll() is not None or not _answers(port):
+            if process.poll() is not None or not port_answers(port):
                 tail = (self.folder / "broker.log").read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"the private Mosquitto broker did not start on port {port}:\n{tail}")
             port_file.write_text(str(port))

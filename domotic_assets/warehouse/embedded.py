@@ -14,14 +14,14 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import time
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
+from domotic_assets.local_ports import free_port, port_free
 from domotic_assets.system_packages import apt_install
 
 DATABASE = "domotic"
@@ -66,23 +66,6 @@ def _binaries() -> Path:
         "no PostgreSQL server binaries found: install PostgreSQL (Debian: apt-get install postgresql), "
         "set DOMOTIC_PG_BIN to its bin folder, or point DOMOTIC_PG_DSN at an existing server"
     )
-
-
-def _free_port() -> int:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _port_free(port: int) -> bool:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        # as PostgreSQL binds: connections of a server just stopped (TIME_WAIT) do not hold the port
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 class EmbeddedPostgres:
@@ -166,8 +149,8 @@ class EmbeddedPostgres:
                 self._initdb()
             port_file = self.folder / "port"
             port = int(port_file.read_text()) if port_file.exists() else 0
-            if not port or not _port_free(port):
-                port = _free_port()
+            if not port or not port_free(port):
+                port = free_port()
             log = self.folder / "server.log"
             started = self._run("pg_ctl", "start", "-D", str(self.data), "-l", str(log), "-w", "-t", "60",
                                 "-o", f"-p {port}")

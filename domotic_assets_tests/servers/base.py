@@ -6,35 +6,12 @@ import getpass
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
-from contextlib import closing
 from pathlib import Path
 
+from domotic_assets.local_ports import free_port, port_answers, port_free  # noqa: F401 (re-exported)
 from domotic_assets.system_packages import apt_install
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_free(port: int) -> bool:
-    with closing(socket.socket()) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT from a past server is fine
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
-def port_answers(port: int, host: str = "127.0.0.1") -> bool:
-    with closing(socket.socket()) as s:
-        s.settimeout(1)
-        return s.connect_ex((host, port)) == 0
 
 
 def _find(name: str) -> str | None:
