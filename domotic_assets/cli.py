@@ -231,6 +231,39 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+@main.command(help="Schedule a battery and shiftable appliances for one scenario (JSON, see README) and write the "
+                   "schedule. Exit status 0: optimal (or the best within the time limit); 2: relaxed or infeasible.")
+@click.option("--scenario", "scenario_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--strategy", type=click.Choice(["optimised", "rule_based", "no_battery"]), default="optimised", show_default=True,
+              help="The MILP, or one of the strategies it is compared with.")
+@click.option("--time-limit", type=float, default=60.0, show_default=True, help="Seconds the solver may take.")
+def optimize(scenario_file: Path, out: Path, strategy: str, time_limit: float) -> None:
+    import json
+
+    from domotic_assets.optimise.scenario import ScenarioError, read_scenario
+
+    try:
+        scenario = read_scenario(json.loads(scenario_file.read_text()))
+    except (ScenarioError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"{scenario_file}: {exc}") from None
+    if strategy == "optimised":
+        from domotic_assets.optimise.model import solve
+
+        schedule = solve(scenario, time_limit=time_limit)
+    else:
+        from domotic_assets.optimise.baseline import rule_based, without_battery
+
+        schedule = rule_based(scenario) if strategy == "rule_based" else without_battery(scenario)
+    from domotic_assets.optimise.schedule import result_document
+
+    document = result_document(scenario, schedule)
+    out.write_text(json.dumps(document, indent=1))
+    click.echo(f"{schedule.status}: {scenario.slots} slots, cost CHF {document['cost_chf']:.4f}, "
+               f"solved in {schedule.solve_seconds:.2f} s -> {out}" + (f"\n  {schedule.reason}" if schedule.reason else ""))
+    sys.exit(0 if schedule.status in ("optimal", "feasible") else 2)
+
+
 @main.command(help="Consume live telemetry from the MQTT broker into the warehouse (stops cleanly on SIGTERM or Ctrl-C).")
 @click.option("--client-id", default="domotic-stream", show_default=True, help="The broker session to resume.")
 @click.option("--share-group", default=None, help="Join this MQTT 5 shared subscription (several consumers split the stream).")

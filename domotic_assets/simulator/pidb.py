@@ -50,7 +50,11 @@ PARAMETER_ROWS = [
     ("presence_co2_window_min", "60", date(2023, 1, 1)),
     ("stuck_sensor_hours", "3", date(2023, 1, 1)),
     ("battery_low_pct", "20", date(2023, 1, 1)),
+    ("feed_in_chf_kwh", "0.10", date(2023, 1, 1)),
 ]
+FEED_IN_CHF_KWH = 0.10
+"""What the utility pays per kWh fed in (the `feed_in_chf_kwh` parameter above), a Valais-level
+buy-back rate for small PV in 2023; like the tariffs, a demo value to be replaced by the operator's."""
 
 _FIRST = ["Léa", "Noah", "Chloé", "Luca", "Emma", "Matteo", "Zoé", "Elias"]
 _LAST = ["Favre", "Bonvin", "Rey", "Zufferey", "Fournier", "Carron", "Berclaz", "Pralong"]

@@ -1,0 +1,1 @@
+"""Scheduling a home battery and shiftable appliances against tariffs and forecasts (pure Python, no Dagster)."""

@@ -1,0 +1,53 @@
+"""The strategies the optimiser is compared with, simulated slot by slot with the same physics.
+
+* `rule_based`: appliances at their earliest allowed start; the battery charges from PV surplus
+  and discharges to cover the load (within its power and state-of-charge limits); the grid takes
+  or gives the rest, PV being curtailed only when the export limit is reached.
+* `without_battery`: the same household with no battery at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from domotic_assets.optimise.scenario import Scenario
+from domotic_assets.optimise.schedule import Schedule
+
+
+def rule_based(s: Scenario, strategy: str = "rule_based") -> Schedule:
+    n, h, b = s.slots, s.step_hours, s.battery
+    starts = {a.name: max(a.earliest_start, 0) for a in s.appliances}
+    appliances = {a.name: [a.profile_kw[t - starts[a.name]] if 0 <= t - starts[a.name] < a.run_slots else 0.0
+                           for t in range(n)] for a in s.appliances}
+    out = Schedule(strategy, "optimal", [], [], [], [], [], [], appliances, starts)
+    soc = b.soc_init if b else 0.0
+    for t in range(n):
+        net = s.load_kw[t] + sum(kw[t] for kw in appliances.values()) - s.pv_kw[t]
+        charge = discharge = 0.0
+        if b and net < 0:
+            room = max(0.0, (b.soc_max - soc) * b.capacity_kwh / (b.eff_charge * h))
+            charge = min(-net, b.charge_kw_max, room)
+        elif b and net > 0:
+            available = max(0.0, (soc - b.soc_min) * b.capacity_kwh * b.eff_discharge / h)
+            discharge = min(net, b.discharge_kw_max, available)
+        if b:
+            soc += (b.eff_charge * charge - discharge / b.eff_discharge) * h / b.capacity_kwh
+        grid = net + charge - discharge
+        export = min(-grid, s.export_kw_max) if grid < 0 else 0.0
+        curtailed = -grid - export if grid < 0 else 0.0
+        out.grid_import_kw.append(max(grid, 0.0))
+        out.grid_export_kw.append(export)
+        out.battery_charge_kw.append(charge)
+        out.battery_discharge_kw.append(discharge)
+        out.soc.append(soc)
+        out.pv_used_kw.append(s.pv_kw[t] - curtailed)
+    over = [t for t, kw in enumerate(out.grid_import_kw) if kw > s.import_kw_max + 1e-9]
+    if over:
+        out.status = "relaxed"
+        out.reason = f"grid import limit {s.import_kw_max:g} kW exceeded in {len(over)} slot(s)"
+        out.relaxed = [out.reason]
+    return out
+
+
+def without_battery(s: Scenario) -> Schedule:
+    return rule_based(replace(s, battery=None), strategy="no_battery")

@@ -1,0 +1,79 @@
+"""A schedule: what the grid, the battery and each appliance do in every slot, and what it costs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from domotic_assets.optimise.scenario import Scenario
+
+
+@dataclass
+class Schedule:
+    strategy: str
+    """`optimised`, `rule_based` (the comparison) or `no_battery`."""
+    status: str
+    """`optimal` (within the solver's gap, `gap_chf`), `feasible` (the time limit came first), `relaxed`
+    (a constraint could not be met: see `reason`) or `infeasible`."""
+    grid_import_kw: list[float]
+    grid_export_kw: list[float]
+    battery_charge_kw: list[float]
+    battery_discharge_kw: list[float]
+    soc: list[float]
+    """State of charge (fraction of capacity) at the end of each slot."""
+    pv_used_kw: list[float]
+    appliances_kw: dict[str, list[float]]
+    starts: dict[str, int]
+    """Appliance -> the slot its run starts in."""
+    reason: str | None = None
+    relaxed: list[str] = field(default_factory=list)
+    """The constraints a relaxed schedule breaks, one line each."""
+    solve_seconds: float = 0.0
+    gap_chf: float = 0.0
+    """How much cheaper a schedule could at most be (the MIP gap)."""
+
+
+def cost_chf(scenario: Scenario, schedule: Schedule) -> float:
+    """Import cost minus export revenue over the horizon."""
+    h = scenario.step_hours
+    return sum((pi * i - pe * e) * h for pi, pe, i, e in
+               zip(scenario.price_import, scenario.price_export, schedule.grid_import_kw, schedule.grid_export_kw))
+
+
+def kpis(scenario: Scenario, schedule: Schedule) -> dict[str, float | None]:
+    """Energy figures of a schedule: kWh bought and sold, self-consumption (share of PV used at home)
+    and autarky (share of consumption not bought)."""
+    h = scenario.step_hours
+    bought, sold = sum(schedule.grid_import_kw) * h, sum(schedule.grid_export_kw) * h
+    pv = sum(scenario.pv_kw) * h
+    demand = (sum(scenario.load_kw) + sum(sum(p) for p in schedule.appliances_kw.values())) * h
+    return {"cost_chf": round(cost_chf(scenario, schedule), 4), "import_kwh": round(bought, 3), "export_kwh": round(sold, 3),
+            "self_consumption_rate": round(1 - sold / pv, 4) if pv > 0 else None,
+            "autarky_rate": round(1 - bought / demand, 4) if demand > 0 else None}
+
+
+def result_document(scenario: Scenario, schedule: Schedule) -> dict:
+    """The output of `domotic optimize` (see the README for the fields)."""
+    slots = []
+    for t in range(scenario.slots):
+        slots.append({
+            "ts": scenario.slot_start(t).isoformat(),
+            "grid_import_kw": round(schedule.grid_import_kw[t], 6), "grid_export_kw": round(schedule.grid_export_kw[t], 6),
+            "battery_charge_kw": round(schedule.battery_charge_kw[t], 6),
+            "battery_discharge_kw": round(schedule.battery_discharge_kw[t], 6),
+            "soc": round(schedule.soc[t], 6), "pv_used_kw": round(schedule.pv_used_kw[t], 6),
+            "appliances_kw": {name: round(kw[t], 6) for name, kw in schedule.appliances_kw.items()},
+        })
+    return {
+        "status": schedule.status, "reason": schedule.reason, "strategy": schedule.strategy,
+        "cost_chf": round(cost_chf(scenario, schedule), 6), "kpis": kpis(scenario, schedule),
+        "relaxed_constraints": schedule.relaxed, "solve_seconds": round(schedule.solve_seconds, 4),
+        "gap_chf": round(schedule.gap_chf, 6),
+        "appliances": {name: {"start": scenario.slot_start(k).isoformat(),
+                              "end": scenario.slot_start(k + _run(scenario, name)).isoformat()}
+                       for name, k in schedule.starts.items()},
+        "slots": slots,
+    }
+
+
+def _run(scenario: Scenario, name: str) -> int:
+    return next(a.run_slots for a in scenario.appliances if a.name == name)
