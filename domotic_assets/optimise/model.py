@@ -75,35 +75,35 @@ def _build(s: Scenario, relaxed: bool, exclusive: frozenset[int]):
     app_peak = sum(max(a.profile_kw) for a in s.appliances)
     m_import = min(s.import_kw_max, max(s.load_kw) + app_peak + (b.charge_kw_max if b else 0)) + 1
     m_export = min(s.export_kw_max, max(s.pv_kw) + (b.discharge_kw_max if b else 0)) + 1
-    imp = [pulp.LpVariable(f"import_{t}", 0, s.import_kw_max) for t in T]
-    exp = [pulp.LpVariable(f"export_{t}", 0, s.export_kw_max) for t in T]
-    pv = [pulp.LpVariable(f"pv_used_{t}", 0, s.pv_kw[t]) for t in T]
+    imp = [prob.add_variable(f"import_{t}", 0, s.import_kw_max) for t in T]
+    exp = [prob.add_variable(f"export_{t}", 0, s.export_kw_max) for t in T]
+    pv = [prob.add_variable(f"pv_used_{t}", 0, s.pv_kw[t]) for t in T]
     slack: dict[str, list] = {}
     penalties = []
     for t in sorted(exclusive):
-        buying = pulp.LpVariable(f"buying_{t}", cat="Binary")
+        buying = prob.add_variable(f"buying_{t}", cat="Binary")
         prob += imp[t] <= m_import * buying
         prob += exp[t] <= m_export * (1 - buying)
     if relaxed:  # demand the grid limit cannot supply goes unserved; energy nothing can take is dumped
-        slack["unserved"] = [pulp.LpVariable(f"unserved_{t}", 0) for t in T]
-        slack["surplus"] = [pulp.LpVariable(f"surplus_{t}", 0) for t in T]
+        slack["unserved"] = [prob.add_variable(f"unserved_{t}", 0) for t in T]
+        slack["surplus"] = [prob.add_variable(f"surplus_{t}", 0) for t in T]
         penalties += [PENALTY * h * v for k in ("unserved", "surplus") for v in slack[k]]
 
     charge = discharge = soc = None
     if b:
-        charge = [pulp.LpVariable(f"charge_{t}", 0, b.charge_kw_max) for t in T]
-        discharge = [pulp.LpVariable(f"discharge_{t}", 0, b.discharge_kw_max) for t in T]
+        charge = [prob.add_variable(f"charge_{t}", 0, b.charge_kw_max) for t in T]
+        discharge = [prob.add_variable(f"discharge_{t}", 0, b.discharge_kw_max) for t in T]
         low = None if relaxed else b.soc_min
-        soc = [pulp.LpVariable(f"soc_{t}", low, b.soc_max if not relaxed else None) for t in T]
+        soc = [prob.add_variable(f"soc_{t}", low, b.soc_max if not relaxed else None) for t in T]
         if relaxed:
-            slack["soc_under"] = [pulp.LpVariable(f"soc_under_{t}", 0) for t in T]
-            slack["soc_over"] = [pulp.LpVariable(f"soc_over_{t}", 0) for t in T]
+            slack["soc_under"] = [prob.add_variable(f"soc_under_{t}", 0) for t in T]
+            slack["soc_over"] = [prob.add_variable(f"soc_over_{t}", 0) for t in T]
             for t in T:
                 prob += soc[t] >= b.soc_min - slack["soc_under"][t]
                 prob += soc[t] <= b.soc_max + slack["soc_over"][t]
             penalties += [PENALTY * b.capacity_kwh * v for k in ("soc_under", "soc_over") for v in slack[k]]
         for t in sorted(exclusive):
-            charging = pulp.LpVariable(f"charging_{t}", cat="Binary")
+            charging = prob.add_variable(f"charging_{t}", cat="Binary")
             prob += charge[t] <= b.charge_kw_max * charging
             prob += discharge[t] <= b.discharge_kw_max * (1 - charging)
         for t in T:
@@ -111,7 +111,7 @@ def _build(s: Scenario, relaxed: bool, exclusive: frozenset[int]):
             prob += soc[t] == previous + (b.eff_charge * charge[t] - discharge[t] * (1 / b.eff_discharge)) * (h / b.capacity_kwh)
         final = soc[n - 1]
         if relaxed:
-            slack["soc_final"] = [pulp.LpVariable("soc_final_short", 0)]
+            slack["soc_final"] = [prob.add_variable("soc_final_short", 0)]
             prob += final + slack["soc_final"][0] >= b.soc_final
             penalties.append(PENALTY * b.capacity_kwh * slack["soc_final"][0])
         else:
@@ -121,7 +121,7 @@ def _build(s: Scenario, relaxed: bool, exclusive: frozenset[int]):
     choice: dict[str, dict[int, pulp.LpVariable]] = {}
     appliance_kw = {}
     for a in s.appliances:
-        choice[a.name] = {k: pulp.LpVariable(f"start_{len(choice)}_{k}", cat="Binary") for k in starts[a.name]}
+        choice[a.name] = {k: prob.add_variable(f"start_{len(choice)}_{k}", cat="Binary") for k in starts[a.name]}
         prob += pulp.lpSum(choice[a.name].values()) == 1
         terms: list[list] = [[] for _ in T]
         for k, x in choice[a.name].items():

@@ -39,6 +39,18 @@ def cost_chf(scenario: Scenario, schedule: Schedule) -> float:
                zip(scenario.price_import, scenario.price_export, schedule.grid_import_kw, schedule.grid_export_kw))
 
 
+def comparable_cost_chf(scenario: Scenario, schedule: Schedule) -> float:
+    """Cost with the energy left in the battery counted: a strategy that ends the day emptier than it
+    began has spent stored energy that the next day must buy again. The change of stored energy is
+    valued at what it would deliver (discharge efficiency) at the horizon's mean import price."""
+    b = scenario.battery
+    if not b or not schedule.soc:
+        return cost_chf(scenario, schedule)
+    mean_price = sum(scenario.price_import) / scenario.slots
+    left = (schedule.soc[-1] - b.soc_init) * b.capacity_kwh * b.eff_discharge
+    return cost_chf(scenario, schedule) - left * mean_price
+
+
 def kpis(scenario: Scenario, schedule: Schedule) -> dict[str, float | None]:
     """Energy figures of a schedule: kWh bought and sold, self-consumption (share of PV used at home)
     and autarky (share of consumption not bought)."""
@@ -46,7 +58,9 @@ def kpis(scenario: Scenario, schedule: Schedule) -> dict[str, float | None]:
     bought, sold = sum(schedule.grid_import_kw) * h, sum(schedule.grid_export_kw) * h
     pv = sum(scenario.pv_kw) * h
     demand = (sum(scenario.load_kw) + sum(sum(p) for p in schedule.appliances_kw.values())) * h
-    return {"cost_chf": round(cost_chf(scenario, schedule), 4), "import_kwh": round(bought, 3), "export_kwh": round(sold, 3),
+    return {"cost_chf": round(cost_chf(scenario, schedule), 4),
+            "comparable_cost_chf": round(comparable_cost_chf(scenario, schedule), 4),
+            "import_kwh": round(bought, 3), "export_kwh": round(sold, 3),
             "self_consumption_rate": round(1 - sold / pv, 4) if pv > 0 else None,
             "autarky_rate": round(1 - bought / demand, 4) if demand > 0 else None}
 

@@ -35,7 +35,7 @@ def simulated_scenario(household: Household, day: date, step_minutes: int = 15, 
     tz = zone(PLATFORM_TIMEZONE)
     start = datetime(day.year, day.month, day.day, tzinfo=tz)
     end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tz)
-    minutes = int((end - start).total_seconds() // 60)
+    minutes = int((end.astimezone(timezone.utc) - start.astimezone(timezone.utc)).total_seconds() // 60)
     slots = minutes // step_minutes
     utc = pd.date_range(start.astimezone(timezone.utc), periods=minutes, freq="min")
     utc_minutes = utc.asi8 // 60_000_000_000
