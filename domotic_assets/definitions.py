@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from domotic_assets.defs import bronze, gold, silver, telemetry
+from domotic_assets.defs import bronze, gold, optimisation, silver, telemetry
 from domotic_assets.defs.resources import build_resources
 from domotic_assets.settings import Settings
 
@@ -11,6 +11,7 @@ defs = dg.Definitions.merge(
     silver.defs,
     gold.defs,
     telemetry.defs,
+    optimisation.defs,
     # One process per run, not per step: a live run's three steps start in about 1 s instead of 3 x 3 s.
     dg.Definitions(resources=build_resources(Settings.from_env()), executor=dg.in_process_executor),
 )

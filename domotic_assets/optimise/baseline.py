@@ -16,7 +16,7 @@ from domotic_assets.optimise.schedule import Schedule
 
 def rule_based(s: Scenario, strategy: str = "rule_based") -> Schedule:
     n, h, b = s.slots, s.step_hours, s.battery
-    starts = {a.name: max(a.earliest_start, 0) for a in s.appliances}
+    starts = {a.name: -(-max(a.earliest_start, 0) // a.start_every) * a.start_every for a in s.appliances}
     appliances = {a.name: [a.profile_kw[t - starts[a.name]] if 0 <= t - starts[a.name] < a.run_slots else 0.0
                            for t in range(n)] for a in s.appliances}
     out = Schedule(strategy, "optimal", [], [], [], [], [], [], appliances, starts)

@@ -65,6 +65,8 @@ def violations(s: Scenario, sch: Schedule, tolerance: float = TOLERANCE) -> list
             found.append(f"appliance {a.name!r}: never runs")
         elif any(abs(x - y) > tol for x, y in zip(kw, expected)) or start + a.run_slots > n:
             found.append(f"appliance {a.name!r}: not one contiguous run of its profile")
+        elif not a.may_start(start):
+            found.append(f"appliance {a.name!r}: starts in slot {start}, not on its {a.start_every}-slot start grid")
         elif start < a.earliest_start or start + a.run_slots > a.latest_end:
             found.append(f"appliance {a.name!r}: runs in slots {start}..{start + a.run_slots - 1}, outside its window "
                          f"[{a.earliest_start}, {a.latest_end})")

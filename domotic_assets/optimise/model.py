@@ -12,7 +12,8 @@ allowed start (the run fits inside [earliest_start, latest_end)), exactly one of
 contiguous run with its power profile. This formulation is much tighter than one binary per slot.
 
 The objective: weights.cost x (import cost - export revenue) + weights.self_consumption x kWh bought
-- weights.export x export revenue, plus 1e-5 CHF per kWh through the battery so that equally cheap
+- weights.export x export revenue - the value of the energy left in the battery at the end
+(`schedule.stored_energy_value`), plus 1e-5 CHF per kWh through the battery so that equally cheap
 schedules do not cycle it for nothing.
 
 An infeasible scenario is solved again with every constraint that can break given a slack at a
@@ -30,7 +31,7 @@ import highspy
 import pulp
 
 from domotic_assets.optimise.scenario import Scenario
-from domotic_assets.optimise.schedule import Schedule
+from domotic_assets.optimise.schedule import Schedule, stored_energy_value
 
 PENALTY = 100.0
 """CHF per kWh (or per unit of state of charge x capacity) of a broken constraint in the relaxed model."""
@@ -63,8 +64,9 @@ def _windows(scenario: Scenario, relaxed: bool) -> dict[str, list[int]]:
     """Allowed starts of each appliance; a relaxed model may start it anywhere in the horizon."""
     starts = {}
     for a in scenario.appliances:
-        inside = list(range(max(a.earliest_start, 0), min(a.latest_end, scenario.slots) - a.run_slots + 1))
-        starts[a.name] = inside if inside or not relaxed else list(range(0, max(scenario.slots - a.run_slots + 1, 0)))
+        inside = [k for k in range(max(a.earliest_start, 0), min(a.latest_end, scenario.slots) - a.run_slots + 1) if a.may_start(k)]
+        anywhere = [k for k in range(0, max(scenario.slots - a.run_slots + 1, 0)) if a.may_start(k)]
+        starts[a.name] = inside if inside or not relaxed else anywhere
     return starts
 
 
@@ -145,6 +147,7 @@ def _build(s: Scenario, relaxed: bool, exclusive: frozenset[int]):
         - w.get("export", 0.0) * pulp.lpSum(s.price_export[t] * exp[t] * h for t in T)
     if b:
         objective += CYCLING * h * pulp.lpSum(charge[t] + discharge[t] for t in T)
+        objective -= stored_energy_value(s) * b.capacity_kwh * soc[n - 1]
     prob += objective + pulp.lpSum(penalties)
     return prob, {"import": imp, "export": exp, "pv": pv, "charge": charge, "discharge": discharge, "soc": soc,
                   "appliance_kw": appliance_kw, "choice": choice, "slack": slack}

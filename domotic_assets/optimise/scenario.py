@@ -17,7 +17,9 @@
 * State of charge is a fraction of capacity; `soc_final` is the least state at the horizon's end.
   `battery` may be omitted (no battery). Power in kW, energy in kWh, prices in CHF/kWh.
 * An appliance runs once, without interruption, `profile_kw[i]` kW in the i-th slot of its run;
-  `earliest_start` and `latest_end` (exclusive) are ISO times or slot numbers.
+  `earliest_start` and `latest_end` (exclusive) are ISO times or slot numbers; `start_step_minutes`
+  (optional, default: every slot) lets a run start only every so many minutes from the horizon's
+  start, e.g. on the quarter-hour in a 5-minute scenario.
 * `timezone` (optional) only decides how slot times are written out.
 * Weights: `cost` on import cost minus export revenue (CHF), `self_consumption` on every kWh
   bought (CHF per kWh, for autarky), `export` on export revenue on top of its share in cost.
@@ -57,10 +59,15 @@ class Appliance:
     """First slot a run may start in."""
     latest_end: int
     """The run must be over before this slot."""
+    start_every: int = 1
+    """A run may start only in slots that are a multiple of this."""
 
     @property
     def run_slots(self) -> int:
         return len(self.profile_kw)
+
+    def may_start(self, k: int) -> bool:
+        return k % self.start_every == 0
 
 
 @dataclass(frozen=True)
@@ -153,9 +160,13 @@ def read_scenario(doc: dict) -> Scenario:
         profile = a.get("profile_kw")
         if not isinstance(profile, list) or not profile:
             raise ScenarioError(f"appliance {name!r}: profile_kw must be a non-empty list of kW")
+        every = a.get("start_step_minutes", scenario.step_minutes) / scenario.step_minutes
+        if every < 1 or abs(every - round(every)) > 1e-9:
+            raise ScenarioError(f"appliance {name!r}: start_step_minutes must be a multiple of step_minutes")
         appliances.append(Appliance(name, tuple(float(p) for p in profile),
                                     scenario.slot_of(a.get("earliest_start", 0), f"appliance {name!r} earliest_start"),
-                                    scenario.slot_of(a.get("latest_end", scenario.slots), f"appliance {name!r} latest_end")))
+                                    scenario.slot_of(a.get("latest_end", scenario.slots), f"appliance {name!r} latest_end"),
+                                    round(every)))
     if len({a.name for a in appliances}) != len(appliances):
         raise ScenarioError("appliance names must be unique")
     return Scenario(**{**scenario.__dict__, "appliances": tuple(appliances)})
@@ -167,7 +178,8 @@ def scenario_document(s: Scenario) -> dict:
            "price_export_chf_kwh": list(s.price_export), "load_kw": list(s.load_kw), "pv_kw": list(s.pv_kw),
            "grid": {"import_kw_max": s.import_kw_max, "export_kw_max": s.export_kw_max},
            "appliances": [{"name": a.name, "profile_kw": list(a.profile_kw), "earliest_start": a.earliest_start,
-                           "latest_end": a.latest_end} for a in s.appliances],
+                           "latest_end": a.latest_end, "start_step_minutes": a.start_every * s.step_minutes}
+                          for a in s.appliances],
            "weights": dict(s.weights)}
     if s.battery:
         doc["battery"] = dict(s.battery.__dict__)

@@ -39,16 +39,21 @@ def cost_chf(scenario: Scenario, schedule: Schedule) -> float:
                zip(scenario.price_import, scenario.price_export, schedule.grid_import_kw, schedule.grid_export_kw))
 
 
+def stored_energy_value(scenario: Scenario) -> float:
+    """CHF per kWh in the battery at the horizon's end: what it delivers (discharge efficiency) at the
+    horizon's lowest import price. Counted by the optimiser's objective and by every comparison, so
+    a strategy that ends emptier than it began pays for the energy the next day must buy again, and
+    free PV is stored rather than given away (but grid energy is not bought just to be left over)."""
+    b = scenario.battery
+    return min(scenario.price_import) * b.eff_discharge if b else 0.0
+
+
 def comparable_cost_chf(scenario: Scenario, schedule: Schedule) -> float:
-    """Cost with the energy left in the battery counted: a strategy that ends the day emptier than it
-    began has spent stored energy that the next day must buy again. The change of stored energy is
-    valued at what it would deliver (discharge efficiency) at the horizon's mean import price."""
+    """Cost with the change of energy stored in the battery counted at `stored_energy_value`."""
     b = scenario.battery
     if not b or not schedule.soc:
         return cost_chf(scenario, schedule)
-    mean_price = sum(scenario.price_import) / scenario.slots
-    left = (schedule.soc[-1] - b.soc_init) * b.capacity_kwh * b.eff_discharge
-    return cost_chf(scenario, schedule) - left * mean_price
+    return cost_chf(scenario, schedule) - (schedule.soc[-1] - b.soc_init) * b.capacity_kwh * stored_energy_value(scenario)
 
 
 def kpis(scenario: Scenario, schedule: Schedule) -> dict[str, float | None]:

@@ -30,8 +30,10 @@ def _local_time(day: date, hhmm: str, tz) -> datetime:
 
 
 def simulated_scenario(household: Household, day: date, step_minutes: int = 15, seed: int = 42,
-                       appliances: tuple[str, ...] = ("washer", "dishwasher", "dryer")) -> dict:
-    """The scenario document of one household's local day."""
+                       appliances: tuple[str, ...] = ("washer", "dishwasher", "dryer"),
+                       start_step_minutes: int | None = None) -> dict:
+    """The scenario document of one household's local day; `start_step_minutes` puts the appliances'
+    starts on a coarser grid (e.g. the quarter-hour in a 5-minute scenario)."""
     tz = zone(PLATFORM_TIMEZONE)
     start = datetime(day.year, day.month, day.day, tzinfo=tz)
     end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tz)
@@ -52,7 +54,8 @@ def simulated_scenario(household: Household, day: date, step_minutes: int = 15, 
         "grid": {"import_kw_max": 13.0, "export_kw_max": 10.0},
         "appliances": [{"name": kind, "profile_kw": profile_kw(kind, NOMINAL_W[kind], step_minutes),
                         "earliest_start": _local_time(day, WINDOWS[kind][0], tz).isoformat(),
-                        "latest_end": _local_time(day, WINDOWS[kind][1], tz).isoformat()} for kind in appliances],
+                        "latest_end": _local_time(day, WINDOWS[kind][1], tz).isoformat(),
+                        "start_step_minutes": start_step_minutes or step_minutes} for kind in appliances],
         "weights": {"cost": 1.0, "self_consumption": 0.0, "export": 0.0},
     }
     if household.battery_kwh:

@@ -1,0 +1,69 @@
+"""`household_schedules`: per day, every household's optimised schedule in `gold.schedules` with its KPIs
+in `gold.schedule_kpis` (cost without battery, with the rule-based strategy, optimised; self-consumption)."""
+
+import json
+
+import dagster as dg
+
+from domotic_assets.defs.failures import warehouse_guard
+from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
+from domotic_assets.defs.resources import WarehouseResource
+from domotic_assets.defs.silver.checks import check_metadata
+from domotic_assets.optimise.plan import plan_day
+from domotic_assets.optimise.scenario import read_scenario
+from domotic_assets.warehouse.schedule_inputs import households, scenario_for
+from domotic_assets.warehouse.schedule_tables import replace_schedule
+
+CHECKS = {
+    "schedules_verified": (True, "The independent checker finds every optimised schedule sound: energy balance in every "
+                                 "slot, state-of-charge bounds and recursion, never both ways, appliance runs in their windows."),
+    "schedules_beat_rule_based": (False, "No optimised schedule costs more than the rule-based strategy (energy left in "
+                                         "the battery counted), and none had to be relaxed."),
+}
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    group_name="gold",
+    kinds={"postgres", "python"},
+    deps=[dg.AssetKey(["gold", "fact_energy_minute"]), dg.AssetKey(["gold", "dim_device"]),
+          dg.AssetKey(["gold", "agg_household_telemetry_15min"]), "weather_clean", "dim_tariffs", "dim_energy_profiles",
+          "dim_devices", "dim_parameters", "household_telemetry"],
+    check_specs=[dg.AssetCheckSpec(name, asset="household_schedules", blocking=blocking, description=text)
+                 for name, (blocking, text) in CHECKS.items()],
+    description="gold.schedules and gold.schedule_kpis: each household's battery and shiftable appliances scheduled for "
+    "the day against its tariff, a load forecast from history and a PV forecast from the radiation forecast (MILP, HiGHS).",
+)
+def household_schedules(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    planned, skipped, unsound, worse = {}, {}, {}, {}
+    with warehouse_guard(context), warehouse.connect() as conn:
+        for day in partition_days(context):
+            for household in households(conn):
+                key = f"{household.code} {day}"
+                inputs = scenario_for(conn, household, day)
+                if inputs.document is None:
+                    skipped[key] = inputs.notes["missing"]
+                    continue
+                scenario = read_scenario(inputs.document)
+                plan = plan_day(scenario)
+                replace_schedule(conn, household.apartment_key, str(household.apartment_key), day, scenario, plan.schedule,
+                                 {**plan.kpis, "inputs": json.dumps(inputs.notes), "scenario": json.dumps(inputs.document)})
+                planned[key] = f"{plan.kpis['status']}, CHF {plan.kpis['cost_optimised_chf']:.2f}" + (
+                    f", {plan.kpis['savings_vs_rule_based_pct']:+.1f} % vs rule-based" if plan.kpis["savings_vs_rule_based_pct"] is not None else "")
+                if plan.violations:
+                    unsound[key] = plan.violations[:5]
+                if plan.schedule.status != "optimal" or (plan.kpis["savings_vs_rule_based_pct"] or 0) < -0.5:
+                    worse[key] = plan.kpis["reason"] or f"{plan.kpis['savings_vs_rule_based_pct']} %"
+    if skipped:
+        context.log.warning(f"no schedule for {len(skipped)} household-day(s): {skipped}")
+    return dg.MaterializeResult(
+        metadata={"schedules": len(planned), "planned": dg.MetadataValue.json(planned), "skipped": dg.MetadataValue.json(skipped),
+                  "dagster/row_count": len(planned)},
+        check_results=[
+            dg.AssetCheckResult(check_name="schedules_verified", passed=not unsound,
+                                metadata=check_metadata({"schedules": len(planned), "unsound": unsound})),
+            dg.AssetCheckResult(check_name="schedules_beat_rule_based", passed=not worse, severity=dg.AssetCheckSeverity.WARN,
+                                metadata=check_metadata({"schedules": len(planned), "worse_or_relaxed": worse})),
+        ],
+    )

@@ -1,0 +1,119 @@
+"""Gold's schedules: what each household's battery and appliances should do, slot by slot, and why.
+
+Written by the optimisation asset (Python, not dbt: a solver makes them), read by the controller.
+A schedule's id is its household, day and a digest of its content: re-running the day with the
+same inputs writes the same id, and a new plan for the day replaces the old one in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import psycopg
+
+from domotic_assets.optimise.scenario import Scenario
+from domotic_assets.optimise.schedule import Schedule
+
+DDL = """
+CREATE TABLE IF NOT EXISTS gold.schedules (
+    schedule_id          text        NOT NULL,
+    apartment_key        integer     NOT NULL,
+    household            text        NOT NULL,  -- the MQTT household (pidb building id): home/<household>/cmd
+    local_day            date        NOT NULL,
+    slot                 integer     NOT NULL,
+    slot_start           timestamptz NOT NULL,
+    slot_end             timestamptz NOT NULL,
+    grid_import_kw       double precision NOT NULL,
+    grid_export_kw       double precision NOT NULL,
+    battery_charge_kw    double precision NOT NULL,
+    battery_discharge_kw double precision NOT NULL,
+    soc                  double precision NOT NULL,  -- fraction of capacity at the end of the slot
+    pv_used_kw           double precision NOT NULL,
+    appliances_kw        jsonb       NOT NULL,       -- appliance -> kW in this slot
+    appliance_starts     jsonb       NOT NULL,       -- appliances whose run starts in this slot
+    PRIMARY KEY (schedule_id, slot)
+);
+CREATE INDEX IF NOT EXISTS schedules_due ON gold.schedules (slot_start, slot_end);
+CREATE TABLE IF NOT EXISTS gold.schedule_kpis (
+    schedule_id           text PRIMARY KEY,
+    apartment_key         integer NOT NULL,
+    household             text    NOT NULL,
+    local_day             date    NOT NULL,
+    status                text    NOT NULL,     -- optimal | feasible | relaxed | infeasible
+    reason                text,
+    has_battery           boolean NOT NULL,
+    cost_no_battery_chf   double precision,     -- the same day without a battery, appliances at their earliest start
+    cost_rule_based_chf   double precision,     -- PV surplus charges, the battery covers the load, earliest starts
+    cost_optimised_chf    double precision,
+    comparable_rule_based_chf double precision, -- both with the energy left in the battery counted
+    comparable_optimised_chf  double precision,
+    savings_vs_rule_based_pct double precision,
+    self_consumption_rate double precision,
+    autarky_rate          double precision,
+    gap_chf               double precision,
+    solve_seconds         double precision,
+    inputs                jsonb   NOT NULL,     -- where the forecasts came from
+    scenario              jsonb   NOT NULL,     -- the scenario document, to solve again with any tool
+    created_at            timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (household, local_day)
+);
+CREATE TABLE IF NOT EXISTS meta.control_log (
+    schedule_id text        NOT NULL,
+    slot        integer     NOT NULL,
+    target      text        NOT NULL,  -- battery, or an appliance
+    household   text        NOT NULL,
+    topic       text        NOT NULL,
+    payload     jsonb       NOT NULL,
+    due_at      timestamptz NOT NULL,  -- the slot's start
+    until       timestamptz NOT NULL,  -- the slot's end: a command not sent by then expires
+    outcome     text        NOT NULL,  -- sending | acknowledged | expired
+    sent_at     timestamptz,
+    acked_at    timestamptz,           -- the broker's PUBACK (QoS 1)
+    PRIMARY KEY (schedule_id, slot, target)
+);
+"""
+
+
+@dataclass(frozen=True)
+class StoredSchedule:
+    schedule_id: str
+    household: str
+    local_day: date
+
+
+def schedule_id(household: str, day: date, schedule: Schedule) -> str:
+    content = json.dumps([schedule.grid_import_kw, schedule.battery_charge_kw, schedule.battery_discharge_kw, schedule.starts],
+                         default=str, sort_keys=True)
+    return f"{household}:{day:%Y%m%d}:{hashlib.sha256(content.encode()).hexdigest()[:10]}"
+
+
+def replace_schedule(conn: psycopg.Connection, apartment_key: int, household: str, day: date, scenario: Scenario,
+                     schedule: Schedule, kpi_row: dict) -> StoredSchedule:
+    """Store a household's schedule of the day, replacing any earlier one of that day, all or nothing."""
+    sid = schedule_id(household, day, schedule)
+    step = timedelta(minutes=scenario.step_minutes)
+    starts_at = {}
+    for name, k in schedule.starts.items():
+        starts_at.setdefault(k, []).append(name)
+    rows = [(sid, apartment_key, household, day, t, scenario.slot_start(t), scenario.slot_start(t) + step,
+             schedule.grid_import_kw[t], schedule.grid_export_kw[t], schedule.battery_charge_kw[t],
+             schedule.battery_discharge_kw[t], schedule.soc[t], schedule.pv_used_kw[t],
+             json.dumps({n: kw[t] for n, kw in schedule.appliances_kw.items()}), json.dumps(starts_at.get(t, [])))
+            for t in range(scenario.slots)]
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute("SELECT schedule_id FROM gold.schedule_kpis WHERE household = %s AND local_day = %s", (household, day))
+        for (old,) in cur.fetchall():
+            cur.execute("DELETE FROM gold.schedules WHERE schedule_id = %s", (old,))
+        cur.execute("DELETE FROM gold.schedule_kpis WHERE household = %s AND local_day = %s", (household, day))
+        with cur.copy("""COPY gold.schedules (schedule_id, apartment_key, household, local_day, slot, slot_start, slot_end,
+                         grid_import_kw, grid_export_kw, battery_charge_kw, battery_discharge_kw, soc, pv_used_kw,
+                         appliances_kw, appliance_starts) FROM STDIN""") as copy:
+            for row in rows:
+                copy.write_row(row)
+        columns = ["schedule_id", "apartment_key", "household", "local_day", *kpi_row]
+        cur.execute(f"INSERT INTO gold.schedule_kpis ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
+                    [sid, apartment_key, household, day, *kpi_row.values()])
+    return StoredSchedule(sid, household, day)
