@@ -231,6 +231,33 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+@main.command(help="Send the current schedules' commands to the devices over MQTT, each slot at its start "
+                   "(stops cleanly on SIGTERM or Ctrl-C).")
+@click.option("--client-id", default="domotic-controller", show_default=True)
+@click.option("--interval", type=float, default=1.0, show_default=True, help="Seconds between looks at the schedules.")
+def control(client_id: str, interval: float) -> None:
+    import logging
+    import threading
+
+    from domotic_assets.control.controller import Controller
+    from domotic_assets.stream.broker import broker_url
+    from domotic_assets.warehouse.embedded import warehouse_dsn
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout, force=True)
+    settings = Settings.from_env()
+    stopped = threading.Event()
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, lambda signum, frame: stopped.set())
+    with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn, \
+            broker_url(settings.mqtt_url, settings.embedded_broker_dir) as url:
+        controller = Controller(dsn, _endpoint(url), client_id)
+        click.echo(f"controlling through {_endpoint(url).url}", err=True)
+        try:
+            controller.run(stopped, interval)
+        finally:
+            controller.close()
+
+
 @main.command(help="Schedule a battery and shiftable appliances for one scenario (JSON, see README) and write the "
                    "schedule. Exit status 0: optimal (or the best within the time limit); 2: relaxed or infeasible.")
 @click.option("--scenario", "scenario_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)

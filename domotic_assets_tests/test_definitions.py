@@ -14,7 +14,7 @@ def test_definitions_load(tmp_path, monkeypatch):
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {"gold/fact_energy_minute", "gold/dim_sensor", "gold/agg_energy_room_day"} <= keys
     assert {"bronze_sensor_files", "bronze_weather_files", "sensor_events", "weather_clean", "household_telemetry",
-            "gold/agg_household_telemetry_15min", "gold/agg_household_telemetry_hour"} <= keys
+            "gold/agg_household_telemetry_15min", "gold/agg_household_telemetry_hour", "household_schedules"} <= keys
     assert {f"dim_{t}" for t in REFERENCE_TABLES} <= keys
     assert "dim_users" not in keys
     groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
@@ -22,7 +22,7 @@ def test_definitions_load(tmp_path, monkeypatch):
     checks = {key.name for key in graph.asset_check_keys}
     assert {"no_duplicate_keys", "reconciliation", "outlier_rate", "stuck_sensors", "gaps", "unknown_sensors",
             "live_freshness", "weather_completeness", "energy_reconciliation", "cost_matches_tariff",
-            "presence_against_ground_truth", "telemetry_freshness"} <= checks
+            "presence_against_ground_truth", "telemetry_freshness", "schedules_verified", "schedules_beat_rule_based"} <= checks
     assert defs.resolve_sensor_def("sensor_files_sensor")
     assert defs.resolve_schedule_def("weather_schedule")
     assert defs.resolve_schedule_def("telemetry_schedule")

@@ -65,6 +65,14 @@ class Publisher:
                 self._outstanding.add(mid)
         self.published += 1
 
+    def wait(self, timeout: float) -> bool:
+        """Whether the broker acknowledged everything published so far within `timeout` seconds."""
+        try:
+            self._wait(0, timeout)
+            return True
+        except TimeoutError:
+            return False
+
     def close(self, timeout: float = 600) -> None:
         """Wait until the broker has acknowledged every message, then disconnect."""
         try:

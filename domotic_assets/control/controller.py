@@ -1,0 +1,123 @@
+"""`domotic control`: sends each due slot of the current schedules in `gold.schedules` at its start.
+
+Idempotent by schedule, slot and target (`meta.control_log`):
+
+* a command is recorded (`sending`) before it is published at QoS 1 and marked `acknowledged`
+  when the broker has it: a restart never sends again what was acknowledged;
+* a command still `sending` after a crash is sent again while its slot lasts (a device sees the
+  same schedule id and slot twice at most), and becomes `unconfirmed` once the slot is over;
+* a slot that ended while no controller ran is recorded `expired`, never sent late: a battery
+  setpoint of 10:00 is wrong at 10:20. The slot in progress is always sent, even late in the slot.
+
+Only one controller acts at a time (it holds a PostgreSQL advisory lock while it runs), so a standby can
+run beside it and takes over when it dies.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+import psycopg
+
+from domotic_assets.control.commands import Command, slot_commands
+from domotic_assets.stream.mqtt_client import MqttEndpoint
+from domotic_assets.stream.publisher import Publisher
+from domotic_assets.warehouse.schema import ensure_schema
+
+log = logging.getLogger("domotic.control")
+LOOKBACK = timedelta(days=1)
+"""How far back ended slots are looked at to record them as expired."""
+
+
+class Controller:
+    def __init__(self, dsn: str, endpoint: MqttEndpoint, client_id: str = "domotic-controller",
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), ack_timeout: float = 30.0):
+        ensure_schema(dsn)
+        self.dsn, self.clock, self.ack_timeout = dsn, clock, ack_timeout
+        self.publisher = Publisher(endpoint, client_id, session_expiry=24 * 3600)
+        self._published: set[tuple] = set()  # sent by this process, acknowledgement pending
+        self._lock_conn: psycopg.Connection | None = None
+        self._leading = False
+
+    def _leader(self) -> bool:
+        """Whether this controller acts: it holds a session advisory lock for as long as it runs, so a
+        standby waits until the active one is gone."""
+        if self._lock_conn is None or self._lock_conn.closed or self._lock_conn.broken:
+            self._lock_conn, self._leading = psycopg.connect(self.dsn, autocommit=True), False
+        if not self._leading:
+            self._leading = self._lock_conn.execute("SELECT pg_try_advisory_lock(hashtext('domotic.controller'))").fetchone()[0]
+        return self._leading
+
+    def _commands(self, conn: psycopg.Connection, now: datetime, ended: bool) -> list[Command]:
+        """Commands of the current plans whose slot is in progress, or (ended) ended within LOOKBACK."""
+        condition = "s.slot_end <= %(now)s AND s.slot_end > %(since)s" if ended else "s.slot_start <= %(now)s AND s.slot_end > %(now)s"
+        rows = conn.execute(f"""
+            SELECT s.schedule_id, s.household, s.slot, s.slot_start, s.slot_end, k.has_battery, s.battery_charge_kw,
+                   s.battery_discharge_kw, s.appliance_starts
+            FROM gold.schedules s JOIN gold.schedule_kpis k USING (schedule_id)
+            WHERE {condition} ORDER BY s.slot_start, s.household""", {"now": now, "since": now - LOOKBACK}).fetchall()
+        return [c for row in rows for c in slot_commands(*row[:8], list(row[8]))]
+
+    def tick(self) -> dict[str, int]:
+        """Send what is due now; record what can no longer be sent. Returns counts by what happened."""
+        now = self.clock()
+        counts = {"sent": 0, "resent": 0, "acknowledged": 0, "expired": 0, "unconfirmed": 0}
+        if not self._leader():
+            return counts  # another controller is acting
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            with conn.transaction():
+                counts["unconfirmed"] = conn.execute("""UPDATE meta.control_log SET outcome = 'unconfirmed'
+                                                        WHERE outcome = 'sending' AND until <= %s""", (now,)).rowcount
+                for c in self._commands(conn, now, ended=True):
+                    counts["expired"] += conn.execute("""
+                        INSERT INTO meta.control_log (schedule_id, slot, target, household, topic, payload, due_at, until, outcome)
+                        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'expired') ON CONFLICT DO NOTHING""",
+                        (c.schedule_id, c.slot, c.target, c.household, c.topic, c.payload.decode(), c.due_at, c.until)).rowcount
+                due = []
+                for c in self._commands(conn, now, ended=False):
+                    key = (c.schedule_id, c.slot, c.target)
+                    state = conn.execute("""INSERT INTO meta.control_log (schedule_id, slot, target, household, topic, payload,
+                                                                           due_at, until, outcome, sent_at)
+                                            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'sending', now())
+                                            ON CONFLICT (schedule_id, slot, target) DO UPDATE SET sent_at = now()
+                                                WHERE control_log.outcome = 'sending'
+                                            RETURNING (xmax = 0)""",
+                                         (c.schedule_id, c.slot, c.target, c.household, c.topic, c.payload.decode(), c.due_at,
+                                          c.until)).fetchone()
+                    if state is None or key in self._published:
+                        continue  # acknowledged before, or sent by this process and on its way
+                    due.append(c)
+                    counts["sent" if state[0] else "resent"] += 1
+            for c in due:
+                self.publisher.publish(c.topic, c.payload)
+                self._published.add((c.schedule_id, c.slot, c.target))
+            if self._published and self.publisher.wait(self.ack_timeout):
+                keys = sorted(self._published)
+                counts["acknowledged"] = conn.execute("""
+                    UPDATE meta.control_log SET outcome = 'acknowledged', acked_at = now()
+                    WHERE outcome = 'sending' AND (schedule_id, slot, target) IN
+                          (SELECT * FROM unnest(%s::text[], %s::int[], %s::text[]))""",
+                    ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])).rowcount
+                self._published.clear()
+        if any(counts.values()):
+            log.info(json.dumps({"event": "control_tick", "at": now.isoformat(timespec="seconds"), **counts}))
+        return counts
+
+    def run(self, stop: threading.Event, interval: float = 1.0) -> None:
+        """Tick every `interval` seconds until `stop` is set."""
+        while not stop.is_set():
+            try:
+                self.tick()
+            except psycopg.OperationalError as exc:  # the warehouse is away: try again next tick
+                log.warning(json.dumps({"event": "warehouse_down", "error": str(exc).strip()[:200]}))
+            stop.wait(interval)
+
+    def close(self) -> None:
+        self.publisher.close(timeout=self.ack_timeout)
+        if self._lock_conn is not None:
+            self._lock_conn.close()
