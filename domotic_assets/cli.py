@@ -153,7 +153,7 @@ def run_command(first, last, select) -> None:
 def demo(days: int, fresh: bool) -> None:
     from domotic_assets.simulator.feed import SimulationConfig, simulate as run_batch
     from domotic_assets.warehouse.embedded import warehouse_dsn
-    from domotic_assets.warehouse.summary import gold_figures, sensor_file_summary, table_rows
+    from domotic_assets.warehouse.summary import gold_figures, schedule_figures, sensor_file_summary, table_rows
 
     began = time.perf_counter()
     settings = Settings.from_env()
@@ -182,6 +182,7 @@ def demo(days: int, fresh: bool) -> None:
             files = sensor_file_summary(conn)
             rows = table_rows(conn)
             gold = gold_figures(conn, first, last, config.share) if ok else None
+            schedules = schedule_figures(conn, first, last) if ok else None
     click.echo("")
     click.echo(f"Summary ({first} .. {last}, state in {settings.home})")
     click.echo(f"  sensor files: {files['registered']} registered, {files['stored']} in Bronze, "
@@ -192,6 +193,8 @@ def demo(days: int, fresh: bool) -> None:
         click.echo(f"    {name:<40} {count:>12,}")
     if gold:
         click.echo(f"  gold: {gold}")
+    if schedules:
+        click.echo(f"  schedules: {schedules}")
     click.echo(f"  time taken: {time.perf_counter() - began:.1f} s")
     sys.exit(0 if ok else 1)
 

@@ -42,3 +42,16 @@ def gold_figures(conn: psycopg.Connection, first: date, last: date, share: Path)
         presence = gold_quality.presence_accuracy(conn, days, truth)
         line += f"; presence precision {presence.get('precision')}, recall {presence.get('recall')}"
     return line
+
+
+def schedule_figures(conn: psycopg.Connection, first: date, last: date) -> str | None:
+    """One line on the schedules of the days: how many, and what they save against the rule-based strategy."""
+    row = conn.execute("""SELECT count(*), count(DISTINCT household), sum(comparable_rule_based_chf), sum(comparable_optimised_chf),
+                                 count(*) FILTER (WHERE status <> 'optimal')
+                          FROM gold.schedule_kpis WHERE local_day BETWEEN %s AND %s""", (first, last)).fetchone()
+    count, households, rules, optimised, not_optimal = row
+    if not count:
+        return None
+    saving = 100 * (rules - optimised) / abs(rules) if rules else 0.0
+    return (f"{count} schedules for {households} household(s): CHF {optimised:.2f} optimised against CHF {rules:.2f} "
+            f"rule-based ({saving:+.1f} %, energy left in the battery counted)" + (f"; {not_optimal} not optimal" if not_optimal else ""))
