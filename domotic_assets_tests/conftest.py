@@ -21,20 +21,27 @@ EXAMPLES = Path(__file__).resolve().parent / "data" / "contract_examples"
 """Copies of shared/contracts/examples, so a clone runs its tests anywhere."""
 
 
+WORKER = bool(os.environ.get("PYTEST_XDIST_WORKER"))
+SESSION_OWNER = os.getppid() if WORKER else os.getpid()
+"""The pytest process that stops, at its end, the servers its tests started: the xdist controller,
+not a worker that could stop a server the other worker still uses."""
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Every test must run: a skipped or xfailed test fails the whole session."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter and (reporter.stats.get("skipped") or reporter.stats.get("xfailed")):
         reporter.write_line("FAILED: tests were skipped or expected to fail; CI runs every test.", red=True)
         session.exitstatus = 1
+    if not WORKER:
+        servers.stop_started(os.getpid())
 
 
 @pytest.fixture(scope="session")
 def test_servers():
     """Starts a real server on first use (when neither the machine nor scripts/test_servers.py
-    runs one) and stops, at the end of the session, those this session started."""
-    yield servers.ensure
-    servers.stop_started(os.getpid())
+    runs one); the session's main pytest process stops those its tests started."""
+    return lambda name: servers.ensure(name, owner=SESSION_OWNER)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import dagster as dg
 import psycopg
 import pytest
 
-from domotic_assets.defs import bronze, gold, silver
+from domotic_assets.definitions import build_definitions
 from domotic_assets.defs.dbt_project import DBT_DIR, dbt_project
 from domotic_assets.defs.dbt_project import run_dbt as dbt_project_cli
 from domotic_assets.defs.resources import build_resources
@@ -29,8 +29,6 @@ DAILY_TABLES = [
 ]
 
 
-def platform(settings: Settings) -> dg.Definitions:
-    return dg.Definitions.merge(bronze.defs, silver.defs, gold.defs, dg.Definitions(resources=build_resources(settings)))
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +39,12 @@ def built(tmp_path_factory, pg_server_dsn):
     with databases(pg_server_dsn) as make:
         settings = Settings(home=tmp_path_factory.mktemp("gold_home"), landing=str(feed.share), weather=str(feed.meteo),
                             pidb_url=feed.pidb, pg_dsn=make())
-        defs = platform(settings)
-        runs_folder = DBT_DIR / "target" / "runs"
-        kept_before = set(runs_folder.iterdir()) if runs_folder.exists() else set()
+        defs = build_definitions(settings)
         lines: list[str] = []
         keys = set(defs.resolve_asset_graph().get_all_asset_keys())
         outcome = materialize_range(defs, keys, FIRST, LAST, dg.DagsterInstance.ephemeral(), echo=lines.append)
-        kept = (set(runs_folder.iterdir()) if runs_folder.exists() else set()) - kept_before
+        # the dbt artifacts of these runs (their folders are named by run id), not of other tests' runs
+        kept = {p for p in (DBT_DIR / "target" / "runs").glob("*") if any(p.name.startswith(r) for r in outcome.run_ids)}
         yield settings, defs, outcome, lines, kept
 
 

@@ -24,7 +24,8 @@ def _copying(dsn: str, into: str) -> bool:
     """Whether a COPY into `into` is running on the server of `dsn`."""
     try:
         with psycopg.connect(dsn, connect_timeout=2) as conn:
-            return bool(conn.execute("SELECT 1 FROM pg_stat_activity WHERE query ILIKE %s AND pid <> pg_backend_pid()",
+            return bool(conn.execute("SELECT 1 FROM pg_stat_activity WHERE query ILIKE %s AND pid <> pg_backend_pid() "
+                                     "AND datname = current_database()",
                                      (f"COPY {into}%",)).fetchone())
     except psycopg.OperationalError:
         return False

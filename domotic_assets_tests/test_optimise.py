@@ -12,7 +12,7 @@ from domotic_assets.optimise.baseline import rule_based, without_battery
 from domotic_assets.optimise.checker import violations
 from domotic_assets.optimise.model import solve
 from domotic_assets.optimise.scenario import ScenarioError, read_scenario
-from domotic_assets.optimise.schedule import cost_chf, result_document
+from domotic_assets.optimise.schedule import Schedule, cost_chf, result_document
 from domotic_assets.simulator.scenarios import simulated_scenario
 from domotic_assets.simulator.telemetry import simulated_households
 from domotic_assets_tests.cli_helpers import domotic_command
@@ -151,3 +151,18 @@ def test_a_scenario_that_cannot_be_read_says_why():
         read_scenario(scenario(start="2023-08-18T00:00:00"))
     with pytest.raises(ScenarioError, match="battery.capacity_kwh"):
         read_scenario(scenario(battery={"soc_init": 0.5}))
+
+
+def test_an_appliance_told_to_start_on_the_quarter_hour_does_so_in_a_five_minute_scenario():
+    cheap_at_ten = [0.3] * 12
+    cheap_at_ten[2:5] = [0.1, 0.1, 0.1]  # 10 to 25 minutes after the start
+    run = {"name": "kettle", "profile_kw": [2.0, 2.0, 2.0], "earliest_start": 0, "latest_end": 12}
+    doc = scenario(step_minutes=5, price_import_chf_kwh=cheap_at_ten, price_export_chf_kwh=[0.0] * 12,
+                   load_kw=[0.0] * 12, pv_kw=[0.0] * 12)
+    _, free = solved({**doc, "appliances": [run]})
+    assert free.starts == {"kettle": 2}
+    s, gridded = solved({**doc, "appliances": [{**run, "start_step_minutes": 15}]})
+    assert gridded.starts["kettle"] in (0, 3) and gridded.starts["kettle"] % 3 == 0
+    moved = {**gridded.__dict__, "starts": {"kettle": 2},
+             "appliances_kw": {"kettle": [0, 0, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0]}}
+    assert any("start grid" in v for v in violations(s, Schedule(**moved)))

@@ -117,7 +117,8 @@ def test_a_run_killed_while_loading_silver_is_repaired_by_the_next(settings, fee
     env = domotic_env(settings)
     command = domotic_command("run", "--from", "2023-08-18", "--to", "2023-08-19", "--select", "sensor_events")
     with psycopg.connect(settings.pg_dsn, autocommit=True) as watch:
-        copying = "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'COPY silver.%%' AND state <> 'idle'"
+        copying = ("SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'COPY silver.%%' AND state <> 'idle' "
+                   "AND datname = current_database()")
         kill_when(command, env, lambda: watch.execute(copying).fetchone()[0] > 0)
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

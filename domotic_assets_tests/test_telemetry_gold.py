@@ -10,8 +10,7 @@ import psycopg
 import pytest
 
 from domotic_assets.contracts.timestamps import zone
-from domotic_assets.defs import bronze, gold, silver, telemetry
-from domotic_assets.defs.resources import build_resources
+from domotic_assets.definitions import build_definitions
 from domotic_assets.defs.run_range import materialize_range
 from domotic_assets.settings import Settings
 from domotic_assets.simulator.apartments import apartments_for
@@ -54,8 +53,7 @@ def _build(settings: Settings):
     ensure_schema(settings.pg_dsn)
     with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
         TelemetryWriter(conn).write(decode_batch(raw, lambda source: "Europe/Zurich"))
-    defs = dg.Definitions.merge(bronze.defs, silver.defs, gold.defs, telemetry.defs,
-                                dg.Definitions(resources=build_resources(settings)))
+    defs = build_definitions(settings)
     graph = defs.resolve_asset_graph()
     reference = {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is None}
     keys = reference | {dg.AssetKey("household_telemetry"), dg.AssetKey(["gold", "agg_household_telemetry_15min"]),

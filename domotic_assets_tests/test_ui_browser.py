@@ -54,7 +54,7 @@ def test_the_asset_graph_shows_the_three_layers_and_their_checks(page):
     for group in ("bronze", "silver", "gold"):
         page.get_by_text(group, exact=True).last.wait_for()
     _shot(page, "01-asset-graph")
-    for group, asset in (("bronze", "bronze_sensor_files"), ("silver", "sensor_events"), ("gold", "fact_energy_minute")):
+    for group, asset in (("bronze", "bronze_sensor_files"), ("silver", "weather_clean"), ("gold", "fact_energy_minute")):
         page.goto(f'/asset-groups~group:"{group}"/')  # the graph filtered to the group
         page.get_by_text(asset, exact=True).first.click()  # its asset list: centres the graph on the node
         # a node whose checks all passed says e.g. "7 / 7 Passed" once they have loaded

@@ -20,6 +20,7 @@ class RangeOutcome:
     success: bool = True
     failures: list[str] = field(default_factory=list)
     materialized: dict[str, dict] = field(default_factory=dict)
+    run_ids: list[str] = field(default_factory=list)
 
 
 def resolve_selection(defs: dg.Definitions, text: str | None) -> set[dg.AssetKey]:
@@ -61,6 +62,7 @@ def materialize_range(defs: dg.Definitions, keys: set[dg.AssetKey], first: date,
             instance=instance, tags={"domotic/launched_by": "domotic run", **tags}, run_config=quiet,
             raise_on_error=False,
         )
+        outcome.run_ids.append(result.run_id)
         for event in result.get_asset_materialization_events():
             mat = event.step_materialization_data.materialization
             name = mat.asset_key.to_user_string()

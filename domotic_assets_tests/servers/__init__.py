@@ -76,15 +76,16 @@ def _start(name: str) -> dict:
     return server.info()
 
 
-def ensure(name: str) -> dict:
-    """Connection details of a running `name` server, starting a private one if needed."""
+def ensure(name: str, owner: int | None = None) -> dict:
+    """Connection details of a running `name` server, starting a private one if needed; `owner` is
+    the process that will stop what this starts (this one by default)."""
     with _registry() as entries:
         entry = entries.get(name)
         if entry and _alive(name, entry):
             return entry
         entry = _reuse(name)
         if entry is None:
-            entry = {**_start(name), "started_by": os.getpid()}
+            entry = {**_start(name), "started_by": owner or os.getpid()}
         entries[name] = entry
         return entry
 
