@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from domotic_assets.definitions import build_definitions
+from domotic_assets.defs.gold.assets import gold_daily
 from domotic_assets.defs.dbt_project import DBT_DIR, dbt_project
 from domotic_assets.defs.dbt_project import run_dbt as dbt_project_cli
 from domotic_assets.defs.resources import build_resources
@@ -144,10 +145,10 @@ def test_days_rebuilt_one_by_one_in_any_order_and_a_full_refresh_give_the_same_g
     settings = built[0]
     before = snapshot(settings)
     assert all(before.values())
-    daily = [gold.assets.gold_daily]
+    daily = [gold_daily]
     for day in ("2023-10-30", "2023-10-28", "2023-10-29", "2023-10-29"):  # any order, and twice
         result = dg.materialize(daily, partition_key=day, resources=build_resources(settings), raise_on_error=False,
-                                selection=[k for k in gold.assets.gold_daily.keys])
+                                selection=[k for k in gold_daily.keys])
         assert result.success
     assert snapshot(settings) == before
     refreshed = run_dbt(settings, "build", "--full-refresh")

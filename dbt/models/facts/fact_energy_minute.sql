@@ -1,5 +1,11 @@
+{#
+  No nested loops in this model's transaction: the readings CTE has no statistics, PostgreSQL guesses
+  a few rows where there are tens of thousands and then probes the tariff calendar once per minute
+  row (measured on a fresh two-day warehouse: 37 s; with hash joins 1.2 s).
+#}
 {{ config(
-    materialized='incremental', incremental_strategy='append', pre_hook="{{ delete_window() }}",
+    materialized='incremental', incremental_strategy='append',
+    pre_hook=["set local enable_nestloop = off", "{{ delete_window() }}"],
     indexes=[{'columns': ['sensor_key', 'ts'], 'unique': True}, {'columns': ['local_day']},
              {'columns': ['apartment_key', 'local_day']}]
 ) }}
