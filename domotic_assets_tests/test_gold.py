@@ -146,9 +146,10 @@ def test_days_rebuilt_one_by_one_in_any_order_and_a_full_refresh_give_the_same_g
     before = snapshot(settings)
     assert all(before.values())
     daily = [gold_daily]
-    for day in ("2023-10-30", "2023-10-28", "2023-10-29", "2023-10-29"):  # any order, and twice
+    for day in ("2023-10-30", "2023-10-28", "2023-10-29", "2023-10-29"):  # any order, and twice (models only: the
+        # tests ran with the range build)
         result = dg.materialize(daily, partition_key=day, resources=build_resources(settings), raise_on_error=False,
-                                selection=[k for k in gold_daily.keys])
+                                selection=dg.AssetSelection.assets(*gold_daily.keys).without_checks())
         assert result.success
     assert snapshot(settings) == before
     refreshed = run_dbt(settings, "build", "--full-refresh")
