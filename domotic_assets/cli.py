@@ -52,6 +52,9 @@ def main() -> None:
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--faults", type=click.Choice(["none", "default", "heavy"]), default="default", show_default=True)
 @click.option("--pidb-url", default=None, help="Write pidb into this SQLAlchemy URL instead of OUT/pidb.sqlite.")
+@click.option("--anomalies", "anomaly_rate", type=float, default=None,
+              help="Probability per apartment-day of each injected anomaly (stopped fridge, window left open, "
+                   "night draw) [default: by --faults, 0.05 for default].")
 @click.option("--live", is_flag=True, help="Write files as (simulated) time passes, like a gateway.")
 @click.option("--speed", type=float, default=1.0, show_default=True, help="Live mode: simulated seconds per real second.")
 @click.option("--mqtt", is_flag=True, help="Publish telemetry (home/<household>/meter|pv|battery) instead of writing files.")
@@ -59,7 +62,7 @@ def main() -> None:
 @click.option("--step-seconds", type=int, default=60, show_default=True, help="MQTT: seconds between a household's readings.")
 @click.option("--rate", type=float, default=None, help="MQTT: messages per second (default: as fast as the broker takes them).")
 @click.option("--burst", type=int, default=1, show_default=True, help="MQTT: messages sent back to back at --rate on average.")
-def simulate(out, apartments, start, days, seed, faults, pidb_url, live, speed, mqtt, households, step_seconds, rate, burst) -> None:
+def simulate(out, apartments, start, days, seed, faults, pidb_url, anomaly_rate, live, speed, mqtt, households, step_seconds, rate, burst) -> None:
     from domotic_assets.simulator.feed import SimulationConfig, simulate as run_batch, simulate_live
 
     if mqtt:
@@ -71,7 +74,8 @@ def simulate(out, apartments, start, days, seed, faults, pidb_url, live, speed, 
 
     first = start.date() if start else SimulationConfig.start
     config = SimulationConfig(out=out, apartments=tuple(a.strip() for a in apartments.split(",") if a.strip()),
-                              start=first, days=days, seed=seed, faults=faults, pidb_url=pidb_url)
+                              start=first, days=days, seed=seed, faults=faults, pidb_url=pidb_url,
+                              anomaly_rate=anomaly_rate)
     if live:
         # from local midnight of --start, or from the current minute
         begin = datetime.combine(first, datetime.min.time(), zone(PLATFORM_TIMEZONE)) if start else None
@@ -81,6 +85,7 @@ def simulate(out, apartments, start, days, seed, faults, pidb_url, live, speed, 
     click.echo(f"{summary.files} sensor files ({summary.readings} readings), {summary.weather_files} weather files "
                f"in {summary.seconds:.1f} s -> {out}")
     click.echo("faults injected: " + ", ".join(f"{k}={v}" for k, v in sorted(summary.faults.items())))
+    click.echo(f"anomalies injected: {summary.anomalies} (manifest/anomalies.parquet)")
 
 
 def _simulate_mqtt(apartments, start, days, seed, faults, live, speed, households, step_seconds, rate, burst) -> None:

@@ -59,6 +59,11 @@ class Settings:
         return self.home / "dagster"
 
     @property
+    def models_dir(self) -> Path:
+        """Training sets and fitted models (the ML assets' model store)."""
+        return self.home / "models"
+
+    @property
     def embedded_pg_dir(self) -> Path:
         return self.home / "pg"
 

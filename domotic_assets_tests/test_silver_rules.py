@@ -142,6 +142,16 @@ def test_a_counter_reset_at_midnight_is_seen_from_the_previous_day():
     assert day.events.sort_values("ts").counter_reset.tolist() == [True, False]
 
 
+def test_a_counter_spike_in_the_first_minute_of_a_day_is_judged_against_the_previous_day():
+    # found by the 70-day winter feed: 77.8 at 00:00 between 4.628 and 4.628 put 73 kWh into one Gold minute
+    day = _counter_files([77.8, 4.628, 4.628]).read(previous_totals={("jimmy", "P-1"): 4.628})
+    rows = day.events.sort_values("ts")
+    assert rows.outlier_reason.tolist() == ["spike", None, None]
+    assert not rows.counter_reset.any()
+    reset = _counter_files([0.05, 0.06, 0.07]).read(previous_totals={("jimmy", "P-1"): 812.4})
+    assert reset.events.sort_values("ts").outlier_reason.tolist() == [None, None, None]
+
+
 def test_a_single_wild_counter_reading_is_a_spike_not_a_reset():
     rows = _counter_files([10.0, 10.1, 71.0, 10.2, 10.3]).read().events.sort_values("ts")
     assert rows.outlier_reason.tolist() == [None, None, "spike", None, None]

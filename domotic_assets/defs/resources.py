@@ -1,11 +1,13 @@
 """The platform's resources, each behind one small interface, built once from the settings."""
 
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
 import dagster as dg
+import joblib
 import psycopg
 from dagster_dbt import DbtCliResource
 
@@ -86,6 +88,38 @@ class BronzeResource(dg.ConfigurableResource):
         return Path(self.root)
 
 
+class ModelStore(dg.ConfigurableIOManager):
+    """Where the ML assets' training sets and fitted models live: one file per asset and partition.
+
+    ML assets return `{partition key: object}` (a single-run backfill covers many days at once);
+    each object is written with joblib to `<root>/<asset>/<day>.joblib`, atomically (a killed run
+    leaves the previous file, never half of one), and a downstream asset gets the same mapping for
+    the days it asks for. The model's version is its training window, in gold.model_versions."""
+    root: str
+
+    def _path(self, key: dg.AssetKey, partition: str) -> Path:
+        return Path(self.root) / "/".join(key.path) / f"{partition}.joblib"
+
+    def handle_output(self, context: dg.OutputContext, obj: dict) -> None:
+        for partition, value in obj.items():
+            path = self._path(context.asset_key, partition)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".partial")
+            joblib.dump(value, partial, compress=3)
+            os.replace(partial, path)
+        context.add_output_metadata({"files": len(obj), "folder": str(self._path(context.asset_key, "x").parent)})
+
+    def load_input(self, context: dg.InputContext) -> dict:
+        keys = context.asset_partition_keys if context.has_asset_partitions else []
+        out = {}
+        for partition in keys:
+            path = self._path(context.asset_key, partition)
+            if not path.exists():
+                raise FileNotFoundError(f"{context.asset_key.to_user_string()} has no {partition} ({path}): materialize it first")
+            out[partition] = joblib.load(path)
+        return out
+
+
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     return {
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
@@ -94,4 +128,5 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "weather_drop": LandingResource(location=settings.weather, secrets_of="WEATHER"),
         "pidb": PidbResource(url=settings.pidb_url),
         "bronze": BronzeResource(root=str(settings.bronze_dir)),
+        "model_store": ModelStore(root=str(settings.models_dir)),
     }

@@ -14,14 +14,18 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import holidays
 import numpy as np
 import pandas as pd
 
 from domotic_assets.contracts.timestamps import zone
 from domotic_assets.contracts.weather_file import file_name
+from domotic_assets.simulator.anomalies import RATES as ANOMALY_RATES
+from domotic_assets.simulator.anomalies import plan_day
 from domotic_assets.simulator.apartments import Apartment, apartments_for
 from domotic_assets.simulator.documents import DocumentWriter, FeedFile
 from domotic_assets.simulator.faults import PROFILES, FaultRates
@@ -40,6 +44,8 @@ class SimulationConfig:
     seed: int = 42
     faults: str = "default"
     pidb_url: str | None = None
+    anomaly_rate: float | None = None
+    """Probability per apartment-day of each injected anomaly; None: the fault profile's rate."""
 
     @property
     def share(self) -> Path:
@@ -58,12 +64,17 @@ class SimulationConfig:
     def rates(self) -> FaultRates:
         return PROFILES[self.faults]
 
+    @property
+    def anomalies(self) -> float:
+        return ANOMALY_RATES[self.faults] if self.anomaly_rate is None else self.anomaly_rate
+
 
 @dataclass
 class SimulationSummary:
     files: int = 0
     readings: int = 0
     weather_files: int = 0
+    anomalies: int = 0
     faults: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -78,6 +89,7 @@ class ApartmentFeed:
         self.tz = zone(apartment.timezone)
         self.state = ApartmentState()
         self.faults: list[dict] = []
+        self.anomalies: list[dict] = []
         self.occupancy: list[pd.DataFrame] = []
         self.writer = DocumentWriter(apartment, config.rates, self.faults)
         self.readings = 0
@@ -92,10 +104,14 @@ class ApartmentFeed:
         epoch = np.arange(n) + int(start.timestamp() // 60)
         outdoor = truth(apt.weather_site, cfg.seed, epoch)
         rng = np.random.default_rng([cfg.seed, self.index, day.toordinal()])
-        working = day.weekday() < 5
+        working = day.weekday() < 5 and day not in public_holidays(day.year)
         heating = float(np.mean(outdoor["temperature"])) < 14.0
         occ = simulate_day(apt, working, rng, n)
-        signals = simulate_signals(apt, occ, outdoor, working, heating, rng, self.state)
+        plan = plan_day(apt, np.random.default_rng([cfg.seed, self.index, day.toordinal(), 8]), n, heating, cfg.anomalies)
+        self.anomalies += [{"kind": e["kind"], "apartment": apt.code, "sensor": e["sensor"], "room": e["room"],
+                            "start": instants[e["first"]], "end": instants[e["last"]] + timedelta(minutes=1),
+                            "detail": e["detail"]} for e in plan.events]
+        signals = simulate_signals(apt, occ, outdoor, working, heating, rng, self.state, plan)
         missing, overrides = self._events(day, instants, signals.values, rng)
         files = self.writer.day_files(instants, signals.values, missing, overrides, rng)
         self.readings += sum(int(np.count_nonzero(~np.isnan(v[~missing]))) for v in signals.values.values())
@@ -157,7 +173,13 @@ class ApartmentFeed:
         return missing, overrides
 
 
-def _batch_apartment(args: tuple[Apartment, int, SimulationConfig]) -> tuple[int, int, list[dict], pd.DataFrame]:
+@lru_cache
+def public_holidays(year: int):
+    """The simulated households' days off: the public holidays of the canton of Zurich."""
+    return holidays.country_holidays("CH", subdiv="ZH", years=year)
+
+
+def _batch_apartment(args: tuple[Apartment, int, SimulationConfig]) -> tuple[int, int, list[dict], pd.DataFrame, list[dict]]:
     apartment, index, cfg = args
     feed = ApartmentFeed(apartment, index, cfg)
     written = 0
@@ -173,7 +195,7 @@ def _batch_apartment(args: tuple[Apartment, int, SimulationConfig]) -> tuple[int
             os.utime(path, ns=(stamp, stamp))
             written += 1
     occupancy = pd.concat(feed.occupancy, ignore_index=True) if feed.occupancy else pd.DataFrame()
-    return written, feed.readings, feed.faults, occupancy
+    return written, feed.readings, feed.faults, occupancy, feed.anomalies
 
 
 def weather_file(sites: list[str], cfg: SimulationConfig, issued: date, faults: list[dict]) -> bytes:
@@ -221,13 +243,17 @@ def _write_weather(cfg: SimulationConfig, sites: list[str], issued: date, faults
     os.utime(path, (at, at))
 
 
-def write_manifest(out: Path, faults: list[dict], occupancy: list[pd.DataFrame]) -> None:
-    """Ground truth: every injected fault, and the true number of people per room and minute."""
+def write_manifest(out: Path, faults: list[dict], occupancy: list[pd.DataFrame], anomalies: list[dict]) -> None:
+    """Ground truth: every injected fault and anomaly, and the true number of people per room and minute."""
     folder = out / "manifest"
     folder.mkdir(parents=True, exist_ok=True)
     frame = pd.DataFrame(faults, columns=["kind", "apartment", "file", "ts", "sensor", "measure", "detail"])
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     frame.to_parquet(folder / "faults.parquet", index=False)
+    events = pd.DataFrame(anomalies, columns=["kind", "apartment", "sensor", "room", "start", "end", "detail"])
+    for column in ("start", "end"):
+        events[column] = pd.to_datetime(events[column], utc=True)
+    events.to_parquet(folder / "anomalies.parquet", index=False)
     occ = [o for o in occupancy if len(o)]
     if occ:
         pd.concat(occ, ignore_index=True).to_parquet(folder / "occupancy.parquet", index=False)
@@ -247,14 +273,16 @@ def simulate(cfg: SimulationConfig) -> SimulationSummary:
         summary.weather_files += 1
     jobs = [(apt, i, cfg) for i, apt in enumerate(apartments)]
     workers = max(1, min(len(jobs), os.cpu_count() or 1))
-    occupancy = []
+    occupancy, anomalies = [], []
     with ProcessPoolExecutor(workers) as pool:
-        for written, readings, apt_faults, occ in pool.map(_batch_apartment, jobs):
+        for written, readings, apt_faults, occ, apt_anomalies in pool.map(_batch_apartment, jobs):
             summary.files += written
             summary.readings += readings
             faults += apt_faults
             occupancy.append(occ)
-    write_manifest(cfg.out, faults, occupancy)
+            anomalies += apt_anomalies
+    write_manifest(cfg.out, faults, occupancy, anomalies)
+    summary.anomalies = len(anomalies)
     for f in faults:
         summary.faults[f["kind"]] = summary.faults.get(f["kind"], 0) + 1
     summary.seconds = time.perf_counter() - began
@@ -308,5 +336,5 @@ def simulate_live(cfg: SimulationConfig, speed: float = 1.0, start: datetime | N
                 log(f"live: {summary.files} files, simulated time {arrival.astimezone(local_tz):%Y-%m-%d %H:%M}")
     for feed in feeds:
         faults += feed.faults
-    write_manifest(cfg.out, faults, [o for feed in feeds for o in feed.occupancy])
+    write_manifest(cfg.out, faults, [o for feed in feeds for o in feed.occupancy], [a for feed in feeds for a in feed.anomalies])
     return summary

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from domotic_assets.simulator.anomalies import DayAnomalies
 from domotic_assets.simulator.apartments import Apartment
 from domotic_assets.simulator.occupancy import DayOccupancy
 
@@ -79,9 +80,10 @@ def _appliance_power(kind: str, occ: DayOccupancy, rng: np.random.Generator, n: 
 
 def simulate_signals(
     apartment: Apartment, occ: DayOccupancy, outdoor: dict[str, np.ndarray], working_day: bool,
-    heating_season: bool, rng: np.random.Generator, state: ApartmentState,
+    heating_season: bool, rng: np.random.Generator, state: ApartmentState, anomalies: DayAnomalies | None = None,
 ) -> DaySignals:
     n = occ.location.shape[1]
+    anomalies = anomalies or DayAnomalies()
     values: dict[tuple[str, str], np.ndarray] = {}
     minute = np.arange(n)
 
@@ -100,6 +102,8 @@ def simulate_signals(
             if not heating_season and rng.random() < 0.45:
                 start = int(rng.integers(19 * 60, 22 * 60))
                 is_open[start:start + int(rng.integers(30, 180 if sensor.room != "Bedroom" else 600))] = True
+            if sensor.external_id in anomalies.window_open:
+                is_open = is_open | anomalies.window_open[sensor.external_id]
         window_open[sensor.room] = window_open.get(sensor.room, np.zeros(n, dtype=bool)) | (is_open if sensor.kind == "window" else False)
         values[(sensor.external_id, "open")] = is_open.astype(float)
 
@@ -156,6 +160,8 @@ def simulate_signals(
         if sensor.category == "plugs":
             device = next(d for d in apartment.devices if d.name == sensor.device)
             power = _appliance_power(device.kind, occ, rng, n, state, working_day)
+            if device.kind == "fridge" and anomalies.fridge_off is not None:
+                power = np.where(anomalies.fridge_off, 1.4, power)
             plug_total += power
             if device.kind == "tv":
                 tv_power = power
@@ -187,6 +193,8 @@ def simulate_signals(
 
     # The main meter sees every plug, plus what no plug measures: lamps, hob, standby, ventilation.
     base = 135 + rng.normal(0, 8, n)
+    if anomalies.night_draw_w is not None:
+        base = base + anomalies.night_draw_w
     lamps = 55 * sum(((occ.awake_in(r) > 0) & lamps_needed).astype(float) for r in occ.rooms)
     hob = np.zeros(n)
     dinner = np.flatnonzero((occ.awake_in("Kitchen") > 0) & (minute > 17 * 60))

@@ -33,7 +33,8 @@ Spikes (`spike`):
 * cumulative counters (`total`): one reading that sticks out above (or dips below) neighbours that
   agree with each other; a counter that drops and stays down is a reset, not a spike; and a reading
   that rose faster than the sensor's power bound allows (x 1.5) since the previous good reading,
-  which also catches a spike at the day's last minute, where no next reading exists yet.
+  which also catches a spike at the day's last minute, where no next reading exists yet. The day's
+  first reading is judged against the previous day's last plausible one, when it is known.
 """
 
 from __future__ import annotations
@@ -77,8 +78,9 @@ def bounds_reason(frame: pd.DataFrame) -> np.ndarray:
     return np.where(out, "out_of_bounds", None)
 
 
-def spike_mask(frame: pd.DataFrame) -> np.ndarray:
-    """True for spikes; `frame` must be sorted by sensor, measure, ts (index 0..n-1)."""
+def spike_mask(frame: pd.DataFrame, previous_totals: dict[tuple[str, str], float] | None = None) -> np.ndarray:
+    """True for spikes; `frame` must be sorted by sensor, measure, ts (index 0..n-1). `previous_totals`:
+    the last plausible counter reading per (apartment, sensor) before the frame's first."""
     mask = np.zeros(len(frame), dtype=bool)
     for measure, floor in HAMPEL_FLOOR.items():
         part = frame[frame["measure"] == measure]
@@ -102,6 +104,10 @@ def spike_mask(frame: pd.DataFrame) -> np.ndarray:
     if not counters.empty:
         by_sensor = counters.groupby("sensor", sort=False)["value"]
         before, after = by_sensor.shift(1), by_sensor.shift(-1)
+        first = before.isna()
+        if previous_totals and first.any():
+            keys = zip(counters.loc[first, "apartment"].astype(str), counters.loc[first, "sensor"])
+            before.loc[first] = [previous_totals.get(k, np.nan) for k in keys]
         value, tolerance = counters["value"], 0.001
         neighbours_agree = after >= before - tolerance
         sticks_out = ((value > after + tolerance) | (value < before - tolerance)) & neighbours_agree
@@ -122,14 +128,14 @@ def _too_fast(counters: pd.DataFrame, tolerance: float) -> np.ndarray:
     return counters.index.to_numpy()[too_fast.fillna(False).to_numpy()]
 
 
-def flag_outliers(frame: pd.DataFrame) -> pd.DataFrame:
+def flag_outliers(frame: pd.DataFrame, previous_totals: dict[tuple[str, str], float] | None = None) -> pd.DataFrame:
     """Add `is_outlier` and `outlier_reason` (bounds take precedence over spikes)."""
     reason = bounds_reason(frame)
     # spikes are judged among the plausible readings only, so an impossible value does not mask one
     plausible = frame[reason == None].reset_index()  # noqa: E711 (element-wise)
     spikes = np.zeros(len(frame), dtype=bool)
     if len(plausible):
-        local = spike_mask(plausible.drop(columns="index"))
+        local = spike_mask(plausible.drop(columns="index"), previous_totals)
         spikes[plausible["index"].to_numpy()[local]] = True
     reason = np.where(spikes & (reason == None), "spike", reason)  # noqa: E711
     frame["outlier_reason"] = reason

@@ -173,7 +173,7 @@ def read_day(files: Iterable[SourceFile], read_bytes: Callable[[str], bytes], tz
     frame = frame.sort_values(["apartment", "sensor", "measure", "ts_ns", "arrival_rank"], kind="stable", ignore_index=True)
     winner = ~frame.duplicated(["apartment", "sensor", "measure", "ts_ns"], keep="last")
     duplicates = np.bincount(frame.loc[~winner, "file"].to_numpy(), minlength=len(files))
-    events = flag_outliers(frame[winner].reset_index(drop=True))
+    events = flag_outliers(frame[winner].reset_index(drop=True), previous_totals)
     events = _counter_resets(events, previous_totals or {})
     loaded = np.bincount(events["file"].to_numpy(), minlength=len(files))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from domotic_assets.warehouse import schedule_tables, silver_tables, telemetry_tables
+from domotic_assets.warehouse import prediction_tables, schedule_tables, silver_tables, telemetry_tables
 
 SCHEMAS = ("meta", "silver", "gold")
 
@@ -65,5 +65,6 @@ def ensure_schema(dsn: str) -> None:
             conn.execute(telemetry_tables.DDL)
             conn.execute(silver_tables.DDL)
             conn.execute(schedule_tables.DDL)
+            conn.execute(prediction_tables.DDL)
         finally:
             conn.execute("SELECT pg_advisory_unlock(hashtext('domotic.ensure_schema'))")

@@ -1,0 +1,277 @@
+"""The ML assets, per local day D: a training set of the days before D, a model fitted on it (kept by
+the model store, registered in gold.model_versions with its held-out metrics), and D's predictions
+in gold.fact_prediction. Energy: the 48 hours from D's midnight per apartment and main device;
+presence: each room's next 24 hours from D's midnight; anomalies: D's hours unlike their history."""
+
+
+from datetime import date, timedelta
+
+import dagster as dg
+import pandas as pd
+
+from domotic_assets.defs.failures import warehouse_guard
+from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
+from domotic_assets.defs.resources import LandingResource, WarehouseResource
+from domotic_assets.ml import anomalies as detector
+from domotic_assets.ml import energy_models, ground_truth, presence_models
+from domotic_assets.ml.evaluation import local_midnight, match_anomalies
+from domotic_assets.ml.prediction_rows import MODEL_KEYS, rows
+from domotic_assets.ml.series import energy_series, weather_for
+from domotic_assets.warehouse import ml_inputs
+from domotic_assets.warehouse.gold_quality import ground_truth_file
+from domotic_assets.warehouse.prediction_tables import (previous_metrics, register_version, replace_anomalies,
+                                                       replace_predictions)
+
+CODE_VERSION = "1"
+ML = dict(partitions_def=daily_partitions, backfill_policy=single_run_backfill, group_name="ml", code_version=CODE_VERSION)
+STORED = dict(ML, io_manager_key="model_store", kinds={"python", "scikitlearn"})
+WRITES_GOLD = dict(ML, kinds={"python", "postgres"})
+GOLD = {name: dg.AssetKey(["gold", name]) for name in
+        ("fact_energy_minute", "fact_presence_minute", "fact_environment_minute", "dim_device", "dim_room", "dim_sensor",
+         "dim_apartment", "fact_prediction")}
+
+
+def _window(day: date, days: int) -> tuple[date, date]:
+    return day - timedelta(days=days), day - timedelta(days=1)
+
+
+def _version(model: str, first: date, last: date) -> str:
+    return f"{model}-v{CODE_VERSION}-{first:%Y%m%d}-{last:%Y%m%d}"
+
+
+def _artifact(context: dg.AssetExecutionContext, day: str) -> str:
+    """Where the model store keeps the model of a day, relative to its root."""
+    return f"{'/'.join(context.asset_key.path)}/{day}.joblib"
+
+
+def _compare(conn, model: str, version: str, metrics: dict, key: str, higher_is_better: bool) -> dict:
+    """The metrics beside the previous version's, and whether this one is better on `key`."""
+    before = previous_metrics(conn, model, version) or {}
+    if key in metrics and key in before:
+        better = metrics[key] > before[key] if higher_is_better else metrics[key] < before[key]
+        return {"previous_version": before, "better_than_previous": bool(better)}
+    return {"previous_version": before or None}
+
+
+def _metadata(metrics: dict, extra: dict | None = None) -> dict:
+    out = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and v == v}
+    return {**out, "metrics": dg.MetadataValue.json(metrics), **(extra or {})}
+
+
+# --- energy ----------------------------------------------------------------------------------------
+
+@dg.asset(**STORED, deps=[GOLD["fact_energy_minute"], GOLD["dim_device"], GOLD["dim_apartment"], "weather_clean"],
+          description="Quarter-hour kWh of each apartment (main meter) and its main devices over the "
+                      f"{energy_models.TRAINING_DAYS} days before the partition, with the weather forecast for them.")
+def energy_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dict:
+    out = {}
+    with warehouse_guard(context), warehouse.connect() as conn:
+        apartments = ml_inputs.apartments(conn)
+        for day in partition_days(context):
+            first, last = _window(day, energy_models.TRAINING_DAYS)
+            devices = ml_inputs.main_devices(conn, first, last)
+            series = energy_series(ml_inputs.energy_series(conn, first, last), devices, local_midnight(first), local_midnight(day))
+            sites = dict(zip(apartments["apartment_key"], apartments["weather_site"]))
+            weather = weather_for(series, ml_inputs.weather_hourly(conn, first, day + timedelta(days=1)), sites,
+                                  local_midnight(day), energy_models.HORIZON_STEPS)
+            zones = dict(zip(apartments["apartment_key"], apartments["timezone"]))
+            names = {**{(a, 0): f"apartment {c}" for a, c in zip(apartments["apartment_key"], apartments["code"])},
+                     **{(a, d): n for a, d, n in zip(devices["apartment_key"], devices["device_key"], devices["name"])}}
+            out[day.isoformat()] = energy_models.EnergyTrainingSet(
+                first, last, {k: zones[k[0]] for k in series}, series, weather, names)
+            context.log.info(f"{day}: {len(series)} series, {out[day.isoformat()].rows:,} quarter-hours")
+    return dg.Output(out, metadata={"series": max((len(t.series) for t in out.values()), default=0),
+                                    "quarter_hours": sum(t.rows for t in out.values())})
+
+
+@dg.asset(**STORED, description="Quantile gradient-boosting forecasters (10/50/90 %) per series, judged on the window's "
+                                "last two days against the seasonal-naive and typical-day baselines.")
+def energy_forecast_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                          energy_training_set: dict) -> dict:
+    out, latest = {}, {}
+    with warehouse_guard(context), warehouse.connect() as conn:
+        for day, training in sorted(energy_training_set.items()):
+            models = energy_models.train(training)
+            version = _version("energy_forecast", training.first_day, training.last_day)
+            models.metrics["version_key"] = register_version(
+                conn, MODEL_KEYS["energy_forecast"], "energy_forecast", version, training.first_day, training.last_day,
+                training.rows, models.features, models.metrics,
+                _artifact(context, day))
+            latest = {**models.metrics, **_compare(conn, "energy_forecast", version, models.metrics, "mae_kwh", False),
+                      "version": version, "skipped": models.skipped}
+            out[day] = models
+    return dg.Output(out, metadata=_metadata(latest))
+
+
+@dg.asset(**WRITES_GOLD, deps=[GOLD["fact_prediction"]],
+          description="gold.fact_prediction: kWh per quarter-hour for the 48 hours from the partition's midnight, with an "
+                      "80 % interval, per apartment and main device.")
+def energy_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource, energy_training_set: dict,
+                    energy_forecast_model: dict) -> dg.MaterializeResult:
+    written = 0
+    with warehouse_guard(context), warehouse.connect() as conn:
+        devices = ml_inputs.devices(conn)
+        room_of = dict(zip(devices["device_key"], devices["room_key"]))
+        for day in partition_days(context):
+            models, training = energy_forecast_model[day.isoformat()], energy_training_set[day.isoformat()]
+            frame = energy_models.forecast(models, training.series, training.weather, local_midnight(day))
+            if frame.empty:
+                continue
+            frame["room_key"] = frame["device_key"].map(room_of)
+            version = int(models.metrics["version_key"])
+            written += replace_predictions(conn, MODEL_KEYS["energy_forecast"], local_midnight(day),
+                                           local_midnight(day + timedelta(days=1)),
+                                           rows(frame, "energy_forecast", "energy_kwh", version), by="issued_at")
+    return dg.MaterializeResult(metadata={"dagster/row_count": written})
+
+
+# --- presence --------------------------------------------------------------------------------------
+
+def _presence_truth(landing: LandingResource, conn, training_rows: pd.DataFrame) -> pd.Series | None:
+    """The simulator's true occupancy for these rows, when the landing is a simulated feed."""
+    path = ground_truth_file(landing.location)
+    if path is None:
+        return None
+    occupancy, _ = ground_truth.read_manifest(path.parent)
+    rooms = ml_inputs.rooms(conn)
+    return ground_truth.truth_for_rows(training_rows, ground_truth.occupied_hours(occupancy, rooms))
+
+
+@dg.asset(**STORED, deps=[GOLD["fact_presence_minute"], GOLD["fact_environment_minute"], "sensor_events"],
+          description=f"Room-hours of the {presence_models.TRAINING_DAYS} days before the partition as feature rows "
+                      "(recent presence, motion, CO2, light, doors; time of day, weekday; lead time).")
+def presence_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dict:
+    out = {}
+    with warehouse_guard(context), warehouse.connect() as conn:
+        zones = dict(ml_inputs.apartments(conn)[["apartment_key", "timezone"]].itertuples(index=False))
+        for day in partition_days(context):
+            first, last = _window(day, presence_models.TRAINING_DAYS)
+            hourly = ml_inputs.presence_hourly(conn, first - timedelta(days=presence_models.CONTEXT_DAYS), day)
+            out[day.isoformat()] = presence_models.training_set(hourly, first, last, zones)
+    return dg.Output(out, metadata={"rows": sum(len(t.rows) for t in out.values())})
+
+
+@dg.asset(**STORED, description="Gradient-boosted presence classifier over all rooms, judged on the window's last two "
+                                "days as issued at midnight, against the simulator's occupancy where there is one, "
+                                "beside the time-of-day frequency baseline.")
+def presence_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource,
+                   presence_training_set: dict) -> dict:
+    out, latest = {}, {}
+    with warehouse_guard(context), warehouse.connect() as conn:
+        for day, training in sorted(presence_training_set.items()):
+            models = presence_models.train(training, _presence_truth(landing, conn, training.rows))
+            version = _version("presence", training.first_day, training.last_day)
+            models.metrics["version_key"] = register_version(
+                conn, MODEL_KEYS["presence"], "presence", version, training.first_day, training.last_day,
+                models.model.training_rows,
+                models.model.feature_names, models.metrics, _artifact(context, day))
+            latest = {**models.metrics, **_compare(conn, "presence", version, models.metrics, "f1", True), "version": version}
+            out[day] = models
+    return dg.Output(out, metadata=_metadata(latest))
+
+
+@dg.asset(**WRITES_GOLD, deps=[GOLD["fact_prediction"]],
+          description="gold.fact_prediction: each room's probability of presence for every hour of the partition, "
+                      "as issued at its midnight.")
+def presence_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource, presence_training_set: dict,
+                      presence_model: dict) -> dg.MaterializeResult:
+    written = 0
+    with warehouse_guard(context), warehouse.connect() as conn:
+        for day in partition_days(context):
+            models, training = presence_model[day.isoformat()], presence_training_set[day.isoformat()]
+            frame = presence_models.forecast(models, training.rows, local_midnight(day))
+            if frame.empty:
+                continue
+            version = int(models.metrics["version_key"])
+            written += replace_predictions(conn, MODEL_KEYS["presence"], local_midnight(day),
+                                           local_midnight(day + timedelta(days=1)),
+                                           rows(frame, "presence", "presence_prob", version), by="issued_at")
+    return dg.MaterializeResult(metadata={"dagster/row_count": written})
+
+
+# --- anomalies -------------------------------------------------------------------------------------
+
+BASELINE_DAYS = 28
+
+
+@dg.asset(**STORED, deps=[GOLD["fact_energy_minute"], GOLD["fact_environment_minute"], GOLD["dim_room"]],
+          description=f"Hourly features of every device, apartment and room over the {BASELINE_DAYS} days before the partition "
+                      "and on the partition itself (mean power and on-cycles, power on no plug, minutes windows stood open).")
+def anomaly_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dict:
+    out = {}
+    with warehouse_guard(context), warehouse.connect() as conn:
+        for day in partition_days(context):
+            out[day.isoformat()] = ml_inputs.anomaly_hourly(conn, day - timedelta(days=BASELINE_DAYS), day)
+    return dg.Output(out, metadata={"entity_hours": sum(len(f) for f in out.values())})
+
+
+@dg.asset(**STORED, description="Each entity's own history per local hour (median, spread, how often active).")
+def anomaly_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource, anomaly_training_set: dict) -> dict:
+    out, latest = {}, {}
+    with warehouse_guard(context), warehouse.connect() as conn:
+        zones = dict(ml_inputs.apartments(conn)[["apartment_key", "timezone"]].itertuples(index=False))
+        for day, hourly in sorted(anomaly_training_set.items()):
+            history = hourly[hourly["ts"] < local_midnight(date.fromisoformat(day))]
+            try:
+                baseline = detector.Baseline(zones).fit(history)
+            except ValueError as exc:
+                context.log.warning(f"{day}: {exc}")
+                out[day] = None
+                continue
+            first, last = baseline.first_day, baseline.last_day
+            version = _version("anomaly_detection", first, last)
+            key = register_version(conn, MODEL_KEYS["anomaly_detection"], "anomaly_detection", version, first, last,
+                                   len(history), list(detector.RULES), {"threshold": detector.THRESHOLD})
+            out[day] = (key, baseline)
+            latest = {"version": version, "version_key": key, "baselines": len(baseline.table)}
+    return dg.Output(out, metadata=_metadata(latest))
+
+
+@dg.asset(**WRITES_GOLD, deps=[GOLD["fact_prediction"]],
+          check_specs=[dg.AssetCheckSpec("anomalies_against_injected", asset="anomaly_detection",
+                                         description="Precision and recall against the anomalies the simulator injected "
+                                                     "(a simulated feed only; at least 0.7 each).")],
+          description="gold.anomalies (each with its score and reason) and the hourly anomaly score of every entity in "
+                      "gold.fact_prediction; rooms found unusual get is_anomaly in gold.fact_environment_minute.")
+def anomaly_detection(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource,
+                      anomaly_training_set: dict, anomaly_model: dict):
+    written, found_all = 0, []
+    with warehouse_guard(context), warehouse.connect() as conn:
+        for day in partition_days(context):
+            fitted, hourly = anomaly_model[day.isoformat()], anomaly_training_set[day.isoformat()]
+            if fitted is None:
+                continue
+            key, baseline = fitted
+            today = hourly[hourly["ts"] >= local_midnight(day)]
+            if today.empty:
+                continue
+            scores = detector.hour_scores(baseline.score(today))
+            found = detector.events(scores, dict(zip(hourly["entity"], hourly["name"]))).assign(local_day=day)
+            found_all.append(found)
+            # a nowcast: each hour's score, issued as the hour is scored (horizon PT0M)
+            frame = scores.assign(issued_at=scores["ts"], predicted_value=scores["score"],
+                                  confidence=(scores["score"] / (2 * detector.THRESHOLD)).clip(0, 1))
+            written += replace_predictions(conn, MODEL_KEYS["anomaly_detection"], local_midnight(day),
+                                           local_midnight(day + timedelta(days=1)),
+                                           rows(frame, "anomaly_detection", "anomaly_score", key), by="ts")
+            replace_anomalies(conn, key, day, day, found)
+        found = pd.concat(found_all, ignore_index=True) if found_all else pd.DataFrame()
+        check = _against_injected(conn, landing, found, partition_days(context))
+    yield dg.MaterializeResult(metadata={"dagster/row_count": written, "anomalies": len(found),
+                                         "found": dg.MetadataValue.json(found["reason"].tolist()[:50] if len(found) else [])})
+    yield check
+
+
+def _against_injected(conn, landing: LandingResource, found: pd.DataFrame, days: list[date]) -> dg.AssetCheckResult:
+    path = ground_truth_file(landing.location)
+    _, injected = ground_truth.read_manifest(path.parent) if path else (None, None)
+    if injected is None:
+        return dg.AssetCheckResult(check_name="anomalies_against_injected", passed=True,
+                                   metadata={"ground_truth": "none: the landing folder is not a simulated feed"})
+    truth = ground_truth.injected_anomalies(injected, ml_inputs.sensors(conn), ml_inputs.apartments(conn))
+    low, high = local_midnight(days[0]), local_midnight(days[-1] + timedelta(days=1))
+    truth = truth[(truth["end"] > low) & (truth["start"] < high)]
+    scores = match_anomalies(found if len(found) else pd.DataFrame(columns=["entity", "start", "end"]), truth)
+    enough = scores["precision"] >= 0.7 and scores["recall"] >= 0.7
+    return dg.AssetCheckResult(check_name="anomalies_against_injected", passed=bool(enough or not len(truth) and not len(found)),
+                               severity=dg.AssetCheckSeverity.WARN, metadata=scores)

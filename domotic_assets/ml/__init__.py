@@ -1,0 +1,1 @@
+"""Machine learning on Silver and Gold: energy forecast, room presence, anomalies (no Dagster import)."""
