@@ -299,6 +299,28 @@ def optimize(scenario_file: Path, out: Path, strategy: str, time_limit: float) -
     sys.exit(0 if schedule.status in ("optimal", "feasible") else 2)
 
 
+@main.command(help="Forecast any regular consumption series (CSV with columns ts,value, any regular step) and write "
+                   "the next STEPS points with an 80 % interval as ts,value,lower,upper.")
+@click.option("--history", "history_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--horizon", type=click.IntRange(min=1), required=True, help="Steps to forecast.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--timezone", default=PLATFORM_TIMEZONE, show_default=True,
+              help="Zone of the calendar features, and of timestamps written without an offset.")
+def forecast(history_file: Path, horizon: int, out: Path, timezone: str) -> None:
+    from domotic_assets.ml.energy_forecast import forecast_series, read_history
+
+    try:
+        history = read_history(history_file, timezone)
+        predicted = forecast_series(history, horizon, timezone)
+    except ValueError as exc:
+        raise click.ClickException(f"{history_file}: {exc}") from None
+    predicted.assign(ts=predicted["ts"].dt.tz_convert(timezone).map(lambda t: t.isoformat())).to_csv(
+        out, index=False, float_format="%.6g")
+    step = history.index[1] - history.index[0]
+    click.echo(f"{len(predicted)} points every {step} after {history.index[-1].tz_convert(timezone):%Y-%m-%d %H:%M} "
+               f"from {int(history.notna().sum())} known of {len(history)} -> {out}")
+
+
 @main.command(help="Consume live telemetry from the MQTT broker into the warehouse (stops cleanly on SIGTERM or Ctrl-C).")
 @click.option("--client-id", default="domotic-stream", show_default=True, help="The broker session to resume.")
 @click.option("--share-group", default=None, help="Join this MQTT 5 shared subscription (several consumers split the stream).")

@@ -85,7 +85,9 @@ class EnergyForecaster:
         rows = known & lagged
         if rows.sum() < MIN_TRAINING_ROWS:
             raise ValueError(f"too little history to train: {int(rows.sum())} usable points, {MIN_TRAINING_ROWS} needed")
-        self.step, self.feature_names, self.training_rows = y.index[1] - y.index[0], list(x.columns), int(rows.sum())
+        # a feature with no value at all (no weather forecast for a series) is left out, not learnt from
+        self.feature_names = [c for c in x.columns if x.loc[rows, c].notna().any()]
+        self.step, self.training_rows = y.index[1] - y.index[0], int(rows.sum())
         target = y.to_numpy(dtype=float)[rows]
         # A device that is off reads exactly 0 most of the time; with that many ties at the median,
         # scikit-learn's pinball-loss boosting (1.9) never leaves a prediction of 0 (seen on a TV whose
@@ -96,7 +98,7 @@ class EnergyForecaster:
             # 31 leaves took 0.7 s for an error within 2 % of this)
             model = HistGradientBoostingRegressor(loss="quantile", quantile=q, max_iter=self.max_iter, learning_rate=0.1,
                                                   max_leaf_nodes=15, min_samples_leaf=20, random_state=0)
-            self.models[q] = model.fit(x[rows], target)
+            self.models[q] = model.fit(x.loc[rows, self.feature_names], target)
         return self
 
     def predict(self, history: pd.Series, weather: pd.DataFrame | None = None, steps: int | None = None) -> pd.DataFrame:
@@ -107,10 +109,28 @@ class EnergyForecaster:
         future = pd.date_range(history.index[-1] + self.step, periods=steps, freq=self.step)
         grid = pd.concat([history.astype(float), pd.Series(np.nan, index=future)])
         x = features(grid, self.horizon_steps, self.timezone, weather).iloc[-steps:]
-        quantiles = np.sort(np.column_stack([self.models[q].predict(x) for q in self.quantiles]), axis=1)
+        quantiles = np.sort(np.column_stack([self.models[q].predict(x[self.feature_names]) for q in self.quantiles]), axis=1)
         quantiles = np.clip(quantiles, 0, None)  # consumption is never negative
         middle = list(self.quantiles).index(0.5) if 0.5 in self.quantiles else quantiles.shape[1] // 2
         return pd.DataFrame({"ts": future, "value": quantiles[:, middle], "lower": quantiles[:, 0], "upper": quantiles[:, -1]})
+
+
+def read_history(path, timezone: str) -> pd.Series:
+    """A `ts,value` CSV as a regular series (timestamps without an offset are read in `timezone`)."""
+    frame = pd.read_csv(path)
+    missing = {"ts", "value"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"missing column(s) {', '.join(sorted(missing))}; expected ts,value")
+    stamps = pd.to_datetime(frame["ts"], errors="coerce", utc=False, format="mixed")
+    if stamps.dt.tz is None:
+        stamps = stamps.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+    values = pd.to_numeric(frame["value"], errors="coerce")
+    return regular(pd.DataFrame({"ts": stamps, "value": values}))
+
+
+def forecast_series(history: pd.Series, horizon: int, timezone: str) -> pd.DataFrame:
+    """The next `horizon` points of a regular series: ts, value, lower, upper."""
+    return EnergyForecaster(timezone, horizon).fit(history).predict(history)
 
 
 def seasonal_naive(history: pd.Series, steps: int, season_days: int = 7) -> np.ndarray:

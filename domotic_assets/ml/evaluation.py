@@ -93,7 +93,7 @@ def evaluate_energy(series: dict, weather: dict, starts: list[pd.Timestamp], hor
 
 
 def evaluate_presence(rows: pd.DataFrame, truth: pd.Series | None, starts: list[pd.Timestamp],
-                      select=None, max_iter: int = 120) -> dict:
+                      select=None) -> dict:
     """At every origin, a model trained on the room-hours before it, judged on the rows `select(rows,
     origin)` picks (default: the next 24 hours at every lead), against the ground truth (`truth`:
     occupied per row, e.g. from the simulator's manifest) or else against Gold's own presence rule;
@@ -104,7 +104,7 @@ def evaluate_presence(rows: pd.DataFrame, truth: pd.Series | None, starts: list[
         test = select(rows, origin) if select else rows[(rows["ts"] >= origin) & (rows["ts"] < origin + pd.Timedelta(hours=24))]
         if test.empty or train["presence_minutes"].notna().sum() < 200:
             continue
-        model = presence.PresenceModel(max_iter=max_iter).fit(train)
+        model = presence.PresenceModel().fit(train)
         labels = truth.loc[test.index] if truth is not None else pd.Series(presence.label(test["presence_minutes"]), index=test.index)
         ok = labels.notna().to_numpy()
         predicted.append(model.probability(test)[ok])

@@ -36,7 +36,7 @@ def training_set(hourly: pd.DataFrame, first: date, last: date, timezones: dict[
     end = local_midnight(last + timedelta(days=2)) - pd.Timedelta(hours=1)
     rows = presence.feature_rows(hourly, timezones, end=end)
     low = local_midnight(first)
-    return PresenceTrainingSet(first, last, rows[rows["ts"] >= low].reset_index(drop=True) if len(rows) else rows)
+    return PresenceTrainingSet(first, last, rows[rows["ts"] >= low].reset_index(drop=True))
 
 
 def issued_at_origin(rows: pd.DataFrame, origin: pd.Timestamp, hours: int = 24) -> pd.DataFrame:

@@ -149,4 +149,9 @@ def anomaly_hourly(conn: psycopg.Connection, first: date, last: date) -> pd.Data
         FROM gold.fact_environment_minute e JOIN gold.dim_room r USING (room_key) JOIN gold.dim_apartment a ON a.apartment_key = e.apartment_key
         WHERE e.ts >= %(low)s AND e.ts < %(high)s AND e.window_open IS NOT NULL
         GROUP BY e.apartment_key, e.room_key, date_trunc('hour', e.ts), r.name, a.code HAVING count(*) >= 45""", params)
-    return pd.concat([f for f in (devices, unmetered, rooms) if not f.empty], ignore_index=True)
+    parts = [f for f in (devices, unmetered, rooms) if not f.empty]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=ANOMALY_COLUMNS)
+
+
+ANOMALY_COLUMNS = ["entity", "kind", "apartment_key", "room_key", "device_key", "ts", "mean_power_w", "cycles",
+                   "unmetered_w", "window_open_minutes", "name"]

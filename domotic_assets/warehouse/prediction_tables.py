@@ -85,6 +85,8 @@ def replace_predictions(conn: psycopg.Connection, model_key: int, low: datetime,
     if by not in ("issued_at", "ts"):
         raise ValueError(by)
     frame = rows.reindex(columns=PREDICTION_COLUMNS)
+    keys = [c for c in PREDICTION_COLUMNS if c.endswith("_key")]
+    frame[keys] = frame[keys].astype("Int64")  # a key column with a gap arrives as floats
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(f"DELETE FROM gold.fact_prediction WHERE model_key = %s AND {by} >= %s AND {by} < %s",
                     (model_key, low, high))

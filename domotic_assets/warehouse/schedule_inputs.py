@@ -3,9 +3,11 @@
 * **Prices**: the apartment's tariff rows (`pidb.tariffs` through `energy_profiles.tariff_code`) at
   each slot's local time, by the rule of `transform.tariffs`; the feed-in price from the pidb
   parameter `feed_in_chf_kwh` (none: exports earn nothing, and the notes say so).
-* **Load**: until the ML forecast exists, the mean of the same local quarter-hour over the
-  `LOAD_HISTORY_DAYS` days before, from the main meter in Gold minus the plugs of shiftable devices
-  (the optimiser places those itself); failing that, the household's MQTT telemetry.
+* **Load**: the ML energy forecast of the apartment issued by the day's start (`gold.fact_prediction`),
+  minus the usual draw of its shiftable devices at that time (the optimiser places those itself);
+  without a forecast, the mean of the same local quarter-hour over the `LOAD_HISTORY_DAYS` days
+  before, from the main meter in Gold minus the plugs of shiftable devices; failing that, the
+  household's MQTT telemetry.
 * **PV**: installed kWp (`energy_profiles.pv_kwp`) x the radiation forecast of the apartment's
   site (the newest issue of the day before, else of the day) x a performance ratio.
 * **Battery**: `energy_profiles.battery_kwh`, power, bounds and efficiency from pidb parameters
@@ -30,6 +32,7 @@ from domotic_assets.warehouse.quality import parameter
 from domotic_assets.warehouse.silver_tables import day_bounds
 
 LOAD_HISTORY_DAYS = 7
+ENERGY_FORECAST_MODEL = 1  # gold.dim_model
 PV_PERFORMANCE_RATIO = 0.82
 """Share of the panels' rated output that reaches the house (inverter, temperature, soiling)."""
 BATTERY_DEFAULTS = {"battery_c_rate": 0.5, "battery_soc_min": 0.1, "battery_soc_max": 0.95, "battery_efficiency": 0.95}
@@ -114,6 +117,44 @@ def _load_history(conn: psycopg.Connection, household: Household, day: date, ste
     return {}, ""
 
 
+def _load_forecast(conn: psycopg.Connection, household: Household, day: date, slots: list[datetime],
+                   step_minutes: int) -> list[float] | None:
+    """kW per slot from the newest energy forecast issued by the day's start, minus the shiftable plugs'
+    mean at that wall-clock time; None unless every slot is forecast."""
+    if not conn.execute("SELECT to_regclass('gold.fact_prediction') IS NOT NULL").fetchone()[0]:
+        return None
+    low, high = day_bounds(day, household.timezone)
+    rows = conn.execute("""
+        SELECT DISTINCT ON (ts) ts, predicted_value FROM gold.fact_prediction
+        WHERE model_key = %s AND apartment_key = %s AND device_key IS NULL AND room_key IS NULL
+          AND ts >= %s AND ts < %s AND issued_at <= %s
+        ORDER BY ts, issued_at DESC""", (ENERGY_FORECAST_MODEL, household.apartment_key, low, high, low)).fetchall()
+    quarter = {ts: kwh * 4 for ts, kwh in rows}  # kWh per quarter-hour -> kW
+    slot_kw = [quarter.get(_quarter_of(t)) for t in slots]
+    if any(kw is None for kw in slot_kw):
+        return None
+    shiftable = _shiftable_history(conn, household, day, step_minutes)
+    return [max(kw - shiftable.get(b, 0.0), 0.0) for kw, b in zip(slot_kw, _wall_bins(slots, step_minutes))]
+
+
+def _quarter_of(t: datetime) -> datetime:
+    utc = t.astimezone(timezone.utc)
+    return utc.replace(minute=utc.minute - utc.minute % 15, second=0, microsecond=0)
+
+
+def _shiftable_history(conn: psycopg.Connection, household: Household, day: date, step_minutes: int) -> dict[int, float]:
+    """Mean kW of the shiftable devices' plugs per local wall-clock bin over the history days."""
+    low = day_bounds(day - timedelta(days=LOAD_HISTORY_DAYS), household.timezone)[0]
+    rows = conn.execute("""
+        SELECT ((extract(hour FROM f.ts AT TIME ZONE %(tz)s) * 60 + extract(minute FROM f.ts AT TIME ZONE %(tz)s))::int / %(step)s),
+               sum(f.energy_kwh) * 60.0 / count(DISTINCT f.ts)
+        FROM gold.fact_energy_minute f JOIN gold.dim_device d USING (device_key)
+        WHERE f.apartment_key = %(key)s AND NOT f.is_main_meter AND d.shiftable AND f.ts >= %(low)s AND f.ts < %(high)s
+        GROUP BY 1""", {"tz": household.timezone, "step": step_minutes, "key": household.apartment_key, "low": low,
+                        "high": day_bounds(day, household.timezone)[0]}).fetchall()
+    return {b: float(kw or 0.0) for b, kw in rows}
+
+
 def _pv(conn: psycopg.Connection, household: Household, day: date, slots: list[datetime], step_minutes: int) -> tuple[list[float], str]:
     if not household.pv_kwp:
         return [0.0] * len(slots), "no PV installed"
@@ -168,11 +209,15 @@ def scenario_for(conn: psycopg.Connection, household: Household, day: date, step
     prices = _prices(conn, household, slots) if household.tariff_code else None
     if prices is None:
         return ScenarioInputs(None, {"missing": f"tariff {household.tariff_code!r} does not cover every slot of {day}"})
-    history, notes["load"] = _load_history(conn, household, day, step_minutes)
-    if not history:
-        return ScenarioInputs(None, {"missing": f"no load history in the {LOAD_HISTORY_DAYS} days before {day}"})
-    bins = _wall_bins(slots, step_minutes)
-    known = np.mean(list(history.values()))
+    load = _load_forecast(conn, household, day, slots, step_minutes)
+    if load is not None:
+        notes["load"] = "energy forecast (gold.fact_prediction) minus the shiftable plugs' usual draw"
+    else:
+        history, notes["load"] = _load_history(conn, household, day, step_minutes)
+        if not history:
+            return ScenarioInputs(None, {"missing": f"no load history in the {LOAD_HISTORY_DAYS} days before {day}"})
+        known = np.mean(list(history.values()))
+        load = [history.get(b, known) for b in _wall_bins(slots, step_minutes)]
     pv, notes["pv"] = _pv(conn, household, day, slots, step_minutes)
     if not pv:
         return ScenarioInputs(None, {"missing": f"no radiation forecast of {household.weather_site} covering {day}"})
@@ -183,7 +228,7 @@ def scenario_for(conn: psycopg.Connection, household: Household, day: date, step
         notes["appliances_without_profile"] = ", ".join(skipped)
     doc = {"start": slots[0].isoformat(), "timezone": household.timezone, "step_minutes": step_minutes,
            "price_import_chf_kwh": prices, "price_export_chf_kwh": [feed_in] * len(slots),
-           "load_kw": [round(history.get(b, known), 4) for b in bins], "pv_kw": pv,
+           "load_kw": [round(kw, 4) for kw in load], "pv_kw": pv,
            "grid": {"import_kw_max": household.contract_kw, "export_kw_max": household.contract_kw},
            "appliances": appliances, "weights": {"cost": 1.0, "self_consumption": 0.0, "export": 0.0}}
     if household.battery_kwh:

@@ -39,12 +39,31 @@ def _version(model: str, first: date, last: date) -> str:
     return f"{model}-v{CODE_VERSION}-{first:%Y%m%d}-{last:%Y%m%d}"
 
 
+RETRAIN_EVERY_DAYS = 7
+"""In a range (a backfill), a model is trained on the first day of each week of it and serves the
+days after until the next; a daily run trains every day. Either way no day's model has seen that day."""
+
+
+def _train_in_blocks(training_sets: dict, fit) -> tuple[dict, dict]:
+    """`fit(day)` -> (model, metadata) or None, for the days that start a block (or follow a failed fit);
+    every day gets the model of its block (None before the first that could be trained)."""
+    out, latest, current, since = {}, {}, None, None
+    for day in sorted(training_sets):
+        today = date.fromisoformat(day)
+        if current is None or (today - since).days >= RETRAIN_EVERY_DAYS:
+            fitted = fit(day)
+            current, since = (fitted[0], today) if fitted else (None, None)
+            latest = fitted[1] if fitted else latest
+        out[day] = current
+    return out, latest
+
+
 def _artifact(context: dg.AssetExecutionContext, day: str) -> str:
     """Where the model store keeps the model of a day, relative to its root."""
     return f"{'/'.join(context.asset_key.path)}/{day}.joblib"
 
 
-def _compare(conn, model: str, version: str, metrics: dict, key: str, higher_is_better: bool) -> dict:
+def _compare(conn, model: str, version: str, metrics: dict, key: str, higher_is_better: bool) -> dg.Output[dict]:
     """The metrics beside the previous version's, and whether this one is better on `key`."""
     before = previous_metrics(conn, model, version) or {}
     if key in metrics and key in before:
@@ -53,7 +72,7 @@ def _compare(conn, model: str, version: str, metrics: dict, key: str, higher_is_
     return {"previous_version": before or None}
 
 
-def _metadata(metrics: dict, extra: dict | None = None) -> dict:
+def _metadata(metrics: dict, extra: dict | None = None) -> dg.Output[dict]:
     out = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and v == v}
     return {**out, "metrics": dg.MetadataValue.json(metrics), **(extra or {})}
 
@@ -63,7 +82,7 @@ def _metadata(metrics: dict, extra: dict | None = None) -> dict:
 @dg.asset(**STORED, deps=[GOLD["fact_energy_minute"], GOLD["dim_device"], GOLD["dim_apartment"], "weather_clean"],
           description="Quarter-hour kWh of each apartment (main meter) and its main devices over the "
                       f"{energy_models.TRAINING_DAYS} days before the partition, with the weather forecast for them.")
-def energy_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dict:
+def energy_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.Output[dict]:
     out = {}
     with warehouse_guard(context), warehouse.connect() as conn:
         apartments = ml_inputs.apartments(conn)
@@ -87,19 +106,22 @@ def energy_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseR
 @dg.asset(**STORED, description="Quantile gradient-boosting forecasters (10/50/90 %) per series, judged on the window's "
                                 "last two days against the seasonal-naive and typical-day baselines.")
 def energy_forecast_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                          energy_training_set: dict) -> dict:
-    out, latest = {}, {}
+                          energy_training_set: dict) -> dg.Output[dict]:
     with warehouse_guard(context), warehouse.connect() as conn:
-        for day, training in sorted(energy_training_set.items()):
+        def fit(day: str):
+            training = energy_training_set[day]
             models = energy_models.train(training)
+            if not models.forecasters:
+                context.log.warning(f"{day}: no energy forecaster: {models.skipped}")
+                return None
             version = _version("energy_forecast", training.first_day, training.last_day)
             models.metrics["version_key"] = register_version(
                 conn, MODEL_KEYS["energy_forecast"], "energy_forecast", version, training.first_day, training.last_day,
-                training.rows, models.features, models.metrics,
-                _artifact(context, day))
-            latest = {**models.metrics, **_compare(conn, "energy_forecast", version, models.metrics, "mae_kwh", False),
-                      "version": version, "skipped": models.skipped}
-            out[day] = models
+                training.rows, models.features, models.metrics, _artifact(context, day))
+            return models, {**models.metrics, **_compare(conn, "energy_forecast", version, models.metrics, "mae_kwh", False),
+                            "version": version, "skipped": models.skipped}
+
+        out, latest = _train_in_blocks(energy_training_set, fit)
     return dg.Output(out, metadata=_metadata(latest))
 
 
@@ -114,6 +136,8 @@ def energy_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         room_of = dict(zip(devices["device_key"], devices["room_key"]))
         for day in partition_days(context):
             models, training = energy_forecast_model[day.isoformat()], energy_training_set[day.isoformat()]
+            if models is None:
+                continue
             frame = energy_models.forecast(models, training.series, training.weather, local_midnight(day))
             if frame.empty:
                 continue
@@ -140,7 +164,7 @@ def _presence_truth(landing: LandingResource, conn, training_rows: pd.DataFrame)
 @dg.asset(**STORED, deps=[GOLD["fact_presence_minute"], GOLD["fact_environment_minute"], "sensor_events"],
           description=f"Room-hours of the {presence_models.TRAINING_DAYS} days before the partition as feature rows "
                       "(recent presence, motion, CO2, light, doors; time of day, weekday; lead time).")
-def presence_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dict:
+def presence_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.Output[dict]:
     out = {}
     with warehouse_guard(context), warehouse.connect() as conn:
         zones = dict(ml_inputs.apartments(conn)[["apartment_key", "timezone"]].itertuples(index=False))
@@ -155,18 +179,23 @@ def presence_training_set(context: dg.AssetExecutionContext, warehouse: Warehous
                                 "days as issued at midnight, against the simulator's occupancy where there is one, "
                                 "beside the time-of-day frequency baseline.")
 def presence_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource,
-                   presence_training_set: dict) -> dict:
-    out, latest = {}, {}
+                   presence_training_set: dict) -> dg.Output[dict]:
     with warehouse_guard(context), warehouse.connect() as conn:
-        for day, training in sorted(presence_training_set.items()):
-            models = presence_models.train(training, _presence_truth(landing, conn, training.rows))
+        def fit(day: str):
+            training = presence_training_set[day]
+            try:
+                models = presence_models.train(training, _presence_truth(landing, conn, training.rows))
+            except ValueError as exc:
+                context.log.warning(f"{day}: no presence model: {exc}")
+                return None
             version = _version("presence", training.first_day, training.last_day)
             models.metrics["version_key"] = register_version(
                 conn, MODEL_KEYS["presence"], "presence", version, training.first_day, training.last_day,
-                models.model.training_rows,
-                models.model.feature_names, models.metrics, _artifact(context, day))
-            latest = {**models.metrics, **_compare(conn, "presence", version, models.metrics, "f1", True), "version": version}
-            out[day] = models
+                models.model.training_rows, models.model.feature_names, models.metrics, _artifact(context, day))
+            return models, {**models.metrics, **_compare(conn, "presence", version, models.metrics, "f1", True),
+                            "version": version}
+
+        out, latest = _train_in_blocks(presence_training_set, fit)
     return dg.Output(out, metadata=_metadata(latest))
 
 
@@ -179,6 +208,8 @@ def presence_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     with warehouse_guard(context), warehouse.connect() as conn:
         for day in partition_days(context):
             models, training = presence_model[day.isoformat()], presence_training_set[day.isoformat()]
+            if models is None:
+                continue
             frame = presence_models.forecast(models, training.rows, local_midnight(day))
             if frame.empty:
                 continue
@@ -197,7 +228,7 @@ BASELINE_DAYS = 28
 @dg.asset(**STORED, deps=[GOLD["fact_energy_minute"], GOLD["fact_environment_minute"], GOLD["dim_room"]],
           description=f"Hourly features of every device, apartment and room over the {BASELINE_DAYS} days before the partition "
                       "and on the partition itself (mean power and on-cycles, power on no plug, minutes windows stood open).")
-def anomaly_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dict:
+def anomaly_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.Output[dict]:
     out = {}
     with warehouse_guard(context), warehouse.connect() as conn:
         for day in partition_days(context):
@@ -206,7 +237,7 @@ def anomaly_training_set(context: dg.AssetExecutionContext, warehouse: Warehouse
 
 
 @dg.asset(**STORED, description="Each entity's own history per local hour (median, spread, how often active).")
-def anomaly_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource, anomaly_training_set: dict) -> dict:
+def anomaly_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource, anomaly_training_set: dict) -> dg.Output[dict]:
     out, latest = {}, {}
     with warehouse_guard(context), warehouse.connect() as conn:
         zones = dict(ml_inputs.apartments(conn)[["apartment_key", "timezone"]].itertuples(index=False))

@@ -29,11 +29,11 @@ CHECKS = {
     kinds={"postgres", "python"},
     deps=[dg.AssetKey(["gold", "fact_energy_minute"]), dg.AssetKey(["gold", "dim_device"]),
           dg.AssetKey(["gold", "agg_household_telemetry_15min"]), "weather_clean", "dim_tariffs", "dim_energy_profiles",
-          "dim_devices", "dim_parameters", "household_telemetry"],
+          "dim_devices", "dim_parameters", "household_telemetry", "energy_forecast"],
     check_specs=[dg.AssetCheckSpec(name, asset="household_schedules", blocking=blocking, description=text)
                  for name, (blocking, text) in CHECKS.items()],
     description="gold.schedules and gold.schedule_kpis: each household's battery and shiftable appliances scheduled for "
-    "the day against its tariff, a load forecast from history and a PV forecast from the radiation forecast (MILP, HiGHS).",
+    "the day against its tariff, the ML load forecast (or history) and a PV forecast from the radiation forecast (MILP, HiGHS).",
 )
 def household_schedules(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     planned, skipped, unsound, worse = {}, {}, {}, {}
