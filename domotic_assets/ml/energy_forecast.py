@@ -143,11 +143,15 @@ def seasonal_naive(history: pd.Series, steps: int, season_days: int = 7) -> np.n
 
 
 def typical_day(history: pd.Series, steps: int, timezone: str, days: int = 28) -> np.ndarray:
-    """The second baseline: the mean of the same local time on the same kind of day (working or off)."""
+    """The second baseline: the mean of the same local time on the same kind of day (working or off),
+    or on any day when the history holds none of that kind."""
     step = history.index[1] - history.index[0]
     recent = history.iloc[-days * steps_per_day(step):]
     cal = calendar_features(recent.index, timezone)
-    profile = pd.Series(recent.to_numpy(dtype=float)).groupby([cal["day_off"], cal["minute_of_day"]]).mean()
+    known = recent.notna().to_numpy()
+    values, cal = pd.Series(recent.to_numpy(dtype=float)[known]), cal[known].reset_index(drop=True)
+    profile = values.groupby([cal["day_off"], cal["minute_of_day"]]).mean()
+    any_day = values.groupby(cal["minute_of_day"]).mean()  # when the history holds no day of that kind
     future = pd.date_range(history.index[-1] + step, periods=steps, freq=step)
     fut = calendar_features(future, timezone)
-    return np.array([profile.get((d, m), np.nan) for d, m in zip(fut["day_off"], fut["minute_of_day"])])
+    return np.array([profile.get((d, m), any_day.get(m, np.nan)) for d, m in zip(fut["day_off"], fut["minute_of_day"])])

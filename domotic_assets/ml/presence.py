@@ -30,17 +30,22 @@ def label(presence_minutes: pd.Series | np.ndarray) -> np.ndarray:
 
 
 def _profile(hours: pd.DataFrame, timezone: str) -> np.ndarray:
-    """How often the room was occupied at this local hour on this kind of day, over the days before."""
+    """How often the room was occupied at this local hour on this kind of day (working or off) over the
+    `PROFILE_DAYS` such days before; on any day at that hour when there was none of that kind yet."""
     cal = calendar_features(hours["ts"], timezone)
     occupied = pd.Series(label(hours["presence_minutes"]), dtype=float)
     occupied[hours["presence_minutes"].isna().to_numpy()] = np.nan
-    keys = cal["day_off"] * 100 + cal["minute_of_day"] // 60
-    out = np.full(len(hours), np.nan)
-    for key in keys.unique():
-        rows = np.flatnonzero(keys.to_numpy() == key)
-        past = occupied.iloc[rows].shift(1).rolling(PROFILE_DAYS, min_periods=1).mean()
-        out[rows] = past.to_numpy()
-    return out
+    hour = (cal["minute_of_day"] // 60).to_numpy()
+
+    def past_share(keys: np.ndarray) -> np.ndarray:
+        out = np.full(len(hours), np.nan)
+        for key in np.unique(keys):
+            rows = np.flatnonzero(keys == key)
+            out[rows] = occupied.iloc[rows].shift(1).rolling(PROFILE_DAYS, min_periods=1).mean().to_numpy()
+        return out
+
+    typed = past_share(cal["day_off"].to_numpy() * 100 + hour)
+    return np.where(np.isnan(typed), past_share(hour), typed)
 
 
 def _room_rows(hours: pd.DataFrame, apartment_presence: np.ndarray, timezone: str, leads: tuple[int, ...]) -> pd.DataFrame:

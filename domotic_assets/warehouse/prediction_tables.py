@@ -62,8 +62,18 @@ def register_version(conn: psycopg.Connection, model_key: int, model_code: str, 
         ON CONFLICT (model_code, version) DO UPDATE SET trained_at = now(), training_rows = excluded.training_rows,
             features = excluded.features, metrics = excluded.metrics, artifact = excluded.artifact
         RETURNING model_version_key""",
-        (model_key, model_code, version, first, last, training_rows, json.dumps(features), json.dumps(metrics), artifact)).fetchone()
+        (model_key, model_code, version, first, last, training_rows, json.dumps(features), json.dumps(_finite(metrics)),
+         artifact)).fetchone()
     return row[0]
+
+
+def _finite(value):
+    """JSON has no NaN: an undefined figure (no baseline error to compare with) is stored as null."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return None if isinstance(value, float) and value != value else value
 
 
 def previous_metrics(conn: psycopg.Connection, model_code: str, before_version: str) -> dict | None:

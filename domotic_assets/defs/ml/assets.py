@@ -72,9 +72,10 @@ def _compare(conn, model: str, version: str, metrics: dict, key: str, higher_is_
     return {"previous_version": before or None}
 
 
-def _metadata(metrics: dict, extra: dict | None = None) -> dg.Output[dict]:
-    out = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and v == v}
-    return {**out, "metrics": dg.MetadataValue.json(metrics), **(extra or {})}
+def _metadata(metrics: dict) -> dict:
+    """Figures and names as their own metadata entries (the UI plots numbers over materializations), all as JSON."""
+    plain = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str)) and v == v}
+    return {**plain, "metrics": dg.MetadataValue.json(metrics)}
 
 
 # --- energy ----------------------------------------------------------------------------------------
