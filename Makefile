@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench stream-bench optimise-bench freshness ui install clean
+.PHONY: demo test bench stream-bench optimise-bench ml-bench freshness ui install clean
 
 demo: $(STAMP)
 	$(BIN)/domotic demo
@@ -23,12 +23,16 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sources_bench.py
 	$(BIN)/python benchmarks/stream_bench.py
 	$(BIN)/python benchmarks/optimise_bench.py
+	$(BIN)/python benchmarks/ml_bench.py
 
 stream-bench: $(STAMP)
 	$(BIN)/python benchmarks/stream_bench.py
 
 optimise-bench: $(STAMP)
 	$(BIN)/python benchmarks/optimise_bench.py
+
+ml-bench: $(STAMP)
+	$(BIN)/python benchmarks/ml_bench.py
 
 freshness: $(STAMP)
 	$(BIN)/python benchmarks/freshness_bench.py --minutes 15

@@ -139,7 +139,7 @@ def _materialize(settings: Settings, dsn: str, first: date, last: date, select: 
 @main.command("run", help="Materialize a day range (both dates included) of everything, a layer, or a selection.")
 @click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), required=True)
 @click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), required=True)
-@click.option("--select", default=None, help="bronze, silver, gold, or a Dagster asset selection string.")
+@click.option("--select", default=None, help="bronze, silver, gold, ml, or a Dagster asset selection string.")
 def run_command(first, last, select) -> None:
     from domotic_assets.warehouse.embedded import warehouse_dsn
 
@@ -158,14 +158,15 @@ def run_command(first, last, select) -> None:
 def demo(days: int, fresh: bool) -> None:
     from domotic_assets.simulator.feed import SimulationConfig, simulate as run_batch
     from domotic_assets.warehouse.embedded import warehouse_dsn
-    from domotic_assets.warehouse.summary import gold_figures, schedule_figures, sensor_file_summary, table_rows
+    from domotic_assets.warehouse.summary import (gold_figures, prediction_figures, schedule_figures, sensor_file_summary,
+                                                  table_rows)
 
     began = time.perf_counter()
     settings = Settings.from_env()
     feed = settings.feed_dir
     config = SimulationConfig(out=feed, days=days)
     marker = feed / ".simulated"
-    stamp = f"{config.start} {config.days} {config.seed} {config.faults} {','.join(config.apartments)}"
+    stamp = f"{config.start} {config.days} {config.seed} {config.faults} anomalies={config.anomalies} {','.join(config.apartments)}"
     if fresh or not marker.exists() or marker.read_text() != stamp:
         click.echo(f"simulating {days} days for {', '.join(config.apartments)} into {feed} ...")
         summary = run_batch(config)
@@ -188,6 +189,7 @@ def demo(days: int, fresh: bool) -> None:
             rows = table_rows(conn)
             gold = gold_figures(conn, first, last, config.share) if ok else None
             schedules = schedule_figures(conn, first, last) if ok else None
+            predictions = prediction_figures(conn) if ok else []
     click.echo("")
     click.echo(f"Summary ({first} .. {last}, state in {settings.home})")
     click.echo(f"  sensor files: {files['registered']} registered, {files['stored']} in Bronze, "
@@ -200,6 +202,8 @@ def demo(days: int, fresh: bool) -> None:
         click.echo(f"  gold: {gold}")
     if schedules:
         click.echo(f"  schedules: {schedules}")
+    for line in predictions:
+        click.echo(f"  ml: {line}")
     click.echo(f"  time taken: {time.perf_counter() - began:.1f} s")
     sys.exit(0 if ok else 1)
 

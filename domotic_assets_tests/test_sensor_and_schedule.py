@@ -110,3 +110,13 @@ def test_telemetry_schedule_rolls_up_today_every_quarter_hour_and_closes_yesterd
     midnight = list(telemetry_schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2023, 10, 30, 0, 2, tzinfo=zurich))))
     assert [r.partition_key for r in midnight] == ["2023-10-29", "2023-10-30"]
     assert len({r.run_key for r in daytime + midnight}) == 3
+
+
+def test_ml_schedule_retrains_and_predicts_today_after_midnight_once_a_day():
+    from domotic_assets.defs.ml.schedules import ml_daily_schedule, ml_job
+
+    zurich = zone("Europe/Zurich")
+    assert ml_daily_schedule.cron_schedule == "30 1 * * *" and ml_daily_schedule.execution_timezone == "Europe/Zurich"
+    requests = list(ml_daily_schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2023, 10, 29, 1, 30, tzinfo=zurich))))
+    assert [r.partition_key for r in requests] == ["2023-10-29"] and requests[0].run_key == "ml:2023-10-29"
+    assert ml_job.selection == dg.AssetSelection.groups("ml")

@@ -9,7 +9,7 @@ from datetime import date
 
 import dagster as dg
 
-LAYERS = ("bronze", "silver", "gold")
+LAYERS = ("bronze", "silver", "gold", "ml")
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 DBT_NOISE = {"unique_id", "invocation_id"}

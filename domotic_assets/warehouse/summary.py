@@ -55,3 +55,22 @@ def schedule_figures(conn: psycopg.Connection, first: date, last: date) -> str |
     saving = 100 * (rules - optimised) / abs(rules) if rules else 0.0
     return (f"{count} schedules for {households} household(s): CHF {optimised:.2f} optimised against CHF {rules:.2f} "
             f"rule-based ({saving:+.1f} %, energy left in the battery counted)" + (f"; {not_optimal} not optimal" if not_optimal else ""))
+
+
+def prediction_figures(conn: psycopg.Connection) -> list[str]:
+    """One line per model: its predictions in Gold and the held-out scores of its newest version."""
+    rows = conn.execute("""
+        SELECT m.code, count(p.*), min(p.local_day), max(p.local_day),
+               (SELECT v.metrics FROM gold.model_versions v WHERE v.model_key = m.model_key
+                 AND NOT v.metrics ? 'not_evaluated' ORDER BY v.training_last_day DESC LIMIT 1)
+        FROM gold.dim_model m LEFT JOIN gold.fact_prediction p USING (model_key)
+        GROUP BY m.model_key, m.code ORDER BY m.model_key""").fetchall()
+    shown = {"energy_forecast": ("mae_kwh", "typical_day_mae_kwh", "improvement_vs_typical_day"),
+             "presence": ("f1", "baseline_f1"), "anomaly_detection": ()}
+    lines = []
+    for code, count, first, last, metrics in rows:
+        scores = ", ".join(f"{k}={metrics[k]}" for k in shown.get(code, ()) if metrics and metrics.get(k) is not None)
+        lines.append(f"{code}: {count:,} predictions" + (f" for {first} .. {last}" if count else "") + (f" ({scores})" if scores else ""))
+    anomalies = conn.execute("SELECT count(*) FROM gold.anomalies").fetchone()[0]
+    lines.append(f"anomalies found: {anomalies} (gold.anomalies, each with its reason)")
+    return lines

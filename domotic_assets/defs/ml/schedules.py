@@ -2,10 +2,9 @@
 
 import dagster as dg
 
-from domotic_assets.defs.partitions import daily_partitions
 from domotic_assets.settings import PLATFORM_TIMEZONE
 
-ml_job = dg.define_asset_job("ml_job", selection=dg.AssetSelection.groups("ml"), partitions_def=daily_partitions,
+ml_job = dg.define_asset_job("ml_job", selection=dg.AssetSelection.groups("ml"),
                              description="Training sets, models and predictions of one day (all ML assets).")
 
 

@@ -1,0 +1,193 @@
+"""Benchmark of the ML models: 70 simulated winter days of the two apartments, evaluated on the last 14.
+
+Prints, in one run: the energy forecast's MAE beside the seasonal-naive (same time last week) and
+typical-day baselines, rolling origin at each of the 14 local midnights (48 hours ahead, trained only
+on what came before); presence F1 against the simulator's true occupancy, issued at each midnight for
+the next 24 hours, beside the time-of-day frequency baseline; anomaly precision and recall against the
+anomalies the simulator injected, each day judged on a baseline of the 28 days before it; and the
+time to train every model once and predict a day with it. The feed goes through Bronze, Silver and
+Gold with the platform's own definitions first (about 5 minutes; `--keep DIR` keeps it for a re-run).
+Usage: python benchmarks/ml_bench.py [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import shutil
+import tempfile
+import time
+import warnings
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import psycopg
+
+from domotic_assets.definitions import build_definitions
+from domotic_assets.defs.run_range import materialize_range
+from domotic_assets.ml import anomalies, energy_models, ground_truth, presence, presence_models
+from domotic_assets.ml.evaluation import evaluate_energy, evaluate_presence, local_midnight, match_anomalies, origins
+from domotic_assets.ml.series import energy_series, weather_for
+from domotic_assets.settings import Settings
+from domotic_assets.simulator.feed import SimulationConfig, simulate
+from domotic_assets.warehouse import ml_inputs
+from domotic_assets.warehouse.embedded import EmbeddedPostgres
+
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+
+FIRST, DAYS, EVALUATED = date(2023, 11, 1), 70, 14
+LAST = FIRST + timedelta(days=DAYS - 1)
+ANOMALY_RATE = 0.12
+TARGETS = {"energy": 0.15, "presence_f1": 0.8, "anomaly": 0.7, "seconds": 120.0}
+
+
+def build(work: Path) -> str:
+    """The warehouse of the 70 days (Bronze, Silver, Gold; not the ML assets, measured here)."""
+    feed = SimulationConfig(out=work / "feed", start=FIRST, days=DAYS, anomaly_rate=ANOMALY_RATE)
+    server = EmbeddedPostgres(work / "pg")
+    dsn, _ = server.ensure_running()
+    marker = work / ".built"
+    if not marker.exists():
+        began = time.perf_counter()
+        shutil.rmtree(feed.out, ignore_errors=True)
+        summary = simulate(feed)
+        print(f"simulated {DAYS} days from {FIRST}: {summary.files:,} files, {summary.anomalies} anomalies injected "
+              f"({summary.seconds:.0f} s)", flush=True)
+        settings = Settings(home=work / "home", landing=str(feed.share), weather=str(feed.meteo), pidb_url=feed.pidb, pg_dsn=dsn)
+        defs = build_definitions(settings)
+        graph = defs.resolve_asset_graph()
+        keys = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name not in ("ml",)
+                and k.to_user_string() != "household_schedules"}
+        with open(work / "build.log", "w") as log, contextlib.redirect_stdout(log):  # dbt's console output
+            outcome = materialize_range(defs, keys, FIRST, LAST, dg.DagsterInstance.ephemeral(), echo=print)
+        if not outcome.success:
+            raise SystemExit(f"the warehouse build failed: {outcome.failures}")
+        marker.write_text(dsn)
+        print(f"Bronze, Silver and Gold built in {time.perf_counter() - began:.0f} s", flush=True)
+    return dsn
+
+
+def energy(conn, starts) -> dict:
+    apartments = ml_inputs.apartments(conn)
+    devices = ml_inputs.main_devices(conn, FIRST, LAST)
+    series = energy_series(ml_inputs.energy_series(conn, FIRST, LAST), devices, local_midnight(FIRST),
+                           local_midnight(LAST + timedelta(days=1)))
+    weather = weather_for(series, ml_inputs.weather_hourly(conn, FIRST, LAST), dict(zip(apartments["apartment_key"],
+                          apartments["weather_site"])), local_midnight(LAST + timedelta(days=1)), energy_models.HORIZON_STEPS)
+    zones = {k: "Europe/Zurich" for k in series}
+    out = {}
+    for label, keys in (("apartments", [k for k in series if k[1] == 0]), ("main devices", [k for k in series if k[1]])):
+        began = time.perf_counter()
+        scores = evaluate_energy({k: series[k] for k in keys}, weather, starts, energy_models.HORIZON_STEPS, zones).metrics()
+        out[label] = scores
+        print(f"energy, {label} ({len(keys)} series, {scores['points']:,} quarter-hours): MAE {scores['mae_kwh']:.4f} kWh, "
+              f"seasonal naive {scores['seasonal_naive_mae_kwh']:.4f} ({100 * scores['improvement_vs_seasonal_naive']:+.1f} %), "
+              f"typical day {scores['typical_day_mae_kwh']:.4f} ({100 * scores['improvement_vs_typical_day']:+.1f} %), "
+              f"80 % interval covers {100 * scores['interval_coverage']:.0f} % [{time.perf_counter() - began:.0f} s]", flush=True)
+    return {"series": series, "weather": weather, "zones": zones, "scores": out}
+
+
+def presence_scores(conn, starts, manifest: Path) -> dict:
+    hourly = ml_inputs.presence_hourly(conn, FIRST, LAST)
+    zones = dict(ml_inputs.apartments(conn)[["apartment_key", "timezone"]].itertuples(index=False))
+    rows = presence.feature_rows(hourly, zones)
+    occupancy, _ = ground_truth.read_manifest(manifest)
+    truth = ground_truth.truth_for_rows(rows, ground_truth.occupied_hours(occupancy, ml_inputs.rooms(conn)))
+    began = time.perf_counter()
+    midnight = evaluate_presence(rows, truth, starts, select=presence_models.issued_at_origin)
+    hour_ahead = evaluate_presence(rows, truth, starts, select=lambda r, o: r[(r["ts"] >= o) & (r["ts"] < o + pd.Timedelta(days=1))
+                                                                                & (r["lead_hours"] == 1)])
+    print(f"presence, issued at midnight for the next 24 hours ({midnight['room_hours']:,} room-hours): F1 {midnight['f1']:.3f} "
+          f"(precision {midnight['precision']:.3f}, recall {midnight['recall']:.3f}), time-of-day baseline F1 "
+          f"{midnight['baseline_f1']:.3f}; Brier {midnight['brier']:.4f} vs {midnight['baseline_brier']:.4f}; one hour ahead: "
+          f"F1 {hour_ahead['f1']:.3f} vs {hour_ahead['baseline_f1']:.3f} [{time.perf_counter() - began:.0f} s]", flush=True)
+    return {"rows": rows, "zones": zones, "midnight": midnight, "hour_ahead": hour_ahead}
+
+
+def anomaly_scores(conn, manifest: Path, days: list[date]) -> dict:
+    hourly = ml_inputs.anomaly_hourly(conn, FIRST, LAST)
+    zones = dict(ml_inputs.apartments(conn)[["apartment_key", "timezone"]].itertuples(index=False))
+    names = dict(zip(hourly["entity"], hourly["name"]))
+    found = []
+    for day in days:
+        low, high = local_midnight(day), local_midnight(day + timedelta(days=1))
+        history = hourly[(hourly["ts"] >= local_midnight(day - timedelta(days=28))) & (hourly["ts"] < low)]
+        baseline = anomalies.Baseline(zones).fit(history)
+        found.append(anomalies.events(anomalies.hour_scores(baseline.score(hourly[(hourly["ts"] >= low) & (hourly["ts"] < high)])), names))
+    found = pd.concat([f for f in found if len(f)], ignore_index=True)
+    _, injected = ground_truth.read_manifest(manifest)
+    truth = ground_truth.injected_anomalies(injected, ml_inputs.sensors(conn), ml_inputs.apartments(conn))
+    low, high = local_midnight(days[0]), local_midnight(days[-1] + timedelta(days=1))
+    scores = match_anomalies(found, truth[(truth["end"] > low) & (truth["start"] < high)])
+    kinds = truth[(truth["end"] > low) & (truth["start"] < high)]["kind"].value_counts().to_dict()
+    print(f"anomalies, {days[0]} .. {days[-1]}: precision {scores['precision']:.2f}, recall {scores['recall']:.2f} "
+          f"({scores['found']} found, {scores['matched_injected']} of {scores['injected']} injected: {kinds})", flush=True)
+    return {"hourly": hourly, "zones": zones, "scores": scores, "found": found}
+
+
+def train_and_predict_once(energy_inputs: dict, presence_inputs: dict, anomaly_inputs: dict) -> float:
+    """Every model trained once on the window before the last day, and that day predicted: the daily job's work."""
+    day = LAST
+    origin = local_midnight(day)
+    began = time.perf_counter()
+    first = day - timedelta(days=energy_models.TRAINING_DAYS)
+    window = {k: y[(y.index >= local_midnight(first)) & (y.index < origin)] for k, y in energy_inputs["series"].items()}
+    training = energy_models.EnergyTrainingSet(first, day - timedelta(days=1), energy_inputs["zones"], window, energy_inputs["weather"])
+    models = energy_models.train(training, holdout_days=0)
+    forecast = energy_models.forecast(models, window, energy_inputs["weather"], origin)
+    energy_s = time.perf_counter() - began
+    rows = presence_inputs["rows"]
+    window_rows = rows[rows["ts"] >= local_midnight(day - timedelta(days=presence_models.TRAINING_DAYS))]
+    trained = presence_models.train(presence_models.PresenceTrainingSet(day - timedelta(days=presence_models.TRAINING_DAYS),
+                                                                        day - timedelta(days=1), window_rows), holdout_days=0)
+    hours = presence_models.forecast(trained, window_rows, origin)
+    presence_s = time.perf_counter() - began - energy_s
+    hourly = anomaly_inputs["hourly"]
+    baseline = anomalies.Baseline(anomaly_inputs["zones"]).fit(hourly[(hourly["ts"] >= local_midnight(day - timedelta(days=28)))
+                                                                        & (hourly["ts"] < origin)])
+    anomalies.hour_scores(baseline.score(hourly[hourly["ts"] >= origin]))
+    total = time.perf_counter() - began
+    print(f"train every model once and predict {day}: {total:.1f} s (energy {energy_s:.1f} s, {len(models.forecasters)} "
+          f"series, {len(forecast):,} values; presence {presence_s:.1f} s, {len(hours)} room-hours; anomalies "
+          f"{total - energy_s - presence_s:.1f} s)", flush=True)
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--keep", type=Path, default=None)
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="domotic-ml-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    server = EmbeddedPostgres(work / "pg")
+    try:
+        dsn = build(work)
+        manifest = work / "feed" / "manifest"
+        evaluated = [LAST - timedelta(days=EVALUATED - 1 - i) for i in range(EVALUATED)]
+        starts = origins(evaluated[-1], EVALUATED)
+        with psycopg.connect(dsn) as conn:
+            e = energy(conn, starts)
+            p = presence_scores(conn, starts, manifest)
+            a = anomaly_scores(conn, manifest, evaluated)
+        seconds = train_and_predict_once(e, p, a)
+        verdicts = {
+            "energy MAE >= 15 % better than seasonal naive (apartments)":
+                e["scores"]["apartments"]["improvement_vs_seasonal_naive"] >= TARGETS["energy"],
+            "energy MAE >= 15 % better than seasonal naive (main devices)":
+                e["scores"]["main devices"]["improvement_vs_seasonal_naive"] >= TARGETS["energy"],
+            "presence F1 >= 0.8": p["midnight"]["f1"] >= TARGETS["presence_f1"],
+            "anomaly precision and recall >= 0.7": min(a["scores"]["precision"], a["scores"]["recall"]) >= TARGETS["anomaly"],
+            "training and prediction < 2 minutes": seconds < TARGETS["seconds"],
+        }
+        for text, met in verdicts.items():
+            print(f"  {'met' if met else 'NOT MET'}: {text}")
+    finally:
+        server.stop()
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
