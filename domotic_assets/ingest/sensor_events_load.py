@@ -13,6 +13,7 @@ Two paths, with the same result (a test compares them):
 
 from __future__ import annotations
 
+import contextlib
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from pathlib import Path
 import psycopg
 
 from domotic_assets.settings import PLATFORM_TIMEZONE
-from domotic_assets.transform.sensor_events import DayReadings, SourceFile, read_day
+from domotic_assets.transform.sensor_events import DayReadings, SourceFile, last_totals, read_day, with_previous_totals
 from domotic_assets.warehouse.silver_tables import day_bounds, partition_name, replace_day, replace_tail
 
 TAIL = timedelta(minutes=20)
@@ -85,16 +86,19 @@ def load_days(conn: psycopg.Connection, bronze_root: Path, days: list[date], wor
     """Rebuild these days from all of their Bronze files."""
     zones = _zones(conn)
     jobs = []
-    for day in days:
+    for day in sorted(days):
         files = _source_files(conn, day)
         jobs.append((day, files, (files, str(bronze_root), zones, _previous_totals(conn, day_bounds(day)[0]))))
     workers = workers or min(len(jobs), os.cpu_count() or 1)
-    if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            transformed = pool.map(_transform, [job[2] for job in jobs])
-            results = [_swap_in(conn, day, files, readings) for (day, files, _), readings in zip(jobs, transformed)]
-    else:
-        results = [_swap_in(conn, day, files, _transform(args)) for day, files, args in jobs]
+    results, before = [], None
+    with ProcessPoolExecutor(workers) if workers > 1 and len(jobs) > 1 else contextlib.nullcontext() as pool:
+        transformed = pool.map(_transform, [job[2] for job in jobs]) if pool else map(_transform, [job[2] for job in jobs])
+        for (day, files, args), readings in zip(jobs, transformed):
+            if before is not None and before[0] == day - timedelta(days=1):
+                # the day before was transformed beside this one, not read from Silver: judge midnight again
+                readings.events = with_previous_totals(readings.events, {**args[3], **last_totals(before[1].events)})
+            results.append(_swap_in(conn, day, files, readings))
+            before = (day, readings)
     return results
 
 

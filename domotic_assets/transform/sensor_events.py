@@ -213,6 +213,27 @@ def _second_autumn_hour(files: list[SourceFile], doc_ts: np.ndarray, flags: list
         checksums.add(files[i].checksum)
 
 
+def last_totals(events: pd.DataFrame) -> dict[tuple[str, str], float]:
+    """The last plausible counter reading per (apartment, sensor) of a day's events."""
+    plausible = events[(events["measure"] == "total") & ~events["is_outlier"]].sort_values("ts")
+    last = plausible.groupby(["apartment", "sensor"], sort=False, observed=True)["value"].last()
+    return {(str(a), str(s)): float(v) for (a, s), v in last.items()}
+
+
+def with_previous_totals(events: pd.DataFrame, previous_totals: dict[tuple[str, str], float]) -> pd.DataFrame:
+    """The counter rules of a day's events (spikes, resets) judged again against the previous day's last
+    readings: for days transformed side by side, whose previous day was not in Silver yet."""
+    totals = events.index[events["measure"] == "total"]
+    if not len(totals) or not previous_totals:
+        return events
+    part = events.loc[totals, ["apartment", "sensor", "category", "measure", "value"]].reset_index(drop=True)
+    part["ts_ns"] = events.loc[totals, "ts"].astype("int64").to_numpy()
+    judged = _counter_resets(flag_outliers(part, previous_totals), previous_totals)
+    events.loc[totals, ["is_outlier", "outlier_reason", "counter_reset"]] = \
+        judged[["is_outlier", "outlier_reason", "counter_reset"]].to_numpy()
+    return events
+
+
 def _counter_resets(events: pd.DataFrame, previous_totals: dict[tuple[str, str], float]) -> pd.DataFrame:
     events["counter_reset"] = False
     totals = (events["measure"] == "total") & ~events["is_outlier"]

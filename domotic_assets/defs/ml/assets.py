@@ -63,7 +63,7 @@ def _artifact(context: dg.AssetExecutionContext, day: str) -> str:
     return f"{'/'.join(context.asset_key.path)}/{day}.joblib"
 
 
-def _compare(conn, model: str, version: str, metrics: dict, key: str, higher_is_better: bool) -> dg.Output[dict]:
+def _compare(conn, model: str, version: str, metrics: dict, key: str, higher_is_better: bool) -> dict:
     """The metrics beside the previous version's, and whether this one is better on `key`."""
     before = previous_metrics(conn, model, version) or {}
     if key in metrics and key in before:
@@ -131,23 +131,31 @@ def energy_forecast_model(context: dg.AssetExecutionContext, warehouse: Warehous
                       "80 % interval, per apartment and main device.")
 def energy_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource, energy_training_set: dict,
                     energy_forecast_model: dict) -> dg.MaterializeResult:
-    written = 0
     with warehouse_guard(context), warehouse.connect() as conn:
         devices = ml_inputs.devices(conn)
         room_of = dict(zip(devices["device_key"], devices["room_key"]))
-        for day in partition_days(context):
-            models, training = energy_forecast_model[day.isoformat()], energy_training_set[day.isoformat()]
-            if models is None:
-                continue
+
+        def frame_of(day: date, models) -> pd.DataFrame:
+            training = energy_training_set[day.isoformat()]
             frame = energy_models.forecast(models, training.series, training.weather, local_midnight(day))
-            if frame.empty:
-                continue
-            frame["room_key"] = frame["device_key"].map(room_of)
-            version = int(models.metrics["version_key"])
-            written += replace_predictions(conn, MODEL_KEYS["energy_forecast"], local_midnight(day),
-                                           local_midnight(day + timedelta(days=1)),
-                                           rows(frame, "energy_forecast", "energy_kwh", version), by="issued_at")
+            return frame.assign(room_key=frame["device_key"].map(room_of)) if len(frame) else frame
+
+        written = _write_issues(context, conn, energy_forecast_model, frame_of, "energy_forecast", "energy_kwh")
     return dg.MaterializeResult(metadata={"dagster/row_count": written})
+
+
+def _write_issues(context: dg.AssetExecutionContext, conn, models_by_day: dict, frame_of, model: str, target: str) -> int:
+    """Each partition day's predictions as issued at its midnight (`frame_of(day, models)`), replacing that issue."""
+    written = 0
+    for day in partition_days(context):
+        models = models_by_day[day.isoformat()]
+        frame = frame_of(day, models) if models is not None else pd.DataFrame()
+        if frame.empty:
+            context.log.info(f"{day}: no {model} predictions (no model trained yet)")
+            continue
+        written += replace_predictions(conn, MODEL_KEYS[model], local_midnight(day), local_midnight(day + timedelta(days=1)),
+                                       rows(frame, model, target, int(models.metrics["version_key"])), by="issued_at")
+    return written
 
 
 # --- presence --------------------------------------------------------------------------------------
@@ -205,19 +213,11 @@ def presence_model(context: dg.AssetExecutionContext, warehouse: WarehouseResour
                       "as issued at its midnight.")
 def presence_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource, presence_training_set: dict,
                       presence_model: dict) -> dg.MaterializeResult:
-    written = 0
     with warehouse_guard(context), warehouse.connect() as conn:
-        for day in partition_days(context):
-            models, training = presence_model[day.isoformat()], presence_training_set[day.isoformat()]
-            if models is None:
-                continue
-            frame = presence_models.forecast(models, training.rows, local_midnight(day))
-            if frame.empty:
-                continue
-            version = int(models.metrics["version_key"])
-            written += replace_predictions(conn, MODEL_KEYS["presence"], local_midnight(day),
-                                           local_midnight(day + timedelta(days=1)),
-                                           rows(frame, "presence", "presence_prob", version), by="issued_at")
+        written = _write_issues(context, conn, presence_model,
+                                lambda day, models: presence_models.forecast(models, presence_training_set[day.isoformat()].rows,
+                                                                             local_midnight(day)),
+                                "presence", "presence_prob")
     return dg.MaterializeResult(metadata={"dagster/row_count": written})
 
 
