@@ -31,12 +31,14 @@ RULES = {
 ENTITY_FEATURES = {"device": ("cycles", "mean_power_w"), "apartment": ("unmetered_w",), "room": ("window_open_minutes",)}
 MIN_HOURS = {"device": 2, "apartment": 1, "room": 1}
 """Hours in a row before an entity is called anomalous (a TV left off one evening is not a fault)."""
-RUNNING_W, ACTIVE_SHARE = 5.0, 0.75
+RUNNING_W, ACTIVE_SHARE, ALWAYS_ON_HOURS = 5.0, 0.75, 0.8
+"""A device is watched for stopping only if it runs around the clock (above RUNNING_W on ACTIVE_SHARE of its
+past days in ALWAYS_ON_HOURS of the hours, a fridge), and only at hours where it usually ran: a
+dishwasher or a TV that is not used one evening is not a fault."""
 USUAL_LOW, USUAL_HIGH = 0.25, 0.9
 """The edges of an hour's usual range. Low at the quartile: a device that failed on a few past days
 (up to a quarter of them) must not make failing look usual; high at the 90th percentile: an
 appliance used at varying times (a hob at dinner) makes high values common at some hours."""
-"""A device is watched at an hour only where it was running (above RUNNING_W) on this share of its past days."""
 
 
 @dataclass
@@ -56,6 +58,8 @@ class Baseline:
             raise ValueError(f"too little history for baselines: {days} days, {MIN_HISTORY_DAYS} needed")
         running = (frame.assign(running=frame.get("mean_power_w", pd.Series(np.nan, index=frame.index)) > RUNNING_W)
                    .groupby(["entity", "hour"])["running"].mean().rename("active"))
+        always_on = (running >= ACTIVE_SHARE).groupby(level="entity").mean().rename("always_on") >= ALWAYS_ON_HOURS
+        running = running.to_frame().join(always_on, on="entity")
         rows = []
         for feature in RULES:
             if feature not in frame:
@@ -81,7 +85,7 @@ class Baseline:
         spread = np.maximum(1.4826 * scored["mad"], rule.map(lambda r: r[1]) + rule.map(lambda r: r[2]) * scored["median"].abs())
         scored["usual"] = np.where(direction > 0, scored["high"], scored["low"])
         scored["z"] = direction * (scored["value"] - scored["usual"]) / spread
-        watched = (scored["kind"] != "device") | (scored["active"] >= ACTIVE_SHARE)
+        watched = (scored["kind"] != "device") | ((scored["active"] >= ACTIVE_SHARE) & scored["always_on"].astype(bool))
         return scored[watched].reset_index(drop=True)
 
 

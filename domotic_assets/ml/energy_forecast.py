@@ -2,7 +2,7 @@
 
 One model serves every lead time up to the horizon: each target instant is described only by what
 is known at least a horizon before it (the same instant whole days earlier, the mean of that slot
-over a week, the level of a whole day), its calendar in the household's time and the weather
+over a week and over four weeks of the same kind of day, working or off, the level of a whole day), its calendar in the household's time and the weather
 forecast for it. Three quantile gradient-boosting models (10 %, 50 %, 90 %) give the forecast (the
 median, which minimises the absolute error) and an 80 % interval. Missing values are allowed
 everywhere: the trees route them, so a short history degrades the forecast instead of stopping it.
@@ -60,6 +60,11 @@ def features(y: pd.Series, horizon_steps: int, timezone: str, weather: pd.DataFr
     out["slot_mean_7d"] = same_slot.mean(axis=1).to_numpy()
     out["slot_max_7d"] = same_slot.max(axis=1).to_numpy()
     out["day_level"] = series.shift(first * per_day).rolling(per_day, min_periods=per_day // 2).mean().to_numpy()
+    # the typical day: this slot on the days of the same kind (working or off) over four weeks
+    day_off = out["day_off"]
+    same_kind = pd.DataFrame({k: series.shift(k * per_day).where(day_off.shift(k * per_day) == day_off)
+                              for k in range(first, first + 28)})
+    out["kind_mean_4w"] = same_kind.mean(axis=1).to_numpy()
     for name in WEATHER:
         out[name] = weather[name].reindex(y.index).to_numpy() if weather is not None and name in weather else np.nan
     return out

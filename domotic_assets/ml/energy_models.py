@@ -71,9 +71,9 @@ def forecast(models: EnergyModels, series: dict[SeriesKey, pd.Series], weather: 
         y = series.get(key)
         if y is None:
             continue
-        history = y[y.index < origin]
+        history = y[y.index < origin]  # the series' grid runs up to the origin (series.energy_series)
         if history.empty or history.index[-1] != origin - STEP:
-            history = history.reindex(pd.date_range(y.index[0], origin, freq=STEP, inclusive="left"))
+            continue
         predicted = forecaster.predict(history, weather.get(key))
         frames.append(pd.DataFrame({
             "ts": predicted["ts"], "issued_at": origin, "apartment_key": key[0], "device_key": key[1] or None,

@@ -71,19 +71,19 @@ def evaluate_energy(series: dict, weather: dict, starts: list[pd.Timestamp], hor
     for key, y in series.items():
         for origin in starts:
             history, truth = y[y.index < origin], y[y.index >= origin].iloc[:horizon_steps]
-            if len(truth) < horizon_steps or history.notna().sum() < 4 * 96:
-                continue
+            if truth.notna().sum() == 0 or history.notna().sum() < 4 * 96:
+                continue  # (a horizon running past the data is judged on the part that is there)
             forecaster = EnergyForecaster(timezones[key], horizon_steps)
             try:
                 forecaster.fit(history, weather.get(key))
             except ValueError:
                 continue
-            predicted = forecaster.predict(history, weather.get(key))
+            predicted = forecaster.predict(history, weather.get(key)).iloc[:len(truth)]
             actual.append(truth.to_numpy(dtype=float))
             model.append(predicted["value"].to_numpy())
             inside.append((truth.to_numpy() >= predicted["lower"].to_numpy()) & (truth.to_numpy() <= predicted["upper"].to_numpy()))
-            naive.append(seasonal_naive(history, horizon_steps))
-            typical.append(typical_day(history, horizon_steps, timezones[key]))
+            naive.append(seasonal_naive(history, horizon_steps)[:len(truth)])
+            typical.append(typical_day(history, horizon_steps, timezones[key])[:len(truth)])
     if not actual:
         raise ValueError("no series has enough history before the evaluation origins")
     a = np.concatenate(actual)
