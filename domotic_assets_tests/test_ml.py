@@ -182,6 +182,22 @@ def test_a_fridge_that_stops_cycling_is_an_anomaly_with_its_reason_and_a_tv_left
     assert found_on(entity_history(days=29, hob_days=range(0, 29)), 28).empty
 
 
+def window_history(days: int, open_on: int, outdoor_c: float) -> pd.DataFrame:
+    """A bedroom whose window is opened 10 minutes each morning, and left open one afternoon."""
+    ts = pd.date_range("2023-11-01", periods=days * 24, freq="h", tz=TZ).tz_convert("UTC")
+    hour, day = ts.tz_convert(TZ).hour, (ts - ts[0]).days
+    minutes = np.where(hour == 7, 10.0, 0.0)
+    minutes[(day == open_on) & (hour >= 13) & (hour < 18)] = 60.0
+    return pd.DataFrame({"entity": "room:4", "kind": "room", "apartment_key": 1, "room_key": 4, "device_key": None, "ts": ts,
+                         "window_open_minutes": minutes, "outdoor_c": outdoor_c, "name": "Bedroom windows"})
+
+
+def test_a_window_left_open_is_an_anomaly_in_the_cold_and_airing_in_the_summer():
+    winter = found_on(window_history(15, open_on=14, outdoor_c=3.0), 14)
+    assert winter["entity"].tolist() == ["room:4"] and winter.iloc[0]["end"] - winter.iloc[0]["start"] == pd.Timedelta(hours=5)
+    assert found_on(window_history(15, open_on=14, outdoor_c=24.0), 14).empty
+
+
 def test_a_fridge_that_failed_on_a_few_past_days_is_still_watched():
     hourly = entity_history(days=29, stop_on=28)
     for past in (3, 11, 19):  # three earlier failures at the same hours: 10 % of the history

@@ -2,7 +2,7 @@
 
 Each entity has hourly features: a plug-metered device its mean power and its on-cycles, an
 apartment the power its main meter sees that no plug explains, a room the minutes its windows
-stood open. The baseline of an entity is the range, median and spread (MAD) of each feature at each
+stood open (while it is cold outside). The baseline of an entity is the range, median and spread (MAD) of each feature at each
 local hour over its history; an hour's score is the robust z-score in the direction that matters (a
 device that usually runs at this hour and stops; more unexplained load; a window open for longer),
 measured beyond the entity's usual range at that hour (`USUAL_LOW`, `USUAL_HIGH`) in units of its spread, with a floor on the spread so a
@@ -35,6 +35,8 @@ RUNNING_W, ACTIVE_SHARE, ALWAYS_ON_HOURS = 5.0, 0.75, 0.8
 """A device is watched for stopping only if it runs around the clock (above RUNNING_W on ACTIVE_SHARE of its
 past days in ALWAYS_ON_HOURS of the hours, a fridge), and only at hours where it usually ran: a
 dishwasher or a TV that is not used one evening is not a fault."""
+COLD_BELOW_C = 12.0
+"""A window open for long is only an anomaly while it is cold outside (heat goes out; in summer it is airing)."""
 USUAL_LOW, USUAL_HIGH = 0.25, 0.9
 """The edges of an hour's usual range. Low at the quartile: a device that failed on a few past days
 (up to a quarter of them) must not make failing look usual; high at the 90th percentile: an
@@ -76,7 +78,9 @@ class Baseline:
     def score(self, hourly: pd.DataFrame) -> pd.DataFrame:
         """One row per entity, hour and feature watched: value, usual range, z-score beyond it in the bad direction."""
         frame = _with_hour(hourly, self.timezones)
-        long = frame.melt(id_vars=["entity", "kind", "apartment_key", "room_key", "device_key", "ts", "hour"],
+        if "outdoor_c" not in frame:
+            frame["outdoor_c"] = np.nan
+        long = frame.melt(id_vars=["entity", "kind", "apartment_key", "room_key", "device_key", "ts", "hour", "outdoor_c"],
                           value_vars=[f for f in RULES if f in frame], var_name="feature", value_name="value").dropna(subset=["value"])
         scored = long.merge(self.table, on=["entity", "hour", "feature"], how="inner")
         scored = scored[[f in ENTITY_FEATURES[k] for f, k in zip(scored["feature"], scored["kind"])]]
@@ -85,7 +89,9 @@ class Baseline:
         spread = np.maximum(1.4826 * scored["mad"], rule.map(lambda r: r[1]) + rule.map(lambda r: r[2]) * scored["median"].abs())
         scored["usual"] = np.where(direction > 0, scored["high"], scored["low"])
         scored["z"] = direction * (scored["value"] - scored["usual"]) / spread
-        watched = (scored["kind"] != "device") | ((scored["active"] >= ACTIVE_SHARE) & scored["always_on"].astype(bool))
+        device = (scored["kind"] != "device") | ((scored["active"] >= ACTIVE_SHARE) & scored["always_on"].astype(bool))
+        cold = (scored["kind"] != "room") | ~(scored["outdoor_c"] >= COLD_BELOW_C)  # unknown weather: watched
+        watched = device & cold
         return scored[watched].reset_index(drop=True)
 
 

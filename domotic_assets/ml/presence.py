@@ -117,6 +117,8 @@ class PresenceModel:
         # small trees; 31-leaf trees fitted Gold's rule more closely and the truth less (F1 0.887 vs 0.889).
         self.model = HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=0.1, max_leaf_nodes=7,
                                                     min_samples_leaf=500, l2_regularization=1.0, random_state=0)
+        # a feature with no value yet (no past day for the profile on a feed's second day) is left out
+        self.feature_names = [c for c in FEATURES if rows.loc[known, c].notna().any()]
         self.model.fit(rows.loc[known, self.feature_names], y)
         self.training_rows = int(known.sum())
         return self

@@ -34,7 +34,7 @@ def _frame(conn: psycopg.Connection, sql: str, params: dict) -> pd.DataFrame:
     return frame
 
 
-NUMERIC = {"kwh", "mean_power_w", "unmetered_w", "co2_mean", "co2_rise", "light_mean"}
+NUMERIC = {"kwh", "mean_power_w", "unmetered_w", "co2_mean", "co2_rise", "light_mean", "outdoor_c"}
 
 
 def apartments(conn: psycopg.Connection) -> pd.DataFrame:
@@ -116,7 +116,7 @@ def presence_hourly(conn: psycopg.Connection, first: date, last: date) -> pd.Dat
 
 def anomaly_hourly(conn: psycopg.Connection, first: date, last: date) -> pd.DataFrame:
     """Hourly features per entity: devices (mean power, on-cycles), apartments (power on no plug),
-    rooms (minutes a window stood open), with a readable name per entity."""
+    rooms (minutes a window stood open, and the outdoor temperature then), with a readable name per entity."""
     params = _bounds(first, last)
     devices = _frame(conn, """
         WITH minutes AS (
@@ -143,15 +143,23 @@ def anomaly_hourly(conn: psycopg.Connection, first: date, last: date) -> pd.Data
         FROM minutes m JOIN gold.dim_apartment a USING (apartment_key)
         WHERE m.main_w IS NOT NULL GROUP BY m.apartment_key, date_trunc('hour', m.ts), a.code HAVING count(*) >= 45""", params)
     rooms = _frame(conn, """
-        SELECT 'room:' || e.room_key AS entity, 'room' AS kind, e.apartment_key, e.room_key, NULL::int AS device_key,
-               date_trunc('hour', e.ts) AS ts, count(*) FILTER (WHERE e.window_open) AS window_open_minutes,
-               r.name || ' windows (' || a.code || ')' AS name
-        FROM gold.fact_environment_minute e JOIN gold.dim_room r USING (room_key) JOIN gold.dim_apartment a ON a.apartment_key = e.apartment_key
-        WHERE e.ts >= %(low)s AND e.ts < %(high)s AND e.window_open IS NOT NULL
-        GROUP BY e.apartment_key, e.room_key, date_trunc('hour', e.ts), r.name, a.code HAVING count(*) >= 45""", params)
+        WITH outdoor AS (   -- the outdoor temperature forecast for each hour (the shortest lead)
+            SELECT DISTINCT ON (site, valid_ts) site, valid_ts, value FROM silver.weather_clean
+            WHERE measure = 'air_temperature' AND valid_ts >= %(low)s AND valid_ts < %(high)s
+            ORDER BY site, valid_ts, lead_hours),
+        hours AS (
+            SELECT e.apartment_key, e.room_key, date_trunc('hour', e.ts) AS ts,
+                   count(*) FILTER (WHERE e.window_open) AS window_open_minutes
+            FROM gold.fact_environment_minute e
+            WHERE e.ts >= %(low)s AND e.ts < %(high)s AND e.window_open IS NOT NULL
+            GROUP BY 1, 2, 3 HAVING count(*) >= 45)
+        SELECT 'room:' || h.room_key AS entity, 'room' AS kind, h.apartment_key, h.room_key, NULL::int AS device_key, h.ts,
+               h.window_open_minutes, o.value AS outdoor_c, r.name || ' windows (' || a.code || ')' AS name
+        FROM hours h JOIN gold.dim_room r USING (room_key) JOIN gold.dim_apartment a ON a.apartment_key = h.apartment_key
+        LEFT JOIN outdoor o ON o.site = a.weather_site AND o.valid_ts = h.ts""", params)
     parts = [f for f in (devices, unmetered, rooms) if not f.empty]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=ANOMALY_COLUMNS)
 
 
 ANOMALY_COLUMNS = ["entity", "kind", "apartment_key", "room_key", "device_key", "ts", "mean_power_w", "cycles",
-                   "unmetered_w", "window_open_minutes", "name"]
+                   "unmetered_w", "window_open_minutes", "outdoor_c", "name"]
