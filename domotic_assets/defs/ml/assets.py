@@ -58,18 +58,18 @@ def _train_in_blocks(training_sets: dict, fit) -> tuple[dict, dict]:
     return out, latest
 
 
-def _artifact(context: dg.AssetExecutionContext, day: str) -> str:
-    """Where the model store keeps the model of a day, relative to its root."""
-    return f"{'/'.join(context.asset_key.path)}/{day}.joblib"
-
-
-def _compare(conn, model: str, version: str, metrics: dict, key: str, higher_is_better: bool) -> dict:
-    """The metrics beside the previous version's, and whether this one is better on `key`."""
+def _register(context: dg.AssetExecutionContext, conn, day: str, model: str, training, rows: int, features: list[str],
+              metrics: dict, key: str, higher_is_better: bool) -> dict:
+    """Record a trained version in gold.model_versions (its key goes into `metrics`); what the asset shows:
+    the metrics, the version, and the previous version's with whether this one is better on `key`."""
+    version = _version(model, training.first_day, training.last_day)
     before = previous_metrics(conn, model, version) or {}
-    if key in metrics and key in before:
-        better = metrics[key] > before[key] if higher_is_better else metrics[key] < before[key]
-        return {"previous_version": before, "better_than_previous": bool(better)}
-    return {"previous_version": before or None}
+    metrics["version_key"] = register_version(conn, MODEL_KEYS[model], model, version, training.first_day, training.last_day,
+                                              rows, features, metrics, f"{'/'.join(context.asset_key.path)}/{day}.joblib")
+    shown = {**metrics, "version": version, "previous_version": before or None}
+    if key in metrics and before.get(key) is not None and metrics[key] == metrics[key]:
+        shown["better_than_previous"] = bool(metrics[key] > before[key] if higher_is_better else metrics[key] < before[key])
+    return shown
 
 
 def _metadata(metrics: dict) -> dict:
@@ -115,12 +115,9 @@ def energy_forecast_model(context: dg.AssetExecutionContext, warehouse: Warehous
             if not models.forecasters:
                 context.log.warning(f"{day}: no energy forecaster: {models.skipped}")
                 return None
-            version = _version("energy_forecast", training.first_day, training.last_day)
-            models.metrics["version_key"] = register_version(
-                conn, MODEL_KEYS["energy_forecast"], "energy_forecast", version, training.first_day, training.last_day,
-                training.rows, models.features, models.metrics, _artifact(context, day))
-            return models, {**models.metrics, **_compare(conn, "energy_forecast", version, models.metrics, "mae_kwh", False),
-                            "version": version, "skipped": models.skipped}
+            shown = _register(context, conn, day, "energy_forecast", training, training.rows, models.features,
+                              models.metrics, "mae_kwh", higher_is_better=False)
+            return models, {**shown, "skipped": models.skipped}
 
         out, latest = _train_in_blocks(energy_training_set, fit)
     return dg.Output(out, metadata=_metadata(latest))
@@ -197,12 +194,8 @@ def presence_model(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             except ValueError as exc:
                 context.log.warning(f"{day}: no presence model: {exc}")
                 return None
-            version = _version("presence", training.first_day, training.last_day)
-            models.metrics["version_key"] = register_version(
-                conn, MODEL_KEYS["presence"], "presence", version, training.first_day, training.last_day,
-                models.model.training_rows, models.model.feature_names, models.metrics, _artifact(context, day))
-            return models, {**models.metrics, **_compare(conn, "presence", version, models.metrics, "f1", True),
-                            "version": version}
+            return models, _register(context, conn, day, "presence", training, models.model.training_rows,
+                                     models.model.feature_names, models.metrics, "f1", higher_is_better=True)
 
         out, latest = _train_in_blocks(presence_training_set, fit)
     return dg.Output(out, metadata=_metadata(latest))
