@@ -84,17 +84,22 @@ def _metadata(metrics: dict) -> dict:
           description="Quarter-hour kWh of each apartment (main meter) and its main devices over the "
                       f"{energy_models.TRAINING_DAYS} days before the partition, with the weather forecast for them.")
 def energy_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.Output[dict]:
-    out = {}
+    out, days = {}, partition_days(context)
     with warehouse_guard(context), warehouse.connect() as conn:
         apartments = ml_inputs.apartments(conn)
-        for day in partition_days(context):
+        sites = dict(zip(apartments["apartment_key"], apartments["weather_site"]))
+        zones = dict(zip(apartments["apartment_key"], apartments["timezone"]))
+        # read once for the whole range (a backfill's windows overlap), then cut each day's window
+        start = days[0] - timedelta(days=energy_models.TRAINING_DAYS)
+        kwh_all = ml_inputs.energy_series(conn, start, days[-1] - timedelta(days=1))
+        weather_all = ml_inputs.weather_hourly(conn, start, days[-1] + timedelta(days=1))
+        for day in days:
             first, last = _window(day, energy_models.TRAINING_DAYS)
             devices = ml_inputs.main_devices(conn, first, last)
-            series = energy_series(ml_inputs.energy_series(conn, first, last), devices, local_midnight(first), local_midnight(day))
-            sites = dict(zip(apartments["apartment_key"], apartments["weather_site"]))
-            weather = weather_for(series, ml_inputs.weather_hourly(conn, first, day + timedelta(days=1)), sites,
-                                  local_midnight(day), energy_models.HORIZON_STEPS)
-            zones = dict(zip(apartments["apartment_key"], apartments["timezone"]))
+            low, high = local_midnight(first), local_midnight(day)
+            kwh = kwh_all[(kwh_all["ts"] >= low) & (kwh_all["ts"] < high)]
+            series = energy_series(kwh, devices, low, high)
+            weather = weather_for(series, weather_all, sites, high, energy_models.HORIZON_STEPS)
             names = {**{(a, 0): f"apartment {c}" for a, c in zip(apartments["apartment_key"], apartments["code"])},
                      **{(a, d): n for a, d, n in zip(devices["apartment_key"], devices["device_key"], devices["name"])}}
             out[day.isoformat()] = energy_models.EnergyTrainingSet(
@@ -223,10 +228,12 @@ BASELINE_DAYS = 28
           description=f"Hourly features of every device, apartment and room over the {BASELINE_DAYS} days before the partition "
                       "and on the partition itself (mean power and on-cycles, power on no plug, minutes windows stood open).")
 def anomaly_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.Output[dict]:
-    out = {}
-    with warehouse_guard(context), warehouse.connect() as conn:
-        for day in partition_days(context):
-            out[day.isoformat()] = ml_inputs.anomaly_hourly(conn, day - timedelta(days=BASELINE_DAYS), day)
+    days = partition_days(context)
+    with warehouse_guard(context), warehouse.connect() as conn:  # once for the range, cut per day
+        hourly = ml_inputs.anomaly_hourly(conn, days[0] - timedelta(days=BASELINE_DAYS), days[-1])
+    out = {day.isoformat(): hourly[(hourly["ts"] >= local_midnight(day - timedelta(days=BASELINE_DAYS)))
+                                   & (hourly["ts"] < local_midnight(day + timedelta(days=1)))].reset_index(drop=True)
+           for day in days}
     return dg.Output(out, metadata={"entity_hours": sum(len(f) for f in out.values())})
 
 
