@@ -90,6 +90,8 @@ def test_a_daylight_saving_day_has_its_own_number_of_quarter_hours(day, slots):
 def test_288_five_minute_slots_with_a_battery_and_three_appliances():
     s, schedule = solved(simulated_scenario(simulated_households(1)[0], date(2023, 6, 14), step_minutes=5))
     assert s.slots == 288 and len(s.appliances) == 3 and schedule.status == "optimal"
+    # the platform's appliances start on the quarter-hour (their profiles are quarter-hour shapes)
+    assert {a.start_every for a in s.appliances} == {3} and all(k % 3 == 0 for k in schedule.starts.values())
 
 
 def test_an_infeasible_scenario_names_what_cannot_be_met_and_still_gives_the_best_relaxed_schedule():

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from domotic_assets.contracts.timestamps import zone
-from domotic_assets.optimise.appliances import WINDOWS, profile_kw
+from domotic_assets.optimise.appliances import WINDOWS, profile_kw, start_step_minutes as platform_start_step
 from domotic_assets.settings import PLATFORM_TIMEZONE
 from domotic_assets.simulator.pidb import FEED_IN_CHF_KWH, TARIFF_ROWS
 from domotic_assets.simulator.telemetry import Household, load_watts
@@ -32,8 +32,8 @@ def _local_time(day: date, hhmm: str, tz) -> datetime:
 def simulated_scenario(household: Household, day: date, step_minutes: int = 15, seed: int = 42,
                        appliances: tuple[str, ...] = ("washer", "dishwasher", "dryer"),
                        start_step_minutes: int | None = None) -> dict:
-    """The scenario document of one household's local day; `start_step_minutes` puts the appliances'
-    starts on a coarser grid (e.g. the quarter-hour in a 5-minute scenario)."""
+    """The scenario document of one household's local day; the appliances start on the platform's
+    grid (`optimise.appliances.start_step_minutes`) unless `start_step_minutes` says otherwise."""
     tz = zone(PLATFORM_TIMEZONE)
     start = datetime(day.year, day.month, day.day, tzinfo=tz)
     end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tz)
@@ -55,7 +55,7 @@ def simulated_scenario(household: Household, day: date, step_minutes: int = 15, 
         "appliances": [{"name": kind, "profile_kw": profile_kw(kind, NOMINAL_W[kind], step_minutes),
                         "earliest_start": _local_time(day, WINDOWS[kind][0], tz).isoformat(),
                         "latest_end": _local_time(day, WINDOWS[kind][1], tz).isoformat(),
-                        "start_step_minutes": start_step_minutes or step_minutes} for kind in appliances],
+                        "start_step_minutes": start_step_minutes or platform_start_step(step_minutes)} for kind in appliances],
         "weights": {"cost": 1.0, "self_consumption": 0.0, "export": 0.0},
     }
     if household.battery_kwh:

@@ -26,7 +26,7 @@ import numpy as np
 import psycopg
 
 from domotic_assets.contracts.timestamps import zone
-from domotic_assets.optimise.appliances import SHAPES, WINDOWS, profile_kw
+from domotic_assets.optimise.appliances import SHAPES, WINDOWS, profile_kw, start_step_minutes
 from domotic_assets.transform.tariffs import TariffRow, tariff_at
 from domotic_assets.warehouse.quality import parameter
 from domotic_assets.warehouse.silver_tables import day_bounds
@@ -198,7 +198,8 @@ def _appliances(conn: psycopg.Connection, household: Household, day: date, step_
             continue
         begin, end = (midnight + timedelta(hours=int(h), minutes=int(m)) for h, m in (w.split(":") for w in WINDOWS[kind]))
         out.append({"name": name, "profile_kw": profile_kw(kind, nominal, step_minutes),
-                    "earliest_start": begin.isoformat(), "latest_end": end.isoformat()})
+                    "earliest_start": begin.isoformat(), "latest_end": end.isoformat(),
+                    "start_step_minutes": start_step_minutes(step_minutes)})
     return out, skipped
 
 
