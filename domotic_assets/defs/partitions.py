@@ -5,6 +5,7 @@ asset. `end_offset=1` makes today a partition, so live files land before the day
 """
 
 
+import warnings
 from datetime import date, timedelta
 
 import dagster as dg
@@ -14,6 +15,10 @@ from domotic_assets.settings import PARTITIONS_START, PLATFORM_TIMEZONE
 daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone=PLATFORM_TIMEZONE, end_offset=1)
 
 single_run_backfill = dg.BackfillPolicy.single_run()
+# Chosen on purpose (a range is one run), and Dagster's beta notice on it was printed again each time
+# any code touched the warning filters: dozens of times at the top of `domotic demo`.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy` of function `asset` is currently in beta",
+                        category=dg.BetaWarning)
 
 
 def partition_days(context: dg.AssetExecutionContext) -> list[date]:

@@ -54,14 +54,14 @@ def _room_rows(hours: pd.DataFrame, apartment_presence: np.ndarray, timezone: st
     profile = _profile(hours, timezone)
     cal = calendar_features(hours["ts"], timezone)
     state = {name: hours[name].to_numpy(dtype=float) for name in HOURLY}
-    frames = []
+    columns: dict[str, list[np.ndarray]] = {}
     for lead in leads:
         target = np.arange(n)
         last = target - lead  # the last complete hour at the issue
         ok = last >= 2
         t, s = target[ok], last[ok]
-        frames.append(pd.DataFrame({
-            "ts": hours["ts"].to_numpy()[t], "lead_hours": lead,
+        part = {
+            "ts": hours["ts"].to_numpy()[t], "lead_hours": np.full(len(t), lead),
             "hour": cal["minute_of_day"].to_numpy()[t] // 60, "weekday": cal["weekday"].to_numpy()[t],
             "day_off": cal["day_off"].to_numpy()[t], "profile": profile[t],
             **{f"last_{name}": state[name][s] for name in HOURLY},
@@ -69,8 +69,11 @@ def _room_rows(hours: pd.DataFrame, apartment_presence: np.ndarray, timezone: st
             "motion_3h": state["motion_count"][s] + state["motion_count"][s - 1] + state["motion_count"][s - 2],
             "apartment_presence": apartment_presence[s],
             "presence_minutes": state["presence_minutes"][t],
-        }))
-    return pd.concat(frames, ignore_index=True)
+        }
+        for name, values in part.items():
+            columns.setdefault(name, []).append(values)
+    # joined column by column: pandas warns when it concatenates frames that are empty or all-NA
+    return pd.DataFrame({name: np.concatenate(parts) for name, parts in columns.items()})
 
 
 def feature_rows(hourly: pd.DataFrame, timezones: dict[int, str], leads: tuple[int, ...] = LEADS,
