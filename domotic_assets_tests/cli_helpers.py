@@ -7,6 +7,7 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 from domotic_assets.settings import Settings
@@ -35,21 +36,35 @@ def kill_when(command: list[str], env: dict[str, str], ready, timeout: float = 1
 
 
 @contextmanager
-def running_ui(env: dict[str, str]) -> Iterator[str]:
-    """`domotic ui` (webserver and daemon) on a state folder; yields its base URL, stops it after."""
+def running_ui(env: dict[str, str], timeout: float = 600) -> Iterator[str]:
+    """`domotic ui` (webserver and daemon) on a state folder; yields its base URL once it answers,
+    stops it after. Its output goes to `ui.log` in the state folder, and a UI that exits or never
+    answers fails the test with the end of that log."""
     port = free_port()
-    process = subprocess.Popen(domotic_command("ui", "--port", str(port)), env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    log_path = Path(env["DOMOTIC_HOME"]) / "ui.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"{base}/server_info", timeout=2)
-                break
-            except OSError:
-                time.sleep(1)
-        yield base
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=180)  # about 2 s when the machine is quiet; a run the sensor started must stop too
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(domotic_command("ui", "--port", str(port)), env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _wait_until_answering(f"{base}/server_info", process, log_path, timeout)
+            yield base
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGINT)
+            process.wait(timeout=180)  # about 2 s when the machine is quiet; a run the sensor started must stop too
+
+
+def _wait_until_answering(url: str, process: subprocess.Popen, log_path: Path, timeout: float) -> None:
+    # loading the definitions takes 10-60 s, longer while the other test workers load the machine
+    deadline = time.time() + timeout
+    while process.poll() is None and time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(1)
+    state = f"exited with {process.returncode}" if process.poll() is not None else f"did not answer in {timeout:.0f} s"
+    tail = log_path.read_text(errors="replace")[-4000:]
+    raise AssertionError(f"`domotic ui` {state}; the end of {log_path}:\n{tail}")
