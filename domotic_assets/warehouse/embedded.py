@@ -151,15 +151,26 @@ class EmbeddedPostgres:
             port = int(port_file.read_text()) if port_file.exists() else 0
             if not port or not port_free(port):
                 port = free_port()
-            log = self.folder / "server.log"
-            started = self._run("pg_ctl", "start", "-D", str(self.data), "-l", str(log), "-w", "-t", "60",
-                                "-o", f"-p {port}")
-            if started.returncode:
-                tail = log.read_text()[-2000:] if log.exists() else ""
-                raise EmbeddedPostgresError(f"the private PostgreSQL server did not start:\n{started.stderr}\n{tail}")
+            port = self._start(port)
             port_file.write_text(str(port))
             self._ensure_database(port)
             return self.dsn(port), True
+
+    def _start(self, port: int, attempts: int = 3) -> int:
+        """Start the server on `port`, or on a new free port when another process took that one
+        between the check and the bind. Returns the port it listens on."""
+        log = self.folder / "server.log"
+        for attempt in range(1, attempts + 1):
+            before = log.stat().st_size if log.exists() else 0
+            started = self._run("pg_ctl", "start", "-D", str(self.data), "-l", str(log), "-w", "-t", "60",
+                                "-o", f"-p {port}")
+            if not started.returncode:
+                return port
+            tail = log.read_bytes()[before:].decode(errors="replace")[-2000:] if log.exists() else ""
+            if attempt == attempts or "Address already in use" not in tail:
+                raise EmbeddedPostgresError(f"the private PostgreSQL server did not start:\n{started.stderr}\n{tail}")
+            port = free_port()
+        return port
 
     def _ensure_database(self, port: int) -> None:
         import psycopg
