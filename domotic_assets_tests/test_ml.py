@@ -11,7 +11,7 @@ import pytest
 
 from domotic_assets.ml import anomalies, presence
 from domotic_assets.ml.energy_forecast import EnergyForecaster, read_history, regular, seasonal_naive
-from domotic_assets.ml.evaluation import evaluate_energy, f1, match_anomalies, origins
+from domotic_assets.ml.evaluation import EnergyEvaluation, evaluate_energy, f1, match_anomalies, origins
 from domotic_assets.ml.prediction_rows import horizon_keys
 from domotic_assets.ml.presence_models import issued_at_origin
 from domotic_assets.simulator.anomalies import plan_day
@@ -39,6 +39,20 @@ def test_the_energy_forecast_beats_the_seasonal_naive_baseline_on_days_it_never_
     assert scores["points"] == 4 * 192
     assert scores["improvement_vs_seasonal_naive"] > 0.15, scores
     assert 0.6 < scores["interval_coverage"] < 0.98, scores
+
+
+def test_the_improvement_gets_an_interval_over_its_origins_that_widens_when_the_days_disagree():
+    y = household_series(days=49)
+    evaluation = evaluate_energy({(1, 0): y}, {}, origins(date(2023, 12, 22), 6), 192, {(1, 0): TZ})
+    assert evaluation.origin_errors.shape == (6, 2)  # one row per origin: model, seasonal naive
+    low, high = evaluation.metrics()["improvement_vs_seasonal_naive_ci95"]
+    assert low <= evaluation.metrics()["improvement_vs_seasonal_naive"] <= high
+    steady = EnergyEvaluation(1, 2, 2, 0.8, 6, np.array([[1.0, 2.0]] * 6))
+    assert steady.improvement_interval() == (0.5, 0.5)
+    split = EnergyEvaluation(1, 2, 2, 0.8, 6, np.array([[0.2, 2.0]] * 3 + [[2.0, 1.0]] * 3))
+    low, high = split.improvement_interval()
+    assert low < 0 < 0.5 < high  # half the days much better, half worse: the sign itself is uncertain
+    assert EnergyEvaluation(1, 2, 2, 0.8, 4, np.array([[1.0, 2.0]] * 4)).improvement_interval() is None
 
 
 def test_a_forecast_never_looks_past_its_origin():

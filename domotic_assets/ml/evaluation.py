@@ -54,20 +54,37 @@ class EnergyEvaluation:
     typical_day_mae: float
     interval_coverage: float
     points: int
+    origin_errors: np.ndarray | None = None
+    """Per origin: the summed absolute errors of the model and of seasonal naive (rows: origins)."""
+
+    def improvement_interval(self, draws: int = 5000, seed: int = 0) -> tuple[float, float] | None:
+        """A 95 % bootstrap interval of the improvement over seasonal naive, resampling the origins (whole
+        forecast days, not single points, whose errors move together); None below five origins."""
+        e = self.origin_errors
+        if e is None or len(e) < 5:
+            return None
+        picks = np.random.default_rng(seed).integers(0, len(e), (draws, len(e)))
+        sums = e[picks].sum(axis=1)
+        low, high = np.percentile(1 - sums[:, 0] / sums[:, 1], [2.5, 97.5])
+        return round(float(low), 4), round(float(high), 4)
 
     def metrics(self) -> dict:
-        return {"mae_kwh": round(self.mae, 5), "seasonal_naive_mae_kwh": round(self.seasonal_naive_mae, 5),
-                "typical_day_mae_kwh": round(self.typical_day_mae, 5),
-                "improvement_vs_seasonal_naive": improvement(self.mae, self.seasonal_naive_mae),
-                "improvement_vs_typical_day": improvement(self.mae, self.typical_day_mae),
-                "interval_coverage": round(self.interval_coverage, 4), "points": self.points}
+        out = {"mae_kwh": round(self.mae, 5), "seasonal_naive_mae_kwh": round(self.seasonal_naive_mae, 5),
+               "typical_day_mae_kwh": round(self.typical_day_mae, 5),
+               "improvement_vs_seasonal_naive": improvement(self.mae, self.seasonal_naive_mae),
+               "improvement_vs_typical_day": improvement(self.mae, self.typical_day_mae),
+               "interval_coverage": round(self.interval_coverage, 4), "points": self.points}
+        interval = self.improvement_interval()
+        if interval:
+            out["improvement_vs_seasonal_naive_ci95"] = list(interval)
+        return out
 
 
 def evaluate_energy(series: dict, weather: dict, starts: list[pd.Timestamp], horizon_steps: int, timezones: dict) -> EnergyEvaluation:
     """Every series, at every origin: a forecaster trained on the history before the origin, the
     two baselines on the same history, all judged on the `horizon_steps` after it. `timezones`:
     each series' own zone, for its calendar."""
-    actual, model, naive, typical, inside = [], [], [], [], []
+    actual, model, naive, typical, inside, at = [], [], [], [], [], []
     for key, y in series.items():
         for origin in starts:
             history, truth = y[y.index < origin], y[y.index >= origin].iloc[:horizon_steps]
@@ -84,12 +101,16 @@ def evaluate_energy(series: dict, weather: dict, starts: list[pd.Timestamp], hor
             inside.append((truth.to_numpy() >= predicted["lower"].to_numpy()) & (truth.to_numpy() <= predicted["upper"].to_numpy()))
             naive.append(seasonal_naive(history, horizon_steps)[:len(truth)])
             typical.append(typical_day(history, horizon_steps, timezones[key])[:len(truth)])
+            at.append(np.full(len(truth), starts.index(origin)))
     if not actual:
         raise ValueError("no series has enough history before the evaluation origins")
-    a = np.concatenate(actual)
+    a, m, n, where = np.concatenate(actual), np.concatenate(model), np.concatenate(naive), np.concatenate(at)
     known = ~np.isnan(a)
-    return EnergyEvaluation(mae(a, np.concatenate(model)), mae(a, np.concatenate(naive)), mae(a, np.concatenate(typical)),
-                            float(np.concatenate(inside)[known].mean()), int(known.sum()))
+    both = known & ~np.isnan(m) & ~np.isnan(n)  # the points both errors are judged on, as in `mae`
+    origin_errors = np.array([[np.abs(a - m)[both & (where == i)].sum(), np.abs(a - n)[both & (where == i)].sum()]
+                              for i in np.unique(where[both])])
+    return EnergyEvaluation(mae(a, m), mae(a, n), mae(a, np.concatenate(typical)),
+                            float(np.concatenate(inside)[known].mean()), int(known.sum()), origin_errors)
 
 
 def evaluate_presence(rows: pd.DataFrame, truth: pd.Series | None, starts: list[pd.Timestamp],
