@@ -106,7 +106,7 @@ def evaluate_energy(series: dict, weather: dict, starts: list[pd.Timestamp], hor
         raise ValueError("no series has enough history before the evaluation origins")
     a, m, n, where = np.concatenate(actual), np.concatenate(model), np.concatenate(naive), np.concatenate(at)
     known = ~np.isnan(a)
-    both = known & ~np.isnan(m) & ~np.isnan(n)  # the points both errors are judged on, as in `mae`
+    both = known & ~np.isnan(m) & ~np.isnan(n)  # the points where the model and seasonal naive both have a value
     origin_errors = np.array([[np.abs(a - m)[both & (where == i)].sum(), np.abs(a - n)[both & (where == i)].sum()]
                               for i in np.unique(where[both])])
     return EnergyEvaluation(mae(a, m), mae(a, n), mae(a, np.concatenate(typical)),
