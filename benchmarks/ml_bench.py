@@ -84,8 +84,9 @@ def energy(conn, starts) -> dict:
     weather = weather_for(series, ml_inputs.weather_hourly(conn, FIRST, LAST), dict(zip(apartments["apartment_key"],
                           apartments["weather_site"])), local_midnight(LAST + timedelta(days=1)), energy_models.HORIZON_STEPS)
     zones = {k: "Europe/Zurich" for k in series}
+    groups = {"apartments": [k for k in series if k[1] == 0], "main devices": [k for k in series if k[1]]}
     out, evaluations = {}, {}
-    for label, keys in (("apartments", [k for k in series if k[1] == 0]), ("main devices", [k for k in series if k[1]])):
+    for label, keys in groups.items():
         began = time.perf_counter()
         evaluations[label] = evaluate_energy({k: series[k] for k in keys}, weather, starts, energy_models.HORIZON_STEPS, zones)
         scores = out[label] = evaluations[label].metrics()
@@ -103,7 +104,7 @@ def energy(conn, starts) -> dict:
           f"{pooled['seasonal_naive_mae_kwh']:.4f} ({100 * out['all series']['improvement_vs_seasonal_naive']:+.1f} %"
           f"{_interval(both.improvement_interval())})", flush=True)
     longer = origins(LAST, LONGER)
-    for label, keys in (("apartments", [k for k in series if k[1] == 0]), ("main devices", [k for k in series if k[1]])):
+    for label, keys in groups.items():
         scores = evaluate_energy({k: series[k] for k in keys}, weather, longer, energy_models.HORIZON_STEPS, zones).metrics()
         print(f"  supplementary, {label} on the last {LONGER} origins: MAE {scores['mae_kwh']:.4f} kWh, seasonal naive "
               f"{scores['seasonal_naive_mae_kwh']:.4f} ({100 * scores['improvement_vs_seasonal_naive']:+.1f} %"
