@@ -47,6 +47,18 @@ def origins(last_day, count: int) -> list[pd.Timestamp]:
     return [local_midnight(d) for d in pd.date_range(end=pd.Timestamp(last_day), periods=count, freq="D")]
 
 
+def improvement_interval(origin_errors: np.ndarray | None, draws: int = 5000, seed: int = 0) -> tuple[float, float] | None:
+    """A 95 % bootstrap interval of the improvement over seasonal naive from each origin's summed absolute
+    errors (rows: origins; columns: model, seasonal naive), resampling the origins (whole forecast days,
+    not single points, whose errors move together); None below five origins."""
+    e = origin_errors
+    if e is None or len(e) < 5:
+        return None
+    sums = e[np.random.default_rng(seed).integers(0, len(e), (draws, len(e)))].sum(axis=1)
+    low, high = np.percentile(1 - sums[:, 0] / sums[:, 1], [2.5, 97.5])
+    return round(float(low), 4), round(float(high), 4)
+
+
 @dataclass
 class EnergyEvaluation:
     mae: float
@@ -57,16 +69,8 @@ class EnergyEvaluation:
     origin_errors: np.ndarray | None = None
     """Per origin: the summed absolute errors of the model and of seasonal naive (rows: origins)."""
 
-    def improvement_interval(self, draws: int = 5000, seed: int = 0) -> tuple[float, float] | None:
-        """A 95 % bootstrap interval of the improvement over seasonal naive, resampling the origins (whole
-        forecast days, not single points, whose errors move together); None below five origins."""
-        e = self.origin_errors
-        if e is None or len(e) < 5:
-            return None
-        picks = np.random.default_rng(seed).integers(0, len(e), (draws, len(e)))
-        sums = e[picks].sum(axis=1)
-        low, high = np.percentile(1 - sums[:, 0] / sums[:, 1], [2.5, 97.5])
-        return round(float(low), 4), round(float(high), 4)
+    def improvement_interval(self) -> tuple[float, float] | None:
+        return improvement_interval(self.origin_errors)
 
     def metrics(self) -> dict:
         out = {"mae_kwh": round(self.mae, 5), "seasonal_naive_mae_kwh": round(self.seasonal_naive_mae, 5),
@@ -86,7 +90,7 @@ def evaluate_energy(series: dict, weather: dict, starts: list[pd.Timestamp], hor
     each series' own zone, for its calendar."""
     actual, model, naive, typical, inside, at = [], [], [], [], [], []
     for key, y in series.items():
-        for origin in starts:
+        for number, origin in enumerate(starts):
             history, truth = y[y.index < origin], y[y.index >= origin].iloc[:horizon_steps]
             if truth.notna().sum() == 0 or history.notna().sum() < 4 * 96:
                 continue  # (a horizon running past the data is judged on the part that is there)
@@ -101,7 +105,7 @@ def evaluate_energy(series: dict, weather: dict, starts: list[pd.Timestamp], hor
             inside.append((truth.to_numpy() >= predicted["lower"].to_numpy()) & (truth.to_numpy() <= predicted["upper"].to_numpy()))
             naive.append(seasonal_naive(history, horizon_steps)[:len(truth)])
             typical.append(typical_day(history, horizon_steps, timezones[key])[:len(truth)])
-            at.append(np.full(len(truth), starts.index(origin)))
+            at.append(np.full(len(truth), number))
     if not actual:
         raise ValueError("no series has enough history before the evaluation origins")
     a, m, n, where = np.concatenate(actual), np.concatenate(model), np.concatenate(naive), np.concatenate(at)
