@@ -3,8 +3,11 @@
 One model serves every lead time up to the horizon: each target instant is described only by what
 is known at least a horizon before it (the same instant whole days earlier, the mean of that slot
 over a week and over four weeks of the same kind of day, working or off, the level of a whole day), its calendar in the household's time and the weather
-forecast for it. Three quantile gradient-boosting models (10 %, 50 %, 90 %) give the forecast (the
-median, which minimises the absolute error) and an 80 % interval. Missing values are allowed
+forecast for it. Three quantile gradient-boosting models (10 %, 50 %, 90 %) give an 80 % interval and
+a median. The forecast is the average of that median and the slot's median over the four weeks of
+the same kind of day: boosting on the pinball loss learns from gradient signs only, so a device on at
+21:00 on 6 evenings in 10 is a weak signal among many noisy ones, which the plain median of those
+evenings catches; the model brings the weather and the recent level. Missing values are allowed
 everywhere: the trees route them, so a short history degrades the forecast instead of stopping it.
 """
 
@@ -60,14 +63,26 @@ def features(y: pd.Series, horizon_steps: int, timezone: str, weather: pd.DataFr
     out["slot_mean_7d"] = same_slot.mean(axis=1).to_numpy()
     out["slot_max_7d"] = same_slot.max(axis=1).to_numpy()
     out["day_level"] = series.shift(first * per_day).rolling(per_day, min_periods=per_day // 2).mean().to_numpy()
-    # the typical day: this slot on the days of the same kind (working or off) over four weeks
-    day_off = out["day_off"]
-    same_kind = pd.DataFrame({k: series.shift(k * per_day).where(day_off.shift(k * per_day) == day_off)
-                              for k in range(first, first + 28)})
-    out["kind_mean_4w"] = same_kind.mean(axis=1).to_numpy()
+    out["kind_mean_4w"] = _same_kind_days(series, out["day_off"], first, per_day).mean(axis=1).to_numpy()
     for name in WEATHER:
         out[name] = weather[name].reindex(y.index).to_numpy() if weather is not None and name in weather else np.nan
     return out
+
+
+def _same_kind_days(series: pd.Series, day_off: pd.Series, first: int, per_day: int) -> pd.DataFrame:
+    """The typical day: each instant's slot on the days of the same kind (working or off) over the four
+    weeks that end `first` days before it (one column per day back; NaN on days of the other kind)."""
+    return pd.DataFrame({k: series.shift(k * per_day).where(day_off.shift(k * per_day) == day_off)
+                         for k in range(first, first + 28)})
+
+
+def kind_median(y: pd.Series, horizon_steps: int, timezone: str) -> np.ndarray:
+    """For every instant of `y`, the median of its slot over four weeks of the same kind of day, from
+    values known at least a horizon before it (NaN where there are none)."""
+    step = y.index[1] - y.index[0]
+    days = _same_kind_days(pd.Series(y.to_numpy(dtype=float)), calendar_features(y.index, timezone)["day_off"],
+                           lag_days(horizon_steps, step)[0], steps_per_day(step))
+    return days.median(axis=1).to_numpy()
 
 
 @dataclass
@@ -117,7 +132,10 @@ class EnergyForecaster:
         quantiles = np.sort(np.column_stack([self.models[q].predict(x[self.feature_names]) for q in self.quantiles]), axis=1)
         quantiles = np.clip(quantiles, 0, None)  # consumption is never negative
         middle = list(self.quantiles).index(0.5) if 0.5 in self.quantiles else quantiles.shape[1] // 2
-        return pd.DataFrame({"ts": future, "value": quantiles[:, middle], "lower": quantiles[:, 0], "upper": quantiles[:, -1]})
+        typical = kind_median(grid, self.horizon_steps, self.timezone)[-steps:]
+        value = np.where(np.isnan(typical), quantiles[:, middle], (quantiles[:, middle] + typical) / 2)
+        return pd.DataFrame({"ts": future, "value": value, "lower": np.minimum(quantiles[:, 0], value),
+                             "upper": np.maximum(quantiles[:, -1], value)})
 
 
 def read_history(path, timezone: str) -> pd.Series:
