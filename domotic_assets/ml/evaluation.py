@@ -108,13 +108,15 @@ def evaluate_energy(series: dict, weather: dict, starts: list[pd.Timestamp], hor
             at.append(np.full(len(truth), number))
     if not actual:
         raise ValueError("no series has enough history before the evaluation origins")
-    a, m, n, where = np.concatenate(actual), np.concatenate(model), np.concatenate(naive), np.concatenate(at)
+    a, m, n, t, where = (np.concatenate(v) for v in (actual, model, naive, typical, at))
     known = ~np.isnan(a)
-    both = known & ~np.isnan(m) & ~np.isnan(n)  # the points where the model and seasonal naive both have a value
-    origin_errors = np.array([[np.abs(a - m)[both & (where == i)].sum(), np.abs(a - n)[both & (where == i)].sum()]
-                              for i in np.unique(where[both])])
-    return EnergyEvaluation(mae(a, m), mae(a, n), mae(a, np.concatenate(typical)),
-                            float(np.concatenate(inside)[known].mean()), int(known.sum()), origin_errors)
+    # every forecast is judged on the same points: those where the model and both baselines have a value
+    # (seasonal naive has none a week after a gap)
+    scored = known & ~np.isnan(m) & ~np.isnan(n) & ~np.isnan(t)
+    origin_errors = np.array([[np.abs(a - m)[scored & (where == i)].sum(), np.abs(a - n)[scored & (where == i)].sum()]
+                              for i in np.unique(where[scored])])
+    return EnergyEvaluation(mae(a[scored], m[scored]), mae(a[scored], n[scored]), mae(a[scored], t[scored]),
+                            float(np.concatenate(inside)[known].mean()), int(scored.sum()), origin_errors)
 
 
 def evaluate_presence(rows: pd.DataFrame, truth: pd.Series | None, starts: list[pd.Timestamp],
