@@ -41,6 +41,18 @@ def test_the_energy_forecast_beats_the_seasonal_naive_baseline_on_days_it_never_
     assert 0.6 < scores["interval_coverage"] < 0.98, scores
 
 
+def test_every_forecast_is_judged_on_the_same_points_and_a_baseline_without_any_drops_out():
+    y = household_series(days=22)
+    y.iloc[14 * 96:14 * 96 + 40] = np.nan  # a gap on day 14: seasonal naive has no value on day 21
+    y.iloc[20 * 96:20 * 96 + 40] = np.nan  # and one on day 20, unknown truth
+    scores = evaluate_energy({(1, 0): y}, {}, origins(date(2023, 11, 27), 2), 96, {(1, 0): TZ}).metrics()
+    assert scores["points"] == 2 * 96 - 2 * 40  # days 20 and 21 without the unknown truth nor the points naive lacks
+    # six days of history: no week-old values, so no seasonal-naive figure, but the model is still judged
+    short = evaluate_energy({(1, 0): y.iloc[:7 * 96]}, {}, origins(date(2023, 11, 12), 1), 96, {(1, 0): TZ})
+    assert short.points == 96 and short.mae > 0 and short.typical_day_mae > 0
+    assert np.isnan(short.seasonal_naive_mae) and len(short.origin_errors) == 0
+
+
 def test_the_improvement_gets_an_interval_over_its_origins_that_widens_when_the_days_disagree():
     y = household_series(days=49)
     evaluation = evaluate_energy({(1, 0): y}, {}, origins(date(2023, 12, 22), 6), 192, {(1, 0): TZ})

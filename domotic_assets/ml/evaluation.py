@@ -111,10 +111,15 @@ def evaluate_energy(series: dict, weather: dict, starts: list[pd.Timestamp], hor
     a, m, n, t, where = (np.concatenate(v) for v in (actual, model, naive, typical, at))
     known = ~np.isnan(a)
     # every forecast is judged on the same points: those where the model and both baselines have a value
-    # (seasonal naive has none a week after a gap)
-    scored = known & ~np.isnan(m) & ~np.isnan(n) & ~np.isnan(t)
-    origin_errors = np.array([[np.abs(a - m)[scored & (where == i)].sum(), np.abs(a - n)[scored & (where == i)].sum()]
-                              for i in np.unique(where[scored])])
+    # (seasonal naive has none a week after a gap); a baseline with no value at all (under a week of
+    # history for seasonal naive) is left out, its error undefined, rather than leaving nothing to judge
+    scored = known & ~np.isnan(m)
+    for baseline in (n, t):
+        if (scored & ~np.isnan(baseline)).any():
+            scored &= ~np.isnan(baseline)
+    paired = scored & ~np.isnan(n)
+    origin_errors = np.array([[np.abs(a - m)[paired & (where == i)].sum(), np.abs(a - n)[paired & (where == i)].sum()]
+                              for i in np.unique(where[paired])])
     return EnergyEvaluation(mae(a[scored], m[scored]), mae(a[scored], n[scored]), mae(a[scored], t[scored]),
                             float(np.concatenate(inside)[known].mean()), int(scored.sum()), origin_errors)
 
