@@ -86,6 +86,7 @@ def simulate(out, apartments, start, days, seed, faults, pidb_url, anomaly_rate,
                f"in {summary.seconds:.1f} s -> {out}")
     click.echo("faults injected: " + ", ".join(f"{k}={v}" for k, v in sorted(summary.faults.items())))
     click.echo(f"anomalies injected: {summary.anomalies} (manifest/anomalies.parquet)")
+    click.echo(f"to judge presence and anomalies against what really happened: DOMOTIC_GROUND_TRUTH={out / 'manifest'}")
 
 
 def _simulate_mqtt(apartments, start, days, seed, faults, live, speed, households, step_seconds, rate, burst) -> None:
@@ -116,7 +117,7 @@ def _endpoint(url: str):
     return MqttEndpoint.from_url(url, source_secrets("MQTT"))
 
 
-def _materialize(settings: Settings, dsn: str, first: date, last: date, select: str | None) -> bool:
+def _materialize(settings: Settings, dsn: str, first: date, last: date, select: str | None):
     """Run the range through the Dagster definitions against this warehouse; report failures.
     dbt's own console output goes to DOMOTIC_HOME/logs/dbt.log (the UI keeps it per run too)."""
     os.environ["DOMOTIC_PG_DSN"] = dsn  # read by the definitions' resources
@@ -133,10 +134,11 @@ def _materialize(settings: Settings, dsn: str, first: date, last: date, select: 
         outcome = materialize_range(defs, keys, first, last, instance, echo=lambda line: click.echo(line, file=terminal))
     for failure in outcome.failures:
         click.echo(f"FAILED {failure}", err=True)
-    return outcome.success
+    return outcome
 
 
-@main.command("run", help="Materialize a day range (both dates included) of everything, a layer, or a selection.")
+@main.command("run", help="Materialize a day range (both dates included) of everything, a layer, or a selection. "
+                          "Exit status 0: done; 3: done, with data missing for some days (named); 1: failed.")
 @click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), required=True)
 @click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), required=True)
 @click.option("--select", default=None, help="bronze, silver, gold, ml, or a Dagster asset selection string.")
@@ -148,8 +150,8 @@ def run_command(first, last, select) -> None:
     settings = Settings.from_env()
     prepare_dagster_home(settings)
     with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
-        ok = _materialize(settings, dsn, first.date(), last.date(), select)
-    sys.exit(0 if ok else 1)
+        outcome = _materialize(settings, dsn, first.date(), last.date(), select)
+    sys.exit(outcome.exit_status)
 
 
 @main.command(help="Simulate 7 days for the two reference apartments and run the whole pipeline on them.")
@@ -175,19 +177,20 @@ def demo(days: int, fresh: bool) -> None:
                    f"in {summary.seconds:.1f} s")
     # The demo reads its own simulated feed, whatever the environment points at.
     os.environ.update(DOMOTIC_LANDING=str(config.share), DOMOTIC_WEATHER=str(config.meteo),
-                      DOMOTIC_PIDB_URL=config.pidb)
+                      DOMOTIC_PIDB_URL=config.pidb, DOMOTIC_GROUND_TRUTH=str(config.out / "manifest"))
     settings = Settings.from_env()
     prepare_dagster_home(settings)
     first, last = config.start, config.start + timedelta(days=days - 1)
     with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
         _stream_telemetry(settings, dsn, config)
-        ok = _materialize(settings, dsn, first, last, None)
+        outcome = _materialize(settings, dsn, first, last, None)
+        ok = outcome.success
         import psycopg
 
         with psycopg.connect(dsn) as conn:
             files = sensor_file_summary(conn)
             rows = table_rows(conn)
-            gold = gold_figures(conn, first, last, config.share) if ok else None
+            gold = gold_figures(conn, first, last, settings.ground_truth) if ok else None
             schedules = schedule_figures(conn, first, last) if ok else None
             predictions = prediction_figures(conn) if ok else []
     click.echo("")
@@ -205,7 +208,7 @@ def demo(days: int, fresh: bool) -> None:
     for line in predictions:
         click.echo(f"  ml: {line}")
     click.echo(f"  time taken: {time.perf_counter() - began:.1f} s")
-    sys.exit(0 if ok else 1)
+    sys.exit(outcome.exit_status)
 
 
 def _stream_telemetry(settings: Settings, dsn: str, config) -> None:

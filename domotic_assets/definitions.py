@@ -8,7 +8,9 @@ from domotic_assets.settings import Settings
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    """The platform on these settings (the code location uses the environment's; tests their own)."""
+    """The platform on these settings (the code location uses the environment's; tests their own). The checks
+    against a simulator's ground truth exist only where one is configured: a real feed has none."""
+    truth = [*gold.ground_truth_checks, *ml.ground_truth_checks] if settings.ground_truth else []
     return dg.Definitions.merge(
         bronze.defs,
         silver.defs,
@@ -17,7 +19,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         optimisation.defs,
         ml.defs,
         # One process per run, not per step: a live run's three steps start in about 1 s instead of 3 x 3 s.
-        dg.Definitions(resources=build_resources(settings), executor=dg.in_process_executor),
+        dg.Definitions(resources=build_resources(settings), executor=dg.in_process_executor, asset_checks=truth),
     )
 
 

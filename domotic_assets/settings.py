@@ -25,6 +25,7 @@ class Settings:
     | `DOMOTIC_PIDB_URL`  | reference database (SQLAlchemy URL)       | `sqlite:///$DOMOTIC_HOME/feed/pidb.sqlite` |
     | `DOMOTIC_PG_DSN`    | the warehouse (PostgreSQL)                | a private server in `$DOMOTIC_HOME/pg` |
     | `DOMOTIC_MQTT_URL`  | the telemetry broker (`mqtt://[user@]host:port`, `mqtts://` for TLS) | a private Mosquitto in `$DOMOTIC_HOME/mqtt` |
+    | `DOMOTIC_GROUND_TRUTH` | a simulator's manifest folder: what really happened, to judge presence and anomalies by | the demo feed's manifest, when the landing is the demo feed |
 
     Credentials of remote sources never live here: see `source_secrets`.
     """
@@ -35,12 +36,15 @@ class Settings:
     pidb_url: str
     pg_dsn: str | None
     mqtt_url: str | None = None
+    ground_truth: str | None = None
+    """A simulated feed's manifest folder; the checks against the truth exist only when it is set."""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
         env = os.environ if environ is None else environ
         home = Path(env.get("DOMOTIC_HOME") or ".domotic").expanduser().resolve()
         feed = home / "feed"
+        demo_truth = feed / "manifest" if not env.get("DOMOTIC_LANDING") and (feed / "manifest").is_dir() else None
         return cls(
             home=home,
             landing=env.get("DOMOTIC_LANDING") or str(feed / "share"),
@@ -48,6 +52,7 @@ class Settings:
             pidb_url=env.get("DOMOTIC_PIDB_URL") or f"sqlite:///{feed / 'pidb.sqlite'}",
             pg_dsn=env.get("DOMOTIC_PG_DSN") or None,
             mqtt_url=env.get("DOMOTIC_MQTT_URL") or None,
+            ground_truth=env.get("DOMOTIC_GROUND_TRUTH") or (str(demo_truth) if demo_truth else None),
         )
 
     @property

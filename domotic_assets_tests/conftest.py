@@ -132,4 +132,5 @@ def feed(feed_2days, tmp_path) -> SimulationConfig:
 def settings(feed, warehouse_dsn, tmp_path) -> Settings:
     """Platform settings for one test: its own state folder and database, the copied feed."""
     return Settings(home=tmp_path / "home", landing=str(feed.share), weather=str(feed.meteo),
-                    pidb_url=f"sqlite:///{feed.out / 'pidb.sqlite'}", pg_dsn=warehouse_dsn)
+                    pidb_url=f"sqlite:///{feed.out / 'pidb.sqlite'}", pg_dsn=warehouse_dsn,
+                    ground_truth=str(feed.out / "manifest"))

@@ -14,6 +14,12 @@ from domotic_assets.settings import PARTITIONS_START, PLATFORM_TIMEZONE
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone=PLATFORM_TIMEZONE, end_offset=1)
 
+planning_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone=PLATFORM_TIMEZONE, end_offset=2)
+"""The days a household schedule is made for: tomorrow too, since a day is planned the day before."""
+
+DAY_BEFORE = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
+"""A plan for day D rests on what was known on D-1: its history, its forecast issue, its weather issue."""
+
 single_run_backfill = dg.BackfillPolicy.single_run()
 # Chosen on purpose (a range is one run), and Dagster's beta notice on it was printed again each time
 # any code touched the warning filters: dozens of times at the top of `domotic demo`.

@@ -8,12 +8,14 @@ from typing import Callable, Iterator
 
 import dagster as dg
 import joblib
+import pandas as pd
 import psycopg
 from dagster_dbt import DbtCliResource
 
 from domotic_assets.defs.dbt_project import DBT_EXECUTABLE, dbt_project
 from domotic_assets.ingest.landing import Landing, open_landing
 from domotic_assets.ingest.pidb_import import apartment_timezones
+from domotic_assets.ml import ground_truth
 from domotic_assets.settings import PLATFORM_TIMEZONE, Settings, source_secrets
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
 from domotic_assets.warehouse.schema import ensure_schema
@@ -63,19 +65,34 @@ class LandingResource(dg.ConfigurableResource):
 
 
 class PidbResource(dg.ConfigurableResource):
-    """The reference database `pidb`, as a SQLAlchemy URL (SQLite, MySQL or MariaDB)."""
+    """The reference database `pidb`, as a SQLAlchemy URL (SQLite, MySQL or MariaDB) without a password:
+    the password is read when pidb is opened (`DOMOTIC_PIDB_PASSWORD`, `settings.source_secrets`)."""
 
     url: str
+
+    def password(self) -> str | None:
+        return source_secrets("PIDB").get("password")
 
     def apartment_timezone(self, log: dg.DagsterLogManager | None = None):
         """A lookup apartment -> time zone; the platform zone when pidb cannot be read."""
         try:
-            zones = apartment_timezones(self.url)
+            zones = apartment_timezones(self.url, self.password())
         except Exception as exc:  # Bronze must not stop because pidb is down; say so loudly
             if log:
                 log.warning(f"pidb unreadable ({exc}); wall-clock timestamps read as {PLATFORM_TIMEZONE}")
             zones = {}
         return lambda apartment: zones.get(apartment, PLATFORM_TIMEZONE)
+
+
+class GroundTruthResource(dg.ConfigurableResource):
+    """What really happened on a simulated feed: the simulator's manifest folder (true occupancy per room
+    and minute, injected anomalies). Empty for a real feed, which has no ground truth."""
+
+    folder: str = ""
+
+    def manifest(self) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+        """(occupancy, anomalies), each None when absent."""
+        return ground_truth.read_manifest(Path(self.folder)) if self.folder else (None, None)
 
 
 class BronzeResource(dg.ConfigurableResource):
@@ -129,4 +146,5 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "pidb": PidbResource(url=settings.pidb_url),
         "bronze": BronzeResource(root=str(settings.bronze_dir)),
         "model_store": ModelStore(root=str(settings.models_dir)),
+        "ground_truth": GroundTruthResource(folder=settings.ground_truth or ""),
     }

@@ -43,16 +43,17 @@ def _pg_columns(table: sa.Table) -> str:
     return ", ".join(cols)
 
 
-def _engine(pidb: str | sa.Engine) -> tuple[sa.Engine, bool]:
-    """An engine for a URL (ours to dispose of), or the caller's own engine."""
+def _engine(pidb: str | sa.Engine, password: str | None = None) -> tuple[sa.Engine, bool]:
+    """An engine for a URL and the password kept apart from it (ours to dispose of), or the caller's own engine."""
     if isinstance(pidb, sa.Engine):
         return pidb, False
-    return sa.create_engine(pidb, pool_pre_ping=True), True
+    url = sa.engine.make_url(pidb)
+    return sa.create_engine(url.set(password=password) if password else url, pool_pre_ping=True), True
 
 
-def read_reference_tables(pidb: str | sa.Engine) -> dict[str, list[tuple]]:
+def read_reference_tables(pidb: str | sa.Engine, password: str | None = None) -> dict[str, list[tuple]]:
     """Every reference table's rows in primary-key order (so the content hash is stable)."""
-    engine, owned = _engine(pidb)
+    engine, owned = _engine(pidb, password)
     try:
         with engine.connect() as conn:
             out = {}
@@ -70,10 +71,10 @@ def read_reference_tables(pidb: str | sa.Engine) -> dict[str, list[tuple]]:
             engine.dispose()
 
 
-def apartment_timezones(pidb_url: str) -> dict[str, str]:
+def apartment_timezones(pidb_url: str, password: str | None = None) -> dict[str, str]:
     """Apartment code -> IANA time zone, from `buildings` (wall-clock timestamps need it)."""
     buildings = metadata.tables["buildings"]
-    engine, owned = _engine(pidb_url)
+    engine, owned = _engine(pidb_url, password)
     try:
         with engine.connect() as conn:
             return {code: tz or PLATFORM_TIMEZONE for code, tz in conn.execute(sa.select(buildings.c.code, buildings.c.timezone))}
@@ -90,9 +91,19 @@ def _content_hash(rows: list[tuple]) -> str:
     return digest.hexdigest()
 
 
-def import_reference_tables(pidb: str | sa.Engine, conn: psycopg.Connection) -> list[DimImport]:
+def content_hashes(pidb: str | sa.Engine, password: str | None = None) -> dict[str, str]:
+    """Silver table -> the content hash its pidb table has now (what an import would record)."""
+    return {dim_table(name): _content_hash(rows) for name, rows in read_reference_tables(pidb, password).items()}
+
+
+def imported_hashes(conn: psycopg.Connection) -> dict[str, str]:
+    """Silver table -> the content hash of what was imported last."""
+    return dict(conn.execute("SELECT table_name, content_hash FROM meta.dim_imports").fetchall())
+
+
+def import_reference_tables(pidb: str | sa.Engine, conn: psycopg.Connection, password: str | None = None) -> list[DimImport]:
     """Read everything first (so an unreachable pidb changes nothing), then write what changed."""
-    tables = read_reference_tables(pidb)
+    tables = read_reference_tables(pidb, password)
     results = []
     for name, rows in tables.items():
         target = dim_table(name)

@@ -6,6 +6,10 @@ and dated by the timestamp inside the document (an unreadable one by its arrival
 quarantine reason). It is *stored* when copied into `bronze/<apartment>/YYYY/MM/DD/HH/` of its
 local time. The sensor only registers (cheap, bounded per tick) to learn which day partitions
 changed; the Bronze asset registers and stores the files of its days.
+
+An unreadable file is stored as soon as it is registered, by whoever registers it (the sensor, or a
+run of any day range), into `bronze/<apartment>/_quarantine/` of its arrival day: its bytes are safe
+even if the gateway cleans its share before a run of that day comes.
 """
 
 from __future__ import annotations
@@ -126,7 +130,7 @@ def ingest_sensor_files(
                 continue
             row, day, relpath = _examine(entry, data, tz_of)
             stored_path = stored_at = None
-            if day in store_days:
+            if day in store_days or row[8] is not None:
                 stored_path, stored_at = store_immutable(bronze_root, relpath, data), datetime.now(timezone.utc)
                 report.stored += 1
             rows.append((*row, stored_path, stored_at))

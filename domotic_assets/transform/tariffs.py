@@ -11,7 +11,7 @@ the SQL independently:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 
 @dataclass(frozen=True)
@@ -46,3 +46,26 @@ def tariff_at(rows: list[TariffRow], tariff_code: str, local: datetime) -> Tarif
     if len(matches) > 1:
         raise ValueError(f"tariff {tariff_code} has {len(matches)} rows for {local:%Y-%m-%d %H:%M}")
     return matches[0] if matches else None
+
+
+@dataclass(frozen=True)
+class PriceChange:
+    """The local days whose prices a change of the reference data may alter (None: unbounded on that side)."""
+
+    first: date | None
+    last: date | None
+
+
+def price_change(old_tariffs: set[tuple], new_tariffs: set[tuple], old_profiles: set[tuple],
+                 new_profiles: set[tuple]) -> PriceChange | None:
+    """Which days must be priced again after pidb changed. Tariff rows are `TariffRow` fields in order; a
+    row added, removed or altered affects its validity (both versions of an altered row). Profiles are
+    (building_id, tariff_code): an apartment moved to another tariff affects all of its days."""
+    if old_profiles != new_profiles:
+        return PriceChange(None, None)
+    changed = [TariffRow(*row) for row in old_tariffs ^ new_tariffs]
+    if not changed:
+        return None
+    ends = [row.valid_to for row in changed]
+    return PriceChange(min(row.valid_from for row in changed),
+                       None if any(end is None for end in ends) else max(ends) - timedelta(days=1))

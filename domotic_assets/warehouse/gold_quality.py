@@ -84,10 +84,10 @@ def cost_against_tariffs(conn: psycopg.Connection, days: list[date]) -> tuple[bo
     }
 
 
-def ground_truth_file(landing: str) -> Path | None:
-    """The simulator's occupancy manifest beside a simulated share (none for a real feed)."""
-    path = Path(landing).parent / "manifest" / "occupancy.parquet"
-    return path if path.exists() else None
+def occupancy_file(ground_truth: str | None) -> Path | None:
+    """The true occupancy in a simulator's manifest folder (none without a ground truth)."""
+    path = Path(ground_truth) / "occupancy.parquet" if ground_truth else None
+    return path if path and path.exists() else None
 
 
 def presence_accuracy(conn: psycopg.Connection, days: list[date], truth_file: Path) -> dict:

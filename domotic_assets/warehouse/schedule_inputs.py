@@ -60,7 +60,10 @@ class Household:
 class ScenarioInputs:
     document: dict | None
     notes: dict[str, str] = field(default_factory=dict)
-    """Where each input came from, or why the scenario could not be built."""
+    """Where each input came from, or why the scenario could not be built (`missing`)."""
+    lacking: str | None = None
+    """What was missing when there is no scenario: `load_history` (a household too new to plan for),
+    `tariff` or `pv_forecast` (an input the household should have had)."""
 
 
 def households(conn: psycopg.Connection) -> list[Household]:
@@ -209,19 +212,21 @@ def scenario_for(conn: psycopg.Connection, household: Household, day: date, step
     notes: dict[str, str] = {}
     prices = _prices(conn, household, slots) if household.tariff_code else None
     if prices is None:
-        return ScenarioInputs(None, {"missing": f"tariff {household.tariff_code!r} does not cover every slot of {day}"})
+        return ScenarioInputs(None, {"missing": f"tariff {household.tariff_code!r} does not cover every slot of {day}"}, "tariff")
     load = _load_forecast(conn, household, day, slots, step_minutes)
     if load is not None:
         notes["load"] = "energy forecast (gold.fact_prediction) minus the shiftable plugs' usual draw"
     else:
         history, notes["load"] = _load_history(conn, household, day, step_minutes)
         if not history:
-            return ScenarioInputs(None, {"missing": f"no load history in the {LOAD_HISTORY_DAYS} days before {day}"})
+            return ScenarioInputs(None, {"missing": f"no load history in the {LOAD_HISTORY_DAYS} days before {day}"},
+                                  "load_history")
         known = np.mean(list(history.values()))
         load = [history.get(b, known) for b in _wall_bins(slots, step_minutes)]
     pv, notes["pv"] = _pv(conn, household, day, slots, step_minutes)
     if not pv:
-        return ScenarioInputs(None, {"missing": f"no radiation forecast of {household.weather_site} covering {day}"})
+        return ScenarioInputs(None, {"missing": f"no radiation forecast of {household.weather_site} covering {day}"},
+                              "pv_forecast")
     feed_in = parameter(conn, "feed_in_chf_kwh", 0.0)
     notes["export_price"] = f"{feed_in:g} CHF/kWh" + ("" if feed_in else " (pidb has no feed_in_chf_kwh)")
     appliances, skipped = _appliances(conn, household, day, step_minutes)

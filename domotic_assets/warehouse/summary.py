@@ -30,14 +30,14 @@ def sensor_file_summary(conn: psycopg.Connection) -> dict:
             "quarantined": dict(reasons), "weather_files": weather}
 
 
-def gold_figures(conn: psycopg.Connection, first: date, last: date, share: Path) -> str:
+def gold_figures(conn: psycopg.Connection, first: date, last: date, ground_truth: str | None) -> str:
     """One line on Gold for the demo: energy against the meter, cost, and presence against the truth."""
     days = gold_quality.days_between(first, last)
     _ok, energy = gold_quality.energy_reconciliation(conn, days)
     kwh, chf = conn.execute("""SELECT sum(energy_kwh), sum(cost_chf) FROM gold.fact_energy_minute
                                WHERE is_main_meter AND local_day BETWEEN %s AND %s""", (first, last)).fetchone()
     line = f"{kwh or 0:.1f} kWh, CHF {chf or 0:.2f} (main meters), worst gap to the meter {energy['worst_gap_pct']} %"
-    truth = gold_quality.ground_truth_file(str(share))
+    truth = gold_quality.occupancy_file(ground_truth)
     if truth:
         presence = gold_quality.presence_accuracy(conn, days, truth)
         line += f"; presence precision {presence.get('precision')}, recall {presence.get('recall')}"

@@ -23,6 +23,7 @@ import dagster as dg
 from domotic_assets.defs.bronze.assets import bronze_sensor_files
 from domotic_assets.defs.partitions import daily_partitions
 from domotic_assets.defs.resources import BronzeResource, LandingResource, PidbResource, WarehouseResource
+from domotic_assets.defs.selections import GOLD_DAILY
 from domotic_assets.ingest.landing import SourceError, SourceRefused
 from domotic_assets.ingest.sensor_files import ingest_sensor_files
 
@@ -36,8 +37,10 @@ def unstored_days(conn) -> list[tuple[date, int, int]]:
                            WHERE bronze_path IS NULL GROUP BY partition_day ORDER BY partition_day""").fetchall()
 
 
-LIVE_SELECTION = dg.AssetSelection.assets(bronze_sensor_files.key).downstream()
-"""A run for new files carries them through Bronze, Silver and the day's Gold facts and aggregates."""
+LIVE_SELECTION = dg.AssetSelection.assets(bronze_sensor_files.key).downstream() & (
+    dg.AssetSelection.assets(bronze_sensor_files.key, "sensor_events") | GOLD_DAILY)
+"""A run for new files carries them through Bronze, Silver and the day's Gold facts and aggregates built
+from them, nothing more: models retrain on their own schedule, schedules are planned a day ahead."""
 
 
 @dg.sensor(asset_selection=LIVE_SELECTION, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING)

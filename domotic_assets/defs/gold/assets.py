@@ -10,6 +10,7 @@ from typing import Any, Mapping
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from domotic_assets.defs.day_writers import writing_days
 from domotic_assets.defs.dbt_project import DBT_DIR, dbt_project, ensure_manifest
 from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
 from domotic_assets.defs.resources import WarehouseResource
@@ -32,11 +33,13 @@ manifest = ensure_manifest()
 
 
 def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args: list[str]):
-    """`dbt build` against the platform's warehouse. Its artifacts (about 5 MB a run, four runs a
-    minute when live) are removed after a success; a failed run keeps them, with dbt.log, to read."""
+    """`dbt build` against the platform's warehouse, holding the run's days of Gold (one writer per day).
+    Its artifacts (about 5 MB a run, four runs a minute when live) are removed after a success; a failed
+    run keeps them, with dbt.log, to read."""
     os.environ.update(dbt_connection_env(warehouse.ready_dsn()))  # the profile reads DOMOTIC_PG_*
     target = DBT_DIR / "target" / "runs" / f"{context.run_id}-{context.op_execution_context.op.name}"
-    yield from dbt.cli(["build", *args], context=context, target_path=target).stream()
+    with warehouse.connect() as conn, writing_days(context, conn, context.op_execution_context.op.name):
+        yield from dbt.cli(["build", *args], context=context, target_path=target).stream()
     shutil.rmtree(target, ignore_errors=True)
 
 

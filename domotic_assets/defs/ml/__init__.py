@@ -5,6 +5,7 @@ import dagster as dg
 from domotic_assets.defs.ml.assets import (anomaly_detection, anomaly_model, anomaly_training_set, energy_forecast,
                                            energy_forecast_model, energy_training_set, presence_forecast, presence_model,
                                            presence_training_set)
+from domotic_assets.defs.ml.checks import anomalies_against_injected
 from domotic_assets.defs.ml.schedules import ml_daily_schedule, ml_job
 
 defs = dg.Definitions(
@@ -13,3 +14,6 @@ defs = dg.Definitions(
     jobs=[ml_job],
     schedules=[ml_daily_schedule],
 )
+
+ground_truth_checks = [anomalies_against_injected]
+"""Checks with a meaning on simulated data only: defined where a ground truth is configured."""

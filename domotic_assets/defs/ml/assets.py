@@ -9,16 +9,16 @@ from datetime import date, timedelta
 import dagster as dg
 import pandas as pd
 
+from domotic_assets.defs.day_writers import writing_days
 from domotic_assets.defs.failures import warehouse_guard
 from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
-from domotic_assets.defs.resources import LandingResource, WarehouseResource
+from domotic_assets.defs.resources import GroundTruthResource, WarehouseResource
 from domotic_assets.ml import anomalies as detector
 from domotic_assets.ml import energy_models, ground_truth, presence_models
-from domotic_assets.ml.evaluation import local_midnight, match_anomalies
+from domotic_assets.ml.evaluation import local_midnight
 from domotic_assets.ml.prediction_rows import MODEL_KEYS, rows
 from domotic_assets.ml.series import energy_series, weather_for
 from domotic_assets.warehouse import ml_inputs
-from domotic_assets.warehouse.gold_quality import ground_truth_file
 from domotic_assets.warehouse.prediction_tables import (previous_metrics, register_version, replace_anomalies,
                                                        replace_predictions)
 
@@ -85,7 +85,7 @@ def _metadata(metrics: dict) -> dict:
                       f"{energy_models.TRAINING_DAYS} days before the partition, with the weather forecast for them.")
 def energy_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.Output[dict]:
     out, days = {}, partition_days(context)
-    with warehouse_guard(context), warehouse.connect() as conn:
+    with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn):
         apartments = ml_inputs.apartments(conn)
         sites = dict(zip(apartments["apartment_key"], apartments["weather_site"]))
         zones = dict(zip(apartments["apartment_key"], apartments["timezone"]))
@@ -113,7 +113,7 @@ def energy_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseR
                                 "last two days against the seasonal-naive and typical-day baselines.")
 def energy_forecast_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                           energy_training_set: dict) -> dg.Output[dict]:
-    with warehouse_guard(context), warehouse.connect() as conn:
+    with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn):
         def fit(day: str):
             training = energy_training_set[day]
             models = energy_models.train(training)
@@ -133,7 +133,7 @@ def energy_forecast_model(context: dg.AssetExecutionContext, warehouse: Warehous
                       "80 % interval, per apartment and main device.")
 def energy_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource, energy_training_set: dict,
                     energy_forecast_model: dict) -> dg.MaterializeResult:
-    with warehouse_guard(context), warehouse.connect() as conn:
+    with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn, "fact_prediction"):
         devices = ml_inputs.devices(conn)
         room_of = dict(zip(devices["device_key"], devices["room_key"]))
 
@@ -162,12 +162,11 @@ def _write_issues(context: dg.AssetExecutionContext, conn, models_by_day: dict, 
 
 # --- presence --------------------------------------------------------------------------------------
 
-def _presence_truth(landing: LandingResource, conn, training_rows: pd.DataFrame) -> pd.Series | None:
-    """The simulator's true occupancy for these rows, when the landing is a simulated feed."""
-    path = ground_truth_file(landing.location)
-    if path is None:
+def _presence_truth(truth: GroundTruthResource, conn, training_rows: pd.DataFrame) -> pd.Series | None:
+    """The simulator's true occupancy for these rows, where a ground truth is configured."""
+    occupancy, _ = truth.manifest()
+    if occupancy is None:
         return None
-    occupancy, _ = ground_truth.read_manifest(path.parent)
     rooms = ml_inputs.rooms(conn)
     return ground_truth.truth_for_rows(training_rows, ground_truth.occupied_hours(occupancy, rooms))
 
@@ -177,7 +176,7 @@ def _presence_truth(landing: LandingResource, conn, training_rows: pd.DataFrame)
                       "(recent presence, motion, CO2, light, doors; time of day, weekday; lead time).")
 def presence_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.Output[dict]:
     out = {}
-    with warehouse_guard(context), warehouse.connect() as conn:
+    with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn):
         zones = dict(ml_inputs.apartments(conn)[["apartment_key", "timezone"]].itertuples(index=False))
         for day in partition_days(context):
             first, last = _window(day, presence_models.TRAINING_DAYS)
@@ -189,13 +188,13 @@ def presence_training_set(context: dg.AssetExecutionContext, warehouse: Warehous
 @dg.asset(**STORED, description="Gradient-boosted presence classifier over all rooms, judged on the window's last two "
                                 "days as issued at midnight, against the simulator's occupancy where there is one, "
                                 "beside the time-of-day frequency baseline.")
-def presence_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource,
+def presence_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource, ground_truth: GroundTruthResource,
                    presence_training_set: dict) -> dg.Output[dict]:
-    with warehouse_guard(context), warehouse.connect() as conn:
+    with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn):
         def fit(day: str):
             training = presence_training_set[day]
             try:
-                models = presence_models.train(training, _presence_truth(landing, conn, training.rows))
+                models = presence_models.train(training, _presence_truth(ground_truth, conn, training.rows))
             except ValueError as exc:
                 context.log.warning(f"{day}: no presence model: {exc}")
                 return None
@@ -211,7 +210,7 @@ def presence_model(context: dg.AssetExecutionContext, warehouse: WarehouseResour
                       "as issued at its midnight.")
 def presence_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource, presence_training_set: dict,
                       presence_model: dict) -> dg.MaterializeResult:
-    with warehouse_guard(context), warehouse.connect() as conn:
+    with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn, "fact_prediction"):
         written = _write_issues(context, conn, presence_model,
                                 lambda day, models: presence_models.forecast(models, presence_training_set[day.isoformat()].rows,
                                                                              local_midnight(day)),
@@ -229,7 +228,7 @@ BASELINE_DAYS = 28
                       "and on the partition itself (mean power and on-cycles, power on no plug, minutes windows stood open).")
 def anomaly_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.Output[dict]:
     days = partition_days(context)
-    with warehouse_guard(context), warehouse.connect() as conn:  # once for the range, cut per day
+    with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn):  # once for the range, cut per day
         hourly = ml_inputs.anomaly_hourly(conn, days[0] - timedelta(days=BASELINE_DAYS), days[-1])
     out = {day.isoformat(): hourly[(hourly["ts"] >= local_midnight(day - timedelta(days=BASELINE_DAYS)))
                                    & (hourly["ts"] < local_midnight(day + timedelta(days=1)))].reset_index(drop=True)
@@ -240,7 +239,7 @@ def anomaly_training_set(context: dg.AssetExecutionContext, warehouse: Warehouse
 @dg.asset(**STORED, description="Each entity's own history per local hour (median, spread, how often active).")
 def anomaly_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource, anomaly_training_set: dict) -> dg.Output[dict]:
     out, latest = {}, {}
-    with warehouse_guard(context), warehouse.connect() as conn:
+    with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn):
         zones = dict(ml_inputs.apartments(conn)[["apartment_key", "timezone"]].itertuples(index=False))
         for day, hourly in sorted(anomaly_training_set.items()):
             history = hourly[hourly["ts"] < local_midnight(date.fromisoformat(day))]
@@ -260,15 +259,14 @@ def anomaly_model(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 
 
 @dg.asset(**WRITES_GOLD, deps=[GOLD["fact_prediction"]],
-          check_specs=[dg.AssetCheckSpec("anomalies_against_injected", asset="anomaly_detection",
-                                         description="Precision and recall against the anomalies the simulator injected "
-                                                     "(a simulated feed only; at least 0.7 each).")],
           description="gold.anomalies (each with its score and reason) and the hourly anomaly score of every entity in "
                       "gold.fact_prediction; rooms found unusual get is_anomaly in gold.fact_environment_minute.")
-def anomaly_detection(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource,
-                      anomaly_training_set: dict, anomaly_model: dict):
+def anomaly_detection(context: dg.AssetExecutionContext, warehouse: WarehouseResource, anomaly_training_set: dict,
+                      anomaly_model: dict) -> dg.MaterializeResult:
     written, found_all = 0, []
-    with warehouse_guard(context), warehouse.connect() as conn:
+    # it also flags rooms in gold.fact_environment_minute, which the daily dbt models write
+    with (warehouse_guard(context), warehouse.connect() as conn,
+          writing_days(context, conn, "fact_prediction", "anomalies", "gold_daily")):
         for day in partition_days(context):
             fitted, hourly = anomaly_model[day.isoformat()], anomaly_training_set[day.isoformat()]
             if fitted is None:
@@ -287,23 +285,6 @@ def anomaly_detection(context: dg.AssetExecutionContext, warehouse: WarehouseRes
                                            local_midnight(day + timedelta(days=1)),
                                            rows(frame, "anomaly_detection", "anomaly_score", key), by="ts")
             replace_anomalies(conn, key, day, day, found)
-        found = pd.concat(found_all, ignore_index=True) if found_all else pd.DataFrame()
-        check = _against_injected(conn, landing, found, partition_days(context))
-    yield dg.MaterializeResult(metadata={"dagster/row_count": written, "anomalies": len(found),
-                                         "found": dg.MetadataValue.json(found["reason"].tolist()[:50] if len(found) else [])})
-    yield check
-
-
-def _against_injected(conn, landing: LandingResource, found: pd.DataFrame, days: list[date]) -> dg.AssetCheckResult:
-    path = ground_truth_file(landing.location)
-    _, injected = ground_truth.read_manifest(path.parent) if path else (None, None)
-    if injected is None:
-        return dg.AssetCheckResult(check_name="anomalies_against_injected", passed=True,
-                                   metadata={"ground_truth": "none: the landing folder is not a simulated feed"})
-    truth = ground_truth.injected_anomalies(injected, ml_inputs.sensors(conn), ml_inputs.apartments(conn))
-    low, high = local_midnight(days[0]), local_midnight(days[-1] + timedelta(days=1))
-    truth = truth[(truth["end"] > low) & (truth["start"] < high)]
-    scores = match_anomalies(found if len(found) else pd.DataFrame(columns=["entity", "start", "end"]), truth)
-    enough = scores["precision"] >= 0.7 and scores["recall"] >= 0.7
-    return dg.AssetCheckResult(check_name="anomalies_against_injected", passed=bool(enough or not len(truth) and not len(found)),
-                               severity=dg.AssetCheckSeverity.WARN, metadata=scores)
+    reasons = [reason for found in found_all for reason in found["reason"]]
+    return dg.MaterializeResult(metadata={"dagster/row_count": written, "anomalies": len(reasons),
+                                          "found": dg.MetadataValue.json(reasons[:50])})

@@ -10,12 +10,16 @@ from domotic_assets.defs.bronze.assets import bronze_sensor_files, bronze_weathe
 from domotic_assets.defs.failures import warehouse_guard
 from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
 from domotic_assets.defs.resources import BronzeResource, PidbResource, WarehouseResource
-from domotic_assets.defs.silver.checks import check_metadata, evaluate_sensor_event_checks, sensor_event_check_specs
+from domotic_assets.defs.check_results import check_metadata
+from domotic_assets.defs.day_writers import writing_days
+from domotic_assets.defs.silver.checks import evaluate_sensor_event_checks, sensor_event_check_specs
 from domotic_assets.ingest.sensor_events_load import append_new_files, load_days
 from domotic_assets.ingest.weather_load import load_weather_days
 from domotic_assets.transform.weather import CORE_MEASURES
 from domotic_assets.warehouse.quality import weather_completeness
 from domotic_assets.ingest.pidb_import import PidbUnavailable, dim_table, import_reference_tables
+from domotic_assets.transform.tariffs import price_change
+from domotic_assets.warehouse.repricing import days_to_reprice, pricing_state
 
 
 @dg.multi_asset(
@@ -26,15 +30,25 @@ from domotic_assets.ingest.pidb_import import PidbUnavailable, dim_table, import
     ],
 )
 def pidb_dimensions(context: dg.AssetExecutionContext, warehouse: WarehouseResource, pidb: PidbResource) -> Iterator[dg.MaterializeResult]:
-    with warehouse_guard(context), warehouse.connect() as conn:
+    """A changed tariff or energy profile names the days of Gold's energy facts to price again
+    (`reprice_first_day`, `reprice_last_day` on dim_tariffs and dim_energy_profiles): `repricing_sensor` acts on it."""
+    with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn, "pidb_dimensions"):
+        old_tariffs, old_profiles = pricing_state(conn)
         try:
-            results = import_reference_tables(pidb.url, conn)
+            results = import_reference_tables(pidb.url, conn, pidb.password())
         except PidbUnavailable as exc:
             raise dg.Failure(description=f"{exc}. The silver dimensions were left as they were.") from None
+        new_tariffs, new_profiles = pricing_state(conn)
+        reprice = days_to_reprice(conn, price_change(old_tariffs, new_tariffs, old_profiles, new_profiles))
     for result in results:
-        yield dg.MaterializeResult(asset_key=result.table, metadata={
-            "rows": result.rows, "changed": result.changed, "content_hash": result.content_hash[:16],
-        })
+        metadata = {"rows": result.rows, "changed": result.changed, "content_hash": result.content_hash[:16]}
+        if reprice and result.changed and result.table in PRICING_TABLES:
+            metadata.update(reprice_first_day=reprice[0].isoformat(), reprice_last_day=reprice[1].isoformat())
+            context.log.info(f"{result.table} changed: Gold's energy facts of {reprice[0]} .. {reprice[1]} are to be priced again")
+        yield dg.MaterializeResult(asset_key=result.table, metadata=metadata)
+
+
+PRICING_TABLES = {"dim_tariffs", "dim_energy_profiles"}
 
 
 class SensorEventsConfig(dg.Config):
@@ -57,7 +71,7 @@ class SensorEventsConfig(dg.Config):
 def sensor_events(context: dg.AssetExecutionContext, config: SensorEventsConfig, warehouse: WarehouseResource,
                   bronze: BronzeResource) -> dg.MaterializeResult:
     days = partition_days(context)
-    with warehouse_guard(context), warehouse.connect() as conn:
+    with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn):
         appended = None if config.rebuild or len(days) > 1 else append_new_files(conn, bronze.path, days[0])
         loads = [appended] if appended else load_days(conn, bronze.path, days)
         checks = evaluate_sensor_event_checks(conn, days)
@@ -90,7 +104,7 @@ def sensor_events(context: dg.AssetExecutionContext, config: SensorEventsConfig,
 )
 def weather_clean(context: dg.AssetExecutionContext, warehouse: WarehouseResource, bronze: BronzeResource) -> dg.MaterializeResult:
     days = partition_days(context)
-    with warehouse_guard(context), warehouse.connect() as conn:
+    with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn):
         loads = load_weather_days(conn, bronze.path, days)
         passed, facts = weather_completeness(conn, days, CORE_MEASURES)
     problems = {str(d.day): f"{d.status}: {d.reason}" for d in loads if d.status != "loaded"}

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from domotic_assets.defs.check_results import check_metadata
 from domotic_assets.warehouse import quality
 
 SENSOR_EVENT_CHECKS = {
@@ -19,11 +20,6 @@ SENSOR_EVENT_CHECKS = {
 def sensor_event_check_specs(asset_key: str) -> list[dg.AssetCheckSpec]:
     return [dg.AssetCheckSpec(name, asset=asset_key, blocking=blocking, description=text)
             for name, (blocking, text) in SENSOR_EVENT_CHECKS.items()]
-
-
-def check_metadata(facts: dict) -> dict:
-    """Facts for the UI: numbers and text as they are, lists and mappings as JSON."""
-    return {k: v if isinstance(v, (int, float, str)) else dg.MetadataValue.json(v) for k, v in facts.items()}
 
 
 def evaluate_sensor_event_checks(conn, days) -> list[dg.AssetCheckResult]:

@@ -11,7 +11,7 @@ import dagster as dg
 from domotic_assets.defs.failures import warehouse_guard
 from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
 from domotic_assets.defs.resources import WarehouseResource
-from domotic_assets.defs.silver.checks import check_metadata
+from domotic_assets.defs.check_results import check_metadata
 from domotic_assets.warehouse import telemetry_quality
 from domotic_assets.warehouse.quality import parameter
 

@@ -1,0 +1,26 @@
+"""Every step that writes days of a table holds their writer locks (`warehouse.day_locks`) while it writes,
+so a live run, a schedule, a UI backfill and `domotic run` never write the same day of a table at once."""
+
+from contextlib import contextmanager
+from datetime import date
+from typing import Iterator
+
+import dagster as dg
+import psycopg
+
+from domotic_assets.defs.partitions import partition_days
+from domotic_assets.warehouse.day_locks import day_writer
+
+
+WHOLE_TABLE = date(1, 1, 1)
+"""The one 'day' of an unpartitioned table (a dimension rebuilt whole)."""
+
+
+@contextmanager
+def writing_days(context: dg.AssetExecutionContext, conn: psycopg.Connection, *tables: str) -> Iterator[None]:
+    """Hold the run's days of `tables` (default: the asset's own name) until the block ends."""
+    names = tables or ("/".join(context.asset_key.path),)
+    days = partition_days(context) if context.has_partition_key or context.has_partition_key_range else [WHOLE_TABLE]
+    holder = f"dagster run {context.run_id[:8]} {context.op_execution_context.op.name}"
+    with day_writer(conn, names, days, holder, on_wait=context.log.info):
+        yield
