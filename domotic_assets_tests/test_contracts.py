@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from domotic_assets.contracts.bounds import TELEMETRY_BOUNDS, UNBOUNDED, bounds_for
 from domotic_assets.contracts.sensor_file import QuarantineError, device_errors, flatten, read_sensor_file
 from domotic_assets.contracts.timestamps import AMBIGUOUS, NONEXISTENT, local_day, resolve_timestamp
 from domotic_assets.contracts.values import read_number
@@ -73,7 +74,30 @@ def test_unknown_category_is_reported_not_guessed():
     ("abc", None, "unreadable"), ("1,234,5", None, "unreadable"), ([1], None, "unreadable"), (-300, -300.0, None),
 ])
 def test_values_are_read_or_marked_missing_never_zero(raw, value, reason):
-    assert read_number(raw) == (value, reason)
+    assert read_number(raw, bounds_for("meteos", "temperature")) == (value, reason)
+
+
+@pytest.mark.parametrize("raw, bounds, value, reason", [
+    (-999, bounds_for("meteos", "temperature"), None, "sentinel"),     # -999 °C cannot be measured
+    (-9999, bounds_for("humidities", "humidity"), None, "sentinel"),   # nor -9999 %
+    (-999, bounds_for("plugs", "power"), None, "sentinel"),            # a plug draws, never gives back
+    (-999.0, TELEMETRY_BOUNDS["battery_power"], -999.0, None),         # a battery discharging at 999 W
+    ("-9999", TELEMETRY_BOUNDS["battery_power"], -9999.0, None),
+    (-99999, TELEMETRY_BOUNDS["battery_power"], None, "sentinel"),     # beyond what a home battery can do
+    (-999, UNBOUNDED, -999.0, None),                                   # a measure without bounds: a reading
+])
+def test_a_sentinel_is_missing_only_where_its_measure_cannot_take_it(raw, bounds, value, reason):
+    assert read_number(raw, bounds) == (value, reason)
+
+
+def test_sentinels_in_a_sensor_file_are_missing_where_impossible():
+    doc = read_sensor_file(b'{"apartment":"jimmy","timestamp":"2023-08-18T10:15:00Z",'
+                           b'"meteos":{"W-1":{"temperature":-999,"humidity":-9999.0,"co2":612,"noise":-99999}},'
+                           b'"plugs":{"P-1":{"power":-999,"total":-999.0}}}', "jimmy", ZURICH)
+    readings = {(r.sensor, r.measure): (r.value, r.missing_reason) for r in flatten(doc)}
+    assert readings == {("W-1", "temperature"): (None, "sentinel"), ("W-1", "humidity"): (None, "sentinel"),
+                        ("W-1", "co2"): (612.0, None), ("W-1", "noise"): (None, "sentinel"),
+                        ("P-1", "power"): (None, "sentinel"), ("P-1", "total"): (None, "sentinel")}
 
 
 def test_offset_timestamps_are_exact():

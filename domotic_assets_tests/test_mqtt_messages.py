@@ -59,3 +59,13 @@ def test_malformed_messages_are_quarantined_with_a_stable_reason(topic, payload,
     with pytest.raises(QuarantineError) as caught:
         read_message(topic, payload, ZURICH)
     assert caught.value.reason == reason
+
+
+def test_a_battery_discharging_at_999_w_is_a_reading_and_a_sentinel_soc_is_missing():
+    """-999 W is a battery giving 999 W (mqtt.md); -999 % cannot be a state of charge."""
+    message = read_message("home/1/battery", b'{"ts": "2025-09-12T10:00:00Z", "soc_pct": -999, "power_w": -999.0}', ZURICH)
+    assert [(r.measure, r.value) for r in message.readings] == [("battery_power", -999.0)]
+    assert message.missing == {"soc_pct": "sentinel"}
+    sensor = read_message("domotic/jimmy/meteos/W-JIM-01", b'{"ts": "2025-09-12T10:00:00Z", "temperature": -999, "co2": 600}',
+                          ZURICH)
+    assert [(r.measure, r.value) for r in sensor.readings] == [("co2", 600.0)] and sensor.missing == {"temperature": "sentinel"}

@@ -86,3 +86,21 @@ def test_a_file_arriving_after_its_readings_came_over_mqtt_replaces_them_on_the_
     assert from_file[1] is False and from_file[0] != 4321.0, "the file's copy wins"
     assert [r[:2] for r in rows(settings.pg_dsn, "P-JIM-02", only_mqtt)] == [(12.0, True)]
     assert checks(live)["reconciliation"] and checks(live)["no_duplicate_keys"]
+
+
+def test_a_battery_at_minus_999_w_is_stored_as_a_reading_and_a_sentinel_soc_is_quarantined(warehouse_dsn):
+    """mqtt.md: -999 W is a battery discharging at 999 W; -999 % is no state of charge."""
+    from datetime import datetime, timezone
+
+    from domotic_assets.warehouse.schema import ensure_schema
+
+    ensure_schema(warehouse_dsn)
+    at = datetime(2023, 8, 18, 10, tzinfo=timezone.utc)
+    message = RawMessage("home/1/battery", orjson.dumps({"household_id": 1, "ts": at.isoformat(), "soc_pct": -999,
+                                                         "power_w": -999.0}), int(at.timestamp() * 1e6) + 1_000_000)
+    with psycopg.connect(warehouse_dsn, autocommit=True) as conn:
+        TelemetryWriter(conn).write(decode_batch([message], lambda source: "Europe/Zurich"))
+        stored = conn.execute("SELECT measure, value, is_outlier FROM silver.household_telemetry").fetchall()
+        quarantined = conn.execute("SELECT reason, detail FROM meta.stream_quarantine").fetchall()
+    assert stored == [("battery_power", -999.0, False)]
+    assert quarantined == [("values_unreadable", '{"soc_pct":"sentinel"}')]

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Callable
 
 import orjson
 
+from domotic_assets.contracts.bounds import TELEMETRY_BOUNDS, Bounds, bounds_for
 from domotic_assets.contracts.sensor_file import MEASURES, QuarantineError, decode
 from domotic_assets.contracts.timestamps import resolve_timestamp
 from domotic_assets.contracts.values import read_number
@@ -81,12 +83,15 @@ def _instant(body: dict, tz_name: str) -> tuple[datetime, str | None]:
         raise QuarantineError("bad_timestamp", repr(stamp)[:80]) from None
 
 
-def _values(body: dict, wanted: dict[str, tuple[str, str]]) -> tuple[list[tuple[str, float, str]], dict[str, str]]:
+def _values(body: dict, wanted: dict[str, tuple[str, str]],
+            bounds: Callable[[str], Bounds]) -> tuple[list[tuple[str, float, str]], dict[str, str]]:
+    """The readable values of the payload keys `wanted` (key -> measure, unit); `bounds(measure)` tells
+    where a sentinel is a reading and where it means missing."""
     values, missing = [], {}
     for key, (measure, unit) in wanted.items():
         if key not in body:
             continue
-        value, why = read_number(body[key])
+        value, why = read_number(body[key], bounds(measure))
         if why:
             missing[key] = why
         else:
@@ -107,7 +112,7 @@ def read_message(topic: str, payload: bytes, tz_name: str) -> Message:
         if claimed is not None and str(claimed) != household:
             raise QuarantineError("household_mismatch", f"payload says {claimed!r}, topic says {household!r}")
         ts, flag = _instant(body, tz_name)
-        values, missing = _values(body, TELEMETRY[kind])
+        values, missing = _values(body, TELEMETRY[kind], TELEMETRY_BOUNDS.__getitem__)
         return Message([Reading("household_telemetry", household, None, None, measure, ts, value, unit, flag)
                         for measure, value, unit in values], missing)
     if len(parts) == 4 and parts[0] == "domotic" and all(parts[1:]):
@@ -116,7 +121,8 @@ def read_message(topic: str, payload: bytes, tz_name: str) -> Message:
             raise QuarantineError("unknown_category", category)
         body = _body(payload)
         ts, flag = _instant(body, tz_name)
-        values, missing = _values(body, {m: (m, unit) for m, unit in MEASURES[category].items()})
+        values, missing = _values(body, {m: (m, unit) for m, unit in MEASURES[category].items()},
+                                  lambda measure: bounds_for(category, measure))
         room = body.get("room") if isinstance(body.get("room"), str) else None
         return Message([Reading("sensor_events", apartment, sensor, category, measure, ts, value, unit, flag, room)
                         for measure, value, unit in values], missing)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, Iterator
 
+from domotic_assets.contracts.bounds import bounds_for
 from domotic_assets.contracts.timestamps import resolve_timestamp
 from domotic_assets.contracts.values import read_number
 
@@ -124,7 +125,7 @@ def iter_values(doc: SensorDocument) -> Iterator[tuple[str, str, str | None, str
 def flatten(doc: SensorDocument) -> Iterator[Reading]:
     """One reading per (sensor, measure) present in the document, in document order."""
     for category, sensor, room, measure, raw in iter_values(doc):
-        value, missing = read_number(raw)
+        value, missing = read_number(raw, bounds_for(category, measure))
         yield Reading(sensor, category, room, measure, value, MEASURES[category][measure], missing)
 
 

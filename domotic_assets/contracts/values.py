@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import math
 
+from domotic_assets.contracts.bounds import Bounds, possible
+
 SENTINELS = frozenset({-999.0, -9999.0, -99999.0})
-"""Values gateways and the weather service write for 'no reading'. Never a real measurement."""
+"""Values gateways and the weather service write for 'no reading', where no real reading can be them."""
 
 
-def read_number(raw: object) -> tuple[float | None, str | None]:
-    """Return (value, why_missing). A value that cannot be read is missing, never zero.
+def read_number(raw: object, bounds: Bounds) -> tuple[float | None, str | None]:
+    """Return (value, why_missing) for a value of a measure with these physical bounds (`contracts.bounds`).
+    A value that cannot be read is missing, never zero.
 
-    Booleans become 1.0/0.0; `"23,4"` reads as 23.4; `None`, `""`, `"NaN"`, infinities,
-    sentinels and unreadable strings give `(None, reason)`.
+    Booleans become 1.0/0.0; `"23,4"` reads as 23.4; `None`, `""`, `"NaN"`, infinities and
+    unreadable strings give `(None, reason)`. A sentinel (-999, -9999, -99999) is missing only where
+    it is impossible for the measure: -999 °C is missing, -999 W of a discharging battery is a reading.
     """
     if raw is None:
         return None, "null"
@@ -36,6 +40,6 @@ def read_number(raw: object) -> tuple[float | None, str | None]:
         return None, "nan"
     if math.isinf(value):
         return None, "unreadable"
-    if value in SENTINELS:
+    if value in SENTINELS and not possible(value, bounds):
         return None, "sentinel"
     return value, None

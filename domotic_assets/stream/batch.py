@@ -2,7 +2,7 @@
 
 Pure: the consumer, the disk-buffer replay and the tests all call it. Every message ends up
 somewhere: as readings (household telemetry or sensor events, each with the bounds rule of
-`transform.outliers` applied), or in quarantine with its topic, payload and a stable reason. A
+`contracts.bounds` applied), or in quarantine with its topic, payload and a stable reason. A
 message with some unreadable values keeps the readable ones and is also listed in quarantine
 (`values_unreadable`) so the loss is visible.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
 from typing import Callable, Iterable
 
 import orjson
@@ -21,7 +20,7 @@ from domotic_assets.contracts.mqtt_message import read_message
 from domotic_assets.contracts.sensor_file import QuarantineError
 from domotic_assets.settings import PARTITIONS_START
 from domotic_assets.stream.disk_buffer import RawMessage
-from domotic_assets.transform.outliers import TELEMETRY_BOUNDS, bounds_for
+from domotic_assets.contracts.bounds import TELEMETRY_BOUNDS, bounds_for
 
 FUTURE_LIMIT = timedelta(days=1)
 """A reading dated further ahead of its arrival than this is a broken clock, not a forecast."""
@@ -49,11 +48,6 @@ class DecodedBatch:
 def message_key(topic: str, payload: bytes) -> str:
     """The identity of a message as delivered: a redelivered or duplicated message has the same key."""
     return hashlib.blake2b(topic.encode() + b"\0" + payload, digest_size=16).hexdigest()
-
-
-@lru_cache(maxsize=256)
-def _sensor_bounds(category: str, measure: str) -> tuple[float, float]:
-    return bounds_for(category, measure)
 
 
 def _received(message: RawMessage) -> datetime:
@@ -95,7 +89,7 @@ def decode_batch(messages: Iterable[RawMessage], tz_of: Callable[[str], str]) ->
                 low, high = TELEMETRY_BOUNDS[r.measure]
                 add_household((r.source, r.measure, r.ts, r.value, r.unit, not low <= r.value <= high, r.ts_flag, received))
             else:
-                low, high = _sensor_bounds(r.category, r.measure)
+                low, high = bounds_for(r.category, r.measure)
                 outlier = not low <= r.value <= high
                 add_sensor((r.source, r.room, r.sensor, r.category, r.measure, r.ts, r.value, r.unit, outlier,
                             "out_of_bounds" if outlier else None, r.ts_flag))

@@ -3,23 +3,7 @@
 Outliers are flagged (`is_outlier`, `outlier_reason`), never removed. Gold and the models ignore
 flagged readings.
 
-Physical bounds, inclusive (a reading outside is `out_of_bounds`):
-
-| measure | low | high | unit |
-|---|---|---|---|
-| temperature | -30 | 60 | °C (indoor sensors) |
-| humidity | 0 | 100 | % |
-| co2 | 350 | 10000 | ppm (outdoor air is ~420) |
-| noise | 0 | 140 | dB |
-| pressure | 850 | 1100 | hPa |
-| light | 0 | 100000 | lux |
-| battery | 0 | 100 | % |
-| power (plugs) | 0 | 4000 | W (a 16 A socket at 230 V is 3.7 kW) |
-| power (main meter) | 0 | 45000 | W (3 × 63 A) |
-| total | 0 | 10,000,000 | kWh |
-| on, open, motion | 0 | 1 | boolean |
-| MQTT consumption / pv_power | 0 | 45,000 / 50,000 | W (household telemetry) |
-| MQTT battery_soc / battery_power | 0 / -25,000 | 100 / 25,000 | % / W (negative: discharging) |
+Physical bounds, inclusive (a reading outside is `out_of_bounds`): the table of `contracts.bounds`.
 
 Readings that arrive over MQTT get the bounds rule as they are stored; the spike rules need a
 day's neighbours and apply to the readings of files.
@@ -42,32 +26,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-BOUNDS: dict[str, tuple[float, float]] = {
-    "temperature": (-30.0, 60.0), "humidity": (0.0, 100.0), "co2": (350.0, 10_000.0), "noise": (0.0, 140.0),
-    "pressure": (850.0, 1100.0), "light": (0.0, 100_000.0), "battery": (0.0, 100.0), "total": (0.0, 1e7),
-    "on": (0.0, 1.0), "open": (0.0, 1.0), "motion": (0.0, 1.0),
-}
-POWER_BOUNDS = {"plugs": (0.0, 4000.0), "consumptions": (0.0, 45_000.0)}
-TELEMETRY_BOUNDS = {"consumption": (0.0, 45_000.0), "pv_power": (0.0, 50_000.0), "battery_soc": (0.0, 100.0),
-                    "battery_power": (-25_000.0, 25_000.0)}
-"""Household telemetry over MQTT (W, %): a 3 x 63 A connection, a large home PV plant, a home battery."""
+from domotic_assets.contracts.bounds import BOUNDS, UNBOUNDED, bounds_for
+
 HAMPEL_FLOOR = {"temperature": 3.0, "humidity": 10.0, "co2": 250.0, "pressure": 4.0, "noise": 25.0}
 HAMPEL_WINDOW = 15
 COUNTER_RATE_MARGIN = 1.5
 MAD_SCALE = 1.4826
 
 
-def bounds_for(category: str, measure: str) -> tuple[float, float]:
-    """The physical bounds of one measure of a sensor category (power depends on the category)."""
-    if measure == "power":
-        return POWER_BOUNDS.get(category, (0.0, 45_000.0))
-    return BOUNDS.get(measure, (-np.inf, np.inf))
-
-
 def bounds_reason(frame: pd.DataFrame) -> np.ndarray:
     """'out_of_bounds' where a value breaks its measure's physical bounds, else None."""
-    low = frame["measure"].map(lambda m: BOUNDS.get(m, (-np.inf, np.inf))[0]).to_numpy(float)
-    high = frame["measure"].map(lambda m: BOUNDS.get(m, (-np.inf, np.inf))[1]).to_numpy(float)
+    low = frame["measure"].map(lambda m: BOUNDS.get(m, UNBOUNDED)[0]).to_numpy(float)
+    high = frame["measure"].map(lambda m: BOUNDS.get(m, UNBOUNDED)[1]).to_numpy(float)
     power = frame["measure"].to_numpy() == "power"
     if power.any():
         cats = frame["category"].to_numpy()[power]

@@ -2,8 +2,8 @@
 
 Rules (each has a test):
 
-* **Missing values** (null, "", "NaN", sentinels, unreadable strings) are not rows; they are
-  counted per file as `readings_missing`.
+* **Missing values** (null, "", "NaN", unreadable strings, and sentinels where their measure cannot
+  take them: `contracts.bounds`) are not rows; they are counted per file as `readings_missing`.
 * **Duplicates**: one row per (apartment, sensor, measure, ts). The copy from the file that
   arrived **last** wins (newest modification time, then the larger source path): a gateway that
   sends a minute again sends its correction. The readings that lost are counted per file as
@@ -33,6 +33,7 @@ from domotic_assets.contracts.sensor_file import (
     MEASURES, QuarantineError, device_errors, iter_sensors, iter_values, read_sensor_file,
 )
 from domotic_assets.contracts.timestamps import AMBIGUOUS, zone
+from domotic_assets.contracts.bounds import bounds_for, possible
 from domotic_assets.contracts.values import SENTINELS, read_number
 from domotic_assets.transform.outliers import flag_outliers
 
@@ -69,15 +70,17 @@ class DayReadings:
     """The newest value of each sensor's text attributes (ATTRIBUTES): apartment, sensor, attribute, value, last_ts."""
 
 
-def _fast_number(raw):
+def _fast_number(raw, category: str, measure: str):
     """read_number's answer for the common case without a call; falls back for the rest."""
     if type(raw) is float:
-        return None if raw != raw or raw in SENTINELS else raw
+        if raw != raw:
+            return None
+        return None if raw in SENTINELS and not possible(raw, bounds_for(category, measure)) else raw
     if type(raw) is bool:
         return 1.0 if raw else 0.0
     if type(raw) is int:
-        return None if raw in SENTINELS else float(raw)
-    value, _ = read_number(raw)
+        return None if raw in SENTINELS and not possible(raw, bounds_for(category, measure)) else float(raw)
+    value, _ = read_number(raw, bounds_for(category, measure))
     return value
 
 
@@ -123,7 +126,7 @@ def _parse(files: list[SourceFile], read_bytes: Callable[[str], bytes], tz_of: C
         total = missing = 0
         for category, sensor, room, measure, raw in iter_values(doc):
             total += 1
-            value = _fast_number(raw)
+            value = _fast_number(raw, category, measure)
             if value is None or math.isinf(value):
                 missing += 1
                 continue
