@@ -31,6 +31,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 from domotic_assets.contracts.mqtt_message import SUBSCRIPTIONS, read_message
 from domotic_assets.contracts.sensor_file import QuarantineError
@@ -179,7 +180,7 @@ def main() -> None:
         with psycopg.connect(server_dsn, autocommit=True) as conn:
             for name in ("bench_reference", "bench_consumer", "bench_soak"):
                 conn.execute(f"CREATE DATABASE {name}")
-                dsns[name] = server_dsn.rsplit("/", 1)[0] + "/" + name
+                dsns[name] = make_conninfo(server_dsn, dbname=name)
         for dsn in dsns.values():
             ensure_schema(dsn)
         stream = simulated_stream(args.messages)

@@ -20,7 +20,8 @@ DAGSTER_YAML = """# The Dagster instance of this state folder (SQLite storage: f
 # Production: deploy/dagster.yaml (dagster-postgres), see README, "Production instance".
 telemetry:
   enabled: false
-# Runs of the same day wait for each other (a live run and a backfill never write one day at once).
+# Live runs of the same day queue behind each other. One writer per table and day, whatever launched the
+# runs, is the warehouse's lock taken by every writing step (domotic_assets/warehouse/day_locks.py).
 run_queue:
   tag_concurrency_limits:
     - key: dagster/partition
@@ -185,9 +186,9 @@ def demo(days: int, fresh: bool) -> None:
         _stream_telemetry(settings, dsn, config)
         outcome = _materialize(settings, dsn, first, last, None)
         ok = outcome.success
-        import psycopg
+        from domotic_assets.warehouse.connection import connect
 
-        with psycopg.connect(dsn) as conn:
+        with connect(dsn) as conn:
             files = sensor_file_summary(conn)
             rows = table_rows(conn)
             gold = gold_figures(conn, first, last, settings.ground_truth) if ok else None

@@ -13,6 +13,30 @@ PARTITIONS_START = "2023-01-01"
 """First day partition of every time-partitioned asset."""
 
 
+class SecretInLocation(ValueError):
+    """A password was put where it would be shown (a URL or DSN in the environment, the resource config, the UI)."""
+
+
+def refuse_password(location: str | None, variable: str, secret: str) -> None:
+    """A warehouse DSN or a SQLAlchemy URL that carries a password is refused, naming where the password goes."""
+    if not location:
+        return
+    if variable == "DOMOTIC_PG_DSN":
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            carries = bool(conninfo_to_dict(location).get("password"))
+        except Exception:  # noqa: BLE001 - whatever psycopg says would echo the DSN, password included
+            raise ValueError(f"{variable} is not a PostgreSQL connection string (postgresql://user@host:port/db)") from None
+    else:
+        import sqlalchemy as sa
+
+        carries = sa.engine.make_url(location).password is not None
+    if carries:
+        raise SecretInLocation(f"{variable} carries a password, which would be shown wherever the location is: remove it "
+                               f"and set {secret} in the environment or in DOMOTIC_SECRETS_FILE")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the platform keeps its state and finds its sources.
@@ -27,7 +51,8 @@ class Settings:
     | `DOMOTIC_MQTT_URL`  | the telemetry broker (`mqtt://[user@]host:port`, `mqtts://` for TLS) | a private Mosquitto in `$DOMOTIC_HOME/mqtt` |
     | `DOMOTIC_GROUND_TRUTH` | a simulator's manifest folder: what really happened, to judge presence and anomalies by | the demo feed's manifest, when the landing is the demo feed |
 
-    Credentials of remote sources never live here: see `source_secrets`.
+    Passwords never live here: a DSN or URL that carries one is refused (`refuse_password`), and each
+    is read when its source is opened (`source_secrets`).
     """
 
     home: Path
@@ -44,6 +69,8 @@ class Settings:
         env = os.environ if environ is None else environ
         home = Path(env.get("DOMOTIC_HOME") or ".domotic").expanduser().resolve()
         feed = home / "feed"
+        refuse_password(env.get("DOMOTIC_PG_DSN"), "DOMOTIC_PG_DSN", "DOMOTIC_PG_PASSWORD")
+        refuse_password(env.get("DOMOTIC_PIDB_URL"), "DOMOTIC_PIDB_URL", "DOMOTIC_PIDB_PASSWORD")
         demo_truth = feed / "manifest" if not env.get("DOMOTIC_LANDING") and (feed / "manifest").is_dir() else None
         return cls(
             home=home,
@@ -92,11 +119,12 @@ SECRET_KEYS = {"password": "PASSWORD", "key_file": "KEY", "known_hosts": "KNOWN_
 
 
 def source_secrets(source: str, environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The credentials of a source (`LANDING`, `WEATHER` or `MQTT`), read when the source is opened.
+    """The credentials of a source (`LANDING`, `WEATHER`, `MQTT`, `PIDB` or `PG`, the warehouse), read when
+    the source is opened.
 
     | variable                      | meaning                                       |
     |-------------------------------|-----------------------------------------------|
-    | `DOMOTIC_<SOURCE>_PASSWORD`   | password of the URL's user (SMB, MQTT)        |
+    | `DOMOTIC_<SOURCE>_PASSWORD`   | password of the URL's user (SMB, MQTT, pidb, the warehouse) |
     | `DOMOTIC_<SOURCE>_KEY`        | sFTP private key file; MQTT TLS client key    |
     | `DOMOTIC_<SOURCE>_KNOWN_HOSTS`| sFTP known_hosts file pinning the server's key (default `~/.ssh/known_hosts`) |
     | `DOMOTIC_<SOURCE>_CA_FILE`    | MQTT TLS: the CA bundle to trust (default: the system's) |

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 import sqlalchemy as sa
 
 from domotic_assets.settings import Settings
@@ -72,7 +73,7 @@ def databases(server_dsn: str):
         with psycopg.connect(server_dsn, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         made.append(name)
-        return server_dsn.rsplit("/", 1)[0] + "/" + name
+        return make_conninfo(server_dsn, dbname=name)
 
     yield make
     with psycopg.connect(server_dsn, autocommit=True) as conn:

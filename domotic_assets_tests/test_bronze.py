@@ -5,10 +5,12 @@ import shutil
 import time
 from datetime import date
 
+import dagster as dg
 import pandas as pd
 import psycopg
 
 from domotic_assets.defs.bronze.assets import bronze_sensor_files, bronze_weather_files
+from domotic_assets.defs.resources import build_resources
 from domotic_assets_tests.bronze_helpers import bronze_snapshot, materialize_bronze
 
 
@@ -24,8 +26,9 @@ def test_a_day_lands_by_the_timestamp_inside_each_file(settings, feed):
     assert hours == [f"{h:02d}" for h in range(24)]
     # jeremie writes local wall-clock times: 00:00 local lands in hour 00, not in UTC's 22
     assert (settings.bronze_dir / "jeremie/2023/08/18/00/jeremie_20230818T000000.json").exists()
-    days = dict(_rows(settings, "SELECT partition_day, count(*) FROM meta.bronze_sensor_files WHERE bronze_path <> '' GROUP BY 1"))
-    assert set(days) == {date(2023, 8, 18)}
+    days = dict(_rows(settings, "SELECT partition_day, count(*) FROM meta.bronze_sensor_files WHERE bronze_path <> '' "
+                                "AND quarantine_reason IS NULL GROUP BY 1"))
+    assert set(days) == {date(2023, 8, 18)}  # readable files wait for their day; unreadable ones never wait
     unstored = dict(_rows(settings, "SELECT partition_day, count(*) FROM meta.bronze_sensor_files WHERE bronze_path IS NULL GROUP BY 1"))
     assert date(2023, 8, 19) in unstored, "files of other days are registered and wait for their own partition"
 
@@ -123,17 +126,46 @@ def test_weather_files_by_issue_day_and_reissues_as_versions(settings, feed):
     assert (day / "Pred_2023-08-18.v2.csv").read_bytes() == reissued.read_bytes()
 
 
-def test_a_missing_weather_file_fails_the_partition_with_the_reason(settings, feed):
+def test_a_missing_weather_file_is_named_in_a_range_and_fails_the_daily_fetch(settings, feed):
+    # a range (a backfill): what exists is stored, the missing day is named by a warning, the run goes on
     result = materialize_bronze(settings, "2023-08-19", "2023-08-20", assets=[bronze_weather_files])
-    assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    assert "2023-08-20" in failure.step_failure_data.user_failure_data.description
-    assert (settings.bronze_dir / "weather/2023/08/19/Pred_2023-08-19.csv").exists(), "what exists is stored anyway"
+    assert result.success
+    check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "weather_files_present")
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["missing_days"].value == ["2023-08-20"]
+    assert (settings.bronze_dir / "weather/2023/08/19/Pred_2023-08-19.csv").exists()
+    # the daily fetch waits for its file: the step fails, so its retry policy fetches again later
+    fetch = dg.materialize([bronze_weather_files], resources=build_resources(settings), partition_key="2023-08-20",
+                           run_config={"ops": {"bronze_weather_files": {"config": {"wait_for_missing": True}}}},
+                           instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert not fetch.success
+    failure = next(e for e in fetch.all_events if e.is_step_failure)
+    assert "no forecast file issued yet for 2023-08-20" in failure.step_failure_data.user_failure_data.description
+
+
+def test_unreadable_files_reach_bronze_at_once_whatever_days_the_run_is_for(settings, feed):
+    """Files with no readable timestamp are dated by their arrival (today): a backfill of history days that
+    registers them copies their bytes into Bronze's quarantine then, before a gateway cleans its share."""
+    dropped = {"jimmy/empty.json": b"", "jimmy/truncated.json": b'{"apartment":"jimmy","timestamp":"2023-08-18T10:',
+               "jeremie/latin1.json": '{"apartment":"jeremie","room":"Séjour"}'.encode("latin-1")}
+    old = time.time() - 120  # complete: untouched for longer than the settle time
+    for relpath, data in dropped.items():
+        (feed.share / relpath).write_bytes(data)
+        os.utime(feed.share / relpath, (old, old))
+    assert materialize_bronze(settings, "2023-08-18", "2023-08-19", assets=[bronze_sensor_files]).success
+    rows = {r[0]: r[1:] for r in _rows(settings, "SELECT source_path, partition_day, quarantine_reason, bronze_path "
+                                                 "FROM meta.bronze_sensor_files WHERE source_path = ANY(%s)", list(dropped))}
+    assert set(rows) == set(dropped)
+    for relpath, (day, reason, bronze_path) in rows.items():
+        assert day > date(2023, 8, 19) and reason, relpath
+        assert "/_quarantine/" in bronze_path and (settings.bronze_dir / bronze_path).read_bytes() == dropped[relpath]
 
 
 def test_bronze_assets_are_day_partitioned_with_single_run_backfills():
     for asset in (bronze_sensor_files, bronze_weather_files):
         assert asset.partitions_def.timezone == "Europe/Zurich"
         assert asset.backfill_policy.max_partitions_per_run is None
-    three_years_and_200_apartments = len(bronze_sensor_files.partitions_def.get_partition_keys()[:3 * 366])
-    assert three_years_and_200_apartments <= 1100 < 100_000  # apartments are rows, not partitions
+    # apartments are rows, not partitions: three years are 1,096 partitions whatever the number of apartments
+    three_years = bronze_sensor_files.partitions_def.get_partition_keys_in_range(dg.PartitionKeyRange("2023-01-01", "2025-12-31"))
+    assert len(three_years) == 1096
+    assert len(bronze_sensor_files.partitions_def.get_partition_keys()) < 100_000

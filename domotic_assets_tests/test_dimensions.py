@@ -1,20 +1,25 @@
 """The ten silver.dim_* tables from pidb: SQLite and real MariaDB, idempotent, never reading `users`."""
 
 import sqlite3
+import uuid
 from datetime import date
 
 import dagster as dg
 import psycopg
 import pytest
 import sqlalchemy as sa
+from dagster_shared.serdes import serialize_value
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from domotic_assets.contracts.pidb import REFERENCE_TABLES
 from domotic_assets.defs.resources import build_resources
 from domotic_assets.defs.silver.assets import pidb_dimensions
 from domotic_assets.ingest.pidb_import import PidbUnavailable, import_reference_tables, read_reference_tables
-from domotic_assets.settings import Settings
+from domotic_assets.settings import SecretInLocation, Settings
 from domotic_assets.simulator.apartments import apartments_for
 from domotic_assets.simulator.pidb import write_pidb
+from domotic_assets.warehouse.connection import connect
+from domotic_assets.warehouse.dbt_env import dbt_connection_env
 from domotic_assets.warehouse.schema import ensure_schema
 from domotic_assets_tests.servers.mariadb import MariaDbServer
 
@@ -77,26 +82,30 @@ def test_users_is_never_read(settings, feed):
     assert not columns & {"first_name", "last_name", "email", "phone", "birth_date"}
 
 
-def test_import_from_real_mariadb_with_an_account_that_cannot_see_users(mariadb_database, mariadb_admin_url, warehouse_dsn, tmp_path):
+def test_import_from_real_mariadb_with_an_account_that_cannot_see_users(mariadb_database, mariadb_admin_url, warehouse_dsn,
+                                                                       tmp_path, monkeypatch):
     write_pidb(mariadb_database, apartments_for(["jimmy", "jeremie"]), date(2023, 8, 18), seed=3)
     database = mariadb_database.rsplit("/", 1)[1]
-    account = f"reader_{database[-6:]}"
+    account, password = f"reader_{database[-6:]}", f"pw-{uuid.uuid4().hex}"
     admin = sa.create_engine(mariadb_admin_url)
     with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE USER IF NOT EXISTS '{account}'@'%' IDENTIFIED BY 'pw'"))
-        conn.execute(sa.text(f"CREATE USER IF NOT EXISTS '{account}'@'localhost' IDENTIFIED BY 'pw'"))
-        for table in REFERENCE_TABLES:
-            for host in ("%", "localhost"):
+        for host in ("%", "localhost"):
+            conn.execute(sa.text(f"CREATE USER IF NOT EXISTS '{account}'@'{host}' IDENTIFIED BY '{password}'"))
+            for table in REFERENCE_TABLES:
                 conn.execute(sa.text(f"GRANT SELECT ON {database}.{table} TO '{account}'@'{host}'"))
-    reader = mariadb_database.replace("root@", f"{account}:pw@")
+    reader = mariadb_database.replace("root@", f"{account}@")  # the URL names the account, never its password
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text(f"# pidb's reader\nDOMOTIC_PIDB_PASSWORD={password}\n")
+    monkeypatch.setenv("DOMOTIC_SECRETS_FILE", str(secrets))
     try:
-        engine = sa.create_engine(reader)
+        engine = sa.create_engine(sa.engine.make_url(reader).set(password=password))
         with engine.connect() as conn, pytest.raises(sa.exc.DatabaseError):
             conn.execute(sa.text("SELECT * FROM users"))
         engine.dispose()
         settings = Settings(home=tmp_path, landing="", weather="", pidb_url=reader, pg_dsn=warehouse_dsn)
         result = dg.materialize([pidb_dimensions], resources=build_resources(settings))
         assert result.success
+        assert password not in "".join(serialize_value(e) for e in result.all_events)
         rows = _dim_rows(warehouse_dsn)
         assert len(rows["sensors"]) == 38
         assert {r[1] for r in rows["buildings"]} == {"jimmy", "jeremie"}
@@ -106,6 +115,45 @@ def test_import_from_real_mariadb_with_an_account_that_cannot_see_users(mariadb_
             conn.execute(sa.text(f"DROP USER IF EXISTS '{account}'@'%'"))
             conn.execute(sa.text(f"DROP USER IF EXISTS '{account}'@'localhost'"))
         admin.dispose()
+
+
+def test_a_pidb_url_or_warehouse_dsn_with_a_password_is_refused_naming_the_variable_to_use(tmp_path):
+    secret = "s3cr3t-Pa55"
+    for variable, value, instead in (
+            ("DOMOTIC_PIDB_URL", f"mysql+pymysql://reader:{secret}@db.example/pidb", "DOMOTIC_PIDB_PASSWORD"),
+            ("DOMOTIC_PG_DSN", f"postgresql://domotic:{secret}@pg.example:5432/domotic", "DOMOTIC_PG_PASSWORD"),
+            ("DOMOTIC_PG_DSN", f"host=pg.example dbname=domotic user=domotic password={secret}", "DOMOTIC_PG_PASSWORD")):
+        with pytest.raises(SecretInLocation) as refused:
+            Settings.from_env({"DOMOTIC_HOME": str(tmp_path), variable: value})
+        assert instead in str(refused.value) and variable in str(refused.value) and secret not in str(refused.value)
+    fine = Settings.from_env({"DOMOTIC_HOME": str(tmp_path), "DOMOTIC_PIDB_URL": "mysql+pymysql://reader@db.example/pidb",
+                              "DOMOTIC_PG_DSN": "postgresql://domotic@pg.example:5432/domotic"})
+    assert fine.pidb_url.endswith("reader@db.example/pidb") and fine.pg_dsn.endswith("domotic@pg.example:5432/domotic")
+
+
+def test_the_warehouse_password_comes_from_the_secrets_file_and_never_from_the_dsn(pg_server_dsn, make_database, tmp_path,
+                                                                                   monkeypatch):
+    """A role with a password on the test server, reached through a DSN without one."""
+    role, password = f"r_{uuid.uuid4().hex[:10]}", f"pw-{uuid.uuid4().hex}"
+    with psycopg.connect(pg_server_dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+    try:
+        parts = conninfo_to_dict(pg_server_dsn)
+        dsn = make_conninfo(host=parts["host"], port=parts["port"], dbname=parts["dbname"], user=role)
+        secrets = tmp_path / "secrets.env"
+        secrets.write_text(f"DOMOTIC_PG_PASSWORD={password}\n")
+        monkeypatch.setenv("DOMOTIC_SECRETS_FILE", str(secrets))
+        monkeypatch.delenv("DOMOTIC_PG_PASSWORD", raising=False)
+        with connect(dsn) as conn:
+            assert conn.execute("SELECT current_user").fetchone() == (role,)
+        assert dbt_connection_env(dsn)["DOMOTIC_PG_PASSWORD"] == password
+        secrets.write_text("DOMOTIC_PG_PASSWORD=wrong\n")
+        with pytest.raises(psycopg.OperationalError) as refused:
+            connect(dsn).close()
+        assert password not in str(refused.value)
+    finally:
+        with psycopg.connect(pg_server_dsn, autocommit=True) as conn:
+            conn.execute(f"DROP ROLE IF EXISTS {role}")
 
 
 def test_mariadb_down_fails_the_import_clearly_and_leaves_dimensions_alone(warehouse_dsn, tmp_path):

@@ -7,11 +7,13 @@ import subprocess
 from datetime import date
 
 import dagster as dg
+import pandas as pd
 import psycopg
 import pytest
 
 from domotic_assets.definitions import build_definitions
 from domotic_assets.defs.gold.assets import gold_daily
+from domotic_assets.defs.gold.checks import cost_matches_tariff, energy_reconciliation
 from domotic_assets.defs.dbt_project import DBT_DIR, dbt_project
 from domotic_assets.defs.dbt_project import run_dbt as dbt_project_cli
 from domotic_assets.defs.resources import build_resources
@@ -20,6 +22,7 @@ from domotic_assets.settings import Settings
 from domotic_assets.simulator.feed import SimulationConfig, simulate
 from domotic_assets.warehouse import gold_quality
 from domotic_assets_tests.conftest import databases
+from domotic_assets_tests.gold_recompute import ENVIRONMENT, differences, energy_minutes, environment_minutes, frame, rollup, silver_readings
 
 FIRST, LAST = date(2023, 10, 28), date(2023, 10, 30)
 DAYS = gold_quality.days_between(FIRST, LAST)
@@ -39,7 +42,7 @@ def built(tmp_path_factory, pg_server_dsn):
     simulate(feed)
     with databases(pg_server_dsn) as make:
         settings = Settings(home=tmp_path_factory.mktemp("gold_home"), landing=str(feed.share), weather=str(feed.meteo),
-                            pidb_url=feed.pidb, pg_dsn=make())
+                            pidb_url=feed.pidb, pg_dsn=make(), ground_truth=str(feed.out / "manifest"))
         defs = build_definitions(settings)
         lines: list[str] = []
         keys = set(defs.resolve_asset_graph().get_all_asset_keys())
@@ -118,25 +121,101 @@ def test_energy_reconciles_with_the_main_meter_and_cost_follows_the_tariff(built
     assert 0 < plugs < meter
 
 
-def test_outliers_never_reach_gold_measures(built):
+def test_outliers_never_reach_any_measure_of_any_fact_or_aggregate(built):
+    """Every Gold measure equals its recomputation from Silver's plausible readings alone (pandas, the README's
+    rules): an outlier that entered a minute fact or a rollup, a counter spike in energy_kwh included, differs."""
     settings = built[0]
-    leaked = query(settings, """
-        SELECT count(*) FROM silver.sensor_events e
-        JOIN gold.dim_sensor s ON s.external_id = e.sensor
-        JOIN gold.fact_energy_minute f ON f.sensor_key = s.sensor_key AND f.ts = date_trunc('minute', e.ts)
-        WHERE e.is_outlier AND e.measure = 'power' AND f.power_w = e.value""")
-    outliers = query(settings, "SELECT count(*) FROM silver.sensor_events WHERE is_outlier AND category IN ('plugs', 'meteos', 'humidities')")
-    assert outliers[0][0] > 0 and leaked == [(0,)]
-    extremes = query(settings, """SELECT min(temperature_c), max(temperature_c), max(humidity_pct), min(co2_ppm)
-                                  FROM gold.fact_environment_minute""")[0]
-    assert 10 < extremes[0] and extremes[1] < 40 and extremes[2] <= 100 and extremes[3] > 250
-    anomalies = query(settings, "SELECT count(*) FROM gold.fact_environment_minute WHERE is_anomaly")
-    assert anomalies[0][0] > 0  # the minute is kept, flagged, without the wrong number
+    with psycopg.connect(settings.pg_dsn) as conn:
+        readings = silver_readings(conn)
+        environment = frame(conn, "SELECT apartment_key, room_key, ts, temperature_c, humidity_pct, co2_ppm, noise_db "
+                                  "FROM gold.fact_environment_minute")
+        energy = frame(conn, "SELECT sensor_key, ts, power_w, energy_kwh FROM gold.fact_energy_minute")
+        rollups = {t: frame(conn, f"SELECT * FROM gold.{t}") for t in DAILY_TABLES if t.startswith("agg_")}
+    flagged = readings[readings["is_outlier"]].groupby("measure").size()
+    assert {"temperature", "humidity", "co2", "power", "total"} <= set(flagged.index), flagged  # each kind is in the feed
+    for frame_ in (environment, energy, *rollups.values()):
+        for column in ("ts", "period_start"):
+            if column in frame_:
+                frame_[column] = pd.to_datetime(frame_[column], utc=True)
+
+    env = environment_minutes(readings)
+    assert differences(env, environment, ["apartment_key", "room_key", "ts"], list(ENVIRONMENT.values())) == {}
+    kwh = energy_minutes(readings)
+    assert differences(kwh[["sensor_key", "ts", "power_w", "energy_kwh"]], energy, ["sensor_key", "ts"],
+                       ["power_w", "energy_kwh"]) == {}
+
+    def local_day(minutes):
+        return minutes["ts"].dt.tz_convert("Europe/Zurich").dt.date
+
+    total = lambda column: (column, lambda v: v.sum(min_count=1))  # noqa: E731 - SQL's sum: null when nothing to add
+    meter = kwh.assign(meter_kwh=kwh["energy_kwh"].where(kwh["is_main_meter"]), meter_w=kwh["power_w"].where(kwh["is_main_meter"]),
+                       plugs_kwh=kwh["energy_kwh"].where(~kwh["is_main_meter"]))
+    plugs = kwh[~kwh["is_main_meter"]]
+    room_env = {"temperature_mean_c": ("temperature_c", "mean"), "temperature_min_c": ("temperature_c", "min"),
+                "temperature_max_c": ("temperature_c", "max"), "humidity_mean_pct": ("humidity_pct", "mean"),
+                "co2_mean_ppm": ("co2_ppm", "mean"), "co2_max_ppm": ("co2_ppm", "max"), "noise_mean_db": ("noise_db", "mean")}
+    compared = 0
+    for grain in ("15min", "hour", "day"):
+        period = "local_day" if grain == "day" else "period_start"
+        expected = {
+            f"agg_energy_room_{grain}": (rollup(plugs, ["apartment_key", "room_key"], grain, local_day(plugs),
+                                                {"energy_kwh": total("energy_kwh"), "mean_power_w": ("power_w", "mean"),
+                                                 "max_power_w": ("power_w", "max")}), ["apartment_key", "room_key"]),
+            f"agg_energy_apartment_{grain}": (rollup(meter, ["apartment_key"], grain, local_day(meter),
+                                                     {"energy_kwh": total("meter_kwh"), "plugs_energy_kwh": total("plugs_kwh"),
+                                                      "mean_power_w": ("meter_w", "mean"), "max_power_w": ("meter_w", "max")}),
+                                              ["apartment_key"]),
+            f"agg_environment_room_{grain}": (rollup(env, ["apartment_key", "room_key"], grain, local_day(env), room_env),
+                                              ["apartment_key", "room_key"]),
+            f"agg_environment_apartment_{grain}": (rollup(env, ["apartment_key"], grain, local_day(env), room_env),
+                                                   ["apartment_key"]),
+        }
+        for table, (mine, keys) in expected.items():
+            measures = [c for c in mine.columns if c not in (*keys, "period")]
+            gold = rollups[table][[*keys, period, *measures]].rename(columns={period: "period"})
+            assert differences(mine, gold, [*keys, "period"], measures) == {}, table
+            compared += 1
+    assert compared == 12
+
+
+def test_the_python_checks_of_gold_fail_on_a_corrupted_minute_and_a_corrupted_tariff(built):
+    settings, defs = built[0], built[1]
+    energy = dg.AssetKey(["gold", "fact_energy_minute"])
+
+    def run_checks() -> dict[str, bool]:
+        # the checks alone, as the UI runs them on the day of a run (its range tags say which days they judge)
+        result = dg.materialize([gold_daily, energy_reconciliation, cost_matches_tariff], resources=defs.resources,
+                                tags={"dagster/asset_partition_range_start": "2023-10-30",
+                                      "dagster/asset_partition_range_end": "2023-10-30"},
+                                selection=dg.AssetSelection.checks(dg.AssetCheckKey(energy, "energy_reconciliation"),
+                                                                   dg.AssetCheckKey(energy, "cost_matches_tariff")),
+                                instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+        return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+    assert run_checks() == {"energy_reconciliation": True, "cost_matches_tariff": True}
+    one_minute = """(SELECT sensor_key, ts FROM gold.fact_energy_minute WHERE is_main_meter AND local_day = '2023-10-30'
+                     AND energy_kwh > 0 ORDER BY ts LIMIT 1)"""
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        conn.execute(f"UPDATE gold.fact_energy_minute SET energy_kwh = energy_kwh + 1 WHERE (sensor_key, ts) IN {one_minute}")
+        try:
+            assert run_checks() == {"energy_reconciliation": False, "cost_matches_tariff": False}
+        finally:
+            conn.execute(f"UPDATE gold.fact_energy_minute SET energy_kwh = energy_kwh - 1 WHERE (sensor_key, ts) IN "
+                         f"(SELECT sensor_key, ts FROM gold.fact_energy_minute WHERE is_main_meter AND local_day = '2023-10-30' "
+                         f"AND energy_kwh > 1 ORDER BY ts LIMIT 1)")
+        assert run_checks() == {"energy_reconciliation": True, "cost_matches_tariff": True}
+        # pidb's price of the high tariff changes and Gold was not priced again: the cost check sees it
+        conn.execute("UPDATE silver.dim_tariffs SET price_chf_kwh = price_chf_kwh + 0.01 WHERE period = 'high'")
+        try:
+            assert run_checks() == {"energy_reconciliation": True, "cost_matches_tariff": False}
+        finally:
+            conn.execute("UPDATE silver.dim_tariffs SET price_chf_kwh = price_chf_kwh - 0.01 WHERE period = 'high'")
+    assert run_checks() == {"energy_reconciliation": True, "cost_matches_tariff": True}
 
 
 def test_presence_is_measured_against_the_ground_truth(built):
     settings = built[0]
-    truth = gold_quality.ground_truth_file(settings.landing)
+    truth = gold_quality.occupancy_file(settings.ground_truth)
     with psycopg.connect(settings.pg_dsn) as conn:
         accuracy = gold_quality.presence_accuracy(conn, DAYS, truth)
     assert accuracy["minutes"] == 3 * 1440 * 8 + 60 * 8  # 8 rooms with motion sensors, a 25-hour day

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from domotic_assets.ml import anomalies, presence
-from domotic_assets.ml.energy_forecast import EnergyForecaster, read_history, regular, seasonal_naive
+from domotic_assets.ml.energy_forecast import EnergyForecaster, features, kind_median, read_history, regular, seasonal_naive
 from domotic_assets.ml.evaluation import EnergyEvaluation, evaluate_energy, f1, match_anomalies, origins
 from domotic_assets.ml.prediction_rows import horizon_keys
 from domotic_assets.ml.presence_models import issued_at_origin
@@ -68,9 +68,21 @@ def test_the_improvement_gets_an_interval_over_its_origins_that_widens_when_the_
 
 
 def test_a_forecast_never_looks_past_its_origin():
+    """Every input of every forecast instant, computed on the history cut at the origin, equals the same input
+    computed on the whole series (the truth after the origin included): nothing after the origin is used."""
     y = household_series()
     origin = pd.Timestamp("2023-12-01", tz=TZ).tz_convert("UTC")
     history = y[y.index < origin]
+    window = y.index[y.index >= origin][:192]
+    known_at_origin = pd.concat([history, pd.Series(np.nan, index=window)])
+    with_the_future = y[y.index <= window[-1]]
+    assert with_the_future.loc[window].notna().all()
+    pd.testing.assert_frame_equal(features(known_at_origin, 192, TZ).iloc[-192:].reset_index(drop=True),
+                                  features(with_the_future, 192, TZ).iloc[-192:].reset_index(drop=True))
+    np.testing.assert_array_equal(kind_median(known_at_origin, 192, TZ)[-192:], kind_median(with_the_future, 192, TZ)[-192:])
+    # the comparison sees look-ahead: inputs made for a 23-hour horizon (a day's lag) reach past the origin
+    # on the second day of a 48-hour window
+    assert not features(known_at_origin, 92, TZ).iloc[-192:].equals(features(with_the_future, 92, TZ).iloc[-192:])
     model = EnergyForecaster(TZ, 192).fit(history)
     before = model.predict(history)
     assert len(before) == 192 and before["ts"].iloc[0] == origin

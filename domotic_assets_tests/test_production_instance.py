@@ -11,6 +11,7 @@ from psycopg.conninfo import conninfo_to_dict
 from domotic_assets.defs import bronze, silver
 from domotic_assets.defs.resources import build_resources
 from domotic_assets.defs.run_range import materialize_range
+from domotic_assets.warehouse.connection import warehouse_password
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml"
 
@@ -19,7 +20,7 @@ def test_runs_and_their_events_are_stored_in_postgres(settings, make_database, t
     instance_dsn = make_database()
     parts = conninfo_to_dict(instance_dsn)
     for name, value in {"DAGSTER_PG_HOST": parts["host"], "DAGSTER_PG_PORT": str(parts["port"]),
-                        "DAGSTER_PG_USER": parts["user"], "DAGSTER_PG_PASSWORD": parts["password"],
+                        "DAGSTER_PG_USER": parts["user"], "DAGSTER_PG_PASSWORD": warehouse_password(instance_dsn) or "",
                         "DAGSTER_PG_DB": parts["dbname"]}.items():
         monkeypatch.setenv(name, value)
     home = tmp_path / "dagster_home"

@@ -97,6 +97,8 @@ def test_weather_schedule_asks_for_the_local_day_at_quarter_past_seven():
     when = datetime(2023, 8, 18, 7, 15, tzinfo=zone("Europe/Zurich"))
     request = weather_schedule(dg.build_schedule_context(scheduled_execution_time=when))
     assert request.partition_key == "2023-08-18"
+    # the daily fetch waits for a file not issued yet (its step fails and is retried); a backfill would not
+    assert request.run_config == {"ops": {"bronze_weather_files": {"config": {"wait_for_missing": True}}}}
     assert weather_job.op_retry_policy.max_retries == 5
 
 
@@ -120,3 +122,28 @@ def test_ml_schedule_retrains_and_predicts_today_after_midnight_once_a_day():
     requests = list(ml_daily_schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2023, 10, 29, 1, 30, tzinfo=zurich))))
     assert [r.partition_key for r in requests] == ["2023-10-29"] and requests[0].run_key == "ml:2023-10-29"
     assert ml_job.selection == dg.AssetSelection.groups("ml")
+
+
+def test_tomorrow_is_planned_once_todays_weather_and_forecast_are_in():
+    from domotic_assets.defs.optimisation.sensors import day_ahead_request
+
+    zurich = zone("Europe/Zurich")
+    morning, afternoon = datetime(2023, 10, 28, 8, 0, tzinfo=zurich), datetime(2023, 10, 28, 13, 0, tzinfo=zurich)
+
+    def arrive(instance, key):
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, partition="2023-10-28"))
+
+    with dg.instance_for_test() as instance:
+        waiting = day_ahead_request(instance, morning)
+        assert isinstance(waiting, dg.SkipReason) and "weather" in waiting.skip_message
+        arrive(instance, "weather_clean")
+        assert "energy forecast" in day_ahead_request(instance, morning).skip_message
+        # the forecast does not come by noon: tomorrow is planned on the load history
+        late = day_ahead_request(instance, afternoon)
+        assert late.partition_key == "2023-10-29" and late.run_key.endswith("forecast-None")
+        arrive(instance, "energy_forecast")
+        planned = day_ahead_request(instance, afternoon)
+        assert planned.partition_key == "2023-10-29" and planned.run_key != late.run_key
+        assert day_ahead_request(instance, afternoon).run_key == planned.run_key, "the same inputs are planned once"
+        arrive(instance, "weather_clean")  # the weather service issues the day again: a new plan
+        assert day_ahead_request(instance, afternoon).run_key not in (planned.run_key, late.run_key)

@@ -43,33 +43,36 @@ def test_unreadable_files_are_quarantined(data, reason):
     assert caught.value.reason == reason
 
 
+def _completeness(result) -> dg.AssetCheckEvaluation:
+    return next(e for e in result.get_asset_check_evaluations() if e.check_name == "weather_completeness")
+
+
 def test_the_newest_issue_of_a_day_wins_and_completeness_is_checked(settings, feed):
     resources = build_resources(settings)
     assert dg.materialize([pidb_dimensions], resources=resources).success
     tags = {"dagster/asset_partition_range_start": "2023-08-18", "dagster/asset_partition_range_end": "2023-08-18"}
     first = dg.materialize([bronze_weather_files, weather_clean], resources=resources, tags=tags)
     assert first.success
-    check = first.get_asset_check_evaluations()[0]
-    assert check.check_name == "weather_completeness"
+    complete = _completeness(first)
+    assert complete.passed and complete.metadata["below_limit"].value == {}, complete.metadata
     with psycopg.connect(settings.pg_dsn) as conn:
         sites = {r[0] for r in conn.execute("SELECT DISTINCT site FROM silver.weather_clean WHERE known_site")}
         assert sites == {"Sion", "Sierre"}
         before = conn.execute("SELECT value FROM silver.weather_clean WHERE site = 'Sion' AND measure = 'air_temperature' "
                               "AND lead_hours = 3").fetchone()[0]
+    # the service issues the day again: one value corrected, and Sierre's forecast cut after 10 hours
     reissued = feed.meteo / "Pred_2023-08-18.csv"
     text = reissued.read_bytes().decode("utf-8-sig").splitlines()
     text = [line.replace(line.split(",")[1], "30.5", 1) if ",3,Sion,PRED_T_2M_ctrl," in line else line for line in text]
+    text = [line for line in text if not (",Sierre," in line and line.split(",")[2].isdigit() and int(line.split(",")[2]) > 10)]
     reissued.write_text("\n".join(text) + "\n")
-    assert dg.materialize([bronze_weather_files, weather_clean], resources=resources, tags=tags).success
+    second = dg.materialize([bronze_weather_files, weather_clean], resources=resources, tags=tags)
+    assert second.success
     with psycopg.connect(settings.pg_dsn) as conn:
         after = conn.execute("SELECT value, bronze_path FROM silver.weather_clean WHERE site = 'Sion' "
                              "AND measure = 'air_temperature' AND lead_hours = 3").fetchone()
         versions = conn.execute("SELECT count(*) FROM meta.bronze_weather_files WHERE issue_day = '2023-08-18'").fetchone()[0]
     assert before != 30.5 and after[0] == 30.5 and after[1].endswith(".v2.csv") and versions == 2
-    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
-        conn.execute("DELETE FROM silver.weather_clean WHERE site = 'Sierre' AND lead_hours > 10")
-        from domotic_assets.transform.weather import CORE_MEASURES
-        from domotic_assets.warehouse.quality import weather_completeness
-        from datetime import date
-        passed, facts = weather_completeness(conn, [date(2023, 8, 18)], CORE_MEASURES)
-    assert not passed and "2023-08-18 Sierre" in facts["below_limit"]
+    incomplete = _completeness(second)
+    assert not incomplete.passed and incomplete.severity == dg.AssetCheckSeverity.WARN
+    assert list(incomplete.metadata["below_limit"].value) == ["2023-08-18 Sierre"], incomplete.metadata

@@ -27,6 +27,7 @@ import psycopg
 from domotic_assets.control.commands import Command, slot_commands
 from domotic_assets.stream.mqtt_client import MqttEndpoint
 from domotic_assets.stream.publisher import Publisher
+from domotic_assets.warehouse.connection import connect
 from domotic_assets.warehouse.schema import ensure_schema
 
 log = logging.getLogger("domotic.control")
@@ -48,7 +49,7 @@ class Controller:
         """Whether this controller acts: it holds a session advisory lock for as long as it runs, so a
         standby waits until the active one is gone."""
         if self._lock_conn is None or self._lock_conn.closed or self._lock_conn.broken:
-            self._lock_conn, self._leading = psycopg.connect(self.dsn, autocommit=True), False
+            self._lock_conn, self._leading = connect(self.dsn, autocommit=True), False
         if not self._leading:
             self._leading = self._lock_conn.execute("SELECT pg_try_advisory_lock(hashtext('domotic.controller'))").fetchone()[0]
         return self._leading
@@ -69,7 +70,7 @@ class Controller:
         counts = {"sent": 0, "resent": 0, "acknowledged": 0, "expired": 0, "unconfirmed": 0}
         if not self._leader():
             return counts  # another controller is acting
-        with psycopg.connect(self.dsn, autocommit=True) as conn:
+        with connect(self.dsn, autocommit=True) as conn:
             with conn.transaction():
                 counts["unconfirmed"] = conn.execute("""UPDATE meta.control_log SET outcome = 'unconfirmed'
                                                         WHERE outcome = 'sending' AND until <= %s""", (now,)).rowcount

@@ -21,6 +21,6 @@ def writing_days(context: dg.AssetExecutionContext, conn: psycopg.Connection, *t
     """Hold the run's days of `tables` (default: the asset's own name) until the block ends."""
     names = tables or ("/".join(context.asset_key.path),)
     days = partition_days(context) if context.has_partition_key or context.has_partition_key_range else [WHOLE_TABLE]
-    holder = f"dagster run {context.run_id[:8]} {context.op_execution_context.op.name}"
+    holder = f"dagster run {context.run.run_id[:8]} {context.op_execution_context.op.name}"
     with day_writer(conn, names, days, holder, on_wait=context.log.info):
         yield

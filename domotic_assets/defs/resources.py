@@ -17,6 +17,7 @@ from domotic_assets.ingest.landing import Landing, open_landing
 from domotic_assets.ingest.pidb_import import apartment_timezones
 from domotic_assets.ml import ground_truth
 from domotic_assets.settings import PLATFORM_TIMEZONE, Settings, source_secrets
+from domotic_assets.warehouse.connection import connect
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
 from domotic_assets.warehouse.schema import ensure_schema
 
@@ -45,7 +46,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection]:
-        with psycopg.connect(self.ready_dsn(), autocommit=True) as conn:
+        with connect(self.ready_dsn(), autocommit=True) as conn:
             yield conn
 
 

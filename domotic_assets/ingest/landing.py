@@ -87,8 +87,6 @@ class LocalFolder:
         return f"LocalFolder({str(self.root)!r})"
 
     def list(self, suffix: str) -> Iterator[LandingEntry]:
-        if not self.root.is_dir():
-            return
         stack = [(str(self.root), "")]
         while stack:
             folder, prefix = stack.pop()
@@ -124,4 +122,7 @@ def open_landing(location: str, secrets: dict[str, str] | None = None, *, patien
         return SftpFolder(location, secrets.get("key_file"), secrets.get("known_hosts"), patience=patience, log=log)
     if scheme not in ("", "file"):
         raise SourceRefused(f"unsupported location {redacted(location)!r}: use a folder, smb:// or sftp://")
-    return LocalFolder(location.removeprefix("file://"))
+    folder = location.removeprefix("file://")
+    if not Path(folder).is_dir():  # as a missing share or remote folder: a configuration to fix, not an outage
+        raise SourceRefused(f"the landing folder {folder} does not exist")
+    return LocalFolder(folder)

@@ -1,9 +1,14 @@
 """The strategies the optimiser is compared with, simulated slot by slot with the same physics.
 
 * `rule_based`: appliances at their earliest allowed start; the battery charges from PV surplus
-  and discharges to cover the load (within its power and state-of-charge limits); the grid takes
-  or gives the rest, PV being curtailed only when the export limit is reached.
-* `without_battery`: the same household with no battery at all.
+  and discharges to cover the load (within its power and state-of-charge limits), keeping what it
+  needs to end the horizon at its target (`soc_final`): it never discharges below the charge it could
+  still bring back to the target by the end, and tops up from the grid when it would fall below it;
+  the grid takes or gives the rest, PV being curtailed only when the export limit is reached.
+* `without_battery`: the same household with its battery left idle (its state of charge stays where it
+  starts), which is what a household without one pays.
+
+Both are schedules of the scenario itself, so the checker judges them like the optimiser's.
 """
 
 from __future__ import annotations
@@ -21,16 +26,23 @@ def rule_based(s: Scenario, strategy: str = "rule_based") -> Schedule:
                            for t in range(n)] for a in s.appliances}
     out = Schedule(strategy, "optimal", [], [], [], [], [], [], appliances, starts)
     soc = b.soc_init if b else 0.0
+    per_slot = b.charge_kw_max * b.eff_charge * h / b.capacity_kwh if b else 0.0
+    """State of charge a slot of charging at full power adds."""
     for t in range(n):
         net = s.load_kw[t] + sum(kw[t] for kw in appliances.values()) - s.pv_kw[t]
         charge = discharge = 0.0
-        if b and net < 0:
-            room = max(0.0, (b.soc_max - soc) * b.capacity_kwh / (b.eff_charge * h))
-            charge = min(-net, b.charge_kw_max, room)
-        elif b and net > 0:
-            available = max(0.0, (soc - b.soc_min) * b.capacity_kwh * b.eff_discharge / h)
-            discharge = min(net, b.discharge_kw_max, available)
         if b:
+            # the charge the battery must hold at the end of this slot to still reach its target at the end
+            floor = min(max(b.soc_min, b.soc_final - (n - 1 - t) * per_slot), b.soc_max)
+            room = max(0.0, (b.soc_max - soc) * b.capacity_kwh / (b.eff_charge * h))
+            if net < 0:
+                charge = min(-net, b.charge_kw_max, room)
+            elif net > 0:
+                available = max(0.0, (soc - floor) * b.capacity_kwh * b.eff_discharge / h)
+                discharge = min(net, b.discharge_kw_max, available)
+            after = soc + (b.eff_charge * charge - discharge / b.eff_discharge) * h / b.capacity_kwh
+            if after < floor:  # not enough PV to keep the reserve: top up from the grid
+                charge += min(b.charge_kw_max - charge, room - charge, (floor - after) * b.capacity_kwh / (b.eff_charge * h))
             soc += (b.eff_charge * charge - discharge / b.eff_discharge) * h / b.capacity_kwh
         grid = net + charge - discharge
         export = min(-grid, s.export_kw_max) if grid < 0 else 0.0
@@ -50,4 +62,7 @@ def rule_based(s: Scenario, strategy: str = "rule_based") -> Schedule:
 
 
 def without_battery(s: Scenario) -> Schedule:
-    return rule_based(replace(s, battery=None), strategy="no_battery")
+    idle = rule_based(replace(s, battery=None), strategy="no_battery")
+    if s.battery:
+        idle.soc = [s.battery.soc_init] * s.slots
+    return idle

@@ -40,6 +40,7 @@ from domotic_assets.stream.batch import decode_batch, rejected
 from domotic_assets.stream.disk_buffer import DiskBuffer, RawMessage
 from domotic_assets.stream.health import StreamHealth
 from domotic_assets.stream.mqtt_client import MqttEndpoint, connect_properties, new_client
+from domotic_assets.warehouse.connection import connect
 from domotic_assets.warehouse.schema import ensure_schema
 from domotic_assets.warehouse.telemetry_tables import TelemetryWriter, WriteResult
 
@@ -139,7 +140,7 @@ class StreamConsumer:
             if not self._schema_ready:
                 ensure_schema(self.dsn)
                 self._schema_ready = True
-            self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=5)
+            self._conn = connect(self.dsn, autocommit=True, connect_timeout=5)
             self._writer = TelemetryWriter(self._conn)
             self._zones = self._load_zones(self._conn)
         except psycopg.OperationalError as exc:

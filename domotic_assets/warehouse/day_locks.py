@@ -23,7 +23,7 @@ NAMESPACE = "domotic.writer:"
 def _holder(conn: psycopg.Connection, table: str, day: date) -> str:
     row = conn.execute("""
         SELECT a.application_name, a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND a.datname = current_database()
           AND l.classid = hashtext(%s)::oid AND l.objid = %s::oid""", (NAMESPACE + table, day.toordinal())).fetchone()
     return f"{row[0] or 'a session'} (pid {row[1]})" if row else "another writer"
 

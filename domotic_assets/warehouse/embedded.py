@@ -2,7 +2,8 @@
 
 It uses the machine's PostgreSQL binaries (installing Debian's `postgresql` package when they
 are missing and we are root), runs on 127.0.0.1 on a free port it chose itself (never the
-system cluster's port, no Unix socket), with a generated password kept in the state folder.
+system cluster's port, no Unix socket), with a generated password kept in the state folder, in a
+libpq password file the DSN names (`passfile=`): the DSN can be shown, the password is not in it.
 As root it runs the server as the `postgres` system user, since PostgreSQL refuses root.
 """
 
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import quote
 
 from domotic_assets.local_ports import free_port, port_free
 from domotic_assets.system_packages import apt_install
@@ -80,8 +82,17 @@ class EmbeddedPostgres:
     def password(self) -> str:
         return (self.folder / "password").read_text().strip()
 
-    def dsn(self, port: int) -> str:
-        return f"postgresql://{ROLE}:{self.password}@127.0.0.1:{port}/{DATABASE}"
+    @property
+    def passfile(self) -> Path:
+        """The password in libpq's format, readable by the platform's user only (libpq ignores it otherwise)."""
+        path = self.folder / "pgpass"
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(f"127.0.0.1:*:*:{ROLE}:{self.password}\n")
+        return path
+
+    def dsn(self, port: int, database: str = DATABASE) -> str:
+        return f"postgresql://{ROLE}@127.0.0.1:{port}/{database}?passfile={quote(str(self.passfile))}"
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
         """Run a server binary as the server user; callers turn failures into readable errors."""
@@ -103,6 +114,7 @@ class EmbeddedPostgres:
             os.chown(self.folder, owner.pw_uid, owner.pw_gid)
 
     def _initdb(self) -> None:
+        (self.folder / "pgpass").unlink(missing_ok=True)
         password = secrets.token_urlsafe(24)
         pwfile = self.folder / "password"
         pwfile.write_text(password + "\n")
@@ -175,7 +187,7 @@ class EmbeddedPostgres:
     def _ensure_database(self, port: int) -> None:
         import psycopg
 
-        admin = f"postgresql://{ROLE}:{self.password}@127.0.0.1:{port}/postgres"
+        admin = self.dsn(port, "postgres")
         for attempt in range(50):
             try:
                 with psycopg.connect(admin, autocommit=True) as conn:

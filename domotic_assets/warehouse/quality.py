@@ -14,6 +14,14 @@ GAP_SHARE_LIMIT = 0.05
 FRESHNESS_LIMIT_MINUTES = 10
 
 
+def judged_readings(conn: psycopg.Connection, days: list[date]) -> int:
+    """Readings and files the checks of these days have to judge (0: nothing arrived for them)."""
+    low, high = range_bounds(days)
+    return conn.execute("""SELECT (SELECT count(*) FROM silver.etl_watermark WHERE partition_day = ANY(%s))
+                                  + (SELECT count(*) FROM (SELECT 1 FROM silver.sensor_events WHERE ts >= %s AND ts < %s
+                                                           LIMIT 1) one)""", (days, low, high)).fetchone()[0]
+
+
 def duplicate_keys(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
     low, high = range_bounds(days)
     rows = conn.execute("""SELECT apartment, sensor, measure, ts, count(*) FROM silver.sensor_events
@@ -91,15 +99,17 @@ def unknown_references(conn: psycopg.Connection, days: list[date]) -> tuple[bool
     return not rows, {"references_to_fix": len(rows), "details": listed[:50]}
 
 
-def freshness(conn: psycopg.Connection) -> tuple[bool, dict]:
-    """The live path keeps up: Silver's newest reading is close to Bronze's newest readable file."""
+def freshness(conn: psycopg.Connection) -> tuple[bool | None, dict]:
+    """The live path keeps up: Silver's newest reading is close to Bronze's newest readable file
+    (None: no readable file yet, nothing to judge)."""
     bronze, silver = conn.execute("""SELECT (SELECT max(doc_ts) FROM meta.bronze_sensor_files WHERE quarantine_reason IS NULL),
                                             (SELECT max(ts) FROM silver.sensor_events)""").fetchone()
     if bronze is None:
-        return True, {"lag_minutes": 0}
-    lag = (bronze - silver).total_seconds() / 60 if silver else float("inf")
-    return lag <= FRESHNESS_LIMIT_MINUTES, {"newest_in_bronze": bronze.isoformat(),
-                                            "newest_in_silver": silver.isoformat() if silver else None,
+        return None, {"why": "no readable sensor file has arrived yet"}
+    if silver is None:  # everything is still on its way: Silver is behind by all of it
+        return False, {"newest_in_bronze": bronze.isoformat(), "newest_in_silver": None}
+    lag = (bronze - silver).total_seconds() / 60
+    return lag <= FRESHNESS_LIMIT_MINUTES, {"newest_in_bronze": bronze.isoformat(), "newest_in_silver": silver.isoformat(),
                                             "lag_minutes": round(lag, 1), "limit_minutes": FRESHNESS_LIMIT_MINUTES}
 
 
@@ -114,8 +124,10 @@ def parameter(conn: psycopg.Connection, name: str, default: float) -> float:
 WEATHER_COMPLETENESS_LIMIT = 0.95
 
 
-def weather_completeness(conn: psycopg.Connection, days: list[date], core_measures: tuple[str, ...], leads: int = 46) -> tuple[bool, dict]:
-    """Share of the expected core values (site x measure x lead) present per known site and issue day."""
+def weather_completeness(conn: psycopg.Connection, days: list[date], core_measures: tuple[str, ...],
+                         leads: int = 46) -> tuple[bool | None, dict]:
+    """Share of the expected core values (site x measure x lead) present per known site and issue day
+    (None: no building is tied to a forecast site, nothing to judge)."""
     expected = len(core_measures) * leads
     rows = conn.execute("""
         WITH sites AS (SELECT DISTINCT weather_site AS site FROM silver.dim_buildings WHERE weather_site IS NOT NULL),
@@ -124,6 +136,8 @@ def weather_completeness(conn: psycopg.Connection, days: list[date], core_measur
         FROM days d CROSS JOIN sites s
         LEFT JOIN silver.weather_clean w ON w.issue_day = d.issue_day AND w.site = s.site AND w.measure = ANY(%s)
         GROUP BY 1, 2 ORDER BY 1, 2""", (days, list(core_measures))).fetchall()
+    if not rows:
+        return None, {"why": "no building in pidb is tied to a forecast site"}
     shares = {f"{d} {s}": round(n / expected, 3) for d, s, n in rows}
     short = {k: v for k, v in shares.items() if v < WEATHER_COMPLETENESS_LIMIT}
     unknown = [r[0] for r in conn.execute("SELECT DISTINCT site FROM silver.weather_clean WHERE issue_day = ANY(%s) AND NOT known_site",

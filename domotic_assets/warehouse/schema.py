@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import psycopg
-
 from domotic_assets.warehouse import prediction_tables, schedule_tables, silver_tables, telemetry_tables
+from domotic_assets.warehouse.connection import connect
 
 SCHEMAS = ("meta", "silver", "gold")
 
@@ -55,7 +54,7 @@ CREATE TABLE IF NOT EXISTS meta.dim_imports (
 
 def ensure_schema(dsn: str) -> None:
     """Create the schemas and metadata tables if they are missing. Safe to call concurrently."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with connect(dsn, autocommit=True) as conn:
         # serialise concurrent first runs: CREATE ... IF NOT EXISTS can still race on catalogs
         conn.execute("SELECT pg_advisory_lock(hashtext('domotic.ensure_schema'))")
         try:

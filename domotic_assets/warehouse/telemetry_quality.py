@@ -48,15 +48,19 @@ def longest_silences(conn: psycopg.Connection, day: date, now: datetime) -> list
         ORDER BY household, silent_until - silent_from DESC""", (low, high, until)).fetchall()
 
 
-def freshness(conn: psycopg.Connection, days: list[date], limit_minutes: float, now: datetime | None = None) -> tuple[bool, dict]:
-    """No household that streamed on these days fell silent for longer than `limit_minutes`."""
+def freshness(conn: psycopg.Connection, days: list[date], limit_minutes: float,
+              now: datetime | None = None) -> tuple[bool | None, dict]:
+    """No household that streamed on these days fell silent for longer than `limit_minutes` (None: no
+    household streamed, nothing to judge)."""
     now = now or datetime.now(timezone.utc)
     silences = {}
     for day in days:
         for household, silent_from, silent_until in longest_silences(conn, day, now):
             minutes = (silent_until - silent_from).total_seconds() / 60
-            if minutes > silences.get(household, (0.0,))[0]:
+            if minutes > silences.get(household, (-1.0,))[0]:
                 silences[household] = (minutes, silent_from)
+    if not silences:
+        return None, {"why": f"no household streamed on {days[0]} .. {days[-1]}"}
     too_long = {h: f"{m:.0f} min from {t:%Y-%m-%d %H:%M} UTC" for h, (m, t) in sorted(silences.items()) if m > limit_minutes}
     return not too_long, {
         "households": len(silences), "silent_too_long": too_long, "limit_minutes": limit_minutes,

@@ -4,7 +4,8 @@
 ) }}
 -- One row per room and minute with any indoor reading. Each measure is the mean of the room's
 -- plausible readings of that minute (climate station, motion and humidity sensors alike);
--- outliers never enter a measure: they set is_anomaly instead. window_open / door_open: any contact
+-- outliers never enter a measure: they set is_anomaly instead, as does a room the anomaly model flagged
+-- (gold.anomalies, written by the ML assets: a rebuild of the day keeps their flags). window_open / door_open: any contact
 -- of that kind open (the kind a door sensor reports in the feed; unknown kinds count as doors).
 with kinds as (
     select distinct on (apartment, sensor) apartment, sensor, value as kind
@@ -31,7 +32,10 @@ select
                                      and k.kind = 'window')                       as window_open,
     bool_or(r.value > 0.5) filter (where r.measure = 'open' and not r.is_outlier
                                      and k.kind is distinct from 'window')        as door_open,
-    bool_or(r.is_outlier)                                                          as is_anomaly,
+    bool_or(r.is_outlier) or exists (
+        select 1 from {{ adapter.quote('gold') }}.{{ adapter.quote('anomalies') }} a
+        where a.kind = 'room' and a.room_key = s.room_key and r.ts >= a.period_start and r.ts < a.period_end
+    )                                                                              as is_anomaly,
     count(*)                                                                       as readings
 from readings r
 join {{ ref('dim_sensor') }} s on s.external_id = r.sensor and s.apartment_code = r.apartment

@@ -10,7 +10,7 @@ from domotic_assets.defs.bronze.assets import bronze_sensor_files, bronze_weathe
 from domotic_assets.defs.failures import warehouse_guard
 from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
 from domotic_assets.defs.resources import BronzeResource, PidbResource, WarehouseResource
-from domotic_assets.defs.check_results import check_metadata
+from domotic_assets.defs.check_results import check_metadata, nothing_to_judge
 from domotic_assets.defs.day_writers import writing_days
 from domotic_assets.defs.silver.checks import evaluate_sensor_event_checks, sensor_event_check_specs
 from domotic_assets.ingest.sensor_events_load import append_new_files, load_days
@@ -110,6 +110,7 @@ def weather_clean(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     problems = {str(d.day): f"{d.status}: {d.reason}" for d in loads if d.status != "loaded"}
     return dg.MaterializeResult(
         metadata={"rows": sum(d.rows for d in loads), "days_not_loaded": dg.MetadataValue.json(problems)},
-        check_results=[dg.AssetCheckResult(check_name="weather_completeness", passed=passed, severity=dg.AssetCheckSeverity.WARN,
+        check_results=[nothing_to_judge("weather_completeness", facts["why"]) if passed is None else
+                       dg.AssetCheckResult(check_name="weather_completeness", passed=passed, severity=dg.AssetCheckSeverity.WARN,
                                            metadata=check_metadata(facts))],
     )

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from domotic_assets.defs.check_results import check_metadata
+from domotic_assets.defs.check_results import check_metadata, nothing_to_judge
 from domotic_assets.warehouse import quality
 
 SENSOR_EVENT_CHECKS = {
@@ -23,6 +23,11 @@ def sensor_event_check_specs(asset_key: str) -> list[dg.AssetCheckSpec]:
 
 
 def evaluate_sensor_event_checks(conn, days) -> list[dg.AssetCheckResult]:
+    """Every check over the days; days with no file and no reading leave every check nothing to judge."""
+    judged = quality.judged_readings(conn, days)
+    if not judged:
+        return [nothing_to_judge(name, f"no sensor file and no reading for {days[0]} .. {days[-1]}")
+                for name in SENSOR_EVENT_CHECKS]
     outcomes = {
         "no_duplicate_keys": quality.duplicate_keys(conn, days),
         "reconciliation": quality.reconciliation(conn, days),
@@ -33,7 +38,7 @@ def evaluate_sensor_event_checks(conn, days) -> list[dg.AssetCheckResult]:
         "live_freshness": quality.freshness(conn),
     }
     return [
-        dg.AssetCheckResult(
+        nothing_to_judge(name, facts["why"]) if passed is None else dg.AssetCheckResult(
             check_name=name, passed=bool(passed),
             severity=dg.AssetCheckSeverity.ERROR if SENSOR_EVENT_CHECKS[name][0] else dg.AssetCheckSeverity.WARN,
             metadata=check_metadata(facts),

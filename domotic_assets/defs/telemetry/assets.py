@@ -11,7 +11,7 @@ import dagster as dg
 from domotic_assets.defs.failures import warehouse_guard
 from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
 from domotic_assets.defs.resources import WarehouseResource
-from domotic_assets.defs.check_results import check_metadata
+from domotic_assets.defs.check_results import check_metadata, nothing_to_judge
 from domotic_assets.warehouse import telemetry_quality
 from domotic_assets.warehouse.quality import parameter
 
@@ -40,6 +40,7 @@ def household_telemetry(context: dg.AssetExecutionContext, warehouse: WarehouseR
     return dg.MaterializeResult(
         metadata={**check_metadata(summary), "days": dg.MetadataValue.text(f"{days[0]} .. {days[-1]}"),
                   "dagster/row_count": summary["rows"]},
-        check_results=[dg.AssetCheckResult(check_name=FRESHNESS, passed=passed, severity=dg.AssetCheckSeverity.WARN,
+        check_results=[nothing_to_judge(FRESHNESS, facts["why"]) if passed is None else
+                       dg.AssetCheckResult(check_name=FRESHNESS, passed=passed, severity=dg.AssetCheckSeverity.WARN,
                                            metadata=check_metadata(facts))],
     )
