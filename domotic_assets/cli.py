@@ -31,6 +31,16 @@ run_queue:
 """
 
 
+def _settings() -> Settings:
+    """The environment's settings; a password put in a DSN or URL is refused with a plain message."""
+    from domotic_assets.settings import SecretInLocation
+
+    try:
+        return Settings.from_env()
+    except SecretInLocation as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def prepare_dagster_home(settings: Settings) -> None:
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     config = settings.dagster_home / "dagster.yaml"
@@ -95,7 +105,7 @@ def _simulate_mqtt(apartments, start, days, seed, faults, live, speed, household
     from domotic_assets.stream.broker import broker_url
     from domotic_assets.stream.publisher import Publisher
 
-    settings = Settings.from_env()
+    settings = _settings()
     if start is not None:
         begin = start.replace(tzinfo=zone(PLATFORM_TIMEZONE)).astimezone(timezone.utc)
     else:
@@ -148,7 +158,7 @@ def run_command(first, last, select) -> None:
 
     if last < first:
         raise click.BadParameter("--to is before --from")
-    settings = Settings.from_env()
+    settings = _settings()
     prepare_dagster_home(settings)
     with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
         outcome = _materialize(settings, dsn, first.date(), last.date(), select)
@@ -165,7 +175,7 @@ def demo(days: int, fresh: bool) -> None:
                                                   table_rows)
 
     began = time.perf_counter()
-    settings = Settings.from_env()
+    settings = _settings()
     feed = settings.feed_dir
     config = SimulationConfig(out=feed, days=days)
     marker = feed / ".simulated"
@@ -179,7 +189,7 @@ def demo(days: int, fresh: bool) -> None:
     # The demo reads its own simulated feed, whatever the environment points at.
     os.environ.update(DOMOTIC_LANDING=str(config.share), DOMOTIC_WEATHER=str(config.meteo),
                       DOMOTIC_PIDB_URL=config.pidb, DOMOTIC_GROUND_TRUTH=str(config.out / "manifest"))
-    settings = Settings.from_env()
+    settings = _settings()
     prepare_dagster_home(settings)
     first, last = config.start, config.start + timedelta(days=days - 1)
     with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
@@ -260,7 +270,7 @@ def control(client_id: str, interval: float) -> None:
     from domotic_assets.warehouse.embedded import warehouse_dsn
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout, force=True)
-    settings = Settings.from_env()
+    settings = _settings()
     stopped = threading.Event()
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, lambda signum, frame: stopped.set())
@@ -345,7 +355,7 @@ def stream(client_id, share_group, batch_size, flush_seconds, metrics_port, heal
     from domotic_assets.warehouse.embedded import warehouse_dsn
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout, force=True)
-    settings = Settings.from_env()
+    settings = _settings()
     stopped = threading.Event()
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, lambda signum, frame: stopped.set())
@@ -369,7 +379,7 @@ def stream(client_id, share_group, batch_size, flush_seconds, metrics_port, heal
 def ui(host: str, port: int) -> None:
     from domotic_assets.warehouse.embedded import warehouse_dsn
 
-    settings = Settings.from_env()
+    settings = _settings()
     prepare_dagster_home(settings)
     with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
         env = {**os.environ, "DOMOTIC_PG_DSN": dsn}

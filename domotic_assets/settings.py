@@ -64,13 +64,15 @@ class Settings:
     ground_truth: str | None = None
     """A simulated feed's manifest folder; the checks against the truth exist only when it is set."""
 
+    def __post_init__(self) -> None:
+        refuse_password(self.pg_dsn, "DOMOTIC_PG_DSN", "DOMOTIC_PG_PASSWORD")
+        refuse_password(self.pidb_url, "DOMOTIC_PIDB_URL", "DOMOTIC_PIDB_PASSWORD")
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
         env = os.environ if environ is None else environ
         home = Path(env.get("DOMOTIC_HOME") or ".domotic").expanduser().resolve()
         feed = home / "feed"
-        refuse_password(env.get("DOMOTIC_PG_DSN"), "DOMOTIC_PG_DSN", "DOMOTIC_PG_PASSWORD")
-        refuse_password(env.get("DOMOTIC_PIDB_URL"), "DOMOTIC_PIDB_URL", "DOMOTIC_PIDB_PASSWORD")
         demo_truth = feed / "manifest" if not env.get("DOMOTIC_LANDING") and (feed / "manifest").is_dir() else None
         return cls(
             home=home,

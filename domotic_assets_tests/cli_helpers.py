@@ -16,8 +16,11 @@ from domotic_assets_tests.servers.base import free_port
 
 def domotic_env(settings: Settings) -> dict[str, str]:
     """The environment that points a `domotic` process at a test's settings."""
-    return {**os.environ, "DOMOTIC_HOME": str(settings.home), "DOMOTIC_LANDING": settings.landing,
-            "DOMOTIC_WEATHER": settings.weather, "DOMOTIC_PIDB_URL": settings.pidb_url, "DOMOTIC_PG_DSN": settings.pg_dsn}
+    env = {**os.environ, "DOMOTIC_HOME": str(settings.home), "DOMOTIC_LANDING": settings.landing,
+           "DOMOTIC_WEATHER": settings.weather, "DOMOTIC_PIDB_URL": settings.pidb_url, "DOMOTIC_PG_DSN": settings.pg_dsn}
+    if settings.ground_truth:
+        env["DOMOTIC_GROUND_TRUTH"] = settings.ground_truth
+    return env
 
 
 def domotic_command(*args: str) -> list[str]:

@@ -17,9 +17,10 @@ WHOLE_TABLE = date(1, 1, 1)
 
 
 @contextmanager
-def writing_days(context: dg.AssetExecutionContext, conn: psycopg.Connection, *tables: str) -> Iterator[None]:
-    """Hold the run's days of `tables` (default: the asset's own name) until the block ends."""
-    names = tables or ("/".join(context.asset_key.path),)
+def writing_days(context: dg.AssetExecutionContext, conn: psycopg.Connection, *also: str) -> Iterator[None]:
+    """Hold the run's days of the assets this step materializes, and of the tables it writes `also`
+    (`gold/fact_prediction`, say), until the block ends."""
+    names = {key.to_user_string() for key in context.selected_asset_keys} | set(also)
     days = partition_days(context) if context.has_partition_key or context.has_partition_key_range else [WHOLE_TABLE]
     holder = f"dagster run {context.run.run_id[:8]} {context.op_execution_context.op.name}"
     with day_writer(conn, names, days, holder, on_wait=context.log.info):

@@ -38,7 +38,7 @@ def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     run keeps them, with dbt.log, to read."""
     os.environ.update(dbt_connection_env(warehouse.ready_dsn()))  # the profile reads DOMOTIC_PG_*
     target = DBT_DIR / "target" / "runs" / f"{context.run_id}-{context.op_execution_context.op.name}"
-    with warehouse.connect() as conn, writing_days(context, conn, context.op_execution_context.op.name):
+    with warehouse.connect() as conn, writing_days(context, conn):
         yield from dbt.cli(["build", *args], context=context, target_path=target).stream()
     shutil.rmtree(target, ignore_errors=True)
 

@@ -133,7 +133,7 @@ def energy_forecast_model(context: dg.AssetExecutionContext, warehouse: Warehous
                       "80 % interval, per apartment and main device.")
 def energy_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource, energy_training_set: dict,
                     energy_forecast_model: dict) -> dg.MaterializeResult:
-    with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn, "fact_prediction"):
+    with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn, "gold/fact_prediction"):
         devices = ml_inputs.devices(conn)
         room_of = dict(zip(devices["device_key"], devices["room_key"]))
 
@@ -210,7 +210,7 @@ def presence_model(context: dg.AssetExecutionContext, warehouse: WarehouseResour
                       "as issued at its midnight.")
 def presence_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource, presence_training_set: dict,
                       presence_model: dict) -> dg.MaterializeResult:
-    with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn, "fact_prediction"):
+    with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn, "gold/fact_prediction"):
         written = _write_issues(context, conn, presence_model,
                                 lambda day, models: presence_models.forecast(models, presence_training_set[day.isoformat()].rows,
                                                                              local_midnight(day)),
@@ -266,7 +266,7 @@ def anomaly_detection(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     written, found_all = 0, []
     # it also flags rooms in gold.fact_environment_minute, which the daily dbt models write
     with (warehouse_guard(context), warehouse.connect() as conn,
-          writing_days(context, conn, "fact_prediction", "anomalies", "gold_daily")):
+          writing_days(context, conn, "gold/fact_prediction", "gold/anomalies", "gold/fact_environment_minute")):
         for day in partition_days(context):
             fitted, hourly = anomaly_model[day.isoformat()], anomaly_training_set[day.isoformat()]
             if fitted is None:

@@ -32,7 +32,7 @@ from domotic_assets.warehouse.repricing import days_to_reprice, pricing_state
 def pidb_dimensions(context: dg.AssetExecutionContext, warehouse: WarehouseResource, pidb: PidbResource) -> Iterator[dg.MaterializeResult]:
     """A changed tariff or energy profile names the days of Gold's energy facts to price again
     (`reprice_first_day`, `reprice_last_day` on dim_tariffs and dim_energy_profiles): `repricing_sensor` acts on it."""
-    with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn, "pidb_dimensions"):
+    with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn):
         old_tariffs, old_profiles = pricing_state(conn)
         try:
             results = import_reference_tables(pidb.url, conn, pidb.password())
