@@ -95,7 +95,7 @@ def main() -> None:
         log = open(work / "daemon.log", "w")
         daemon = subprocess.Popen([BIN / "dagster-daemon", "run", "-w", str(REPO / "workspace.yaml")], cwd=REPO, env=env,
                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        print(f"live for {args.minutes:g} min: simulator, dagster-daemon (sensor every 15 s), state in {work}", flush=True)
+        print(f"live for {args.minutes:g} min: simulator, dagster-daemon (file sensor every 5 s), state in {work}", flush=True)
         files: dict[Path, dict] = {}
         feed_stops = time.time() + args.minutes * 60
         deadline = feed_stops + args.drain

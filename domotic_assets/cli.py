@@ -23,6 +23,7 @@ telemetry:
 # Live runs of the same day queue behind each other. One writer per table and day, whatever launched the
 # runs, is the warehouse's lock taken by every writing step (domotic_assets/warehouse/day_locks.py).
 run_queue:
+  dequeue_interval_seconds: 1   # a live run starts within a second of its request (the default waits up to 5)
   tag_concurrency_limits:
     - key: dagster/partition
       value:

@@ -17,24 +17,24 @@ class SecretInLocation(ValueError):
     """A password was put where it would be shown (a URL or DSN in the environment, the resource config, the UI)."""
 
 
-def refuse_password(location: str | None, variable: str, secret: str) -> None:
-    """A warehouse DSN or a SQLAlchemy URL that carries a password is refused, naming where the password goes."""
-    if not location:
-        return
-    if variable == "DOMOTIC_PG_DSN":
-        from psycopg.conninfo import conninfo_to_dict
+def _dsn_carries_password(dsn: str) -> bool:
+    from psycopg.conninfo import conninfo_to_dict
 
-        try:
-            carries = bool(conninfo_to_dict(location).get("password"))
-        except Exception:  # noqa: BLE001 - whatever psycopg says would echo the DSN, password included
-            raise ValueError(f"{variable} is not a PostgreSQL connection string (postgresql://user@host:port/db)") from None
-    else:
-        import sqlalchemy as sa
+    try:
+        return bool(conninfo_to_dict(dsn).get("password"))
+    except Exception:  # noqa: BLE001 - whatever psycopg says would echo the DSN, password included
+        raise ValueError("DOMOTIC_PG_DSN is not a PostgreSQL connection string (postgresql://user@host:port/db)") from None
 
-        carries = sa.engine.make_url(location).password is not None
-    if carries:
-        raise SecretInLocation(f"{variable} carries a password, which would be shown wherever the location is: remove it "
-                               f"and set {secret} in the environment or in DOMOTIC_SECRETS_FILE")
+
+def _url_carries_password(url: str) -> bool:
+    import sqlalchemy as sa
+
+    return sa.engine.make_url(url).password is not None
+
+
+def _refuse(variable: str, secret: str) -> SecretInLocation:
+    return SecretInLocation(f"{variable} carries a password, which would be shown wherever the location is: remove it "
+                            f"and set {secret} in the environment or in DOMOTIC_SECRETS_FILE")
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Settings:
     | `DOMOTIC_MQTT_URL`  | the telemetry broker (`mqtt://[user@]host:port`, `mqtts://` for TLS) | a private Mosquitto in `$DOMOTIC_HOME/mqtt` |
     | `DOMOTIC_GROUND_TRUTH` | a simulator's manifest folder: what really happened, to judge presence and anomalies by | the demo feed's manifest, when the landing is the demo feed |
 
-    Passwords never live here: a DSN or URL that carries one is refused (`refuse_password`), and each
+    Passwords never live here: a DSN or URL that carries one is refused (`SecretInLocation`), and each
     is read when its source is opened (`source_secrets`).
     """
 
@@ -65,8 +65,10 @@ class Settings:
     """A simulated feed's manifest folder; the checks against the truth exist only when it is set."""
 
     def __post_init__(self) -> None:
-        refuse_password(self.pg_dsn, "DOMOTIC_PG_DSN", "DOMOTIC_PG_PASSWORD")
-        refuse_password(self.pidb_url, "DOMOTIC_PIDB_URL", "DOMOTIC_PIDB_PASSWORD")
+        if self.pg_dsn and _dsn_carries_password(self.pg_dsn):
+            raise _refuse("DOMOTIC_PG_DSN", "DOMOTIC_PG_PASSWORD")
+        if self.pidb_url and _url_carries_password(self.pidb_url):
+            raise _refuse("DOMOTIC_PIDB_URL", "DOMOTIC_PIDB_PASSWORD")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":

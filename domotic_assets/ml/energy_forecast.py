@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingRegressor
 
 from domotic_assets.ml.calendar import calendar_features
+
+if TYPE_CHECKING:  # scikit-learn takes 2 s to import: a fit needs it, not every process that loads the code
+    from sklearn.ensemble import HistGradientBoostingRegressor
 
 QUANTILES = (0.1, 0.5, 0.9)
 WEATHER = ("air_temperature", "global_radiation")
@@ -113,6 +116,8 @@ class EnergyForecaster:
         # scikit-learn's pinball-loss boosting (1.9) never leaves a prediction of 0 (seen on a TV whose
         # evenings are 90 % on). A deterministic jitter a million times below the signal breaks the ties.
         target = target + np.random.default_rng(0).normal(0, 1e-6 * (np.std(target) or 1.0), len(target))
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
         for q in self.quantiles:
             # small trees, few rounds: a fit of six weeks of quarter-hours takes about 0.2 s (150 rounds of
             # 31 leaves took 0.7 s for an error within 2 % of this)

@@ -11,12 +11,15 @@ of day over the past two weeks (which is also the baseline it must beat).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingClassifier
 
 from domotic_assets.ml.calendar import calendar_features
+
+if TYPE_CHECKING:  # scikit-learn takes 2 s to import: a fit needs it, not every process that loads the code
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
 OCCUPIED_MINUTES = 30
 LEADS = tuple(range(1, 25))
@@ -118,6 +121,8 @@ class PresenceModel:
             raise ValueError("the history holds only one class (always or never occupied)")
         # Strongly regularised: a room-hour appears once per lead (24 near-copies), so large leaves and
         # small trees; 31-leaf trees fitted Gold's rule more closely and the truth less (F1 0.887 vs 0.889).
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
         self.model = HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=0.1, max_leaf_nodes=7,
                                                     min_samples_leaf=500, l2_regularization=1.0, random_state=0)
         # a feature with no value yet (no past day for the profile on a feed's second day) is left out

@@ -15,11 +15,12 @@ import dagster as dg
 
 from domotic_assets.defs.run_range import RANGE_END_TAG, RANGE_START_TAG
 from domotic_assets.defs.selections import GOLD_DAILY
+from domotic_assets.defs.silver.assets import PRICING_TABLES
 
 ENERGY = dg.AssetKey(["gold", "fact_energy_minute"])
 REPRICE_SELECTION = dg.AssetSelection.assets(ENERGY).downstream() & GOLD_DAILY
 """The energy fact and the aggregates built on it."""
-PRICING_TABLES = (dg.AssetKey("dim_tariffs"), dg.AssetKey("dim_energy_profiles"))
+PRICING_KEYS = [dg.AssetKey(table) for table in sorted(PRICING_TABLES)]
 CALENDAR = dg.AssetKey(["gold", "tariff_calendar"])
 
 
@@ -27,7 +28,7 @@ def _changes_after(instance: dg.DagsterInstance, storage_id: int) -> tuple[int, 
     """The newest storage id read, and (storage id, first day, last day) of each pricing change
     materialized after `storage_id`."""
     newest, found = storage_id, []
-    for key in PRICING_TABLES:
+    for key in PRICING_KEYS:
         records = instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=key, after_storage_id=storage_id), limit=10_000, ascending=True).records
         for record in records:

@@ -7,19 +7,22 @@ import dagster as dg
 
 from domotic_assets.contracts.pidb import REFERENCE_TABLES
 from domotic_assets.defs.bronze.assets import bronze_sensor_files, bronze_weather_files
+from domotic_assets.defs.check_results import check_metadata, nothing_to_judge
+from domotic_assets.defs.day_writers import writing_days
 from domotic_assets.defs.failures import warehouse_guard
 from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
 from domotic_assets.defs.resources import BronzeResource, PidbResource, WarehouseResource
-from domotic_assets.defs.check_results import check_metadata, nothing_to_judge
-from domotic_assets.defs.day_writers import writing_days
 from domotic_assets.defs.silver.checks import evaluate_sensor_event_checks, sensor_event_check_specs
+from domotic_assets.ingest.pidb_import import PidbUnavailable, dim_table, import_reference_tables
 from domotic_assets.ingest.sensor_events_load import append_new_files, load_days
 from domotic_assets.ingest.weather_load import load_weather_days
+from domotic_assets.transform.tariffs import price_change
 from domotic_assets.transform.weather import CORE_MEASURES
 from domotic_assets.warehouse.quality import weather_completeness
-from domotic_assets.ingest.pidb_import import PidbUnavailable, dim_table, import_reference_tables
-from domotic_assets.transform.tariffs import price_change
 from domotic_assets.warehouse.repricing import days_to_reprice, pricing_state
+
+PRICING_TABLES = {"dim_tariffs", "dim_energy_profiles"}
+"""The reference tables whose change can alter what Gold's energy cost."""
 
 
 @dg.multi_asset(
@@ -46,9 +49,6 @@ def pidb_dimensions(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             metadata.update(reprice_first_day=reprice[0].isoformat(), reprice_last_day=reprice[1].isoformat())
             context.log.info(f"{result.table} changed: Gold's energy facts of {reprice[0]} .. {reprice[1]} are to be priced again")
         yield dg.MaterializeResult(asset_key=result.table, metadata=metadata)
-
-
-PRICING_TABLES = {"dim_tariffs", "dim_energy_profiles"}
 
 
 class SensorEventsConfig(dg.Config):
