@@ -14,6 +14,17 @@
 --   presence_prob     = 1 - 0.5 ^ evidence: 0 with no evidence, 0.5 exactly at the threshold, towards 1
 --                       with more. A score, not calibrated: the presence model's probability goes to
 --                       fact_prediction.
+{#- The CO2 look-back of the window's days, read from pidb's parameters when the model runs: each becomes a
+    sliding minimum over the room's minutes (a window frame needs its length written in the SQL). At parse
+    time there is no warehouse to ask, and any length parses the same. -#}
+{%- set co2_windows = [60] -%}
+{%- if execute -%}
+  {%- set found = run_query("select distinct (select p.value::double precision::integer from "
+      ~ source('silver', 'dim_parameters') ~ " p where p.name = 'presence_co2_window_min' and p.valid_from <= d::date"
+      ~ " order by p.valid_from desc limit 1) from generate_series('" ~ var('first_day') ~ "'::date, '"
+      ~ var('last_day') ~ "'::date, interval '1 day') d") -%}
+  {%- set co2_windows = found.columns[0].values() | reject('none') | map('int') | list -%}
+{%- endif %}
 with params as (
     select name, value::double precision as value, valid_from
     from {{ source('silver', 'dim_parameters') }}
@@ -65,6 +76,10 @@ running as (
            coalesce(p.motion_count, 0) as motion_count,
            coalesce(p.readings, 0) as readings,
            sum(coalesce(p.motion_count, 0)) over (partition by g.room_key order by g.ts) as cumulative
+           {%- for minutes in co2_windows %},
+           min(p.co2_ppm) over (partition by g.room_key order by g.ts
+                                range between interval '{{ minutes }} minutes' preceding and current row) as co2_low_{{ minutes }}
+           {%- endfor %}
     from grid g
     left join per_minute p on p.room_key = g.room_key and p.ts = g.ts
 ),
@@ -75,24 +90,22 @@ in_window as (   -- the window's minutes with their day's thresholds and look-ba
     join days d on d.local_day = {{ local_day('r.ts') }}
     where r.ts >= {{ window_start() }}
 ),
-co2_rise as (   -- an equi-join on each minute of the look-back (plain column keys: a hash join)
-    select w.room_key, w.ts, w.co2_ppm - min(back.co2_ppm) as rise_ppm
+co2_rise as (   -- the room's CO2 now above its lowest level over the day's look-back
+    select w.*,
+           {% if co2_windows -%}
+           w.co2_ppm - case w.co2_window_min::integer
+               {%- for minutes in co2_windows %} when {{ minutes }} then w.co2_low_{{ minutes }}{% endfor %} end
+           {%- else %}null::double precision{% endif %} as rise_ppm
     from in_window w
-    cross join lateral (select w.ts - m * interval '1 minute' as at
-                        from generate_series(0, w.co2_window_min::integer) m) o
-    join running back on back.room_key = w.room_key and back.ts = o.at
-    where w.co2_ppm is not null
-    group by w.room_key, w.ts, w.co2_ppm
 ),
 evidence as (
     select w.*,
            (w.cumulative - coalesce(before.cumulative, 0))::integer as motions_in_window,
-           coalesce(c.rise_ppm, 0) as co2_rise_ppm,
+           coalesce(w.rise_ppm, 0) as co2_rise_ppm,
            (w.cumulative - coalesce(before.cumulative, 0)) / w.motion_min_count
-             + coalesce(c.rise_ppm / w.co2_threshold, 0) as score
-    from in_window w
+             + coalesce(w.rise_ppm / w.co2_threshold, 0) as score
+    from co2_rise w
     left join running before on before.room_key = w.room_key and before.ts = w.motion_from
-    left join co2_rise c on c.room_key = w.room_key and c.ts = w.ts
 )
 select
     {{ minute_columns('ts') }},
