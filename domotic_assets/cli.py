@@ -20,15 +20,16 @@ DAGSTER_YAML = """# The Dagster instance of this state folder (SQLite storage: f
 # Production: deploy/dagster.yaml (dagster-postgres), see README, "Production instance".
 telemetry:
   enabled: false
-# Live runs of the same day queue behind each other. One writer per table and day, whatever launched the
-# runs, is the warehouse's lock taken by every writing step (domotic_assets/warehouse/day_locks.py).
+# One writer per table and day, whatever launched the runs, is the warehouse's lock taken by every
+# writing step (domotic_assets/warehouse/day_locks.py); the queue only keeps a day's live runs few.
 run_queue:
+  max_concurrent_runs: 4
   dequeue_interval_seconds: 1   # a live run starts within a second of its request (the default waits up to 5)
   tag_concurrency_limits:
-    - key: dagster/partition
+    - key: domotic/live_day   # a day's live runs overlap by two at most: one in Gold, the next in Bronze and Silver
       value:
         applyLimitPerUniqueValue: true
-      limit: 1
+      limit: 2
 """
 
 

@@ -35,6 +35,28 @@ def test_new_files_request_their_days_once(settings, feed):
         assert json.loads(again.cursor)["registered"] == registered
 
 
+def test_a_day_whose_run_is_still_queued_gets_no_second_request(settings, feed):
+    """A queued run takes every file registered before it starts: a burst of files costs one run, not one
+    per tick, while a day whose run has started (or has none) is requested again for its new files."""
+    with dg.instance_for_test() as instance:
+        first = _tick(settings, instance)
+        days = sorted(r.partition_key for r in first.run_requests)
+        assert all(r.tags[sensor_module.LIVE_DAY_TAG] == r.partition_key for r in first.run_requests)
+        queued, started = days[0], days[1]
+        # NOT_STARTED: a run requested, not yet dequeued (a QUEUED one needs a code location to be stored)
+        for day, status in ((queued, dg.DagsterRunStatus.NOT_STARTED), (started, dg.DagsterRunStatus.STARTED)):
+            instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", status=status,
+                                           tags={sensor_module.LIVE_DAY_TAG: day, "dagster/partition": day}))
+        again = _tick(settings, instance, first.cursor)
+        assert sorted(r.partition_key for r in again.run_requests) == days[1:]
+        (feed.share / "jimmy" / "jimmy_20230820T101600.json").write_text(
+            '{"apartment":"jimmy","timestamp":"%sT10:16:00+02:00","plugs":{}}' % queued)
+        os.utime(feed.share / "jimmy" / "jimmy_20230820T101600.json", (time.time() - 60, time.time() - 60))
+        later = _tick(settings, instance, again.cursor)
+        assert queued not in {r.partition_key for r in later.run_requests}
+        assert json.loads(later.cursor)["registered"] == json.loads(again.cursor)["registered"] + 1
+
+
 def test_a_half_written_file_waits_for_a_second_look(settings, feed):
     with dg.instance_for_test() as instance:
         baseline = _tick(settings, instance)

@@ -8,6 +8,11 @@ file needs, a minute's file is in a run 5-10 s after it lands (at 15 s, 15-30 s:
 freshness benchmark's latency). What was seen lives in `meta.bronze_sensor_files`; the cursor only keeps the
 files that looked incomplete, to compare at the next tick.
 
+Runs of a day overlap by at most two (the `domotic/live_day` run queue limit): while one writes that
+day's Gold, the next loads Bronze and Silver, and each step waits for its table's day lock
+(`warehouse.day_locks`). A day with a run still queued gets no new request: that run takes every file
+registered before it starts, so a burst of files costs one run, not one per tick.
+
 A share that is down is simply tried again at the next tick (one connection attempt per tick).
 A share that refuses us (bad credentials, missing share) is not hammered: the sensor waits 1, 2,
 4 ... up to 15 minutes between attempts, saying why in its skip reason, until the share answers.
@@ -30,6 +35,9 @@ from domotic_assets.ingest.sensor_files import ingest_sensor_files
 
 MAX_FILES_PER_TICK = 20_000
 TICK_SECONDS = 5
+LIVE_DAY_TAG = "domotic/live_day"
+"""The run queue lets two runs per value of this tag run at once (`cli.DAGSTER_YAML`, `deploy/dagster.yaml`)."""
+NOT_YET_STARTED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
 REFUSED_FIRST_WAIT, REFUSED_LONGEST_WAIT = 60, 900
 
 
@@ -37,6 +45,12 @@ def unstored_days(conn) -> list[tuple[date, int, int]]:
     """(day, files waiting, newest file id) for every day with registered files not in Bronze."""
     return conn.execute("""SELECT partition_day, count(*), max(id) FROM meta.bronze_sensor_files
                            WHERE bronze_path IS NULL GROUP BY partition_day ORDER BY partition_day""").fetchall()
+
+
+def days_with_a_queued_run(instance: dg.DagsterInstance) -> set[str]:
+    """The days whose live run is queued and will take, when it starts, every file registered until then."""
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=NOT_YET_STARTED))
+    return {run.tags[LIVE_DAY_TAG] for run in runs if LIVE_DAY_TAG in run.tags}
 
 
 LIVE_SELECTION = dg.AssetSelection.assets(bronze_sensor_files.key).downstream() & (
@@ -70,20 +84,25 @@ def sensor_files_sensor(
             return dg.SensorResult(cursor=json.dumps(cursor), skip_reason=str(exc))
         pending = unstored_days(conn)
     valid = set(daily_partitions.get_partition_keys(dynamic_partitions_store=context.instance))
+    queued = days_with_a_queued_run(context.instance) if pending else set()
     requests, skipped = [], {}
     for day, count, newest in pending:
         key = day.isoformat()
         if key not in valid:
             skipped[key] = count
             continue
+        if key in queued:
+            continue
         # one request per day and state of its backlog: a failed run is not re-requested every tick
         requests.append(dg.RunRequest(partition_key=key, run_key=f"bronze_sensor_files:{key}:{newest}",
-                                      tags={"domotic/files_waiting": str(count)}))
+                                      tags={"domotic/files_waiting": str(count), LIVE_DAY_TAG: key}))
     if skipped:
         context.log.warning(f"files dated outside the partitions were registered but not requested: {skipped}")
     new_cursor = {"waiting": report.waiting, "registered": cursor.get("registered", 0) + report.registered}
     return dg.SensorResult(
         run_requests=requests,
         cursor=json.dumps(new_cursor),
-        skip_reason=None if requests else f"no new complete files ({len(report.waiting)} still being written)",
+        skip_reason=None if requests else (
+            f"the queued runs of {', '.join(sorted(queued))} will take the new files" if queued and pending
+            else f"no new complete files ({len(report.waiting)} still being written)"),
     )
