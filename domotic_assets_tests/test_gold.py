@@ -21,6 +21,7 @@ from domotic_assets.defs.run_range import materialize_range
 from domotic_assets.settings import Settings
 from domotic_assets.simulator.feed import SimulationConfig, simulate
 from domotic_assets.warehouse import gold_quality
+from domotic_assets.warehouse.silver_tables import day_bounds
 from domotic_assets_tests.conftest import databases
 from domotic_assets_tests.gold_recompute import ENVIRONMENT, differences, energy_minutes, environment_minutes, frame, rollup, silver_readings
 
@@ -181,19 +182,24 @@ def test_outliers_never_reach_any_measure_of_any_fact_or_aggregate(built):
     assert compared == 12
 
 
+def gold_checks_of_the_last_day(defs) -> list[dg.AssetCheckEvaluation]:
+    """The Python checks of Gold alone, as the UI runs them on the day of a run (its range tags say
+    which days they judge)."""
+    energy = dg.AssetKey(["gold", "fact_energy_minute"])
+    result = dg.materialize([gold_daily, energy_reconciliation, cost_matches_tariff], resources=defs.resources,
+                            tags={"dagster/asset_partition_range_start": LAST.isoformat(),
+                                  "dagster/asset_partition_range_end": LAST.isoformat()},
+                            selection=dg.AssetSelection.checks(dg.AssetCheckKey(energy, "energy_reconciliation"),
+                                                               dg.AssetCheckKey(energy, "cost_matches_tariff")),
+                            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    return result.get_asset_check_evaluations()
+
+
 def test_the_python_checks_of_gold_fail_on_a_corrupted_minute_and_a_corrupted_tariff(built):
     settings, defs = built[0], built[1]
-    energy = dg.AssetKey(["gold", "fact_energy_minute"])
 
     def run_checks() -> dict[str, bool]:
-        # the checks alone, as the UI runs them on the day of a run (its range tags say which days they judge)
-        result = dg.materialize([gold_daily, energy_reconciliation, cost_matches_tariff], resources=defs.resources,
-                                tags={"dagster/asset_partition_range_start": "2023-10-30",
-                                      "dagster/asset_partition_range_end": "2023-10-30"},
-                                selection=dg.AssetSelection.checks(dg.AssetCheckKey(energy, "energy_reconciliation"),
-                                                                   dg.AssetCheckKey(energy, "cost_matches_tariff")),
-                                instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
-        return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+        return {e.check_name: e.passed for e in gold_checks_of_the_last_day(defs)}
 
     assert run_checks() == {"energy_reconciliation": True, "cost_matches_tariff": True}
     one_minute = """(SELECT sensor_key, ts FROM gold.fact_energy_minute WHERE is_main_meter AND local_day = '2023-10-30'
@@ -214,6 +220,54 @@ def test_the_python_checks_of_gold_fail_on_a_corrupted_minute_and_a_corrupted_ta
         finally:
             conn.execute("UPDATE silver.dim_tariffs SET price_chf_kwh = price_chf_kwh - 0.01 WHERE period = 'high'")
     assert run_checks() == {"energy_reconciliation": True, "cost_matches_tariff": True}
+
+
+def test_energy_is_judged_against_the_silver_it_was_built_from(built):
+    """A live run's Silver load can land after another run built Gold from the readings before it: that
+    Gold is behind, not wrong. The check judges an apartment-day only where Gold was built from the meter
+    readings Silver has now, lists the others, and never says passed with nothing judged."""
+    settings = built[0]
+    last_reading = """(SELECT apartment, sensor, measure, ts FROM silver.sensor_events WHERE category = 'consumptions'
+                       AND measure = 'total' AND NOT is_outlier AND ts >= %s AND ts < %s AND apartment = %s
+                       ORDER BY ts DESC LIMIT 1)"""
+    low, high = day_bounds(LAST)
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        apartments = sorted({a for a, d in gold_quality.meter_energy(conn, [LAST])})
+        assert len(apartments) == 2
+        passed, facts = gold_quality.energy_reconciliation(conn, [LAST])
+        assert passed and facts["judged"] == 2 and not facts["superseded"], facts
+
+        def move_meter(apartment: str, kwh: float) -> None:
+            conn.execute(f"UPDATE silver.sensor_events SET value = value + %s WHERE (apartment, sensor, measure, ts) IN "
+                         f"{last_reading}", (kwh, low, high, apartment))
+
+        move_meter(apartments[0], 0.5)  # a newer reading of the first apartment, not yet in Gold
+        try:
+            passed, facts = gold_quality.energy_reconciliation(conn, [LAST])
+            assert passed and facts["judged"] == 1 and list(facts["superseded"]) == [f"{LAST} {apartments[0]}"], facts
+            move_meter(apartments[1], 0.5)
+            try:
+                passed, facts = gold_quality.energy_reconciliation(conn, [LAST])
+                assert not passed and facts["judged"] == 0 and len(facts["superseded"]) == 2, facts
+                [check] = [e for e in gold_checks_of_the_last_day(built[1]) if e.check_name == "energy_reconciliation"]
+                assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+                assert "changed after Gold was built" in check.description
+            finally:
+                move_meter(apartments[1], -0.5)
+        finally:
+            move_meter(apartments[0], -0.5)
+        assert gold_quality.energy_reconciliation(conn, [LAST])[0]
+
+        # a build during which Silver's meter moved records no basis for that apartment-day
+        before = gold_quality.forget_energy_basis(conn, [LAST])
+        move_meter(apartments[0], 0.5)
+        try:
+            assert gold_quality.record_energy_basis(conn, [LAST], before) == 1
+        finally:
+            move_meter(apartments[0], -0.5)
+        passed, facts = gold_quality.energy_reconciliation(conn, [LAST])
+        assert passed and facts["judged"] == 1 and "unknown state" in facts["superseded"][f"{LAST} {apartments[0]}"]
+        assert gold_quality.record_energy_basis(conn, [LAST], gold_quality.forget_energy_basis(conn, [LAST])) == 2
 
 
 def test_presence_is_measured_against_the_ground_truth(built):

@@ -4,11 +4,14 @@ Python, presence against the simulator's ground truth)."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from domotic_assets.contracts.timestamps import zone
 from domotic_assets.settings import PLATFORM_TIMEZONE
@@ -18,12 +21,12 @@ from domotic_assets.warehouse.silver_tables import range_bounds
 RECONCILIATION_TOLERANCE = 0.005
 
 
-def energy_reconciliation(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
-    """Gold kWh per apartment and day (main meter rows) against the main meter's counter in Silver:
-    the sum over the day of (last - first plausible reading) per run between resets, plus each reset's
-    reading (the counter restarted from zero). The two differ by the first minute's delta only."""
+def meter_energy(conn: psycopg.Connection, days: list[date]) -> dict[tuple[str, date], float]:
+    """The main meters' kWh per apartment and day from their own counters in Silver: the sum over the
+    day of (last - first plausible reading) per run between resets, plus each reset's reading (the
+    counter restarted from zero)."""
     low, high = range_bounds(days)
-    counter = conn.execute("""
+    rows = conn.execute("""
         WITH readings AS (
             SELECT e.apartment, (e.ts AT TIME ZONE %(tz)s)::date AS day, e.ts, e.value, e.counter_reset,
                    count(*) FILTER (WHERE e.counter_reset) OVER (PARTITION BY e.apartment, (e.ts AT TIME ZONE %(tz)s)::date
@@ -37,21 +40,74 @@ def energy_reconciliation(conn: psycopg.Connection, days: list[date]) -> tuple[b
         )
         SELECT apartment, day, sum(last_value - first_value + CASE WHEN starts_with_reset THEN first_value ELSE 0 END)
         FROM segments GROUP BY 1, 2""", {"tz": PLATFORM_TIMEZONE, "low": low, "high": high}).fetchall()
-    gold = conn.execute("""
-        SELECT a.code, f.local_day, sum(f.energy_kwh)
-        FROM gold.fact_energy_minute f JOIN gold.dim_apartment a USING (apartment_key)
-        WHERE f.is_main_meter AND f.local_day BETWEEN %s AND %s GROUP BY 1, 2""", (days[0], days[-1])).fetchall()
+    return {(apartment, day): float(kwh or 0) for apartment, day, kwh in rows}
+
+
+def _same_kwh(a: float | None, b: float | None) -> bool:
+    return a is not None and b is not None and abs(a - b) <= 1e-9 * max(1.0, abs(a))
+
+
+def forget_energy_basis(conn: psycopg.Connection, days: list[date]) -> dict[tuple[str, date], float]:
+    """Before Gold's energy of `days` is rebuilt: drop what it was built from, and return the meters'
+    kWh as Silver has them now (the build's basis if Silver holds still while it runs)."""
+    conn.execute("DELETE FROM meta.gold_energy_basis WHERE day = ANY(%s)", (days,))
+    return meter_energy(conn, days)
+
+
+def record_energy_basis(conn: psycopg.Connection, days: list[date], before: dict[tuple[str, date], float]) -> int:
+    """After Gold's energy of `days` was rebuilt: record the meters' kWh it was built from, for the
+    apartment-days whose Silver meter readings did not change while it ran (the others stay unknown:
+    the run that changed them rebuilds them). Returns the apartment-days recorded."""
+    after = meter_energy(conn, days)
+    stable = [(a, d, kwh) for (a, d), kwh in after.items() if _same_kwh(before.get((a, d)), kwh)]
+    with conn.cursor() as cur:
+        cur.executemany("""INSERT INTO meta.gold_energy_basis (apartment, day, meter_kwh) VALUES (%s, %s, %s)
+                           ON CONFLICT (apartment, day) DO UPDATE SET meter_kwh = EXCLUDED.meter_kwh, built_at = now()""",
+                        stable)
+    return len(stable)
+
+
+@contextmanager
+def snapshot(conn: psycopg.Connection) -> Iterator[None]:
+    """Read Silver and Gold as of one instant (REPEATABLE READ), unless a transaction is already open."""
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        yield
+        return
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
+def energy_reconciliation(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
+    """Gold kWh per apartment and day (main meter rows) against the main meter's counter in Silver
+    (`meter_energy`). The two differ by the first minute's delta only.
+
+    An apartment-day is judged only where Gold was built from the Silver meter readings there are now
+    (`meta.gold_energy_basis`): where a later load changed them, Gold is behind, not wrong, and the run
+    that changed them rebuilds and judges the day. Those are listed as `superseded`."""
+    with snapshot(conn):
+        counter = meter_energy(conn, days)
+        basis = dict(((a, d), kwh) for a, d, kwh in conn.execute(
+            "SELECT apartment, day, meter_kwh FROM meta.gold_energy_basis WHERE day = ANY(%s)", (days,)).fetchall())
+        gold = conn.execute("""
+            SELECT a.code, f.local_day, sum(f.energy_kwh)
+            FROM gold.fact_energy_minute f JOIN gold.dim_apartment a USING (apartment_key)
+            WHERE f.is_main_meter AND f.local_day BETWEEN %s AND %s GROUP BY 1, 2""", (days[0], days[-1])).fetchall()
     gold_by_key = {(a, d): float(v or 0) for a, d, v in gold}
-    worst, details = 0.0, {}
-    for apartment, day, meter in counter:
-        meter = float(meter or 0)
+    worst, details, superseded = 0.0, {}, {}
+    for (apartment, day), meter in sorted(counter.items()):
+        if not _same_kwh(basis.get((apartment, day)), meter):
+            built = basis.get((apartment, day))
+            superseded[f"{day} {apartment}"] = (f"Silver's meter now gives {meter:.3f} kWh, Gold was built from "
+                                                + (f"{built:.3f} kWh" if built is not None else "an unknown state"))
+            continue
         ours = gold_by_key.get((apartment, day), 0.0)
         gap = abs(ours - meter) / meter if meter > 0 else (0.0 if ours == 0 else 1.0)
         worst = max(worst, gap)
         details[f"{day} {apartment}"] = f"gold {ours:.3f} kWh, meter {meter:.3f} kWh, {100 * gap:.3f} %"
-    return worst <= RECONCILIATION_TOLERANCE and bool(counter), {
-        "apartment_days": len(counter), "worst_gap_pct": round(100 * worst, 4),
-        "tolerance_pct": 100 * RECONCILIATION_TOLERANCE, "per_apartment_day": details,
+    return worst <= RECONCILIATION_TOLERANCE and bool(details), {
+        "apartment_days": len(counter), "judged": len(details), "worst_gap_pct": round(100 * worst, 4),
+        "tolerance_pct": 100 * RECONCILIATION_TOLERANCE, "per_apartment_day": details, "superseded": superseded,
     }
 
 

@@ -49,6 +49,15 @@ CREATE TABLE IF NOT EXISTS meta.dim_imports (
     imported_at   timestamptz NOT NULL,
     changed_at    timestamptz NOT NULL
 );
+
+-- what Gold's energy of an apartment-day was built from: the main meter's kWh in Silver then
+CREATE TABLE IF NOT EXISTS meta.gold_energy_basis (
+    apartment  text             NOT NULL,
+    day        date             NOT NULL,
+    meter_kwh  double precision NOT NULL,
+    built_at   timestamptz      NOT NULL DEFAULT now(),
+    PRIMARY KEY (apartment, day)
+);
 """
 
 

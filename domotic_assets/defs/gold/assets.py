@@ -18,6 +18,7 @@ from domotic_assets.defs.day_writers import writing_days
 from domotic_assets.defs.dbt_project import DBT_DIR, dbt_project, ensure_manifest
 from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
 from domotic_assets.defs.resources import WarehouseResource
+from domotic_assets.warehouse import gold_quality
 from domotic_assets.warehouse.dbt_env import dbt_connection_env
 
 
@@ -36,6 +37,7 @@ translator = GoldTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_c
 manifest = ensure_manifest()
 
 
+ENERGY = dg.AssetKey(["gold", "fact_energy_minute"])
 RUNS_DIR = DBT_DIR / "target" / "runs"
 PARSE_FILE = "partial_parse.msgpack"
 """dbt's own name for the parse it keeps in a target folder."""
@@ -59,15 +61,21 @@ def _target(context: dg.AssetExecutionContext, window: str, dsn: str) -> Path:
 
 
 def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args: list[str],
-               window: str = "all"):
+               window: str = "all", days: list | None = None):
     """`dbt build` against the platform's warehouse, holding the run's days of Gold (one writer per day).
+    When it rebuilds the energy facts of `days`, it records the Silver meter readings they were built
+    from, which `energy_reconciliation` judges them against.
     After a success its artifacts (about 5 MB) are removed but for the parse the next run of the window
     reuses, and parses older than two days go; a failed run keeps them, with dbt.log, to read."""
     dsn = warehouse.ready_dsn()
     os.environ.update(dbt_connection_env(dsn))  # the profile reads DOMOTIC_PG_*
     target = _target(context, window, dsn)
+    energy_days = days if days and ENERGY in context.selected_asset_keys else None
     with warehouse.connect() as conn, writing_days(context, conn):
+        basis = gold_quality.forget_energy_basis(conn, energy_days) if energy_days else None
         yield from dbt.cli(["build", *args], context=context, target_path=target).stream()
+        if energy_days:
+            gold_quality.record_energy_basis(conn, energy_days, basis)
         for artifact in target.iterdir():
             if artifact.name != PARSE_FILE:
                 shutil.rmtree(artifact) if artifact.is_dir() else artifact.unlink()
@@ -92,4 +100,5 @@ def gold_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     deleted and rebuilt in one transaction per table, so re-runs and backfills are idempotent."""
     days = partition_days(context)
     window = {"first_day": days[0].isoformat(), "last_day": days[-1].isoformat()}
-    yield from _dbt_build(context, dbt, warehouse, ["--vars", json.dumps(window)], f"{days[0]:%Y%m%d}-{days[-1]:%Y%m%d}")
+    yield from _dbt_build(context, dbt, warehouse, ["--vars", json.dumps(window)], f"{days[0]:%Y%m%d}-{days[-1]:%Y%m%d}",
+                          days)

@@ -14,13 +14,18 @@ PRESENCE_FLOOR = 0.8
 
 
 @dg.asset_check(asset=ENERGY, blocking=True, description="Gold kWh per apartment and day equals the main meter's "
-                f"counter delta in Silver within {100 * gold_quality.RECONCILIATION_TOLERANCE} %.")
+                f"counter delta in Silver within {100 * gold_quality.RECONCILIATION_TOLERANCE} %, where Gold was "
+                "built from the meter readings Silver has now.")
 def energy_reconciliation(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect() as conn:
         days = checked_days(context, conn, "fact_energy_minute")
         passed, facts = gold_quality.energy_reconciliation(conn, days)
     if not facts["apartment_days"]:
         return nothing_to_judge(None, f"no main meter reading in Silver for {days[0]} .. {days[-1]}")
+    if not facts["judged"]:
+        return nothing_to_judge(None, "the main meter readings in Silver changed after Gold was built from them, "
+                                "on every apartment-day; the run that changed them rebuilds and judges them",
+                                superseded=facts["superseded"])
     return dg.AssetCheckResult(passed=passed, metadata=check_metadata(facts))
 
 
