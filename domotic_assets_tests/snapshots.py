@@ -3,7 +3,7 @@
 import psycopg
 
 VOLATILE = {"id", "loaded_at", "registered_at", "stored_at", "imported_at", "changed_at", "created_at", "solve_seconds",
-            "received_at", "sent_at", "acked_at", "trained_at", "model_version_key"}
+            "received_at", "sent_at", "acked_at", "trained_at", "built_at", "model_version_key"}
 """Columns that say when or in which order something happened, not what it is."""
 FILE_IDS = {"source_file_id", "file_id"}
 """References to meta.bronze_sensor_files.id: compared as the file's source path."""
