@@ -12,7 +12,7 @@ from domotic_assets.optimise.baseline import rule_based, without_battery
 from domotic_assets.optimise.checker import violations
 from domotic_assets.optimise.model import solve
 from domotic_assets.optimise.scenario import ScenarioError, read_scenario
-from domotic_assets.optimise.schedule import Schedule, cost_chf, result_document
+from domotic_assets.optimise.schedule import Schedule, cost_chf, objective_chf, result_document
 from domotic_assets.simulator.scenarios import simulated_scenario
 from domotic_assets.simulator.telemetry import simulated_households
 from domotic_assets_tests.cli_helpers import domotic_command
@@ -171,3 +171,111 @@ def test_an_appliance_told_to_start_on_the_quarter_hour_does_so_in_a_five_minute
     moved = {**gridded.__dict__, "starts": {"kettle": 2},
              "appliances_kw": {"kettle": [0, 0, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0]}}
     assert any("start grid" in v for v in violations(s, Schedule(**moved)))
+
+
+def built_scenario(rng: np.random.Generator, slots: int) -> dict:
+    """A household day built here, not by the simulator: a two- or three-level tariff, a noisy evening
+    load, PV or none, a battery of any size and state, and up to three appliances, pausable or not."""
+    step = 24 * 60 / slots if slots in (92, 96, 100) else 5.0
+    hours = np.arange(slots) * step / 60
+    levels = sorted(rng.uniform(0.08, 0.45, int(rng.integers(2, 4))))
+    price = np.where((hours >= 7) & (hours < 20), levels[-1], levels[0])
+    if len(levels) == 3:
+        price = np.where((hours >= 11) & (hours < 15), levels[1], price)
+    load = np.maximum(0, rng.normal(0.4, 0.15, slots) + 1.2 * np.exp(-((hours - 19.5) / 1.5) ** 2))
+    pv = max(0.0, rng.uniform(-2, 8)) * np.maximum(0, np.sin((hours - 6) / 14 * np.pi)) ** 1.5
+    soc_min = float(rng.uniform(0.05, 0.2))
+    capacity = float(rng.uniform(3, 14))
+    appliances = []
+    for i in range(int(rng.integers(0, 4))):
+        window = sorted(rng.choice(np.arange(slots), 2, replace=False))
+        if rng.random() < 0.5:
+            appliances.append({"name": f"run{i}", "profile_kw": list(rng.uniform(0.3, 2.2, int(rng.integers(2, 7)))),
+                               "earliest_start": 0, "latest_end": slots})
+        else:
+            power, least = float(rng.uniform(1, 3)), float(rng.choice([0.0, 0.4, 1.0]))
+            # on at full power or off (as EMHASS's semi-continuous loads): a whole number of slots' energy
+            energy = power * step / 60 * int(rng.integers(2, 12)) if least == 1 else float(rng.uniform(0.5, 4))
+            appliances.append({"name": f"paused{i}", "energy_kwh": energy, "power_kw": power, "min_power_kw": least * power,
+                               "earliest_start": int(window[0]) // 2, "latest_end": slots})
+    return {"start": "2023-08-18T00:00:00+02:00", "step_minutes": step, "price_import_chf_kwh": list(price),
+            "price_export_chf_kwh": [float(rng.uniform(0.0, 0.12))] * slots, "load_kw": list(load), "pv_kw": list(pv),
+            "battery": {"capacity_kwh": capacity, "soc_init": float(rng.uniform(soc_min, 0.95)), "soc_min": soc_min,
+                        "soc_max": 0.95, "soc_final": float(rng.uniform(soc_min, 0.7)),
+                        "charge_kw_max": capacity / 2, "discharge_kw_max": capacity / 2, "eff_charge": 0.95,
+                        "eff_discharge": 0.95},
+            "grid": {"import_kw_max": 13, "export_kw_max": 8}, "appliances": appliances,
+            "weights": {"cost": 1, "self_consumption": 0}}
+
+
+@pytest.mark.parametrize("slots, seed", [(96, 1), (96, 2), (96, 3), (92, 4), (100, 5), (96, 6), (96, 7), (288, 8),
+                                         (96, 9), (96, 10), (92, 11), (96, 12)])
+def test_the_answer_is_the_cheapest_schedule_an_independent_milp_finds(slots, seed):
+    """The documented weights ask for the cheapest schedule: nothing else (no value on the energy left at
+    the end) may move the answer off it by more than half a centime or 0.1 %."""
+    from domotic_assets_tests.independent_milp import cheapest_objective
+
+    s, schedule = solved(built_scenario(np.random.default_rng(seed), slots))
+    assert schedule.status == "optimal"
+    cheapest, got = cheapest_objective(s), objective_chf(s, schedule)
+    assert got == pytest.approx(cost_chf(s, schedule)), "with the default weights the objective is the cost"
+    assert cheapest - 1e-6 <= got <= cheapest + max(0.005, 0.001 * abs(cheapest)), (got, cheapest)
+
+
+@pytest.mark.parametrize("seed", [21, 22, 23, 24])
+def test_wear_and_end_value_are_priced_as_the_scenario_states(seed):
+    from domotic_assets_tests.independent_milp import cheapest_objective
+
+    doc = built_scenario(np.random.default_rng(seed), 96)
+    doc["battery"].update(wear_chf_kwh=float(np.random.default_rng(seed).uniform(0.02, 0.2)), end_value_chf_kwh=0.15)
+    s, schedule = solved(doc)
+    cheapest, got = cheapest_objective(s), objective_chf(s, schedule)
+    assert cheapest - 1e-6 <= got <= cheapest + max(0.005, 0.001 * abs(cheapest)), (got, cheapest)
+
+
+def test_energy_left_in_the_battery_is_worth_something_only_when_the_scenario_says_so():
+    # cheap hours, then dear ones, and nothing to power: charging only pays if the end value says it does
+    s, schedule = solved(scenario(battery=battery()))
+    assert schedule.soc[-1] == pytest.approx(0.5) and cost_chf(s, schedule) == pytest.approx(0.0)
+    s, schedule = solved(scenario(battery=battery(end_value_chf_kwh=0.2)))
+    assert schedule.soc[-1] == pytest.approx(1.0) and cost_chf(s, schedule) == pytest.approx(0.05)
+    assert objective_chf(s, schedule) == pytest.approx(0.05 - 0.2)
+    s, schedule = solved(scenario(battery=battery(end_value_chf_kwh=0.05)))  # less than the cheapest hour
+    assert schedule.soc[-1] == pytest.approx(0.5)
+
+
+def test_the_battery_is_not_cycled_for_less_than_its_wear():
+    # moving 0.5 kWh from 0.5 to 0.1 CHF saves 0.2 CHF: worth it at 0.3 CHF/kWh of wear, not at 0.5
+    s, schedule = solved(scenario(load_kw=[0, 0, 1, 1], battery=battery(wear_chf_kwh=0.3)))
+    assert sum(schedule.battery_discharge_kw) == pytest.approx(0.5) and objective_chf(s, schedule) == pytest.approx(0.95)
+    s, schedule = solved(scenario(load_kw=[0, 0, 1, 1], battery=battery(wear_chf_kwh=0.5)))
+    assert sum(schedule.battery_discharge_kw) == pytest.approx(0.0, abs=1e-6)
+    assert objective_chf(s, schedule) == pytest.approx(1.0)
+
+
+def test_a_pausable_appliance_pauses_through_a_dear_hour_and_keeps_its_minimum_power():
+    prices = [0.3, 0.1, 0.4, 0.1]
+    boiler = {"name": "boiler", "energy_kwh": 2.0, "power_kw": 1.0, "earliest_start": 0, "latest_end": 4}
+    s, schedule = solved(scenario(price_import_chf_kwh=prices, appliances=[boiler]))
+    assert schedule.appliances_kw["boiler"] == pytest.approx([0, 1, 0, 1]) and cost_chf(s, schedule) == pytest.approx(0.2)
+    document = result_document(s, schedule)
+    assert document["appliances"]["boiler"] == {"start": "2023-08-18T01:00:00+02:00", "end": "2023-08-18T04:00:00+02:00",
+                                                "slots_on": 2}
+    # 1.5 kWh at 0.7 kW or more while on: shared between the two cheap hours
+    s, schedule = solved(scenario(price_import_chf_kwh=prices, appliances=[{**boiler, "energy_kwh": 1.5, "min_power_kw": 0.7}]))
+    kw = schedule.appliances_kw["boiler"]
+    assert kw[0] == kw[2] == 0 and min(kw[1], kw[3]) >= 0.7 - 1e-9 and cost_chf(s, schedule) == pytest.approx(0.15)
+    # at 0.8 kW or more, 1.5 kWh is one hour too many and two too few: relaxed, and said so
+    s = read_scenario(scenario(price_import_chf_kwh=prices, appliances=[{**boiler, "energy_kwh": 1.5, "min_power_kw": 0.8,
+                                                                          "latest_end": 2}]))
+    schedule = solve(s)
+    assert schedule.status == "relaxed" and "'boiler': only 1.00 of its 1.5 kWh" in schedule.reason
+    assert any("takes 1.000000 kWh, not its 1.5" in v for v in violations(s, schedule))
+    # the checker refuses a run below its minimum power or outside its window
+    s, schedule = solved(scenario(price_import_chf_kwh=prices, appliances=[{**boiler, "min_power_kw": 0.6}]))
+    wrong = Schedule(**{**schedule.__dict__, "appliances_kw": {"boiler": [0.5, 0.5, 0, 1.0]},
+                        "grid_import_kw": [0.5, 0.5, 0, 1.0]})
+    assert sorted(violations(s, wrong)) == ["appliance 'boiler': 0.500000 kW in slot 0, outside [0.6, 1]",
+                                            "appliance 'boiler': 0.500000 kW in slot 1, outside [0.6, 1]"]
+    rule = rule_based(s)
+    assert violations(s, rule) == [] and rule.appliances_kw["boiler"] == [1.0, 1.0, 0.0, 0.0]

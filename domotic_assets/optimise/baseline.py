@@ -1,6 +1,7 @@
 """The strategies the optimiser is compared with, simulated slot by slot with the same physics.
 
-* `rule_based`: appliances at their earliest allowed start; the battery charges from PV surplus
+* `rule_based`: appliances at their earliest allowed start (a pausable one at one steady power from
+  then, as few slots as its maximum power allows); the battery charges from PV surplus
   and discharges to cover the load (within its power and state-of-charge limits), keeping what it
   needs to end the horizon at its target (`soc_final`): it never discharges below the charge it could
   still bring back to the target by the end, and tops up from the grid when it would fall below it;
@@ -13,6 +14,7 @@ Both are schedules of the scenario itself, so the checker judges them like the o
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from domotic_assets.optimise.scenario import Scenario
@@ -24,6 +26,10 @@ def rule_based(s: Scenario, strategy: str = "rule_based") -> Schedule:
     starts = {a.name: -(-max(a.earliest_start, 0) // a.start_every) * a.start_every for a in s.appliances}
     appliances = {a.name: [a.profile_kw[t - starts[a.name]] if 0 <= t - starts[a.name] < a.run_slots else 0.0
                            for t in range(n)] for a in s.appliances}
+    for a in s.pausable:
+        first = max(a.earliest_start, 0)
+        slots = max(1, math.ceil(a.energy_kwh / (a.power_kw * h) - 1e-9))
+        appliances[a.name] = [a.energy_kwh / (slots * h) if first <= t < first + slots else 0.0 for t in range(n)]
     out = Schedule(strategy, "optimal", [], [], [], [], [], [], appliances, starts)
     soc = b.soc_init if b else 0.0
     per_slot = b.charge_kw_max * b.eff_charge * h / b.capacity_kwh if b else 0.0

@@ -7,14 +7,17 @@ anywhere); the balance
     import - export + pv_used + discharge = load + charge + sum of appliances
 
 and the state of charge soc[t] = soc[t-1] + (eff_charge * charge - discharge / eff_discharge) * h / capacity
-within [soc_min, soc_max], ending at least at soc_final. Each appliance has one start binary per
-allowed start (the run fits inside [earliest_start, latest_end)), exactly one of them set: one
-contiguous run with its power profile. This formulation is much tighter than one binary per slot.
+within [soc_min, soc_max], ending at least at soc_final. Each appliance with a profile has one start
+binary per allowed start (the run fits inside [earliest_start, latest_end)), exactly one of them
+set: one contiguous run with its power profile. This formulation is much tighter than one binary per
+slot. A pausable appliance has its power in every slot of its window, its energy fixed, and an
+on/off binary per slot only where it has a minimum power while on.
 
-The objective: weights.cost x (import cost - export revenue) + weights.self_consumption x kWh bought
-- weights.export x export revenue - the value of the energy left in the battery at the end
-(`schedule.stored_energy_value`), plus 1e-5 CHF per kWh through the battery so that equally cheap
-schedules do not cycle it for nothing.
+The objective is the scenario's own (`schedule.objective_chf`): weights.cost x (import cost - export
+revenue) + weights.self_consumption x kWh bought - weights.export x export revenue + the battery's
+wear on every kWh discharged - the end value of every kWh stored at the end (both 0 unless the
+scenario sets them), plus 1e-5 CHF per kWh through the battery so that equally cheap schedules do
+not cycle it for nothing (at most a few thousandths of a centime a day).
 
 An infeasible scenario is solved again with every constraint that can break given a slack at a
 high price (100 CHF/kWh): the schedule that breaks them least, `status: relaxed`, with each broken
@@ -31,15 +34,15 @@ import highspy
 import pulp
 
 from domotic_assets.optimise.scenario import Scenario
-from domotic_assets.optimise.schedule import Schedule, stored_energy_value
+from domotic_assets.optimise.schedule import Schedule
 
 PENALTY = 100.0
 """CHF per kWh (or per unit of state of charge x capacity) of a broken constraint in the relaxed model."""
 CYCLING = 1e-5
 """CHF per kWh charged or discharged: breaks ties against needless cycling."""
 TOLERANCE = 1e-6
-GAP_CHF, GAP_RELATIVE = 0.005, 0.002
-"""`optimal` means no schedule is cheaper by more than half a centime or 0.2 % (whichever is
+GAP_CHF, GAP_RELATIVE = 0.005, 0.001
+"""`optimal` means no schedule is cheaper by more than half a centime or 0.1 % (whichever is
 larger): a day's cost is near zero for a household with PV, where a relative gap alone means nothing."""
 SOLVER_OPTIONS = {
     # measured on 96- and 288-slot days: the sub-MIP heuristics (RINS, RENS, root reduced cost) and
@@ -135,9 +138,24 @@ def _build(s: Scenario, relaxed: bool, exclusive: frozenset[int]):
             outside = [k for k in starts[a.name] if k < a.earliest_start or k + a.run_slots > a.latest_end]
             penalties += [PENALTY * h * sum(a.profile_kw) * choice[a.name][k] for k in outside]
 
+    for i, a in enumerate(s.pausable):
+        kw = {t: prob.add_variable(f"pausable_{i}_{t}", 0, a.power_kw) for t in range(max(a.earliest_start, 0), min(a.latest_end, n))}
+        if a.min_power_kw > 0:
+            for t, p in kw.items():
+                on = prob.add_variable(f"on_{i}_{t}", cat="Binary")
+                prob += p <= a.power_kw * on
+                prob += p >= a.min_power_kw * on
+        energy = pulp.lpSum(kw.values()) * h
+        if relaxed:  # energy its window cannot take goes short
+            slack[f"short {a.name}"] = [prob.add_variable(f"short_{i}", 0)]
+            energy += slack[f"short {a.name}"][0]
+            penalties.append(PENALTY * slack[f"short {a.name}"][0])
+        prob += energy == a.energy_kwh
+        appliance_kw[a.name] = [kw.get(t, 0) for t in T]
+
     for t in T:
         supply = imp[t] - exp[t] + pv[t] + (discharge[t] if b else 0) + (slack["unserved"][t] if relaxed else 0)
-        demand = s.load_kw[t] + (charge[t] if b else 0) + pulp.lpSum(appliance_kw[a.name][t] for a in s.appliances) \
+        demand = s.load_kw[t] + (charge[t] if b else 0) + pulp.lpSum(kw[t] for kw in appliance_kw.values()) \
             + (slack["surplus"][t] if relaxed else 0)
         prob += supply == demand
 
@@ -146,8 +164,9 @@ def _build(s: Scenario, relaxed: bool, exclusive: frozenset[int]):
     objective = w.get("cost", 1.0) * cost + w.get("self_consumption", 0.0) * pulp.lpSum(imp) * h \
         - w.get("export", 0.0) * pulp.lpSum(s.price_export[t] * exp[t] * h for t in T)
     if b:
-        objective += CYCLING * h * pulp.lpSum(charge[t] + discharge[t] for t in T)
-        objective -= stored_energy_value(s) * b.capacity_kwh * soc[n - 1]
+        objective += CYCLING * h * pulp.lpSum(charge[t] + discharge[t] for t in T) \
+            + b.wear_chf_kwh * h * pulp.lpSum(discharge)
+        objective -= b.end_value_chf_kwh * b.capacity_kwh * soc[n - 1]
     prob += objective + pulp.lpSum(penalties)
     return prob, {"import": imp, "export": exp, "pv": pv, "charge": charge, "discharge": discharge, "soc": soc,
                   "appliance_kw": appliance_kw, "choice": choice, "slack": slack}
@@ -164,8 +183,9 @@ def _schedule(s: Scenario, parts: dict, status: str) -> Schedule:
         battery_discharge_kw=[_value(v) for v in parts["discharge"]] if parts["discharge"] else zeros,
         soc=[_value(v) for v in parts["soc"]] if parts["soc"] else zeros,
         pv_used_kw=[_value(v) for v in parts["pv"]],
-        appliances_kw={a.name: [a.profile_kw[t - starts[a.name]] if 0 <= t - starts[a.name] < a.run_slots else 0.0
-                                for t in range(n)] for a in s.appliances if a.name in starts},
+        appliances_kw={**{a.name: [a.profile_kw[t - starts[a.name]] if 0 <= t - starts[a.name] < a.run_slots else 0.0
+                                   for t in range(n)] for a in s.appliances if a.name in starts},
+                       **{a.name: [_value(kw) for kw in parts["appliance_kw"][a.name]] for a in s.pausable}},
         starts=starts,
     )
 
@@ -194,6 +214,12 @@ def _broken(s: Scenario, parts: dict) -> list[str]:
             reached = _value(parts["soc"][-1])
             lines.append((_value(slack["soc_final"][0]) * b.capacity_kwh,
                           f"battery soc_final {b.soc_final:g}: only {reached:.3f} can be reached by the end of the horizon"))
+    for a in s.pausable:
+        short = _value(slack[f"short {a.name}"][0])
+        if short > TOLERANCE:
+            lines.append((PENALTY * short, f"appliance {a.name!r}: only {a.energy_kwh - short:.2f} of its {a.energy_kwh:g} kWh "
+                                           f"fit its window (at most {a.power_kw:g} kW, at least {a.min_power_kw:g} kW "
+                                           f"while on)"))
     for a in s.appliances:
         start = max(parts["choice"][a.name], key=lambda k: _value(parts["choice"][a.name][k]), default=None)
         if start is not None and (start < a.earliest_start or start + a.run_slots > a.latest_end):

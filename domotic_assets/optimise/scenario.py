@@ -8,7 +8,9 @@
              "charge_kw_max": 5, "discharge_kw_max": 5, "eff_charge": 0.95, "eff_discharge": 0.95},
  "grid": {"import_kw_max": 13, "export_kw_max": 8},
  "appliances": [{"name": "Washing machine", "profile_kw": [2.0, 2.0, 0.4, 0.4, 0.6, 0.2],
-                 "earliest_start": "2023-08-18T07:00:00+02:00", "latest_end": "2023-08-18T22:00:00+02:00"}],
+                 "earliest_start": "2023-08-18T07:00:00+02:00", "latest_end": "2023-08-18T22:00:00+02:00"},
+                {"name": "Boiler", "energy_kwh": 3.0, "power_kw": 2.0, "min_power_kw": 0.5,
+                 "earliest_start": 0, "latest_end": 96}],
  "weights": {"cost": 1, "self_consumption": 0, "export": 0}}
 ```
 
@@ -16,10 +18,17 @@
   daylight-saving days, 288 five-minute slots, anything.
 * State of charge is a fraction of capacity; `soc_final` is the least state at the horizon's end.
   `battery` may be omitted (no battery). Power in kW, energy in kWh, prices in CHF/kWh.
-* An appliance runs once, without interruption, `profile_kw[i]` kW in the i-th slot of its run;
-  `earliest_start` and `latest_end` (exclusive) are ISO times or slot numbers; `start_step_minutes`
-  (optional, default: every slot) lets a run start only every so many minutes from the horizon's
-  start, e.g. on the quarter-hour in a 5-minute scenario.
+  Two optional battery prices change the objective: `wear_chf_kwh` (default 0) is charged on every
+  kWh taken out of the battery, so it is not cycled for less than its wear; `end_value_chf_kwh`
+  (default 0) is credited on every kWh stored at the horizon's end, so ending above `soc_final`
+  can pay. With both at 0 the answer is the cheapest schedule that meets every constraint.
+* An appliance with `profile_kw` runs once, without interruption, `profile_kw[i]` kW in the i-th
+  slot of its run; `start_step_minutes` (optional, default: every slot) lets a run start only every
+  so many minutes from the horizon's start, e.g. on the quarter-hour in a 5-minute scenario.
+  An appliance with `energy_kwh` instead may pause and resume: it takes `energy_kwh` in all, at most
+  `power_kw` in a slot and, in a slot where it is on, at least `min_power_kw` (default 0: any power;
+  equal to `power_kw`: on at full power or off). Both kinds keep to `earliest_start` and
+  `latest_end` (exclusive), ISO times or slot numbers.
 * `timezone` (optional) only decides how slot times are written out.
 * Weights: `cost` on import cost minus export revenue (CHF), `self_consumption` on every kWh
   bought (CHF per kWh, for autarky), `export` on export revenue on top of its share in cost.
@@ -49,6 +58,10 @@ class Battery:
     discharge_kw_max: float
     eff_charge: float = 0.95
     eff_discharge: float = 0.95
+    wear_chf_kwh: float = 0.0
+    """Cost of every kWh taken out of the battery."""
+    end_value_chf_kwh: float = 0.0
+    """Credit for every kWh stored at the horizon's end."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,19 @@ class Appliance:
 
 
 @dataclass(frozen=True)
+class PausableAppliance:
+    """An appliance that may pause and resume: `energy_kwh` in all inside its window, at most
+    `power_kw` in a slot, at least `min_power_kw` in a slot where it is on."""
+
+    name: str
+    energy_kwh: float
+    power_kw: float
+    min_power_kw: float
+    earliest_start: int
+    latest_end: int
+
+
+@dataclass(frozen=True)
 class Scenario:
     start: datetime
     step_minutes: float
@@ -82,6 +108,7 @@ class Scenario:
     import_kw_max: float
     export_kw_max: float
     appliances: tuple[Appliance, ...] = ()
+    pausable: tuple[PausableAppliance, ...] = ()
     weights: dict[str, float] = field(default_factory=lambda: {"cost": 1.0, "self_consumption": 0.0, "export": 0.0})
     timezone: str | None = None
 
@@ -142,10 +169,12 @@ def read_scenario(doc: dict) -> Scenario:
     battery = None
     if doc.get("battery"):
         b = doc["battery"]
-        defaults = {"eff_charge": 0.95, "eff_discharge": 0.95}
+        defaults = {"eff_charge": 0.95, "eff_discharge": 0.95, "wear_chf_kwh": 0.0, "end_value_chf_kwh": 0.0}
         battery = Battery(**{k: _number(b, k, "battery", defaults.get(k)) for k in Battery.__dataclass_fields__})
         if not 0 < battery.eff_charge <= 1 or not 0 < battery.eff_discharge <= 1:
             raise ScenarioError("battery: efficiencies are fractions in (0, 1]")
+        if battery.wear_chf_kwh < 0:
+            raise ScenarioError("battery.wear_chf_kwh: a cost, never negative")
     grid = doc.get("grid") or {}
     scenario = Scenario(
         start=start, step_minutes=_number(doc, "step_minutes", "scenario", 15), price_import=series["price_import_chf_kwh"],
@@ -154,22 +183,34 @@ def read_scenario(doc: dict) -> Scenario:
         weights={"cost": 1.0, "self_consumption": 0.0, "export": 0.0, **{k: float(v) for k, v in (doc.get("weights") or {}).items()}},
         timezone=doc.get("timezone"),
     )
-    appliances = []
+    appliances, pausable = [], []
     for i, a in enumerate(doc.get("appliances") or []):
         name = a.get("name") or f"appliance_{i + 1}"
+        window = (scenario.slot_of(a.get("earliest_start", 0), f"appliance {name!r} earliest_start"),
+                  scenario.slot_of(a.get("latest_end", scenario.slots), f"appliance {name!r} latest_end"))
+        if "energy_kwh" in a:
+            pausable.append(_pausable(a, name, window))
+            continue
         profile = a.get("profile_kw")
         if not isinstance(profile, list) or not profile:
             raise ScenarioError(f"appliance {name!r}: profile_kw must be a non-empty list of kW")
         every = a.get("start_step_minutes", scenario.step_minutes) / scenario.step_minutes
         if every < 1 or abs(every - round(every)) > 1e-9:
             raise ScenarioError(f"appliance {name!r}: start_step_minutes must be a multiple of step_minutes")
-        appliances.append(Appliance(name, tuple(float(p) for p in profile),
-                                    scenario.slot_of(a.get("earliest_start", 0), f"appliance {name!r} earliest_start"),
-                                    scenario.slot_of(a.get("latest_end", scenario.slots), f"appliance {name!r} latest_end"),
-                                    round(every)))
-    if len({a.name for a in appliances}) != len(appliances):
+        appliances.append(Appliance(name, tuple(float(p) for p in profile), *window, round(every)))
+    names = [a.name for a in (*appliances, *pausable)]
+    if len(set(names)) != len(names):
         raise ScenarioError("appliance names must be unique")
-    return Scenario(**{**scenario.__dict__, "appliances": tuple(appliances)})
+    return Scenario(**{**scenario.__dict__, "appliances": tuple(appliances), "pausable": tuple(pausable)})
+
+
+def _pausable(doc: dict, name: str, window: tuple[int, int]) -> PausableAppliance:
+    where = f"appliance {name!r}"
+    energy, power = _number(doc, "energy_kwh", where), _number(doc, "power_kw", where)
+    least = _number(doc, "min_power_kw", where, 0.0)
+    if energy < 0 or power <= 0 or not 0 <= least <= power:
+        raise ScenarioError(f"{where}: energy_kwh >= 0, power_kw > 0 and 0 <= min_power_kw <= power_kw are required")
+    return PausableAppliance(name, energy, power, least, *window)
 
 
 def scenario_document(s: Scenario) -> dict:
@@ -179,7 +220,9 @@ def scenario_document(s: Scenario) -> dict:
            "grid": {"import_kw_max": s.import_kw_max, "export_kw_max": s.export_kw_max},
            "appliances": [{"name": a.name, "profile_kw": list(a.profile_kw), "earliest_start": a.earliest_start,
                            "latest_end": a.latest_end, "start_step_minutes": a.start_every * s.step_minutes}
-                          for a in s.appliances],
+                          for a in s.appliances]
+           + [{"name": a.name, "energy_kwh": a.energy_kwh, "power_kw": a.power_kw, "min_power_kw": a.min_power_kw,
+               "earliest_start": a.earliest_start, "latest_end": a.latest_end} for a in s.pausable],
            "weights": dict(s.weights)}
     if s.battery:
         doc["battery"] = dict(s.battery.__dict__)

@@ -39,11 +39,21 @@ def cost_chf(scenario: Scenario, schedule: Schedule) -> float:
                zip(scenario.price_import, scenario.price_export, schedule.grid_import_kw, schedule.grid_export_kw))
 
 
+def objective_chf(scenario: Scenario, schedule: Schedule) -> float:
+    """The scenario's own objective, recomputed from the schedule: weighted cost and kWh bought, export
+    revenue, the battery's wear on what it delivers and the end value of what it still holds."""
+    h, w, b = scenario.step_hours, scenario.weights, scenario.battery
+    value = w.get("cost", 1.0) * cost_chf(scenario, schedule) + w.get("self_consumption", 0.0) * sum(schedule.grid_import_kw) * h \
+        - w.get("export", 0.0) * sum(p * e * h for p, e in zip(scenario.price_export, schedule.grid_export_kw))
+    if b and schedule.soc:
+        value += b.wear_chf_kwh * sum(schedule.battery_discharge_kw) * h - b.end_value_chf_kwh * b.capacity_kwh * schedule.soc[-1]
+    return value
+
+
 def stored_energy_value(scenario: Scenario) -> float:
     """CHF per kWh in the battery at the horizon's end: what it delivers (discharge efficiency) at the
-    horizon's lowest import price. Counted by the optimiser's objective and by every comparison, so
-    a strategy that ends emptier than it began pays for the energy the next day must buy again, and
-    free PV is stored rather than given away (but grid energy is not bought just to be left over)."""
+    horizon's lowest import price. Only for comparing strategies that end a day at different states
+    of charge (`comparable_cost_chf`); the optimiser counts what the scenario says (`end_value_chf_kwh`)."""
     b = scenario.battery
     return min(scenario.price_import) * b.eff_discharge if b else 0.0
 
@@ -84,15 +94,20 @@ def result_document(scenario: Scenario, schedule: Schedule) -> dict:
         })
     return {
         "status": schedule.status, "reason": schedule.reason, "strategy": schedule.strategy,
-        "cost_chf": round(cost_chf(scenario, schedule), 6), "kpis": kpis(scenario, schedule),
+        "cost_chf": round(cost_chf(scenario, schedule), 6), "objective_chf": round(objective_chf(scenario, schedule), 6),
+        "kpis": kpis(scenario, schedule),
         "relaxed_constraints": schedule.relaxed, "solve_seconds": round(schedule.solve_seconds, 4),
         "gap_chf": round(schedule.gap_chf, 6),
-        "appliances": {name: {"start": scenario.slot_start(k).isoformat(),
-                              "end": scenario.slot_start(k + _run(scenario, name)).isoformat()}
-                       for name, k in schedule.starts.items()},
+        "appliances": {name: _run(scenario, schedule, name) for name in schedule.appliances_kw},
         "slots": slots,
     }
 
 
-def _run(scenario: Scenario, name: str) -> int:
-    return next(a.run_slots for a in scenario.appliances if a.name == name)
+def _run(scenario: Scenario, schedule: Schedule, name: str) -> dict:
+    """When an appliance starts and ends, and its slots on (a pausable one may pause in between)."""
+    on = [t for t, p in enumerate(schedule.appliances_kw[name]) if p > 1e-6]
+    fixed = next((a for a in scenario.appliances if a.name == name), None)
+    first, last = (schedule.starts[name], schedule.starts[name] + fixed.run_slots) if fixed and name in schedule.starts \
+        else (on[0], on[-1] + 1) if on else (None, None)
+    return {"start": scenario.slot_start(first).isoformat() if first is not None else None,
+            "end": scenario.slot_start(last).isoformat() if last is not None else None, "slots_on": len(on)}
