@@ -28,21 +28,6 @@ SESSION_OWNER = os.getppid() if WORKER else os.getpid()
 not a worker that could stop a server the other worker still uses."""
 
 
-LONGEST_FIRST = ("test_interruptions", "test_gold", "test_ui_browser", "test_silver_load", "test_cli",
-                 "test_nothing_goes_stale", "test_ml_warehouse", "test_production_sources", "test_smb_landing",
-                 "test_stream", "test_ml", "test_sensor_and_schedule")
-"""Test files by the time they took (4 December 2026, 3 workers), longest first: xdist hands whole files
-to the workers in collection order, so a long file collected last (alphabetically, test_ui_browser)
-kept one worker busy for minutes after the others had finished."""
-
-
-def pytest_collection_modifyitems(items):
-    """The longest files first (`LONGEST_FIRST`), the rest after them in their own order; the tests of
-    a file keep theirs."""
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.module.__name__.rsplit(".", 1)[-1], len(rank)))
-
-
 def pytest_sessionfinish(session, exitstatus):
     """Every test must run: a skipped or xfailed test fails the whole session."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
