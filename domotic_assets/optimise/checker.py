@@ -78,7 +78,7 @@ def violations(s: Scenario, sch: Schedule, tolerance: float = TOLERANCE) -> list
         for t, p in enumerate(kw):
             if abs(p) > tol and not a.earliest_start <= t < a.latest_end:
                 found.append(f"appliance {a.name!r}: on in slot {t}, outside its window [{a.earliest_start}, {a.latest_end})")
-            elif abs(p) > tol and not a.min_power_kw - tol <= p <= a.power_kw + tol or p < -tol:
+            elif p < -tol or (abs(p) > tol and not a.min_power_kw - tol <= p <= a.power_kw + tol):
                 found.append(f"appliance {a.name!r}: {p:.6f} kW in slot {t}, outside [{a.min_power_kw:g}, {a.power_kw:g}]")
         if abs(sum(kw) * h - a.energy_kwh) > tol * max(1.0, a.energy_kwh):
             found.append(f"appliance {a.name!r}: takes {sum(kw) * h:.6f} kWh, not its {a.energy_kwh:g}")

@@ -139,7 +139,8 @@ def _build(s: Scenario, relaxed: bool, exclusive: frozenset[int]):
             penalties += [PENALTY * h * sum(a.profile_kw) * choice[a.name][k] for k in outside]
 
     for i, a in enumerate(s.pausable):
-        kw = {t: prob.add_variable(f"pausable_{i}_{t}", 0, a.power_kw) for t in range(max(a.earliest_start, 0), min(a.latest_end, n))}
+        window = range(max(a.earliest_start, 0), min(a.latest_end, n))
+        kw = {t: prob.add_variable(f"pausable_{i}_{t}", 0, a.power_kw) for t in window}
         if a.min_power_kw > 0:
             for t, p in kw.items():
                 on = prob.add_variable(f"on_{i}_{t}", cat="Binary")
