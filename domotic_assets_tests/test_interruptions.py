@@ -22,13 +22,13 @@ from domotic_assets.warehouse.connection import connect
 from domotic_assets.warehouse.day_locks import NAMESPACE, day_writer
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
 from domotic_assets_tests.bronze_helpers import bronze_snapshot
-from domotic_assets_tests.cli_helpers import domotic_command, domotic_env, kill_when
+from domotic_assets_tests.cli_helpers import BRONZE_TO_GOLD, domotic_command, domotic_env, kill_when
 from domotic_assets_tests.conftest import databases
 from domotic_assets_tests.real_sources import retries
 from domotic_assets_tests.snapshots import differences, warehouse_snapshot
 
 DAYS = {"dagster/asset_partition_range_start": "2023-08-18", "dagster/asset_partition_range_end": "2023-08-19"}
-BACKFILL = domotic_command("run", "--from", "2023-08-18", "--to", "2023-08-19")
+BACKFILL = domotic_command("run", "--from", "2023-08-18", "--to", "2023-08-19", *BRONZE_TO_GOLD)
 LIVE_RUN = """
 import sys
 import dagster as dg

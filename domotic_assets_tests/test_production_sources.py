@@ -1,4 +1,4 @@
-"""The whole pipeline, configured only by environment, against Samba, OpenSSH sftp, MariaDB and
+"""The pipeline from the sources to Gold, configured only by environment, against Samba, OpenSSH sftp, MariaDB and
 PostgreSQL: the same Silver and Gold as from the embedded defaults."""
 
 import dataclasses
@@ -9,14 +9,14 @@ import sqlalchemy as sa
 
 from domotic_assets.simulator.apartments import apartments_for
 from domotic_assets.simulator.pidb import write_pidb
-from domotic_assets_tests.cli_helpers import domotic_command, domotic_env
+from domotic_assets_tests.cli_helpers import BRONZE_TO_GOLD, domotic_command, domotic_env
 from domotic_assets_tests.real_sources import on_sftp_server, on_smb_share
 from domotic_assets_tests.snapshots import differences, warehouse_snapshot
 
 
 def test_the_pipeline_on_real_servers_equals_the_pipeline_on_local_sources(
         settings, feed, samba_server, sftp_server, mariadb_admin_url, make_database, tmp_path, monkeypatch):
-    command = domotic_command("run", "--from", "2023-08-18", "--to", "2023-08-18")
+    command = domotic_command("run", "--from", "2023-08-18", "--to", "2023-08-18", *BRONZE_TO_GOLD)
     local = dataclasses.replace(settings, home=tmp_path / "local", pg_dsn=make_database())
     done = subprocess.run(command, env=domotic_env(local), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

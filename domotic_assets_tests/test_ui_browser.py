@@ -1,18 +1,25 @@
-"""The Dagster UI in a real browser (headless Debian chromium driven by Playwright), on the demo state:
-the asset graph with its Bronze, Silver and Gold groups and checks, and a three-day backfill
-launched from the UI. Screenshots are kept in test-artifacts/ui/."""
+"""`domotic demo` on the embedded defaults, and the Dagster UI on its state: what the demo prints, what
+the UI's GraphQL says of its checks and resources (no password anywhere), then a real browser
+(headless Debian chromium driven by Playwright): the asset graph with its Bronze, Silver and Gold
+groups and checks, and a three-day backfill launched from the UI. One demo state serves them all, in
+this order. Screenshots are kept in test-artifacts/ui/."""
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
 import pytest
+from dagster_shared.serdes import serialize_value
 from playwright.sync_api import Page, sync_playwright
 
-from domotic_assets_tests.cli_helpers import domotic_command, running_ui
+from domotic_assets.warehouse.embedded import EmbeddedPostgres
+from domotic_assets_tests.cli_helpers import domotic_command, running_ui, ui_query
 from domotic_assets_tests.servers.base import binary
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "ui"
@@ -20,22 +27,29 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
                   "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
+@dataclass
+class Demo:
+    env: dict[str, str]
+    home: Path
+    stdout: str
+
+
 @pytest.fixture(scope="module")
-def demo_env(tmp_path_factory) -> dict[str, str]:
-    """A state folder after `domotic demo --days 3` on the embedded defaults."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOMOTIC_")}
-    env["DOMOTIC_HOME"] = str(tmp_path_factory.mktemp("ui") / "state")
+def demo(tmp_path_factory) -> Demo:
+    """A state folder after `domotic demo --days 3` on the embedded defaults (no DOMOTIC_* variable set)."""
+    home = tmp_path_factory.mktemp("ui") / "state"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DOMOTIC_")}, "DOMOTIC_HOME": str(home)}
     done = subprocess.run(domotic_command("demo", "--days", "3"), env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    return env
+    return Demo(env, home, done.stdout)
 
 
 @pytest.fixture(scope="module")
-def page(demo_env):
+def page(demo):
     shutil.rmtree(ARTIFACTS, ignore_errors=True)  # screenshots of this run only
     ARTIFACTS.mkdir(parents=True)
     chromium = binary("chromium", "chromium")
-    with running_ui(demo_env) as base, sync_playwright() as playwright:
+    with running_ui(demo.env) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1000}, base_url=base)
         page.set_default_timeout(60_000)
@@ -43,6 +57,50 @@ def page(demo_env):
         page.add_locator_handler(page.get_by_role("button", name="Skip"), lambda skip: skip.click())
         yield page
         browser.close()
+
+
+def test_demo_runs_on_embedded_defaults_and_the_ui_shows_its_gold_checks_passed(demo):
+    """Before the browser touches the state: the demo's summary, its checks as the UI reports them, and no
+    password in what the UI shows or any file written."""
+    home = demo.home
+    assert "quarantined:" in demo.stdout and "silver.dim_sensors" in demo.stdout
+    assert "gold.fact_energy_minute" in demo.stdout and "presence precision" in demo.stdout
+    assert all((home / "bronze" / "jimmy" / "2023" / "08" / day).is_dir() for day in ("18", "19", "20"))
+    assert EmbeddedPostgres(home / "pg").running_port() is None, "the private server is stopped afterwards"
+    nodes, resources = ui_query(demo.env, """{ assetNodes { assetKey { path } groupName
+        assetChecksOrError { ... on AssetChecks { checks { name executionForLatestMaterialization { status } } } } } }""",
+                                 RESOURCES)
+    gold = {(tuple(n["assetKey"]["path"]), c["name"]): (c["executionForLatestMaterialization"] or {}).get("status")
+            for n in nodes if n["groupName"] == "gold" for c in n["assetChecksOrError"]["checks"]}
+    assert len(gold) > 100 and (("gold", "fact_energy_minute"), "energy_reconciliation") in gold
+    assert (("household_schedules",), "schedules_beat_rule_based") in gold
+    # the last two days have history to plan on: their schedules are made, verified and beat the rules
+    assert {k: v for k, v in gold.items() if v != "SUCCEEDED"} == {}
+    _no_password_shown(home, resources)
+
+
+RESOURCES = """{ workspaceOrError { ... on Workspace { locationEntries { locationOrLoadError { ... on RepositoryLocation {
+    repositories { allTopLevelResourceDetails { name configuredValues { key value type } } } } } } } } }"""
+
+
+def _no_password_shown(home, resources: dict) -> None:
+    """The private warehouse's generated password appears in no resource's configuration as the UI shows it,
+    in no run's event log, and in no file the Dagster instance, dbt or the UI wrote."""
+    password = (home / "pg" / "password").read_text().strip()
+    configured = [(r["name"], v["key"], v["value"]) for entry in resources["workspaceOrError"]["locationEntries"]
+                  for repo in entry["locationOrLoadError"]["repositories"] for r in repo["allTopLevelResourceDetails"]
+                  for v in r["configuredValues"]]
+    assert ("warehouse", "dsn") in {(name, key) for name, key, _ in configured}
+    assert len(password) > 20 and not [c for c in configured if password in c[2]], "a password is shown in the UI"
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        records = instance.get_run_records()
+        assert records
+        for record in records:
+            assert password not in json.dumps(record.dagster_run.run_config) + json.dumps(dict(record.dagster_run.tags))
+            for event in instance.all_logs(record.dagster_run.run_id):
+                assert password not in serialize_value(event), f"run {record.dagster_run.run_id} logged the password"
+    written = [p for folder in ("dagster", "logs") for p in (home / folder).rglob("*") if p.is_file()] + [home / "ui.log"]
+    assert len(written) > 5 and not [p for p in written if password.encode() in p.read_bytes()]
 
 
 def _shot(page: Page, name: str) -> None:

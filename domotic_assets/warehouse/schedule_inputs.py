@@ -247,5 +247,8 @@ def scenario_for(conn: psycopg.Connection, household: Household, day: date, step
         doc["battery"] = {"capacity_kwh": household.battery_kwh, "soc_init": soc, "soc_min": p["battery_soc_min"],
                           "soc_max": p["battery_soc_max"], "soc_final": target, "charge_kw_max": power,
                           "discharge_kw_max": power, "eff_charge": p["battery_efficiency"],
-                          "eff_discharge": p["battery_efficiency"]}
+                          "eff_discharge": p["battery_efficiency"],
+                          # what a kWh left at the end is worth: what it delivers at the day's lowest price, the
+                          # value the plan's KPIs compare strategies at (optimise.schedule.stored_energy_value)
+                          "end_value_chf_kwh": round(min(prices) * p["battery_efficiency"], 6)}
     return ScenarioInputs(doc, notes)
