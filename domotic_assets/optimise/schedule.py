@@ -50,12 +50,17 @@ def objective_chf(scenario: Scenario, schedule: Schedule) -> float:
     return value
 
 
-def stored_energy_value(scenario: Scenario) -> float:
+def stored_energy_rate(price_import: list[float], eff_discharge: float) -> float:
     """CHF per kWh in the battery at the horizon's end: what it delivers (discharge efficiency) at the
-    horizon's lowest import price. Only for comparing strategies that end a day at different states
-    of charge (`comparable_cost_chf`); the optimiser counts what the scenario says (`end_value_chf_kwh`)."""
+    horizon's lowest import price."""
+    return min(price_import) * eff_discharge
+
+
+def stored_energy_value(scenario: Scenario) -> float:
+    """`stored_energy_rate` of a scenario's battery, for comparing strategies that end a day at different
+    states of charge (`comparable_cost_chf`); the optimiser counts what the scenario says (`end_value_chf_kwh`)."""
     b = scenario.battery
-    return min(scenario.price_import) * b.eff_discharge if b else 0.0
+    return stored_energy_rate(scenario.price_import, b.eff_discharge) if b else 0.0
 
 
 def comparable_cost_chf(scenario: Scenario, schedule: Schedule) -> float:

@@ -27,6 +27,7 @@ import psycopg
 
 from domotic_assets.contracts.timestamps import zone
 from domotic_assets.optimise.appliances import SHAPES, WINDOWS, profile_kw, start_step_minutes
+from domotic_assets.optimise.schedule import stored_energy_rate
 from domotic_assets.transform.tariffs import TariffRow, tariff_at
 from domotic_assets.warehouse.quality import parameter
 from domotic_assets.warehouse.silver_tables import day_bounds
@@ -248,7 +249,6 @@ def scenario_for(conn: psycopg.Connection, household: Household, day: date, step
                           "soc_max": p["battery_soc_max"], "soc_final": target, "charge_kw_max": power,
                           "discharge_kw_max": power, "eff_charge": p["battery_efficiency"],
                           "eff_discharge": p["battery_efficiency"],
-                          # what a kWh left at the end is worth: what it delivers at the day's lowest price, the
-                          # value the plan's KPIs compare strategies at (optimise.schedule.stored_energy_value)
-                          "end_value_chf_kwh": round(min(prices) * p["battery_efficiency"], 6)}
+                          # a kWh left at the end is worth what the plan's KPIs compare strategies at
+                          "end_value_chf_kwh": round(stored_energy_rate(prices, p["battery_efficiency"]), 6)}
     return ScenarioInputs(doc, notes)
