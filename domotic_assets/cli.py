@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -294,8 +295,6 @@ def control(client_id: str, interval: float) -> None:
               help="The MILP, or one of the strategies it is compared with.")
 @click.option("--time-limit", type=float, default=60.0, show_default=True, help="Seconds the solver may take.")
 def optimize(scenario_file: Path, out: Path, strategy: str, time_limit: float) -> None:
-    import json
-
     from domotic_assets.optimise.scenario import ScenarioError, read_scenario
 
     try:
@@ -319,24 +318,35 @@ def optimize(scenario_file: Path, out: Path, strategy: str, time_limit: float) -
     sys.exit(0 if schedule.status in ("optimal", "feasible") else 2)
 
 
-@main.command(help="Forecast any regular consumption series (CSV with columns ts,value, any regular step) and write "
-                   "the next STEPS points with an 80 % interval as ts,value,lower,upper.")
+@main.command(help="Forecast any regular series (CSV with columns ts,value, any regular step and scale) and write the "
+                   "next STEPS points with an 80 % interval as ts,value,lower,upper. Before it answers, the forecaster "
+                   "backtests its models and the plain baselines on the end of the history and uses the best.")
 @click.option("--history", "history_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 @click.option("--horizon", type=click.IntRange(min=1), required=True, help="Steps to forecast.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--timezone", default=PLATFORM_TIMEZONE, show_default=True,
               help="Zone of the calendar features, and of timestamps written without an offset.")
-def forecast(history_file: Path, horizon: int, out: Path, timezone: str) -> None:
+@click.option("--holidays", default="auto", show_default=True,
+              help="Public holidays of the calendar: COUNTRY or COUNTRY-SUBDIVISION (GB, AU-VIC), 'none', or 'auto' "
+                   "(the timezone's country; the canton of Zurich for Europe/Zurich).")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write what the forecaster chose, and every candidate's backtest error, as JSON.")
+def forecast(history_file: Path, horizon: int, out: Path, timezone: str, holidays: str, report_file: Path | None) -> None:
+    from domotic_assets.ml.calendar import holiday_region_for
     from domotic_assets.ml.energy_forecast import forecast_series, read_history
 
+    region = holiday_region_for(timezone) if holidays == "auto" else None if holidays == "none" else holidays
     try:
         history = read_history(history_file, timezone)
-        predicted = forecast_series(history, horizon, timezone)
-    except ValueError as exc:
+        predicted, report = forecast_series(history, horizon, timezone, region)
+    except (ValueError, NotImplementedError) as exc:  # holidays: an unknown country is NotImplementedError
         raise click.ClickException(f"{history_file}: {exc}") from None
     predicted.assign(ts=predicted["ts"].dt.tz_convert(timezone).map(lambda t: t.isoformat())).to_csv(
         out, index=False, float_format="%.6g")
+    if report_file:
+            report_file.write_text(json.dumps(report, indent=1))
     step = history.index[1] - history.index[0]
+    click.echo(f"forecaster: {report['summary']}", err=True)
     click.echo(f"{len(predicted)} points every {step} after {history.index[-1].tz_convert(timezone):%Y-%m-%d %H:%M} "
                f"from {int(history.notna().sum())} known of {len(history)} -> {out}")
 

@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from domotic_assets.ml import anomalies, presence
-from domotic_assets.ml.energy_forecast import EnergyForecaster, features, kind_median, read_history, regular, seasonal_naive
+from domotic_assets.ml.baselines import seasonal_naive
+from domotic_assets.ml.energy_forecast import EnergyForecaster, read_history, regular
+from domotic_assets.ml.learnt import features, kind_median
 from domotic_assets.ml.evaluation import EnergyEvaluation, evaluate_energy, f1, match_anomalies, origins
 from domotic_assets.ml.prediction_rows import horizon_keys
 from domotic_assets.ml.presence_models import issued_at_origin

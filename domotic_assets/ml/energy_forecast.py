@@ -1,33 +1,24 @@
-"""Energy forecast of one regular consumption series, with prediction intervals.
+"""The forecaster of one regular series (energy of an apartment or a device, or any series of any scale
+and step), which proves itself on the end of its own history before it answers.
 
-One model serves every lead time up to the horizon: each target instant is described only by what
-is known at least a horizon before it (the same instant whole days earlier, the mean of that slot
-over a week and over four weeks of the same kind of day, working or off, the level of a whole day), its calendar in the household's time and the weather
-forecast for it. Three quantile gradient-boosting models (10 %, 50 %, 90 %) give an 80 % interval and
-a median. The forecast is the average of that median and the slot's median over the four weeks of
-the same kind of day: boosting on the pinball loss learns from gradient signs only, so a device on at
-21:00 on 6 evenings in 10 is a weak signal among many noisy ones, which the plain median of those
-evenings catches; the model brings the weather and the recent level. Missing values are allowed
-everywhere: the trees route them, so a short history degrades the forecast instead of stopping it.
+`fit` backtests the learnt models (ml.learnt) and the plain baselines (ml.baselines) at rolling
+origins on the history's last weeks (ml.backtest), keeps the best of them or their blend, and
+calibrates the 80 % interval on the errors it made there. `report` says what it chose and why.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from domotic_assets.ml.calendar import calendar_features
+from domotic_assets.ml import backtest
+from domotic_assets.ml.baselines import BASELINE_NAMES, baselines
+from domotic_assets.ml.learnt import TARGETS, LearntModel, features
+from domotic_assets.ml.calendar import PLATFORM_HOLIDAYS
 
-if TYPE_CHECKING:  # scikit-learn takes 2 s to import: a fit needs it, not every process that loads the code
-    from sklearn.ensemble import HistGradientBoostingRegressor
-
-QUANTILES = (0.1, 0.5, 0.9)
-WEATHER = ("air_temperature", "global_radiation")
-MIN_TRAINING_ROWS = 96
+COVERAGE = 0.8
 
 
 def regular(series: pd.DataFrame) -> pd.Series:
@@ -44,103 +35,90 @@ def regular(series: pd.DataFrame) -> pd.Series:
     return frame.reindex(grid).rename("value")
 
 
-def steps_per_day(step: pd.Timedelta) -> int:
-    return max(1, round(pd.Timedelta(days=1) / step))
-
-
-def lag_days(horizon_steps: int, step: pd.Timedelta) -> list[int]:
-    """Whole-day lags a horizon-long forecast may use: every lag is at least the horizon."""
-    first = max(1, math.ceil(horizon_steps / steps_per_day(step)))
-    return sorted({first, first + 1, max(7, first)})
-
-
-def features(y: pd.Series, horizon_steps: int, timezone: str, weather: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The model's inputs for every instant of `y` (a regular series; NaN where not yet known)."""
-    step = y.index[1] - y.index[0]
-    per_day, first = steps_per_day(step), lag_days(horizon_steps, step)[0]
-    series = pd.Series(y.to_numpy(dtype=float))
-    out = calendar_features(y.index, timezone)
-    for days in lag_days(horizon_steps, step):
-        out[f"lag_{days}d"] = series.shift(days * per_day).to_numpy()
-    same_slot = pd.DataFrame({k: series.shift((first + k) * per_day) for k in range(7)})
-    out["slot_mean_7d"] = same_slot.mean(axis=1).to_numpy()
-    out["slot_max_7d"] = same_slot.max(axis=1).to_numpy()
-    out["day_level"] = series.shift(first * per_day).rolling(per_day, min_periods=per_day // 2).mean().to_numpy()
-    out["kind_mean_4w"] = _same_kind_days(series, out["day_off"], first, per_day).mean(axis=1).to_numpy()
-    for name in WEATHER:
-        out[name] = weather[name].reindex(y.index).to_numpy() if weather is not None and name in weather else np.nan
-    return out
-
-
-def _same_kind_days(series: pd.Series, day_off: pd.Series, first: int, per_day: int) -> pd.DataFrame:
-    """The typical day: each instant's slot on the days of the same kind (working or off) over the four
-    weeks that end `first` days before it (one column per day back; NaN on days of the other kind)."""
-    return pd.DataFrame({k: series.shift(k * per_day).where(day_off.shift(k * per_day) == day_off)
-                         for k in range(first, first + 28)})
-
-
-def kind_median(y: pd.Series, horizon_steps: int, timezone: str) -> np.ndarray:
-    """For every instant of `y`, the median of its slot over four weeks of the same kind of day, from
-    values known at least a horizon before it (NaN where there are none)."""
-    step = y.index[1] - y.index[0]
-    days = _same_kind_days(pd.Series(y.to_numpy(dtype=float)), calendar_features(y.index, timezone)["day_off"],
-                           lag_days(horizon_steps, step)[0], steps_per_day(step))
-    return days.median(axis=1).to_numpy()
-
-
 @dataclass
 class EnergyForecaster:
-    """Quantile forecaster of one series; `fit` on its history, `predict` the next `horizon_steps`."""
+    """Forecaster of one series: `fit` on its history (backtest, choice, interval), `predict` the next
+    `horizon_steps`. `region`: the public holidays of the series' calendar (None: none)."""
 
     timezone: str
     horizon_steps: int
-    quantiles: tuple[float, ...] = QUANTILES
-    max_iter: int = 60
-    models: dict[float, HistGradientBoostingRegressor] = field(default_factory=dict)
-    feature_names: list[str] = field(default_factory=list)
+    region: str | None = PLATFORM_HOLIDAYS
+    coverage: float = COVERAGE
+    max_origins: int = backtest.MAX_ORIGINS
+    choice: backtest.Choice | None = None
+    interval: backtest.Interval | None = None
+    models: dict[str, LearntModel] = field(default_factory=dict)
     step: pd.Timedelta | None = None
+    non_negative: bool = True
     training_rows: int = 0
+    feature_names: list[str] = field(default_factory=list)
 
     def fit(self, y: pd.Series, weather: pd.DataFrame | None = None) -> "EnergyForecaster":
-        x = features(y, self.horizon_steps, self.timezone, weather)
-        known = ~np.isnan(y.to_numpy(dtype=float))
-        lagged = x.filter(like="lag_").notna().any(axis=1).to_numpy()
-        rows = known & lagged
-        if rows.sum() < MIN_TRAINING_ROWS:
-            raise ValueError(f"too little history to train: {int(rows.sum())} usable points, {MIN_TRAINING_ROWS} needed")
-        # a feature with no value at all (no weather forecast for a series) is left out, not learnt from
-        self.feature_names = [c for c in x.columns if x.loc[rows, c].notna().any()]
-        self.step, self.training_rows = y.index[1] - y.index[0], int(rows.sum())
-        target = y.to_numpy(dtype=float)[rows]
-        # A device that is off reads exactly 0 most of the time; with that many ties at the median,
-        # scikit-learn's pinball-loss boosting (1.9) never leaves a prediction of 0 (seen on a TV whose
-        # evenings are 90 % on). A deterministic jitter a million times below the signal breaks the ties.
-        target = target + np.random.default_rng(0).normal(0, 1e-6 * (np.std(target) or 1.0), len(target))
-        from sklearn.ensemble import HistGradientBoostingRegressor
-
-        for q in self.quantiles:
-            # small trees, few rounds: a fit of six weeks of quarter-hours takes about 0.2 s (150 rounds of
-            # 31 leaves took 0.7 s for an error within 2 % of this)
-            model = HistGradientBoostingRegressor(loss="quantile", quantile=q, max_iter=self.max_iter, learning_rate=0.1,
-                                                  max_leaf_nodes=15, min_samples_leaf=20, random_state=0)
-            self.models[q] = model.fit(x.loc[rows, self.feature_names], target)
+        if len(y) < 3:
+            raise ValueError("a series needs at least three points")
+        self.step = y.index[1] - y.index[0]
+        values = y.to_numpy(dtype=float)
+        if not np.isfinite(values).any():
+            raise ValueError("the history has no value")
+        self.non_negative = bool(np.nanmin(values) >= 0)
+        x = features(y, self.horizon_steps, self.timezone, weather, self.region)
+        check = backtest.run(y, x, self.horizon_steps, self.timezone, self.region, self.max_origins)
+        self.choice = backtest.choose(check)
+        known = ~np.isnan(values)
+        for name in self.choice.weights:
+            if name in TARGETS:
+                self.models[name] = LearntModel(name).fit(values, x, known)
+        if self.models:
+            self.feature_names = next(iter(self.models.values())).feature_names
+            self.training_rows = max(m.training_rows for m in self.models.values())
+        chosen = backtest.blend(check.forecasts, self.choice.weights) if check.origins else None
+        self.interval = backtest.calibrate(check, chosen, self.coverage) if chosen is not None else None
+        if self.interval is None:
+            self.interval = backtest.day_to_day_interval(values, self.step, self.coverage)
         return self
+
+    @property
+    def method(self) -> str:
+        return self.choice.method if self.choice else "not fitted"
+
+    def report(self) -> dict:
+        """What the forecaster chose and the backtest it chose on, for `--report` and model metadata."""
+        return {"summary": self.summary(), "method": self.method, "weights": self.choice.weights,
+                "backtest_origins": self.choice.origins, "backtest_points": self.choice.points,
+                "backtest_mae": self.choice.mae, "horizon_steps": self.horizon_steps,
+                "step_minutes": self.step / pd.Timedelta(minutes=1), "interval": self.coverage,
+                "backtest_interval_coverage": self.interval.coverage, "holidays": self.region}
+
+    def summary(self) -> str:
+        """One line: what the forecast uses, its backtest error beside the best baseline's, the interval's record."""
+        errors, choice = self.choice.mae, self.choice
+        if not errors:
+            return f"{self.method} (too little history for a backtest)"
+        best = min((name for name in errors if name in BASELINE_NAMES), key=errors.get)
+        held = f", its 80 % interval held {self.interval.coverage:.0%}" if self.interval.coverage is not None else ""
+        return (f"{self.method}; backtest MAE {errors[choice.chosen]:.4g} against {errors[best]:.4g} for the best "
+                f"baseline ({best}), {choice.points} points at {choice.origins} origins{held}")
 
     def predict(self, history: pd.Series, weather: pd.DataFrame | None = None, steps: int | None = None) -> pd.DataFrame:
         """The next `steps` (at most the horizon) after the end of `history`: ts, value, lower, upper."""
         steps = steps or self.horizon_steps
         if steps > self.horizon_steps:
-            raise ValueError(f"trained for {self.horizon_steps} steps ahead, asked for {steps}")
-        future = pd.date_range(history.index[-1] + self.step, periods=steps, freq=self.step)
-        grid = pd.concat([history.astype(float), pd.Series(np.nan, index=future)])
-        x = features(grid, self.horizon_steps, self.timezone, weather).iloc[-steps:]
-        quantiles = np.sort(np.column_stack([self.models[q].predict(x[self.feature_names]) for q in self.quantiles]), axis=1)
-        quantiles = np.clip(quantiles, 0, None)  # consumption is never negative
-        middle = list(self.quantiles).index(0.5) if 0.5 in self.quantiles else quantiles.shape[1] // 2
-        typical = kind_median(grid, self.horizon_steps, self.timezone)[-steps:]
-        value = np.where(np.isnan(typical), quantiles[:, middle], (quantiles[:, middle] + typical) / 2)
-        return pd.DataFrame({"ts": future, "value": value, "lower": np.minimum(quantiles[:, 0], value),
-                             "upper": np.maximum(quantiles[:, -1], value)})
+            raise ValueError(f"fitted for {self.horizon_steps} steps ahead, asked for {steps}")
+        future = pd.date_range(history.index[-1] + self.step, periods=self.horizon_steps, freq=self.step)
+        candidates = baselines(history, self.horizon_steps, self.timezone, self.region)
+        if self.models:
+            grid = pd.concat([history.astype(float), pd.Series(np.nan, index=future)])
+            x = features(grid, self.horizon_steps, self.timezone, weather, self.region).iloc[-self.horizon_steps:]
+            candidates |= {name: model.predict(x) for name, model in self.models.items()}
+        value = backtest.blend(candidates, self.choice.weights)
+        for fallback in ("typical_day", "seasonal_naive_1d"):  # a gap in the chosen candidate's inputs
+            value = np.where(np.isnan(value), candidates[fallback], value)
+        value = np.where(np.isnan(value), np.nanmean(history.to_numpy(dtype=float)), value)
+        blocks = future.tz_convert(self.timezone).hour.to_numpy() // backtest.BLOCK_HOURS
+        lower, upper = self.interval.bounds(value, blocks)
+        if self.non_negative:  # a consumption never seen below zero is not forecast below it
+            value, lower = np.clip(value, 0, None), np.clip(lower, 0, None)
+        return pd.DataFrame({"ts": future, "value": value, "lower": lower, "upper": np.maximum(upper, value)}).iloc[:steps]
 
 
 def read_history(path, timezone: str) -> pd.Series:
@@ -156,30 +134,8 @@ def read_history(path, timezone: str) -> pd.Series:
     return regular(pd.DataFrame({"ts": stamps, "value": values}))
 
 
-def forecast_series(history: pd.Series, horizon: int, timezone: str) -> pd.DataFrame:
-    """The next `horizon` points of a regular series: ts, value, lower, upper."""
-    return EnergyForecaster(timezone, horizon).fit(history).predict(history)
-
-
-def seasonal_naive(history: pd.Series, steps: int, season_days: int = 7) -> np.ndarray:
-    """The baseline: the same instant `season_days` earlier (a week: same weekday and time)."""
-    per_day = steps_per_day(history.index[1] - history.index[0])
-    season = season_days * per_day
-    values = history.to_numpy(dtype=float)
-    return np.array([values[len(values) - season + i] if season - i <= len(values) and i < season else np.nan
-                     for i in range(steps)])
-
-
-def typical_day(history: pd.Series, steps: int, timezone: str, days: int = 28) -> np.ndarray:
-    """The second baseline: the mean of the same local time on the same kind of day (working or off),
-    or on any day when the history holds none of that kind."""
-    step = history.index[1] - history.index[0]
-    recent = history.iloc[-days * steps_per_day(step):]
-    cal = calendar_features(recent.index, timezone)
-    known = recent.notna().to_numpy()
-    values, cal = pd.Series(recent.to_numpy(dtype=float)[known]), cal[known].reset_index(drop=True)
-    profile = values.groupby([cal["day_off"], cal["minute_of_day"]]).mean()
-    any_day = values.groupby(cal["minute_of_day"]).mean()  # when the history holds no day of that kind
-    future = pd.date_range(history.index[-1] + step, periods=steps, freq=step)
-    fut = calendar_features(future, timezone)
-    return np.array([profile.get((d, m), any_day.get(m, np.nan)) for d, m in zip(fut["day_off"], fut["minute_of_day"])])
+def forecast_series(history: pd.Series, horizon: int, timezone: str,
+                    region: str | None = PLATFORM_HOLIDAYS) -> tuple[pd.DataFrame, dict]:
+    """The next `horizon` points of a regular series (ts, value, lower, upper) and the forecaster's report."""
+    forecaster = EnergyForecaster(timezone, horizon, region).fit(history)
+    return forecaster.predict(history), forecaster.report()

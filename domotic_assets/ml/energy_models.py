@@ -42,8 +42,9 @@ class EnergyModels:
 
 
 def train(training: EnergyTrainingSet, holdout_days: int = HOLDOUT_DAYS) -> EnergyModels:
-    """One forecaster per series on the whole window, judged first on its last `holdout_days` (a
-    model trained without them, beside the seasonal-naive and typical-day baselines)."""
+    """One forecaster per series on the whole window (each backtests itself and keeps what did best on
+    its own series), judged on the window's last `holdout_days` by one trained without them, beside the
+    seasonal-naive and typical-day baselines."""
     forecasters, skipped = {}, {}
     for key, y in training.series.items():
         try:
@@ -58,7 +59,9 @@ def train(training: EnergyTrainingSet, holdout_days: int = HOLDOUT_DAYS) -> Ener
                                       origins(start, 1), HORIZON_STEPS, training.timezones).metrics()
         except ValueError as exc:
             metrics = {"not_evaluated": str(exc)}
-    features = next(iter(forecasters.values())).feature_names if forecasters else []
+    if forecasters:  # what each series' own backtest chose (a model, a baseline or a blend)
+        metrics["chosen"] = {training.names.get(k, str(k)): f.method for k, f in forecasters.items()}
+    features = next((f.feature_names for f in forecasters.values() if f.feature_names), [])
     return EnergyModels(forecasters, metrics, skipped, features)
 
 

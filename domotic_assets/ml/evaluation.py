@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from domotic_assets.ml import presence
-from domotic_assets.ml.energy_forecast import EnergyForecaster, seasonal_naive, typical_day
+from domotic_assets.ml.baselines import seasonal_naive, typical_day
+from domotic_assets.ml.energy_forecast import EnergyForecaster
 from domotic_assets.settings import PLATFORM_TIMEZONE
 
 

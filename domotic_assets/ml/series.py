@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from domotic_assets.ml.energy_forecast import WEATHER
+from domotic_assets.ml.learnt import WEATHER
 
 STEP = pd.Timedelta(minutes=15)
 SeriesKey = tuple[int, int]

@@ -1,0 +1,86 @@
+"""The forecaster proves itself before it answers: on real public series it is no worse than its best plain
+baseline on its own backtest, its 80 % interval holds about 80 % of the time there, and neither the scale nor
+the step of a series changes what it does."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+
+from domotic_assets.ml import backtest
+from domotic_assets.ml.baselines import BASELINE_NAMES, seasonal_naive, weekly_naive_at_recent_level
+from domotic_assets.ml.energy_forecast import EnergyForecaster
+from domotic_assets.ml.public_series import taylor, victoria_2014
+
+
+def test_on_a_real_demand_series_domotic_forecast_answers_with_what_did_best_on_its_own_backtest(tmp_path):
+    """England and Wales demand (tens of thousands of MW, UTC stamps, the series' own zone), day-ahead."""
+    series = taylor()
+    history = tmp_path / "taylor.csv"
+    pd.DataFrame({"ts": series.values.index.strftime("%Y-%m-%dT%H:%M:%SZ"), "value": series.values.to_numpy()}).to_csv(history, index=False)
+    out, report_file = tmp_path / "forecast.csv", tmp_path / "report.json"
+    done = subprocess.run([sys.executable, "-m", "domotic_assets.cli", "forecast", "--history", str(history), "--horizon", "48",
+                           "--timezone", series.timezone, "--out", str(out), "--report", str(report_file)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(report_file.read_text())
+    errors = report["backtest_mae"]
+    assert report["holidays"] == "GB" and report["backtest_origins"] == backtest.MAX_ORIGINS
+    assert set(BASELINE_NAMES) | {"level", "departure", "linear"} <= set(errors)
+    chosen = "blend" if len(report["weights"]) > 1 else next(iter(report["weights"]))
+    assert errors[chosen] <= min(errors[name] for name in BASELINE_NAMES), errors
+    assert 0.75 <= report["backtest_interval_coverage"] <= 0.85, report
+    assert f"forecaster: {report['method']}; backtest MAE" in done.stderr and "80 % interval held" in done.stderr
+    written = pd.read_csv(out)
+    assert len(written) == 48 and (written["lower"] <= written["value"]).all() and (written["value"] <= written["upper"]).all()
+    assert 15_000 < written["value"].min() and written["value"].max() < 45_000  # the series' own scale, no clipping
+
+
+def test_the_choice_and_the_interval_do_not_depend_on_the_series_scale():
+    y = victoria_2014()[2].values.iloc[:60 * 48]
+    small, large = (EnergyForecaster("Australia/Melbourne", 48, "AU-VIC").fit(s) for s in (y, y * 10_000))
+    assert small.choice.weights == large.choice.weights
+    a, b = small.predict(y), large.predict(y * 10_000)
+    for column in ("value", "lower", "upper"):
+        np.testing.assert_allclose(b[column].to_numpy() / 10_000, a[column].to_numpy(), rtol=1e-3)
+
+
+def test_a_series_that_repeats_every_week_is_forecast_by_the_weekly_naive():
+    rng = np.random.default_rng(3)
+    week = rng.gamma(2.0, 1.0, 7 * 24)  # a week of hours, no daily pattern, repeated exactly
+    index = pd.date_range("2024-01-01", periods=6 * 7 * 24, freq="1h", tz="UTC")
+    y = pd.Series(np.tile(week, 6), index=pd.DatetimeIndex(index, freq="1h"))
+    forecaster = EnergyForecaster("UTC", 24, None).fit(y)
+    assert forecaster.choice.mae["seasonal_naive_7d"] == 0 and forecaster.choice.weights == {"seasonal_naive_7d": 1.0}
+    np.testing.assert_allclose(forecaster.predict(y)["value"], week[:24])
+
+
+def test_a_blend_is_used_only_where_it_beat_the_best_candidate():
+    actual = np.array([[1.0, 2.0, 3.0, 4.0]] * 3)
+    check = backtest.Backtest([pd.Timestamp("2024-01-01")] * 3, actual,
+                              {"high": actual + 1, "low": actual - 1, "far": actual + 5}, np.zeros_like(actual, dtype=int))
+    choice = backtest.choose(check)
+    assert choice.chosen == "blend" and set(choice.weights) == {"high", "low", "far"}
+    assert choice.mae["blend"] < choice.mae["high"] == choice.mae["low"] == 1
+    exact = backtest.Backtest(check.origins, actual, {"exact": actual.copy(), "high": actual + 1}, check.blocks)
+    assert backtest.choose(exact).weights == {"exact": 1.0}
+
+
+def test_the_interval_is_the_conformal_quantiles_of_the_backtest_errors_and_says_how_often_it_held():
+    residuals = np.tile(np.arange(-50, 50, dtype=float), (10, 1))  # 1000 errors, -50..49, same at every origin
+    check = backtest.Backtest([pd.Timestamp("2024-01-01")] * 10, residuals, {}, np.zeros_like(residuals, dtype=int))
+    interval = backtest.calibrate(check, np.zeros_like(residuals), 0.8)
+    # the 100th and 901st of the 1000 sorted errors: ranks floor(1001 * .1) and ceil(1001 * .9)
+    assert interval.lower[0] == -41 and interval.upper[0] == 40
+    assert interval.coverage == 0.82  # -41..40 of -50..49, at every origin left out in turn
+    lower, upper = interval.bounds(np.array([100.0]), np.array([0]))
+    assert lower[0] == 59 and upper[0] == 140
+
+
+def test_the_baselines_repeat_the_last_season_and_follow_the_recent_level():
+    index = pd.date_range("2024-01-01", periods=14 * 24, freq="1h", tz="UTC")
+    y = pd.Series(np.r_[np.full(13 * 24, 10.0), np.full(24, 12.0)], index=pd.DatetimeIndex(index, freq="1h"))
+    np.testing.assert_array_equal(seasonal_naive(y, 48, 1), np.full(48, 12.0))  # the last day, repeated
+    np.testing.assert_array_equal(weekly_naive_at_recent_level(y, 24), np.full(24, 12.0))  # 10 a week ago, +2 since
