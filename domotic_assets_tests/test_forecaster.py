@@ -12,6 +12,7 @@ import pandas as pd
 from domotic_assets.ml import backtest
 from domotic_assets.ml.baselines import BASELINE_NAMES, seasonal_naive, weekly_naive_at_recent_level
 from domotic_assets.ml.energy_forecast import EnergyForecaster
+from domotic_assets.ml.evaluation import day_ahead_origins, evaluate_forecaster
 from domotic_assets.ml.public_series import taylor, victoria_2014
 
 
@@ -84,3 +85,16 @@ def test_the_baselines_repeat_the_last_season_and_follow_the_recent_level():
     y = pd.Series(np.r_[np.full(13 * 24, 10.0), np.full(24, 12.0)], index=pd.DatetimeIndex(index, freq="1h"))
     np.testing.assert_array_equal(seasonal_naive(y, 48, 1), np.full(48, 12.0))  # the last day, repeated
     np.testing.assert_array_equal(weekly_naive_at_recent_level(y, 24), np.full(24, 12.0))  # 10 a week ago, +2 since
+
+
+def test_the_day_ahead_evaluation_judges_the_forecaster_and_every_baseline_on_the_same_days():
+    series = victoria_2014()[3]  # stamped in standard time, UTC+10; Melbourne keeps summer time (UTC+11) in December
+    starts = day_ahead_origins(series.values, series.timezone, 3)
+    assert [s.tz_convert(series.timezone).strftime("%m-%d %H:%M") for s in starts] == ["12-29 00:00", "12-30 00:00", "12-31 00:00"]
+    scores = evaluate_forecaster(series.values, series.timezone, series.holidays, starts, 48)
+    assert scores["points"] == 3 * 48 and sum(scores["chosen"].values()) == 3
+    truth = np.concatenate([series.values[series.values.index >= s].iloc[:48].to_numpy() for s in starts])
+    naive = np.concatenate([seasonal_naive(series.values[series.values.index < s], 48) for s in starts])
+    assert scores["mae"]["seasonal_naive_7d"] == round(float(np.abs(truth - naive).mean()), 6)
+    assert scores["improvement_vs_weekly_naive"] == round(1 - scores["mae"]["forecaster"] / scores["mae"]["seasonal_naive_7d"], 4)
+    assert scores["mae"][scores["best_baseline"]] == min(v for k, v in scores["mae"].items() if k != "forecaster")
