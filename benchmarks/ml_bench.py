@@ -150,7 +150,8 @@ def presence_scores(conn, starts, manifest: Path) -> dict:
                                                                                 & (r["lead_hours"] == 1)])
     print(f"presence, issued at midnight for the next 24 hours ({midnight['room_hours']:,} room-hours): F1 {midnight['f1']:.3f} "
           f"(precision {midnight['precision']:.3f}, recall {midnight['recall']:.3f}), time-of-day baseline F1 "
-          f"{midnight['baseline_f1']:.3f}; Brier {midnight['brier']:.4f} vs {midnight['baseline_brier']:.4f}; one hour ahead: "
+          f"{midnight['baseline_f1']:.3f}; Brier {midnight['brier']:.4f} vs {midnight['baseline_brier']:.4f} "
+          f"({100 * midnight['brier_improvement']:+.1f} %, 95 % {_interval(midnight['brier_improvement_ci95'])}); one hour ahead: "
           f"F1 {hour_ahead['f1']:.3f} vs {hour_ahead['baseline_f1']:.3f} [{time.perf_counter() - began:.0f} s]", flush=True)
     return {"rows": rows, "zones": zones, "midnight": midnight, "hour_ahead": hour_ahead}
 
@@ -241,6 +242,8 @@ def main() -> None:
             "energy MAE >= 15 % better than seasonal naive (all series pooled)":
                 e["scores"]["all series"]["improvement_vs_seasonal_naive"] >= TARGETS["energy"],
             "presence F1 >= 0.8": p["midnight"]["f1"] >= TARGETS["presence_f1"],
+            "presence Brier better than the time-of-day baseline's, 95 % interval clear of zero":
+                p["midnight"]["brier_improvement_ci95"] is not None and p["midnight"]["brier_improvement_ci95"][0] > 0,
             "anomaly precision and recall >= 0.7": min(a["scores"]["precision"], a["scores"]["recall"]) >= TARGETS["anomaly"],
             "training and prediction < 2 minutes": seconds < TARGETS["seconds"],
             **real_verdicts,

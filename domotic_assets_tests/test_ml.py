@@ -13,7 +13,7 @@ from domotic_assets.ml import anomalies, presence
 from domotic_assets.ml.baselines import seasonal_naive
 from domotic_assets.ml.energy_forecast import EnergyForecaster, read_history, regular
 from domotic_assets.ml.learnt import features, kind_median
-from domotic_assets.ml.evaluation import EnergyEvaluation, evaluate_energy, f1, match_anomalies, origins
+from domotic_assets.ml.evaluation import EnergyEvaluation, evaluate_energy, evaluate_presence, f1, match_anomalies, origins
 from domotic_assets.ml.prediction_rows import horizon_keys
 from domotic_assets.ml.presence_models import issued_at_origin
 from domotic_assets.simulator.anomalies import plan_day
@@ -184,6 +184,15 @@ def routine_hours(days=21) -> pd.DataFrame:
         "co2_mean": np.where(asleep, 900.0, 500.0), "co2_rise": np.where(asleep, 80.0, 5.0),
         "light_mean": np.where(asleep, 0.0, 150.0), "door_open_minutes": 0.0,
     })
+
+
+def test_the_presence_brier_gain_gets_an_interval_over_the_origins():
+    rows = presence.feature_rows(routine_hours(days=28).assign(presence_minutes=lambda f: np.where(
+        np.random.default_rng(5).random(len(f)) < 0.1, 60 - f["presence_minutes"], f["presence_minutes"])), {1: TZ})
+    scores = evaluate_presence(rows, None, origins(date(2023, 11, 28), 6))
+    low, high = scores["brier_improvement_ci95"]
+    assert low <= scores["brier_improvement"] <= high and low < high  # one night in ten breaks the routine
+    assert scores["brier_improvement"] == pytest.approx(1 - scores["brier"] / scores["baseline_brier"], abs=0.01)
 
 
 def test_presence_rows_issued_at_midnight_use_only_the_hours_before_it():

@@ -49,9 +49,10 @@ def origins(last_day, count: int) -> list[pd.Timestamp]:
 
 
 def improvement_interval(origin_errors: np.ndarray | None, draws: int = 5000, seed: int = 0) -> tuple[float, float] | None:
-    """A 95 % bootstrap interval of the improvement over seasonal naive from each origin's summed absolute
-    errors (rows: origins; columns: model, seasonal naive), resampling the origins (whole forecast days,
-    not single points, whose errors move together); None below five origins."""
+    """A 95 % bootstrap interval of the improvement over a baseline from each origin's summed errors
+    (rows: origins; columns: model, baseline; absolute errors, or squared ones for a Brier score),
+    resampling the origins (whole forecast days, not single points, whose errors move together); None
+    below five origins."""
     e = origin_errors
     if e is None or len(e) < 5:
         return None
@@ -166,7 +167,7 @@ def evaluate_presence(rows: pd.DataFrame, truth: pd.Series | None, starts: list[
     origin)` picks (default: the next 24 hours at every lead), against the ground truth (`truth`:
     occupied per row, e.g. from the simulator's manifest) or else against Gold's own presence rule;
     with the time-of-day frequency baseline."""
-    predicted, baseline, actual = [], [], []
+    predicted, baseline, actual, per_origin = [], [], [], []
     for origin in starts:
         train = rows[rows["ts"] < origin]  # labels known by the origin
         test = select(rows, origin) if select else rows[(rows["ts"] >= origin) & (rows["ts"] < origin + pd.Timedelta(hours=24))]
@@ -178,12 +179,17 @@ def evaluate_presence(rows: pd.DataFrame, truth: pd.Series | None, starts: list[
         predicted.append(model.probability(test)[ok])
         baseline.append(test["profile"].fillna(0).to_numpy()[ok])
         actual.append(labels.to_numpy()[ok].astype(bool))
+        per_origin.append([((predicted[-1] - actual[-1]) ** 2).sum(), ((baseline[-1] - actual[-1]) ** 2).sum()])
     if not actual:
         raise ValueError("no origin has enough history before it")
     a, p, b = np.concatenate(actual), np.concatenate(predicted), np.concatenate(baseline)
     model_scores, base_scores = f1(a, p >= 0.5), f1(a, b >= 0.5)
-    return {**model_scores, "baseline_f1": base_scores["f1"],
-            "brier": round(float(np.mean((p - a) ** 2)), 4), "baseline_brier": round(float(np.mean((b - a) ** 2)), 4),
+    brier, baseline_brier = float(np.mean((p - a) ** 2)), float(np.mean((b - a) ** 2))
+    # the Brier gain over the baseline, with its 95 % interval over the origins (whole days resampled)
+    interval = improvement_interval(np.array(per_origin))
+    return {**model_scores, "baseline_f1": base_scores["f1"], "brier": round(brier, 4), "baseline_brier": round(baseline_brier, 4),
+            "brier_improvement": improvement(brier, baseline_brier),
+            "brier_improvement_ci95": list(interval) if interval else None,
             "room_hours": int(len(a)), "against": "ground truth" if truth is not None else "Gold presence rule"}
 
 
