@@ -15,10 +15,11 @@ import pandas as pd
 
 from domotic_assets.ml import backtest
 from domotic_assets.ml.baselines import BASELINE_NAMES, baselines
-from domotic_assets.ml.learnt import TARGETS, LearntModel, features
+from domotic_assets.ml.learnt import MIN_TRAINING_ROWS, TARGETS, LearntModel, features
 from domotic_assets.ml.calendar import PLATFORM_HOLIDAYS
 
 COVERAGE = 0.8
+NO_BACKTEST_BLEND = {"level": 0.5, "typical_day": 0.5}
 
 
 def regular(series: pd.DataFrame) -> pd.Series:
@@ -57,13 +58,18 @@ class EnergyForecaster:
         if len(y) < 3:
             raise ValueError("a series needs at least three points")
         self.step = y.index[1] - y.index[0]
+        y = y.loc[y.first_valid_index():] if y.notna().any() else y  # a training window opened before the feed began
         values = y.to_numpy(dtype=float)
-        if not np.isfinite(values).any():
-            raise ValueError("the history has no value")
-        self.non_negative = bool(np.nanmin(values) >= 0)
         x = features(y, self.horizon_steps, self.timezone, weather, self.region)
+        lagged = x.filter(like="lag_").notna().any(axis=1).to_numpy()
+        usable = int((~np.isnan(values) & lagged).sum())
+        if usable < MIN_TRAINING_ROWS:  # not a day of values with a value a horizon before them
+            raise ValueError(f"too little history to forecast: {usable} usable points, {MIN_TRAINING_ROWS} needed")
+        self.non_negative = bool(np.nanmin(values) >= 0)
         check = backtest.run(y, x, self.horizon_steps, self.timezone, self.region, self.max_origins)
-        self.choice = backtest.choose(check)
+        # with no backtest yet (under MIN_HISTORY_DAYS and a horizon of history), the blend the platform's
+        # own series did best with in their first weeks (README, "The models")
+        self.choice = backtest.choose(check) if check.origins else backtest.Choice(dict(NO_BACKTEST_BLEND))
         known = ~np.isnan(values)
         for name in self.choice.weights:
             if name in TARGETS:
