@@ -67,6 +67,12 @@ def test_a_blend_is_used_only_where_it_beat_the_best_candidate():
     assert choice.mae["blend"] < choice.mae["high"] == choice.mae["low"] == 1
     exact = backtest.Backtest(check.origins, actual, {"exact": actual.copy(), "high": actual + 1}, check.blocks)
     assert backtest.choose(exact).weights == {"exact": 1.0}
+    # a blend 1 % better than the best candidate is not worth its weights, fitted on the same backtest
+    long = np.arange(300.0).reshape(3, 100)
+    other = long + 1
+    other[0, 0] = long[0, 0] - 1  # the two disagree at one point in 300: together they are 0.3 % better
+    near = backtest.choose(backtest.Backtest(check.origins, long, {"a": long + 1, "b": other}, np.zeros((3, 100), dtype=int)))
+    assert near.mae["blend"] < near.mae["a"] == near.mae["b"] == 1 and len(near.weights) == 1
 
 
 def test_the_interval_is_the_conformal_quantiles_of_the_backtest_errors_and_says_how_often_it_held():

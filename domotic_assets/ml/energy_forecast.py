@@ -15,8 +15,8 @@ import pandas as pd
 
 from domotic_assets.ml import backtest
 from domotic_assets.ml.baselines import BASELINE_NAMES, baselines
-from domotic_assets.ml.learnt import MIN_TRAINING_ROWS, TARGETS, LearntModel, features
 from domotic_assets.ml.calendar import PLATFORM_HOLIDAYS
+from domotic_assets.ml.learnt import MIN_TRAINING_ROWS, TARGETS, LearntModel, features
 
 COVERAGE = 0.8
 NO_BACKTEST_BLEND = {"level": 0.5, "typical_day": 0.5}
