@@ -101,7 +101,7 @@ class EnergyForecaster:
         if not errors:
             return f"{self.method} (too little history for a backtest)"
         best = min((name for name in errors if name in BASELINE_NAMES), key=errors.get)
-        held = f", its 80 % interval held {self.interval.coverage:.0%}" if self.interval.coverage is not None else ""
+        held = f", its 80 % interval held {100 * self.interval.coverage:.0f} %" if self.interval.coverage is not None else ""
         return (f"{self.method}; backtest MAE {errors[choice.chosen]:.4g} against {errors[best]:.4g} for the best "
                 f"baseline ({best}), {choice.points} points at {choice.origins} origins{held}")
 
