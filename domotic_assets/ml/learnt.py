@@ -87,15 +87,6 @@ def _same_kind_days(series: pd.Series, day_off: pd.Series, first: int, per_day: 
                          for k in range(first, first + 7 * TYPICAL_DAY_WEEKS)})
 
 
-def kind_median(y: pd.Series, horizon_steps: int, timezone: str, region: str | None = PLATFORM_HOLIDAYS) -> np.ndarray:
-    """For every instant of `y`, the median of its slot over four weeks of the same kind of day, from
-    values known at least a horizon before it (NaN where there are none)."""
-    step = y.index[1] - y.index[0]
-    days = _same_kind_days(pd.Series(y.to_numpy(dtype=float)), calendar_features(y.index, timezone, region)["day_off"],
-                           lag_days(horizon_steps, step)[0], steps_per_day(step))
-    return days.median(axis=1).to_numpy()
-
-
 @dataclass
 class LearntModel:
     """One of the three models (`target`: level, departure or linear); boosting fits the absolute error,
