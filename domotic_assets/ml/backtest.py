@@ -97,8 +97,8 @@ class Choice:
 
     @property
     def method(self) -> str:
-        if len(self.weights) == 1:
-            return next(iter(self.weights))
+        if self.chosen != "blend":
+            return self.chosen
         return "blend of " + ", ".join(f"{name} {weight:.2f}" for name, weight in self.weights.items())
 
 
@@ -138,10 +138,13 @@ class Interval:
     coverage: float | None
     """How often the interval held at each backtest origin when calibrated on the others (None: too few)."""
 
+    def offsets(self, blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each instant's offsets: its block's, or the pooled ones (-1) where its block had too few errors."""
+        return (np.array([self.lower.get(b, self.lower[-1]) for b in blocks]),
+                np.array([self.upper.get(b, self.upper[-1]) for b in blocks]))
+
     def bounds(self, value: np.ndarray, blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pooled = -1
-        low = np.array([self.lower.get(b, self.lower[pooled]) for b in blocks])
-        high = np.array([self.upper.get(b, self.upper[pooled]) for b in blocks])
+        low, high = self.offsets(blocks)
         return np.minimum(value + low, value), np.maximum(value + high, value)
 
 
@@ -170,10 +173,7 @@ def calibrate(check: Backtest, forecast: np.ndarray, coverage: float) -> Interva
         rest, this = ok.copy(), np.zeros_like(ok)
         rest[k], this[k] = False, ok[k]
         if rest.any() and this.any():
-            low, high = _offsets(residuals[rest], check.blocks[rest], coverage)
-            at = check.blocks[this]
-            lo = np.array([low.get(b, low[-1]) for b in at])
-            hi = np.array([high.get(b, high[-1]) for b in at])
+            lo, hi = Interval(*_offsets(residuals[rest], check.blocks[rest], coverage), None).offsets(check.blocks[this])
             held.append((residuals[this] >= lo) & (residuals[this] <= hi))
     return Interval(lower, upper, round(float(np.concatenate(held).mean()), 4) if held else None)
 

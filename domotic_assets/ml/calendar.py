@@ -8,16 +8,17 @@ import holidays
 import numpy as np
 import pandas as pd
 
+from domotic_assets.settings import PLATFORM_TIMEZONE
+
 PLATFORM_HOLIDAYS = "CH-ZH"
 """The public holidays of the platform's buildings (canton of Zurich): `COUNTRY` or `COUNTRY-SUBDIVISION`."""
-PLATFORM_TIMEZONE_REGIONS = {"Europe/Zurich": PLATFORM_HOLIDAYS}
 
 
 def holiday_region_for(timezone: str) -> str | None:
     """The holidays a series in `timezone` most likely keeps: its country's national holidays (the
     platform's canton for Zurich), or None where the zone names no country (UTC, Etc/GMT-10)."""
-    if timezone in PLATFORM_TIMEZONE_REGIONS:
-        return PLATFORM_TIMEZONE_REGIONS[timezone]
+    if timezone == PLATFORM_TIMEZONE:
+        return PLATFORM_HOLIDAYS
     import pytz  # a pandas dependency; only it maps zones to countries
 
     countries = [country for country, zones in pytz.country_timezones.items() if timezone in zones]
