@@ -91,3 +91,17 @@ def test_each_job_sensor_and_schedule_carries_exactly_its_own_assets(tmp_path, m
     from domotic_assets.definitions import defs
 
     assert _carried(defs) == CARRIED
+
+
+def test_gold_dbt_reports_the_version_of_the_executable_it_runs(tmp_path):
+    """GoldDbt skips dagster-dbt's `dbt --version` call: the version it reports instead must be the one the
+    executable answers, or dagster-dbt would treat a Fusion engine (2.x) as dbt Core."""
+    import re
+    import subprocess
+
+    from domotic_assets.defs.dbt_project import DBT_EXECUTABLE
+
+    dbt = build_definitions(Settings.from_env({"DOMOTIC_HOME": str(tmp_path)})).resources["dbt"]
+    answer = subprocess.run([DBT_EXECUTABLE, "--version"], capture_output=True, text=True, check=True).stdout
+    assert str(dbt._cli_version) == re.search(r"(\d+\.\d+\.\d+)", answer).group(1)
+    assert dbt._initialize_dbt_core_adapter(["build"]) is None

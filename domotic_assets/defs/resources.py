@@ -10,9 +10,8 @@ import dagster as dg
 import joblib
 import pandas as pd
 import psycopg
-from dagster_dbt import DbtCliResource
 
-from domotic_assets.defs.dbt_project import DBT_EXECUTABLE, dbt_project
+from domotic_assets.defs.dbt_project import DBT_EXECUTABLE, GoldDbt, dbt_project
 from domotic_assets.ingest.landing import Landing, open_landing
 from domotic_assets.ingest.pidb_import import apartment_timezones
 from domotic_assets.ml import ground_truth
@@ -140,7 +139,7 @@ class ModelStore(dg.ConfigurableIOManager):
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     return {
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        "dbt": GoldDbt(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
         "warehouse": WarehouseResource(dsn=settings.pg_dsn or "", embedded_folder=str(settings.embedded_pg_dir)),
         "landing": LandingResource(location=settings.landing),
         "weather_drop": LandingResource(location=settings.weather, secrets_of="WEATHER"),
