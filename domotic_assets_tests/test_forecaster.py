@@ -104,3 +104,54 @@ def test_the_day_ahead_evaluation_judges_the_forecaster_and_every_baseline_on_th
     assert scores["mae"]["seasonal_naive_7d"] == round(float(np.abs(truth - naive).mean()), 6)
     assert scores["improvement_vs_weekly_naive"] == round(1 - scores["mae"]["forecaster"] / scores["mae"]["seasonal_naive_7d"], 4)
     assert scores["mae"][scores["best_baseline"]] == min(v for k, v in scores["mae"].items() if k != "forecaster")
+
+
+def _weather_driven_load(weeks: int = 8) -> tuple[pd.Series, pd.DataFrame]:
+    """A quarter-hour load that follows the temperature, and a temperature forecast per instant known (like the
+    service's file) at 07:00 of the day before the instant's local day."""
+    tz = "Europe/Zurich"
+    index = pd.date_range("2024-01-01", periods=weeks * 7 * 96, freq="15min", tz=tz).tz_convert("UTC")
+    rng = np.random.default_rng(3)
+    hours = np.arange(len(index)) / 4
+    temperature = 5 + 6 * np.sin(2 * np.pi * hours / 24) + np.repeat(rng.normal(0, 4, len(index) // 96), 96)
+    load = pd.Series(2.0 + 0.15 * (18 - temperature) + rng.normal(0, 0.05, len(index)), index=index)
+    local_day = index.tz_convert(tz).normalize()
+    known_at = (local_day - pd.Timedelta(hours=17)).tz_convert("UTC")
+    return load, pd.DataFrame({"air_temperature": temperature, "known_at": known_at}, index=index)
+
+
+def test_weather_that_arrived_after_the_origin_never_reaches_a_forecast():
+    """Predict: changing the temperature of the instants whose forecast arrived after the origin (the day after
+    the origin's) changes nothing; changing it where it had arrived changes the forecast (the model reads it)."""
+    load, weather = _weather_driven_load()
+    origin = load.index[-2 * 96]
+    history = load[load.index < origin]
+    forecaster = EnergyForecaster("Europe/Zurich", 192).fit(history, weather)
+    assert {"level", "departure", "linear"} & set(forecaster.choice.weights), forecaster.method
+    late = weather["known_at"] > origin
+    assert late.sum() == 96  # the second day ahead: its file arrives at 07:00 on the origin's day
+    changed_late = weather.assign(air_temperature=weather["air_temperature"].where(~late, 40.0))
+    changed_known = weather.assign(air_temperature=weather["air_temperature"].where(
+        ~((weather.index >= origin) & ~late), 40.0))
+    first = forecaster.predict(history, weather)["value"]
+    pd.testing.assert_series_equal(first, forecaster.predict(history, changed_late)["value"])
+    assert not np.allclose(first, forecaster.predict(history, changed_known)["value"])
+
+
+def test_the_backtest_reads_at_each_origin_only_the_weather_that_had_arrived():
+    """The history's last day is forecast in the backtest only from the midnight before it (48 hours ahead),
+    when its weather file was not issued yet: changing that day's temperature changes no backtest forecast.
+    Without the arrival times the same change shows, so the comparison can fail."""
+    from domotic_assets.ml.learnt import features, weather_known_at
+
+    load, weather = _weather_driven_load()
+    last_day = weather.index >= load.index[-96]
+    changed = weather.assign(air_temperature=weather["air_temperature"].where(~last_day, 40.0))
+
+    def forecasts(frame, known=True):
+        x = features(load, 192, "Europe/Zurich", frame)
+        check = backtest.run(load, x, 192, "Europe/Zurich", None, weather_known_at=weather_known_at(frame, load.index) if known else None)
+        return np.concatenate([check.forecasts[name].ravel() for name in ("level", "departure", "linear")])
+
+    np.testing.assert_array_equal(forecasts(weather), forecasts(changed))
+    assert not np.array_equal(forecasts(weather, known=False), forecasts(changed, known=False))

@@ -147,3 +147,37 @@ def test_the_optimiser_plans_on_the_energy_forecast(built):
         household = households(conn)[0]
         inputs = scenario_for(conn, household, LAST)
     assert inputs.notes["load"].startswith("energy forecast"), inputs.notes
+
+
+def test_a_days_energy_inputs_are_those_of_the_warehouse_cut_at_its_origin(built):
+    """The training set of LAST (origin: its midnight), read from the whole warehouse, equals the one read from
+    the warehouse as it stood at the origin: the energy facts after it and the weather files that arrived after
+    it removed (in a transaction rolled back). Every value: the series, the weather over the window and the
+    48 hours ahead, and the forecast made from them."""
+    import pandas as pd
+
+    from domotic_assets.ml import energy_models
+    from domotic_assets.ml.energy_inputs import energy_training_sets
+    from domotic_assets.ml.evaluation import local_midnight
+
+    settings, _, _ = built
+    origin = local_midnight(LAST)
+    with psycopg.connect(settings.pg_dsn) as conn:
+        whole = energy_training_sets(conn, [LAST])[LAST.isoformat()]
+        late_files = """SELECT bronze_path FROM meta.bronze_weather_files
+                        WHERE least(arrived_at, ((issue_day + 1)::timestamp AT TIME ZONE 'Europe/Zurich')) > %s"""
+        ahead = conn.execute(f"""SELECT count(*) FROM silver.weather_clean WHERE bronze_path IN ({late_files})
+                                 AND valid_ts >= %s AND valid_ts < %s""", (origin, origin, origin + timedelta(hours=48))).fetchone()[0]
+        assert ahead > 0  # the warehouse holds forecasts for the 48 hours ahead that arrived after the origin
+        with conn.transaction(force_rollback=True):
+            conn.execute(f"DELETE FROM silver.weather_clean WHERE bronze_path IN ({late_files})", (origin,))
+            conn.execute("DELETE FROM gold.fact_energy_minute WHERE ts >= %s", (origin,))
+            cut = energy_training_sets(conn, [LAST])[LAST.isoformat()]
+    assert whole.series.keys() == cut.series.keys() and whole.weather.keys() == cut.weather.keys() and whole.weather
+    for key in whole.series:
+        pd.testing.assert_series_equal(whole.series[key], cut.series[key])
+        pd.testing.assert_frame_equal(whole.weather[key], cut.weather[key])
+        assert whole.weather[key].loc[origin:, "air_temperature"].notna().any()  # the day ahead has its weather
+    models = energy_models.train(whole)
+    pd.testing.assert_frame_equal(energy_models.forecast(models, whole.series, whole.weather, origin),
+                                  energy_models.forecast(models, cut.series, cut.weather, origin))

@@ -7,7 +7,7 @@ new content becomes a new version (`Pred_D.v2.csv`), an unchanged one is recogni
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
@@ -54,8 +54,10 @@ def ingest_weather_files(drop: Landing, conn: psycopg.Connection, bronze_root: P
             version = cur.fetchone()[0]
             relpath = store_immutable(bronze_root, versioned(f"weather/{day:%Y/%m/%d}/{name}", version), data)
             flush_to_disk()
-            cur.execute("""INSERT INTO meta.bronze_weather_files (file_name, issue_day, checksum, size, version, bronze_path)
-                           VALUES (%s, %s, %s, %s, %s, %s)""", (name, day, checksum, len(data), version, relpath))
+            arrived = datetime.fromtimestamp(found[day].mtime_ns / 1e9, timezone.utc)
+            cur.execute("""INSERT INTO meta.bronze_weather_files (file_name, issue_day, checksum, size, version, bronze_path,
+                                                                  arrived_at)
+                           VALUES (%s, %s, %s, %s, %s, %s, %s)""", (name, day, checksum, len(data), version, relpath, arrived))
             report.stored.append(relpath)
     return report
 

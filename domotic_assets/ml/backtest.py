@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from domotic_assets.ml.baselines import baselines, steps_per_day
-from domotic_assets.ml.learnt import TARGETS, LearntModel
+from domotic_assets.ml.learnt import TARGETS, LearntModel, without_late_weather
 
 MAX_ORIGINS = 14
 MIN_HISTORY_DAYS = 8
@@ -55,9 +55,11 @@ def origin_rows(length: int, horizon_steps: int, step: pd.Timedelta, max_origins
 
 
 def run(y: pd.Series, x: pd.DataFrame, horizon_steps: int, timezone: str, region: str | None,
-        max_origins: int = MAX_ORIGINS) -> Backtest:
+        max_origins: int = MAX_ORIGINS, weather_known_at: np.ndarray | None = None) -> Backtest:
     """Forecast the end of `y` again from its backtest origins (`x`: the models' inputs for every instant
-    of `y`; none is nearer than the horizon, so one fit before the earliest origin serves them all)."""
+    of `y`; none is nearer than the horizon, so one fit before the earliest origin serves them all).
+    A weather forecast that arrived after an origin (`weather_known_at`, per instant of `y`) is not read
+    from it: at a midnight origin, the next day's weather is mostly not issued yet."""
     step = y.index[1] - y.index[0]
     starts = origin_rows(len(y), horizon_steps, step, max_origins)
     values = y.to_numpy(dtype=float)
@@ -76,7 +78,10 @@ def run(y: pd.Series, x: pd.DataFrame, horizon_steps: int, timezone: str, region
             model = LearntModel(target).fit(values, x, before)
         except ValueError:
             continue  # too little history before the earliest origin: the model cannot prove itself
-        out[target] = model.predict(x.iloc[at.ravel()]).reshape(at.shape)
+        inputs = x.iloc[at.ravel()].reset_index(drop=True)
+        origin_ns = np.repeat(y.index[starts].asi8, horizon_steps)
+        inputs = without_late_weather(inputs, None if weather_known_at is None else weather_known_at[at.ravel()], origin_ns)
+        out[target] = model.predict(inputs).reshape(at.shape)
     local_hours = y.index.tz_convert(timezone).hour.to_numpy()
     return Backtest([y.index[s] for s in starts], values[at], out, local_hours[at] // BLOCK_HOURS)
 

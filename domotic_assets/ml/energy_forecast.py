@@ -16,7 +16,7 @@ import pandas as pd
 from domotic_assets.ml import backtest
 from domotic_assets.ml.baselines import BASELINE_NAMES, baselines
 from domotic_assets.ml.calendar import PLATFORM_HOLIDAYS
-from domotic_assets.ml.learnt import MIN_TRAINING_ROWS, TARGETS, LearntModel, features
+from domotic_assets.ml.learnt import MIN_TRAINING_ROWS, TARGETS, LearntModel, features, weather_known_at, without_late_weather
 
 COVERAGE = 0.8
 NO_BACKTEST_BLEND = {"level": 0.5, "typical_day": 0.5}
@@ -66,7 +66,8 @@ class EnergyForecaster:
         if usable < MIN_TRAINING_ROWS:  # not a day of values with a value a horizon before them
             raise ValueError(f"too little history to forecast: {usable} usable points, {MIN_TRAINING_ROWS} needed")
         self.non_negative = bool(np.nanmin(values) >= 0)
-        check = backtest.run(y, x, self.horizon_steps, self.timezone, self.region, self.max_origins)
+        check = backtest.run(y, x, self.horizon_steps, self.timezone, self.region, self.max_origins,
+                             weather_known_at(weather, y.index))
         # with no backtest yet (under MIN_HISTORY_DAYS and a horizon of history), the blend the platform's
         # own series did best with in their first weeks (README, "The models")
         self.choice = backtest.choose(check) if check.origins else backtest.Choice(dict(NO_BACKTEST_BLEND))
@@ -106,7 +107,8 @@ class EnergyForecaster:
                 f"baseline ({best}), {choice.points} points at {choice.origins} origins{held}")
 
     def predict(self, history: pd.Series, weather: pd.DataFrame | None = None, steps: int | None = None) -> pd.DataFrame:
-        """The next `steps` (at most the horizon) after the end of `history`: ts, value, lower, upper."""
+        """The next `steps` (at most the horizon) after the end of `history`: ts, value, lower, upper. A weather
+        value that arrived after the origin (its `known_at`, where `weather` has one) is not read."""
         steps = steps or self.horizon_steps
         if steps > self.horizon_steps:
             raise ValueError(f"fitted for {self.horizon_steps} steps ahead, asked for {steps}")
@@ -115,6 +117,7 @@ class EnergyForecaster:
         if self.models:
             grid = pd.concat([history.astype(float), pd.Series(np.nan, index=future)])
             x = features(grid, self.horizon_steps, self.timezone, weather, self.region).iloc[-self.horizon_steps:]
+            x = without_late_weather(x, weather_known_at(weather, future), np.full(len(future), future[0].value))
             candidates |= {name: model.predict(x) for name, model in self.models.items()}
         value = backtest.blend(candidates, self.choice.weights)
         for fallback in ("typical_day", "seasonal_naive_1d"):  # a gap in the chosen candidate's inputs

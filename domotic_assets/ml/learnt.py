@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # scikit-learn takes 2 s to import: a fit needs it, not every
     from sklearn.pipeline import Pipeline
 
 WEATHER = ("air_temperature", "global_radiation")
+WEATHER_INPUTS = [*WEATHER, *(f"{name}_change" for name in WEATHER)]
 MIN_TRAINING_ROWS = 96
 TARGETS = ("level", "departure", "linear")
 
@@ -78,6 +79,25 @@ def features(y: pd.Series, horizon_steps: int, timezone: str, weather: pd.DataFr
         out[name] = values
         out[f"{name}_change"] = values - pd.Series(values).shift(week).to_numpy()
     return out
+
+
+def weather_known_at(weather: pd.DataFrame | None, index: pd.DatetimeIndex) -> np.ndarray | None:
+    """When the weather forecast of each instant had arrived (ns since the epoch; None: the frame does not say)."""
+    if weather is None or "known_at" not in weather:
+        return None
+    known = pd.to_datetime(weather["known_at"].reindex(index), utc=True)
+    return np.where(known.isna(), np.iinfo(np.int64).min, known.to_numpy(dtype="datetime64[ns]").astype(np.int64))
+
+
+def without_late_weather(x: pd.DataFrame, known_at: np.ndarray | None, origin_ns: np.ndarray) -> pd.DataFrame:
+    """`x` with the weather inputs blanked on the rows whose forecast arrived after their origin (`origin_ns`,
+    one per row): a forecast made at an origin reads only what had arrived by then."""
+    late = known_at > origin_ns if known_at is not None else None
+    if late is None or not late.any():
+        return x
+    x = x.copy()
+    x.loc[late, [c for c in WEATHER_INPUTS if c in x]] = np.nan
+    return x
 
 
 def _same_kind_days(series: pd.Series, day_off: pd.Series, first: int, per_day: int) -> pd.DataFrame:

@@ -28,13 +28,14 @@ def energy_series(kwh: pd.DataFrame, devices: pd.DataFrame, first: pd.Timestamp,
 
 def weather_for(series: dict[SeriesKey, pd.Series], weather: pd.DataFrame, sites: dict[int, str | None],
                 end: pd.Timestamp, horizon_steps: int) -> dict[SeriesKey, pd.DataFrame]:
-    """Each series' weather forecast on its grid extended by the horizon (hourly values held for the hour)."""
+    """Each series' weather forecast on its grid extended by the horizon (hourly values held for the hour), with
+    when each had arrived (`known_at`)."""
     out = {}
     for key, y in series.items():
         site = weather[weather["weather_site"] == sites.get(key[0])]
         if site.empty:
             continue
         grid = pd.date_range(y.index[0], end + horizon_steps * STEP, freq=STEP, inclusive="left")
-        hourly = site.set_index("ts")[[c for c in WEATHER if c in site]].sort_index()
+        hourly = site.set_index("ts")[[c for c in (*WEATHER, "known_at") if c in site]].sort_index()
         out[key] = hourly.reindex(grid, method="ffill", limit=3)
     return out

@@ -6,7 +6,7 @@ models in `domotic_assets.ml` never see SQL. Times are UTC; the household's zone
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime
 
 import pandas as pd
 import psycopg
@@ -76,20 +76,34 @@ def energy_series(conn: psycopg.Connection, first: date, last: date) -> pd.DataF
         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""", _bounds(first, last))
 
 
-def weather_hourly(conn: psycopg.Connection, first: date, last: date) -> pd.DataFrame:
-    """Per site and hour, temperature and radiation as forecast the day before (the newest issue
-    before the hour's local day, so training sees what a forecast at midnight would have had)."""
+def weather_hourly(conn: psycopg.Connection, first: date, last: date, known_before: datetime | None = None) -> pd.DataFrame:
+    """Per site and hour, temperature and radiation as the newest forecast that had arrived by the hour's
+    local midnight, and by `known_before` when given (a forecast's origin): nothing a model reads for an
+    hour was issued after the moment it stands for. `known_at` says when the value used had arrived.
+
+    A file is known from its modification time on the drop, and at the latest from the end of the day it is
+    named after (the service issues a day's file that day; a copy put on the drop later, as when a history is
+    migrated, keeps its day). Of a file issued again with corrections, the version Silver keeps counts."""
     frame = _frame(conn, """
-        SELECT DISTINCT ON (site, measure, valid_ts) site AS weather_site, measure, valid_ts AS ts, value
-        FROM silver.weather_clean
-        WHERE measure IN ('air_temperature', 'global_radiation') AND known_site
-          AND valid_ts >= %(low)s AND valid_ts < %(high)s
-        ORDER BY site, measure, valid_ts,
-                 (issue_day < (valid_ts AT TIME ZONE %(tz)s)::date) DESC, issue_day DESC""",
-                   {**_bounds(first - timedelta(days=1), last + timedelta(days=2)), "tz": PLATFORM_TIMEZONE})
+        WITH issued AS (
+            SELECT bronze_path, least(coalesce(arrived_at, stored_at),
+                                      ((issue_day + 1)::timestamp AT TIME ZONE %(tz)s)) AS known_at
+            FROM meta.bronze_weather_files)
+        SELECT DISTINCT ON (w.site, w.measure, w.valid_ts) w.site AS weather_site, w.measure, w.valid_ts AS ts, w.value,
+               i.known_at
+        FROM silver.weather_clean w JOIN issued i USING (bronze_path)
+        WHERE w.measure IN ('air_temperature', 'global_radiation') AND w.known_site
+          AND w.valid_ts >= %(low)s AND w.valid_ts < %(high)s
+          AND i.known_at <= least(((w.valid_ts AT TIME ZONE %(tz)s)::date)::timestamp AT TIME ZONE %(tz)s,
+                                  coalesce(%(known_before)s, 'infinity'::timestamptz))
+        ORDER BY w.site, w.measure, w.valid_ts, w.issue_day DESC""",
+                   {**_bounds(first, last), "tz": PLATFORM_TIMEZONE, "known_before": known_before})
     if frame.empty:
-        return pd.DataFrame(columns=["weather_site", "ts", "air_temperature", "global_radiation"])
-    return frame.pivot_table(index=["weather_site", "ts"], columns="measure", values="value").reset_index()
+        return pd.DataFrame(columns=["weather_site", "ts", "air_temperature", "global_radiation", "known_at"])
+    frame["known_at"] = pd.to_datetime(frame["known_at"], utc=True)
+    values = frame.pivot_table(index=["weather_site", "ts"], columns="measure", values="value")
+    known = frame.groupby(["weather_site", "ts"])["known_at"].max()
+    return values.join(known).reset_index()
 
 
 def presence_hourly(conn: psycopg.Connection, first: date, last: date) -> pd.DataFrame:

@@ -38,9 +38,11 @@ CREATE TABLE IF NOT EXISTS meta.bronze_weather_files (
     version       integer     NOT NULL,
     bronze_path   text        NOT NULL,
     stored_at     timestamptz NOT NULL DEFAULT now(),
+    arrived_at    timestamptz,             -- its modification time on the drop: when the service put it there
     UNIQUE (file_name, checksum),
     UNIQUE (file_name, version)
 );
+ALTER TABLE meta.bronze_weather_files ADD COLUMN IF NOT EXISTS arrived_at timestamptz;
 
 CREATE TABLE IF NOT EXISTS meta.dim_imports (
     table_name    text PRIMARY KEY,

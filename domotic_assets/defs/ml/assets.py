@@ -14,10 +14,9 @@ from domotic_assets.defs.failures import warehouse_guard
 from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
 from domotic_assets.defs.resources import GroundTruthResource, WarehouseResource
 from domotic_assets.ml import anomalies as detector
-from domotic_assets.ml import energy_models, ground_truth, presence_models
+from domotic_assets.ml import energy_inputs, energy_models, ground_truth, presence_models
 from domotic_assets.ml.evaluation import local_midnight
 from domotic_assets.ml.prediction_rows import MODEL_KEYS, rows
-from domotic_assets.ml.series import energy_series, weather_for
 from domotic_assets.warehouse import ml_inputs
 from domotic_assets.warehouse.prediction_tables import (previous_metrics, register_version, replace_anomalies,
                                                        replace_predictions)
@@ -84,33 +83,15 @@ def _metadata(metrics: dict) -> dict:
           description="Quarter-hour kWh of each apartment (main meter) and its main devices over the "
                       f"{energy_models.TRAINING_DAYS} days before the partition, with the weather forecast for them.")
 def energy_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.Output[dict]:
-    out, days = {}, partition_days(context)
     with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn):
-        apartments = ml_inputs.apartments(conn)
-        sites = dict(zip(apartments["apartment_key"], apartments["weather_site"]))
-        zones = dict(zip(apartments["apartment_key"], apartments["timezone"]))
-        # read once for the whole range (a backfill's windows overlap), then cut each day's window
-        start = days[0] - timedelta(days=energy_models.TRAINING_DAYS)
-        kwh_all = ml_inputs.energy_series(conn, start, days[-1] - timedelta(days=1))
-        weather_all = ml_inputs.weather_hourly(conn, start, days[-1] + timedelta(days=1))
-        for day in days:
-            first, last = _window(day, energy_models.TRAINING_DAYS)
-            devices = ml_inputs.main_devices(conn, first, last)
-            low, high = local_midnight(first), local_midnight(day)
-            kwh = kwh_all[(kwh_all["ts"] >= low) & (kwh_all["ts"] < high)]
-            series = energy_series(kwh, devices, low, high)
-            weather = weather_for(series, weather_all, sites, high, energy_models.HORIZON_STEPS)
-            names = {**{(a, 0): f"apartment {c}" for a, c in zip(apartments["apartment_key"], apartments["code"])},
-                     **{(a, d): n for a, d, n in zip(devices["apartment_key"], devices["device_key"], devices["name"])}}
-            out[day.isoformat()] = energy_models.EnergyTrainingSet(
-                first, last, {k: zones[k[0]] for k in series}, series, weather, names)
-            context.log.info(f"{day}: {len(series)} series, {out[day.isoformat()].rows:,} quarter-hours")
+        out = energy_inputs.energy_training_sets(conn, partition_days(context), context.log.info)
     return dg.Output(out, metadata={"series": max((len(t.series) for t in out.values()), default=0),
                                     "quarter_hours": sum(t.rows for t in out.values())})
 
 
-@dg.asset(**STORED, description="Quantile gradient-boosting forecasters (10/50/90 %) per series, judged on the window's "
-                                "last two days against the seasonal-naive and typical-day baselines.")
+@dg.asset(**STORED, description="Per series, the forecast that did best on a backtest of the window's own end (a learnt "
+                                "model, a plain baseline or a blend) with its conformal 80 % interval, judged again on the "
+                                "window's last two days against seasonal naive.")
 def energy_forecast_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                           energy_training_set: dict) -> dg.Output[dict]:
     with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn):
