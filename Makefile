@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench stream-bench optimise-bench ml-bench freshness ui install clean
+.PHONY: demo test bench stream-bench optimise-bench savings-bench ml-bench freshness ui install clean
 
 demo: $(STAMP)
 	$(BIN)/domotic demo
@@ -23,6 +23,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sources_bench.py
 	$(BIN)/python benchmarks/stream_bench.py
 	$(BIN)/python benchmarks/optimise_bench.py
+	$(BIN)/python benchmarks/realised_bench.py
+	$(BIN)/python benchmarks/emhass_bench.py
 	$(BIN)/python benchmarks/ml_bench.py
 
 stream-bench: $(STAMP)
@@ -30,6 +32,12 @@ stream-bench: $(STAMP)
 
 optimise-bench: $(STAMP)
 	$(BIN)/python benchmarks/optimise_bench.py
+
+# savings as they would be realised (30 days, state of charge carried, MPC), then EMHASS side by side
+# (installed on first use into .venv-emhass/, never a dependency of the platform)
+savings-bench: $(STAMP)
+	$(BIN)/python benchmarks/realised_bench.py
+	$(BIN)/python benchmarks/emhass_bench.py
 
 ml-bench: $(STAMP)
 	$(BIN)/python benchmarks/ml_bench.py
@@ -47,4 +55,4 @@ $(STAMP): pyproject.toml setup.py scripts/bootstrap.sh
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) .domotic .domotic-test
+	rm -rf $(VENV) .venv-emhass .domotic .domotic-test

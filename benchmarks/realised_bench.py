@@ -8,11 +8,15 @@ from each day to the next, every plan made with what the platform knows when it 
   can, the grid takes the rest).
 * MPC: the same day-ahead plan, then the battery re-planned every hour for the rest of the day from its
   actual state of charge.
+* Two real-time rules (`optimise.realise.play`): the battery follows the plan's state of charge where it
+  can (the grid takes the rest), or the same with PV surplus always stored.
 * Day-ahead with the stored energy valued (`battery.end_value_chf_kwh`), to decide whether the platform's
   scenarios should ask for it: the realised cost over consecutive days decides, not a day's objective.
+* The day-ahead plan's appliances with the battery left to the rule-based real-time rule.
 * Rule-based (the real-time rule of `optimise.baseline`, on the actual day) and no battery: the baselines,
   measured in the same run on the same actual days.
-* Perfect foresight: the day solved on its actual load and PV. An upper bound, not a result.
+* Perfect foresight, day by day: each day solved on its actual load and PV (ending at the scenario's
+  `soc_final`, like every plan here). What a perfect forecast would realise, not a result.
 
 The energy left in each battery at the end is credited at the lowest import price times the discharge
 efficiency, so strategies that end fuller are not penalised for it.
@@ -44,8 +48,17 @@ from domotic_assets.simulator.weather import forecast_rows
 SEED = 42
 HISTORY_DAYS = 42
 REFIT_EVERY_DAYS = 7
-STRATEGIES = ("no battery", "rule-based", "day-ahead", "day-ahead, stored energy valued", "MPC (hourly)",
-              "perfect foresight (upper bound)")
+PLANNED = {
+    # name: (re-plan every hour, PV surplus always stored, stored energy valued at the day's end)
+    "day-ahead, battery follows the plan": (False, False, False),
+    "day-ahead, surplus stored": (False, True, False),
+    "day-ahead, surplus stored, stored energy valued": (False, True, True),
+    "MPC hourly, battery follows the plan": (True, False, False),
+    "MPC hourly, surplus stored": (True, True, False),
+}
+WHOLE = "perfect foresight over all the days (upper bound)"
+HYBRID = "day-ahead appliances, battery by the rule"
+STRATEGIES = ("no battery", "rule-based", *PLANNED, HYBRID, "perfect foresight, day by day", WHOLE)
 
 
 def actual_day(household: Household, day: date) -> Scenario:
@@ -93,45 +106,55 @@ def load_forecasts(household: Household, days: list[date]) -> tuple[dict[date, t
     return out, {"mae_kw": float(np.mean(errors)), "weekly_naive_mae_kw": float(np.mean(naive)), "method": forecaster.method}
 
 
+def whole_period(days: list[tuple[Scenario, object]]) -> tuple[float, float]:
+    """Cost and final state of charge of the battery planned over all the days at once on their actual load and
+    PV (the appliances where the day-by-day perfect-foresight plans put them), counting what is left at the end
+    as every strategy's is counted: the best any strategy could do."""
+    actual = [a for a, _ in days]
+    load = [l + sum(kw[t] for kw in plan.appliances_kw.values()) for a, plan in days for t, l in enumerate(a.load_kw)]
+    whole = replace(actual[0], load_kw=tuple(load), pv_kw=sum((a.pv_kw for a in actual), ()), appliances=(), pausable=(),
+                    price_import=sum((a.price_import for a in actual), ()), price_export=sum((a.price_export for a in actual), ()))
+    if whole.battery:  # the same credit for what is left at the end as every strategy gets
+        rate = stored_energy_rate(whole.price_import, whole.battery.eff_discharge)
+        whole = replace(whole, battery=replace(whole.battery, end_value_chf_kwh=rate))
+    schedule = solve(whole)
+    return cost_chf(whole, schedule), schedule.soc[-1] if whole.battery else 0.5
+
+
 def play_household(household: Household, days: list[date]) -> tuple[dict[str, float], dict]:
     """Realised cost per strategy over the days (CHF, the energy left in the battery credited)."""
     loads, quality = load_forecasts(household, days)
     soc = {name: 0.5 for name in STRATEGIES}
     cost = {name: 0.0 for name in STRATEGIES}
-    solves = 0
     began = time.perf_counter()
+    played_days = []
     for day in days:
         actual = actual_day(household, day)
         forecast = replace(actual, load_kw=loads[day], pv_kw=pv_forecast(household, day, actual.slots))
+        rate = stored_energy_rate(actual.price_import, actual.battery.eff_discharge) if actual.battery else 0.0
         cost["no battery"] += cost_chf(actual, without_battery(actual))
-        ruled = rule_based(with_soc(actual, soc["rule-based"]))
-        cost["rule-based"] += cost_chf(actual, ruled)
-        soc["rule-based"] = ruled.soc[-1] if actual.battery else 0.5
-        played, _ = day_ahead(actual, forecast, soc["day-ahead"])
-        cost["day-ahead"] += played.cost_chf
-        soc["day-ahead"] = played.soc_end
-        if actual.battery:
-            rate = stored_energy_rate(actual.price_import, actual.battery.eff_discharge)
-            valued = replace(forecast, battery=replace(forecast.battery, end_value_chf_kwh=rate))
-            played, _ = day_ahead(actual, valued, soc["day-ahead, stored energy valued"])
-            cost["day-ahead, stored energy valued"] += played.cost_chf
-            soc["day-ahead, stored energy valued"] = played.soc_end
-            plan = solve(with_soc(forecast, soc["MPC (hourly)"]))
-            played = replan_hourly(actual, forecast, soc["MPC (hourly)"], plan)
-            solves += 1 + -(-actual.slots // 4)
-            cost["MPC (hourly)"] += played.cost_chf
-            soc["MPC (hourly)"] = played.soc_end
-        else:
-            for name in ("day-ahead, stored energy valued", "MPC (hourly)"):
-                cost[name] = cost["day-ahead"]
-        best = solve(with_soc(actual, soc["perfect foresight (upper bound)"]))
-        cost["perfect foresight (upper bound)"] += cost_chf(actual, best)
-        soc["perfect foresight (upper bound)"] = best.soc[-1] if actual.battery else 0.5
-    if household.battery_kwh:
-        rate = stored_energy_rate(actual.price_import, actual.battery.eff_discharge)
-        for name in STRATEGIES:
-            cost[name] -= (soc[name] - 0.5) * household.battery_kwh * rate
-    quality.update(seconds=time.perf_counter() - began, mpc_solves=solves, soc_end={k: round(v, 3) for k, v in soc.items()})
+        for name, schedule in (("rule-based", rule_based(with_soc(actual, soc["rule-based"]))),
+                               ("perfect foresight, day by day", solve(with_soc(actual, soc["perfect foresight, day by day"])))):
+            cost[name] += cost_chf(actual, schedule)
+            soc[name] = schedule.soc[-1] if actual.battery else 0.5
+        played_days.append((actual, schedule))
+        for name, (hourly, store_surplus, valued) in PLANNED.items():
+            planned_on = replace(forecast, battery=replace(forecast.battery, end_value_chf_kwh=rate)) if valued and actual.battery else forecast
+            played, plan = day_ahead(actual, planned_on, soc[name], store_surplus)
+            if hourly and actual.battery:
+                played = replan_hourly(actual, planned_on, soc[name], plan, store_surplus)
+            cost[name] += played.cost_chf
+            soc[name] = played.soc_end if actual.battery else 0.5
+            if name == "day-ahead, surplus stored":  # the same plan's appliances, the battery left to the rule
+                fixed = replace(actual, appliances=(), pausable=(), load_kw=tuple(
+                    l + sum(kw[t] for kw in plan.appliances_kw.values()) for t, l in enumerate(actual.load_kw)))
+                ruled = rule_based(with_soc(fixed, soc[HYBRID]))
+                cost[HYBRID] += cost_chf(fixed, ruled)
+                soc[HYBRID] = ruled.soc[-1] if actual.battery else 0.5
+    cost[WHOLE], soc[WHOLE] = whole_period(played_days)
+    for name in STRATEGIES:  # what is left in the battery at the end
+        cost[name] -= (soc[name] - 0.5) * household.battery_kwh * rate
+    quality.update(seconds=time.perf_counter() - began, soc_end={k: round(v, 3) for k, v in soc.items()})
     return cost, quality
 
 
@@ -145,27 +168,25 @@ def main() -> None:
     days = [first + timedelta(days=k) for k in range(args.days)]
     print(f"{args.days} consecutive days from {first}, state of charge carried; load forecast by the platform's "
           f"forecaster (refitted every {REFIT_EVERY_DAYS} days), PV from the radiation forecast of the day before")
+    households = simulated_households(args.households)
     totals: dict[str, dict[str, float]] = {}
-    for household in simulated_households(args.households):
+    for household in households:
         kind = "PV + battery" if household.battery_kwh else "PV only" if household.pv_kwp else "no PV, no battery"
-        cost, quality = play_household(household, days)
-        totals[household.id] = cost
-        rule = cost["rule-based"]
+        totals[household.id], quality = play_household(household, days)
         print(f"household {household.id} ({kind}, {household.pv_kwp:g} kWp, {household.battery_kwh:g} kWh): load forecast "
-              f"MAE {quality['mae_kw']:.3f} kW (weekly naive {quality['weekly_naive_mae_kw']:.3f}, {quality['method']}); "
-              f"{quality['seconds']:.0f} s")
-        print("   " + "; ".join(f"{name} CHF {value:.2f} ({100 * (rule - value) / abs(rule):+.1f} % vs rule-based)"
-                                for name, value in cost.items()))
-    with_battery = [c for h, c in zip(simulated_households(args.households), totals.values()) if h.battery_kwh]
-    for label, group in (("all households", list(totals.values())), ("households with a battery", with_battery)):
-        if not group:
-            continue
-        summed = {name: sum(c[name] for c in group) for name in STRATEGIES}
-        rule, none = summed["rule-based"], summed["no battery"]
-        print(f"{label} ({len(group)}), CHF over the days: " + "; ".join(
-            f"{name} {value:.2f} ({100 * (rule - value) / abs(rule):+.1f} % vs rule-based, "
-            f"{100 * (none - value) / abs(none):+.1f} % vs no battery)" for name, value in summed.items()))
-    print("perfect foresight plans on the actual load and PV of the day: an upper bound no forecast reaches")
+              f"MAE {quality['mae_kw']:.3f} kW against {quality['weekly_naive_mae_kw']:.3f} for weekly naive "
+              f"({quality['method']}), {quality['seconds']:.0f} s", flush=True)
+    groups = {"all": [h.id for h in households], "with a battery": [h.id for h in households if h.battery_kwh]}
+    print(f"\nrealised cost in CHF over the {args.days} days (the energy left in a battery credited), and against rule-based:")
+    print("| strategy | " + " | ".join(f"household {h.id}" for h in households) + " | " + " | ".join(groups) + " |")
+    print("|---" * (1 + len(households) + len(groups)) + "|")
+    for name in STRATEGIES:
+        cells = [f"{totals[h.id][name]:.2f}" for h in households]
+        for members in groups.values():
+            value, rule = sum(totals[m][name] for m in members), sum(totals[m]["rule-based"] for m in members)
+            cells.append(f"{value:.2f} ({100 * (rule - value) / abs(rule):+.1f} %)" if members else "-")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print("perfect foresight plans on the actual load and PV: what a perfect forecast would give, not a result")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ The real-time rule (`play`), slot by slot:
 * the battery moves towards the state of charge the plan has for the end of the slot, within its power
   and state-of-charge limits; it never discharges more than the home draws at that moment (it does not
   feed the grid: the feed-in price is below every import price);
+* or, with `store_surplus`, the same except that PV the home does not use always goes into the battery:
+  the plan's state of charge is a floor for discharging and a target for charging from the grid;
 * the grid takes the rest, PV is curtailed only beyond the export limit.
 
 Re-planning during the day (`replan_hourly`, model predictive control as EMHASS's naive MPC does): every
@@ -33,9 +35,11 @@ class Played:
 
 
 def play(actual: Scenario, plan_soc: list[float] | None, appliances_kw: dict[str, list[float]], soc_start: float,
-         first: int = 0, last: int | None = None) -> Played:
+         first: int = 0, last: int | None = None, store_surplus: bool = False) -> Played:
     """Slots first..last (exclusive) of `actual` played by the real-time rule, the battery following `plan_soc`
-    (the plan's state of charge at the end of each slot of `actual`; None: no battery used)."""
+    (the plan's state of charge at the end of each slot of `actual`; None: no battery used).
+    `store_surplus`: PV the home does not use goes into the battery whatever the plan says (the plan's state of
+    charge is then a floor for discharging and a target for charging from the grid, not a ceiling)."""
     b, h = actual.battery, actual.step_hours
     last = actual.slots if last is None else last
     soc, cost, bought, sold = soc_start, 0.0, 0.0, 0.0
@@ -43,11 +47,13 @@ def play(actual: Scenario, plan_soc: list[float] | None, appliances_kw: dict[str
         demand = actual.load_kw[t] + sum(kw[t] for kw in appliances_kw.values()) - actual.pv_kw[t]
         charge = discharge = 0.0
         if b and plan_soc is not None:
-            stored = (plan_soc[t] - soc) * b.capacity_kwh  # kWh the plan adds to (or takes from) the battery
+            room = max(0.0, (b.soc_max - soc) * b.capacity_kwh / (b.eff_charge * h))
+            if store_surplus and demand < 0:
+                charge = min(-demand, b.charge_kw_max, room)
+            stored = (plan_soc[t] - soc) * b.capacity_kwh - b.eff_charge * charge * h  # kWh still to add (or take)
             if stored > 0:
-                room = (b.soc_max - soc) * b.capacity_kwh / (b.eff_charge * h)
-                charge = max(0.0, min(b.charge_kw_max, stored / (b.eff_charge * h), room))
-            elif stored < 0:
+                charge += max(0.0, min(b.charge_kw_max - charge, stored / (b.eff_charge * h), room - charge))
+            elif stored < 0 and charge == 0:
                 available = (soc - b.soc_min) * b.capacity_kwh * b.eff_discharge / h
                 discharge = max(0.0, min(b.discharge_kw_max, -stored * b.eff_discharge / h, available, max(demand, 0.0)))
             soc += (b.eff_charge * charge - discharge / b.eff_discharge) * h / b.capacity_kwh
@@ -64,13 +70,13 @@ def with_soc(scenario: Scenario, soc: float) -> Scenario:
     return replace(scenario, battery=replace(scenario.battery, soc_init=soc)) if scenario.battery else scenario
 
 
-def day_ahead(actual: Scenario, forecast: Scenario, soc: float) -> tuple[Played, Schedule]:
+def day_ahead(actual: Scenario, forecast: Scenario, soc: float, store_surplus: bool = False) -> tuple[Played, Schedule]:
     """Plan the day once on `forecast`, play it on `actual`."""
     plan = solve(with_soc(forecast, soc))
-    return play(actual, plan.soc, plan.appliances_kw, soc), plan
+    return play(actual, plan.soc, plan.appliances_kw, soc, store_surplus=store_surplus), plan
 
 
-def replan_hourly(actual: Scenario, forecast: Scenario, soc: float, plan: Schedule) -> Played:
+def replan_hourly(actual: Scenario, forecast: Scenario, soc: float, plan: Schedule, store_surplus: bool = False) -> Played:
     """Play the day one hour at a time, re-planning the battery before each hour for the rest of the day from
     its actual state of charge (the appliances stay where the day-ahead `plan` put them)."""
     per_hour = max(1, round(60 / actual.step_minutes))
@@ -84,6 +90,6 @@ def replan_hourly(actual: Scenario, forecast: Scenario, soc: float, plan: Schedu
                         start=forecast.slot_start(first))
         replanned = solve(with_soc(ahead, soc))
         target = [0.0] * first + replanned.soc
-        hour = play(actual, target, plan.appliances_kw, soc, first, min(first + per_hour, actual.slots))
+        hour = play(actual, target, plan.appliances_kw, soc, first, min(first + per_hour, actual.slots), store_surplus)
         cost, bought, sold, soc = cost + hour.cost_chf, bought + hour.import_kwh, sold + hour.export_kwh, hour.soc_end
     return Played(cost, bought, sold, soc)

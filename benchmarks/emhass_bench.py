@@ -1,0 +1,126 @@
+"""The platform's optimiser and EMHASS side by side, on the same battery scenarios, in one run.
+
+EMHASS (PyPI `emhass`, pinned below) is installed in a virtual environment of its own (`.venv-emhass/`,
+made on the first run); it is never a dependency of the platform. Fifteen scenarios of simulated
+households with a battery: 96 quarter-hours over the year, the two daylight-saving days (92 and 100
+slots), 288 five-minute slots, states of charge from 0.2 to 0.9 at the start, three of them with a wear
+cost (the platform's `battery.wear_chf_kwh`, EMHASS's `weight_battery_discharge`). For each:
+
+* the objective both are asked to minimise (import cost minus export revenue, plus the wear on each kWh
+  discharged), recomputed from each one's schedule, and the final state of charge;
+* the solve time (each one's optimisation alone, in one process for all scenarios);
+* the whole command: `domotic optimize --scenario` against a fresh Python process that imports EMHASS,
+  builds its configuration and solves the scenario (`emhass_runner.py`), each scenario run alone.
+
+Targets: the platform's objective no higher than EMHASS's on every scenario (within 0.1 % or half a
+centime); its whole command at least 10 times faster, 288 slots included.
+Usage: python benchmarks/emhass_bench.py
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from domotic_assets.optimise.model import solve
+from domotic_assets.optimise.scenario import read_scenario
+from domotic_assets.optimise.schedule import cost_chf
+from domotic_assets.simulator.scenarios import simulated_scenario
+from domotic_assets.simulator.telemetry import simulated_households
+
+REPO = Path(__file__).resolve().parents[1]
+EMHASS = "emhass==0.18.7"
+VENV = REPO / ".venv-emhass"
+RUNNER = Path(__file__).with_name("emhass_runner.py")
+DAYS = [(date(2023, 1, 17), 15), (date(2023, 3, 26), 15), (date(2023, 4, 20), 15), (date(2023, 6, 14), 15),
+        (date(2023, 7, 30), 15), (date(2023, 9, 5), 15), (date(2023, 10, 29), 15), (date(2023, 11, 22), 15),
+        (date(2023, 12, 24), 15), (date(2023, 2, 8), 5), (date(2023, 8, 18), 5), (date(2023, 5, 2), 5)]
+WEAR_CHF_KWH = 0.05
+
+
+def emhass_python() -> Path:
+    """EMHASS's own interpreter, installed on first use."""
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        print(f"installing {EMHASS} into {VENV} (once)", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", EMHASS], check=True)
+    return python
+
+
+def scenarios() -> list[dict]:
+    households = [h for h in simulated_households(12) if h.battery_kwh]
+    rng = np.random.default_rng(7)
+    out = []
+    for k, (day, step) in enumerate(DAYS + DAYS[3:6]):
+        doc = simulated_scenario(households[k % len(households)], day, step, appliances=())
+        doc["battery"]["soc_init"] = round(float(rng.uniform(0.2, 0.9)), 2)
+        if k >= len(DAYS):
+            doc["battery"]["wear_chf_kwh"] = WEAR_CHF_KWH
+        out.append(doc)
+    return out
+
+
+def objective(doc: dict, cost: float, discharged_kwh: float) -> float:
+    return cost + doc["battery"].get("wear_chf_kwh", 0.0) * discharged_kwh
+
+
+def timed(command: list[str]) -> float:
+    began = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    return time.perf_counter() - began
+
+
+def main() -> None:
+    python = emhass_python()
+    docs = scenarios()
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for k, doc in enumerate(docs):
+            paths.append(Path(folder) / f"scenario{k}.json")
+            paths[-1].write_text(json.dumps(doc))
+        done = subprocess.run([str(python), str(RUNNER), *map(str, paths)], check=True, capture_output=True, text=True, cwd=folder)
+        theirs = json.loads(done.stdout.strip().splitlines()[-1])
+        ours = []
+        for doc in docs:
+            scenario = read_scenario(doc)
+            schedule = solve(scenario)
+            h = scenario.step_hours
+            ours.append({"status": schedule.status, "cost_chf": cost_chf(scenario, schedule), "soc_final": schedule.soc[-1],
+                         "discharged_kwh": sum(schedule.battery_discharge_kw) * h, "solve_seconds": schedule.solve_seconds})
+        domotic = [timed([str(Path(sys.executable).parent / "domotic"), "optimize", "--scenario", str(p), "--out", str(p) + ".out"])
+                   for p in paths]
+        emhass = [timed([str(python), str(RUNNER), str(p)]) for p in paths]
+    print("| scenario | slots | soc start | objective CHF: platform | EMHASS | final soc: platform | EMHASS "
+          "| solve s: platform | EMHASS | whole command s: platform | EMHASS |")
+    print("|---" * 11 + "|")
+    worse = []
+    for k, (doc, a, b) in enumerate(zip(docs, ours, theirs)):
+        mine, other = objective(doc, a["cost_chf"], a["discharged_kwh"]), objective(doc, b["cost_chf"], b["discharged_kwh"])
+        if mine > other + max(0.005, 0.001 * abs(other)):
+            worse.append(k)
+        wear = f", wear {doc['battery']['wear_chf_kwh']:g} CHF/kWh" if doc["battery"].get("wear_chf_kwh") else ""
+        print(f"| {k} {doc['start'][:10]}{wear} | {len(doc['load_kw'])} | {doc['battery']['soc_init']:.2f} | {mine:.4f} | {other:.4f} "
+              f"| {a['soc_final']:.3f} | {b['soc_final']:.3f} | {a['solve_seconds']:.3f} | {b['solve_seconds']:.3f} "
+              f"| {domotic[k]:.2f} | {emhass[k]:.2f} |")
+    gaps = [objective(d, b["cost_chf"], b["discharged_kwh"]) - objective(d, a["cost_chf"], a["discharged_kwh"])
+            for d, a, b in zip(docs, ours, theirs)]
+    print(f"objective, EMHASS minus platform: min {min(gaps):+.6f}, max {max(gaps):+.6f} CHF; platform higher than EMHASS on "
+          f"{len(worse)} of {len(docs)} (target: none)")
+    for label, keep in (("all", lambda n: True), ("288 slots", lambda n: n == 288), ("92-100 slots", lambda n: n < 288)):
+        chosen = [k for k, d in enumerate(docs) if keep(len(d["load_kw"]))]
+        mine, other = np.median([domotic[k] for k in chosen]), np.median([emhass[k] for k in chosen])
+        solve_mine, solve_other = np.median([ours[k]["solve_seconds"] for k in chosen]), np.median([theirs[k]["solve_seconds"] for k in chosen])
+        print(f"{label} ({len(chosen)}): whole command p50 {mine:.2f} s against {other:.2f} s for EMHASS, {other / mine:.1f} times faster "
+              f"(target >= 10: {'met' if other / mine >= 10 else 'NOT met'}); solve p50 {solve_mine:.3f} s against {solve_other:.3f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Solve the platform's battery scenarios with EMHASS (run by `emhass_bench.py` inside EMHASS's own virtual
+environment: it imports EMHASS, pandas and numpy, never the platform).
+
+Each scenario maps to EMHASS's day-ahead optimisation: the scenario's load and PV (kW -> W) as the forecasts,
+its import and export prices as `unit_load_cost` and `unit_prod_price`, cost function `profit` (import cost
+minus export revenue, the platform's `cost`), its battery (capacity, power limits, efficiencies, state of
+charge bounds, initial and final state), its wear (`wear_chf_kwh` as EMHASS's `weight_battery_discharge`, per
+kWh discharged), its grid limits; the battery may discharge to the grid and charge from it, as in the
+platform's model; no deferrable load (battery-only scenarios); a relative MIP gap of 1e-6.
+
+Usage: python emhass_runner.py SCENARIO.json [...] > results.json
+Prints, per scenario: cost_chf (the platform's `cost`, recomputed from EMHASS's grid powers), discharged_kwh,
+soc_final, solve_seconds (EMHASS's optimisation alone) and status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.resources
+import json
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+import pandas as pd
+from emhass import utils
+from emhass.optimization import Optimization
+
+
+async def _params(emhass_conf: dict, logger) -> dict:
+    config = await utils.build_config(emhass_conf, logger, emhass_conf["defaults_path"])
+    _, secrets = await utils.build_secrets(emhass_conf, logger, no_response=True)
+    return await utils.build_params(emhass_conf, secrets, config, logger)
+
+
+def solve(doc: dict, base: dict, emhass_conf: dict, logger) -> dict:
+    n, step = len(doc["load_kw"]), doc["step_minutes"]
+    b, grid = doc["battery"], doc["grid"]
+    params = json.loads(json.dumps(base))
+    params["retrieve_hass_conf"].update(optimization_time_step=step, time_zone="UTC")
+    params["optim_conf"].update(
+        number_of_deferrable_loads=0, nominal_power_of_deferrable_loads=[], operating_hours_of_each_deferrable_load=[],
+        start_timesteps_of_each_deferrable_load=[], end_timesteps_of_each_deferrable_load=[],
+        treat_deferrable_load_as_semi_cont=[], set_deferrable_load_single_constant=[], set_deferrable_startup_penalty=[],
+        minimum_power_of_deferrable_loads=[], def_minimum_on_time=[], def_minimum_off_time=[],
+        set_use_battery=True, set_use_pv=False, set_nocharge_from_grid=False, set_nodischarge_to_grid=False,
+        lp_solver="HiGHS", lp_solver_mip_rel_gap=1e-6, delta_forecast_daily=max(1, round(n * step / 1440)),
+        weight_battery_discharge=b.get("wear_chf_kwh", 0.0), weight_battery_charge=0.0)
+    params["plant_conf"].update(
+        battery_nominal_energy_capacity=b["capacity_kwh"] * 1000, battery_charge_power_max=b["charge_kw_max"] * 1000,
+        battery_discharge_power_max=b["discharge_kw_max"] * 1000, battery_charge_efficiency=b["eff_charge"],
+        battery_discharge_efficiency=b["eff_discharge"], battery_minimum_state_of_charge=b["soc_min"],
+        battery_maximum_state_of_charge=b["soc_max"], battery_target_state_of_charge=b["soc_final"],
+        maximum_power_from_grid=grid["import_kw_max"] * 1000, maximum_power_to_grid=grid["export_kw_max"] * 1000)
+    retrieve_hass_conf, optim_conf, plant_conf = utils.get_yaml_parse(orjson.dumps(params).decode(), logger)
+    index = pd.date_range(pd.Timestamp(doc["start"]).tz_convert("UTC"), periods=n, freq=f"{step}min")
+    frame = pd.DataFrame({"unit_load_cost": doc["price_import_chf_kwh"], "unit_prod_price": doc["price_export_chf_kwh"]},
+                         index=index)
+    optimizer = Optimization(retrieve_hass_conf, optim_conf, plant_conf, "unit_load_cost", "unit_prod_price", "profit",
+                             emhass_conf, logger, opt_time_delta=n * step / 60, num_timesteps=n)
+    began = time.perf_counter()
+    result = optimizer.perform_dayahead_forecast_optim(
+        frame, pd.Series([kw * 1000 for kw in doc["pv_kw"]], index=index),
+        pd.Series([kw * 1000 for kw in doc["load_kw"]], index=index), soc_init=b["soc_init"], soc_final=b["soc_final"])
+    seconds = time.perf_counter() - began
+    h = step / 60
+    grid_w = result["P_grid_pos"].to_numpy() if "P_grid_pos" in result else None
+    export_w = -result["P_grid_neg"].to_numpy() if "P_grid_neg" in result else None
+    cost = float(sum((pi * i - pe * e) * h / 1000 for pi, pe, i, e in
+                     zip(doc["price_import_chf_kwh"], doc["price_export_chf_kwh"], grid_w, export_w)))
+    discharged_kwh = float(result["P_batt"].clip(lower=0).sum()) * h / 1000
+    return {"status": optimizer.optim_status, "cost_chf": cost, "discharged_kwh": discharged_kwh,
+            "soc_final": float(result["SOC_opt"].iloc[-1]), "solve_seconds": seconds}
+
+
+def main() -> None:
+    logging.disable(logging.WARNING)
+    root = Path(str(importlib.resources.files("emhass")))
+    with tempfile.TemporaryDirectory() as data:
+        emhass_conf = {"data_path": Path(data), "root_path": root, "defaults_path": root / "data" / "config_defaults.json",
+                       "associations_path": root / "data" / "associations.csv"}
+        logger, _ = utils.get_logger("emhass_bench", emhass_conf, save_to_file=False)
+        base = asyncio.run(_params(emhass_conf, logger))
+        out = [solve(json.loads(Path(path).read_text()), base, emhass_conf, logger) for path in sys.argv[1:]]
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
