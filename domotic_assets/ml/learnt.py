@@ -3,7 +3,8 @@
 Every target instant is described only by values at least a horizon before it: the same instant whole
 days earlier, the slot's mean over a week and its median over four weeks of the same kind of day, the
 level of a whole day and how it moved against the week before, its calendar in the series' own time
-and the weather forecast for it. Because no input is nearer than the horizon, one model serves every
+and the weather forecast for it (blanked where that forecast arrived after the origin:
+`without_late_weather`). Because no input is nearer than the horizon, one model serves every
 lead time, and the inputs of a past instant are the same whether the history is cut at an origin or
 not (which makes the backtest cheap: one fit, then every origin's forecast by lookup).
 
@@ -92,8 +93,7 @@ def weather_known_at(weather: pd.DataFrame | None, index: pd.DatetimeIndex) -> n
 def without_late_weather(x: pd.DataFrame, known_at: np.ndarray | None, origin_ns: np.ndarray) -> pd.DataFrame:
     """`x` with the weather inputs blanked on the rows whose forecast arrived after their origin (`origin_ns`,
     one per row): a forecast made at an origin reads only what had arrived by then."""
-    late = known_at > origin_ns if known_at is not None else None
-    if late is None or not late.any():
+    if known_at is None or not (late := known_at > origin_ns).any():
         return x
     x = x.copy()
     x.loc[late, [c for c in WEATHER_INPUTS if c in x]] = np.nan
