@@ -1,10 +1,12 @@
 """The platform's optimiser and EMHASS side by side, on the same battery scenarios, in one run.
 
 EMHASS (PyPI `emhass`, pinned below) is installed in a virtual environment of its own (`.venv-emhass/`,
-made on the first run); it is never a dependency of the platform. Fifteen scenarios of simulated
+made on the first run); it is never a dependency of the platform. Eighteen scenarios of simulated
 households with a battery: 96 quarter-hours over the year, the two daylight-saving days (92 and 100
-slots), 288 five-minute slots, states of charge from 0.2 to 0.9 at the start, three of them with a wear
-cost (the platform's `battery.wear_chf_kwh`, EMHASS's `weight_battery_discharge`). For each:
+slots), 288 five-minute slots, states of charge from 0.2 to 0.9 at the start; three of them with a wear
+cost (the platform's `battery.wear_chf_kwh`, EMHASS's `weight_battery_discharge`), three with a boiler
+that may pause (the platform's pausable appliance on at full power or off, EMHASS's semi-continuous
+deferrable load). For each:
 
 * the objective both are asked to minimise (import cost minus export revenue, plus the wear on each kWh
   discharged), recomputed from each one's schedule, and the final state of charge;
@@ -43,6 +45,8 @@ DAYS = [(date(2023, 1, 17), 15), (date(2023, 3, 26), 15), (date(2023, 4, 20), 15
         (date(2023, 7, 30), 15), (date(2023, 9, 5), 15), (date(2023, 10, 29), 15), (date(2023, 11, 22), 15),
         (date(2023, 12, 24), 15), (date(2023, 2, 8), 5), (date(2023, 8, 18), 5), (date(2023, 5, 2), 5)]
 WEAR_CHF_KWH = 0.05
+PAUSABLE = {"name": "boiler", "energy_kwh": 3.0, "power_kw": 2.0, "min_power_kw": 2.0}
+"""On at full power or off, for an hour and a half in all between 07:00 and 22:00 (a hot-water boiler)."""
 
 
 def emhass_python() -> Path:
@@ -59,11 +63,14 @@ def scenarios() -> list[dict]:
     households = [h for h in simulated_households(12) if h.battery_kwh]
     rng = np.random.default_rng(7)
     out = []
-    for k, (day, step) in enumerate(DAYS + DAYS[3:6]):
+    for k, (day, step) in enumerate(DAYS + DAYS[3:6] + [DAYS[0], DAYS[4], DAYS[10]]):
         doc = simulated_scenario(households[k % len(households)], day, step, appliances=())
         doc["battery"]["soc_init"] = round(float(rng.uniform(0.2, 0.9)), 2)
-        if k >= len(DAYS):
+        if len(DAYS) <= k < len(DAYS) + 3:
             doc["battery"]["wear_chf_kwh"] = WEAR_CHF_KWH
+        if k >= len(DAYS) + 3:
+            per_hour = 60 // step
+            doc["appliances"] = [{**PAUSABLE, "earliest_start": 7 * per_hour, "latest_end": 22 * per_hour}]
         out.append(doc)
     return out
 
@@ -106,7 +113,8 @@ def main() -> None:
         mine, other = objective(doc, a["cost_chf"], a["discharged_kwh"]), objective(doc, b["cost_chf"], b["discharged_kwh"])
         if mine > other + max(0.005, 0.001 * abs(other)):
             worse.append(k)
-        wear = f", wear {doc['battery']['wear_chf_kwh']:g} CHF/kWh" if doc["battery"].get("wear_chf_kwh") else ""
+        wear = f", wear {doc['battery']['wear_chf_kwh']:g} CHF/kWh" if doc["battery"].get("wear_chf_kwh") else \
+            ", pausable boiler" if doc.get("appliances") else ""
         print(f"| {k} {doc['start'][:10]}{wear} | {len(doc['load_kw'])} | {doc['battery']['soc_init']:.2f} | {mine:.4f} | {other:.4f} "
               f"| {a['soc_final']:.3f} | {b['soc_final']:.3f} | {a['solve_seconds']:.3f} | {b['solve_seconds']:.3f} "
               f"| {domotic[k]:.2f} | {emhass[k]:.2f} |")

@@ -6,7 +6,10 @@ its import and export prices as `unit_load_cost` and `unit_prod_price`, cost fun
 minus export revenue, the platform's `cost`), its battery (capacity, power limits, efficiencies, state of
 charge bounds, initial and final state), its wear (`wear_chf_kwh` as EMHASS's `weight_battery_discharge`, per
 kWh discharged), its grid limits; the battery may discharge to the grid and charge from it, as in the
-platform's model; no deferrable load (battery-only scenarios); a relative MIP gap of 1e-6.
+platform's model; a pausable appliance that is on at full power or off (`min_power_kw` equal to `power_kw`,
+its window in slot numbers) as a semi-continuous deferrable load that may pause, with its operating hours
+(`energy_kwh / power_kw`) and its window (start and end timesteps, the end excluded as in the platform);
+a relative MIP gap of 1e-6.
 
 Usage: python emhass_runner.py SCENARIO.json [...] > results.json
 Prints, per scenario: cost_chf (the platform's `cost`, recomputed from EMHASS's grid powers), discharged_kwh,
@@ -41,11 +44,19 @@ def solve(doc: dict, base: dict, emhass_conf: dict, logger) -> dict:
     b, grid = doc["battery"], doc["grid"]
     params = json.loads(json.dumps(base))
     params["retrieve_hass_conf"].update(optimization_time_step=step, time_zone="UTC")
-    params["optim_conf"].update(
-        number_of_deferrable_loads=0, nominal_power_of_deferrable_loads=[], operating_hours_of_each_deferrable_load=[],
-        start_timesteps_of_each_deferrable_load=[], end_timesteps_of_each_deferrable_load=[],
-        treat_deferrable_load_as_semi_cont=[], set_deferrable_load_single_constant=[], set_deferrable_startup_penalty=[],
-        minimum_power_of_deferrable_loads=[], def_minimum_on_time=[], def_minimum_off_time=[],
+    loads = [a for a in doc.get("appliances", []) if "energy_kwh" in a]
+    optim = params["optim_conf"]
+    listed = [k for k, v in optim.items() if isinstance(v, list) and len(v) == optim["number_of_deferrable_loads"]
+              and k not in ("deferrable_load_groups",)]
+    for key in listed:  # EMHASS's per-load lists: its defaults for each load, then the scenario's own values
+        optim[key] = [optim[key][0]] * len(loads)
+    optim.update(
+        number_of_deferrable_loads=len(loads), nominal_power_of_deferrable_loads=[a["power_kw"] * 1000 for a in loads],
+        operating_hours_of_each_deferrable_load=[a["energy_kwh"] / a["power_kw"] for a in loads],
+        start_timesteps_of_each_deferrable_load=[a["earliest_start"] for a in loads],
+        end_timesteps_of_each_deferrable_load=[a["latest_end"] for a in loads],
+        treat_deferrable_load_as_semi_cont=[True] * len(loads), set_deferrable_load_single_constant=[False] * len(loads),
+        minimum_power_of_deferrable_loads=[0.0] * len(loads), set_deferrable_startup_penalty=[0.0] * len(loads),
         set_use_battery=True, set_use_pv=False, set_nocharge_from_grid=False, set_nodischarge_to_grid=False,
         lp_solver="HiGHS", lp_solver_mip_rel_gap=1e-6, delta_forecast_daily=max(1, round(n * step / 1440)),
         weight_battery_discharge=b.get("wear_chf_kwh", 0.0), weight_battery_charge=0.0)
