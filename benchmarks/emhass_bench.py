@@ -33,7 +33,7 @@ import numpy as np
 
 from domotic_assets.optimise.model import solve
 from domotic_assets.optimise.scenario import read_scenario
-from domotic_assets.optimise.schedule import cost_chf
+from domotic_assets.optimise.schedule import objective_chf
 from domotic_assets.simulator.scenarios import simulated_scenario
 from domotic_assets.simulator.telemetry import simulated_households
 
@@ -75,8 +75,9 @@ def scenarios() -> list[dict]:
     return out
 
 
-def objective(doc: dict, cost: float, discharged_kwh: float) -> float:
-    return cost + doc["battery"].get("wear_chf_kwh", 0.0) * discharged_kwh
+def emhass_objective(doc: dict, result: dict) -> float:
+    """The scenario's objective (`schedule.objective_chf`) on EMHASS's answer: its cost plus the wear."""
+    return result["cost_chf"] + doc["battery"].get("wear_chf_kwh", 0.0) * result["discharged_kwh"]
 
 
 def timed(command: list[str]) -> float:
@@ -99,18 +100,18 @@ def main() -> None:
         for doc in docs:
             scenario = read_scenario(doc)
             schedule = solve(scenario)
-            h = scenario.step_hours
-            ours.append({"status": schedule.status, "cost_chf": cost_chf(scenario, schedule), "soc_final": schedule.soc[-1],
-                         "discharged_kwh": sum(schedule.battery_discharge_kw) * h, "solve_seconds": schedule.solve_seconds})
+            ours.append({"objective": objective_chf(scenario, schedule), "soc_final": schedule.soc[-1],
+                         "solve_seconds": schedule.solve_seconds})
         domotic = [timed([str(Path(sys.executable).parent / "domotic"), "optimize", "--scenario", str(p), "--out", str(p) + ".out"])
                    for p in paths]
         emhass = [timed([str(python), str(RUNNER), str(p)]) for p in paths]
     print("| scenario | slots | soc start | objective CHF: platform | EMHASS | final soc: platform | EMHASS "
           "| solve s: platform | EMHASS | whole command s: platform | EMHASS |")
     print("|---" * 11 + "|")
-    worse = []
+    gaps, worse = [], []
     for k, (doc, a, b) in enumerate(zip(docs, ours, theirs)):
-        mine, other = objective(doc, a["cost_chf"], a["discharged_kwh"]), objective(doc, b["cost_chf"], b["discharged_kwh"])
+        mine, other = a["objective"], emhass_objective(doc, b)
+        gaps.append(other - mine)
         if mine > other + max(0.005, 0.001 * abs(other)):
             worse.append(k)
         wear = f", wear {doc['battery']['wear_chf_kwh']:g} CHF/kWh" if doc["battery"].get("wear_chf_kwh") else \
@@ -118,8 +119,6 @@ def main() -> None:
         print(f"| {k} {doc['start'][:10]}{wear} | {len(doc['load_kw'])} | {doc['battery']['soc_init']:.2f} | {mine:.4f} | {other:.4f} "
               f"| {a['soc_final']:.3f} | {b['soc_final']:.3f} | {a['solve_seconds']:.3f} | {b['solve_seconds']:.3f} "
               f"| {domotic[k]:.2f} | {emhass[k]:.2f} |")
-    gaps = [objective(d, b["cost_chf"], b["discharged_kwh"]) - objective(d, a["cost_chf"], a["discharged_kwh"])
-            for d, a, b in zip(docs, ours, theirs)]
     print(f"objective, EMHASS minus platform: min {min(gaps):+.6f}, max {max(gaps):+.6f} CHF; platform higher than EMHASS on "
           f"{len(worse)} of {len(docs)} (target: none)")
     for label, keep in (("all", lambda n: True), ("288 slots", lambda n: n == 288), ("92-100 slots", lambda n: n < 288)):

@@ -78,10 +78,8 @@ def solve(doc: dict, base: dict, emhass_conf: dict, logger) -> dict:
         pd.Series([kw * 1000 for kw in doc["load_kw"]], index=index), soc_init=b["soc_init"], soc_final=b["soc_final"])
     seconds = time.perf_counter() - began
     h = step / 60
-    grid_w = result["P_grid_pos"].to_numpy() if "P_grid_pos" in result else None
-    export_w = -result["P_grid_neg"].to_numpy() if "P_grid_neg" in result else None
-    cost = float(sum((pi * i - pe * e) * h / 1000 for pi, pe, i, e in
-                     zip(doc["price_import_chf_kwh"], doc["price_export_chf_kwh"], grid_w, export_w)))
+    cost = float(sum((pi * i + pe * e) * h / 1000 for pi, pe, i, e in  # P_grid_neg: the export, negative
+                     zip(doc["price_import_chf_kwh"], doc["price_export_chf_kwh"], result["P_grid_pos"], result["P_grid_neg"])))
     discharged_kwh = float(result["P_batt"].clip(lower=0).sum()) * h / 1000
     return {"status": optimizer.optim_status, "cost_chf": cost, "discharged_kwh": discharged_kwh,
             "soc_final": float(result["SOC_opt"].iloc[-1]), "solve_seconds": seconds}

@@ -26,6 +26,7 @@ Usage: python benchmarks/realised_bench.py [--days 30] [--month 2023-06] [--hous
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 from dataclasses import replace
 from datetime import date, timedelta
@@ -61,7 +62,9 @@ HYBRID = "day-ahead appliances, battery by the rule"
 STRATEGIES = ("no battery", "rule-based", *PLANNED, HYBRID, "perfect foresight, day by day", WHOLE)
 
 
+@functools.lru_cache(maxsize=None)
 def actual_day(household: Household, day: date) -> Scenario:
+    """The day as it happens (kept: the load history and the played days read the same days)."""
     return read_scenario(simulated_scenario(household, day, 15, SEED))
 
 

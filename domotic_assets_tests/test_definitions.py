@@ -1,10 +1,14 @@
 """The whole Definitions load, with every asset, sensor, schedule and resource in place, and what each
 job, sensor and schedule carries (so a new asset downstream cannot slip into a live run unseen)."""
 
+import re
+import subprocess
+
 import dagster as dg
 
 from domotic_assets.contracts.pidb import REFERENCE_TABLES
 from domotic_assets.definitions import build_definitions
+from domotic_assets.defs.dbt_project import DBT_EXECUTABLE
 from domotic_assets.settings import Settings
 
 GOLD_DIMENSIONS = ["gold/dim_apartment", "gold/dim_date", "gold/dim_device", "gold/dim_horizon", "gold/dim_minute_of_day",
@@ -96,11 +100,6 @@ def test_each_job_sensor_and_schedule_carries_exactly_its_own_assets(tmp_path, m
 def test_gold_dbt_reports_the_version_of_the_executable_it_runs(tmp_path):
     """GoldDbt skips dagster-dbt's `dbt --version` call: the version it reports instead must be the one the
     executable answers, or dagster-dbt would treat a Fusion engine (2.x) as dbt Core."""
-    import re
-    import subprocess
-
-    from domotic_assets.defs.dbt_project import DBT_EXECUTABLE
-
     dbt = build_definitions(Settings.from_env({"DOMOTIC_HOME": str(tmp_path)})).resources["dbt"]
     answer = subprocess.run([DBT_EXECUTABLE, "--version"], capture_output=True, text=True, check=True).stdout
     assert str(dbt._cli_version) == re.search(r"(\d+\.\d+\.\d+)", answer).group(1)
