@@ -94,11 +94,8 @@ def test_the_checks_against_the_truth_exist_where_a_ground_truth_is_configured(t
     assert {"presence_against_ground_truth", "anomalies_against_injected"} <= checks
 
 
-def test_each_job_sensor_and_schedule_carries_exactly_its_own_assets(tmp_path, monkeypatch):
-    monkeypatch.setenv("DOMOTIC_HOME", str(tmp_path))
-    from domotic_assets.definitions import defs
-
-    assert _carried(defs) == CARRIED
+def test_each_job_sensor_and_schedule_carries_exactly_its_own_assets(tmp_path):
+    assert _carried(build_definitions(Settings.from_env({"DOMOTIC_HOME": str(tmp_path)}))) == CARRIED
 
 
 def test_gold_dbt_reports_the_version_of_the_executable_it_runs(tmp_path):
