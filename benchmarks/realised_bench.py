@@ -20,7 +20,15 @@ from each day to the next, every plan made with what the platform knows when it 
 
 The energy left in each battery at the end is credited at the lowest import price times the discharge
 efficiency, so strategies that end fuller are not penalised for it.
+
+With `--real`, the same strategies are played on data the platform did not generate (`ml.public_series`):
+the Sceaux household's measured consumption (2006-2010) and the radiation of Amsterdam's typical year
+on the same calendar days, for households with that load and PV and battery sizes of the simulated
+ones, at the platform's tariffs on days of the same weekday (shifted whole weeks into 2023-2024). No
+weather forecast ships with these data, so the plan made at midnight takes the PV of the day before
+(persistence) and the load forecast for the day ahead; no appliance is shifted (the real load holds them).
 Usage: python benchmarks/realised_bench.py [--days 30] [--month 2023-06] [--households 6]
+       python benchmarks/realised_bench.py --real [--days 30] [--month 2008-06]
 """
 
 from __future__ import annotations
@@ -28,7 +36,8 @@ from __future__ import annotations
 import argparse
 import functools
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -36,6 +45,7 @@ import pandas as pd
 
 from domotic_assets.ml.energy_forecast import EnergyForecaster
 from domotic_assets.ml.evaluation import local_midnight
+from domotic_assets.ml.public_series import amsterdam_radiation, sceaux_household
 from domotic_assets.optimise.baseline import rule_based, without_battery
 from domotic_assets.optimise.model import solve
 from domotic_assets.optimise.realise import day_ahead, replan_hourly, with_soc
@@ -90,22 +100,22 @@ def pv_forecast(household: Household, day: date, slots: int) -> tuple[float, ...
     return tuple(float(v) for v in household.pv_kwp * radiation * 0.82 / 1000)
 
 
-def load_forecasts(household: Household, days: list[date]) -> tuple[dict[date, tuple[float, ...]], dict]:
-    """Each day's load as forecast at the midnight before the day before (the second day of a 48-hour forecast),
-    and the forecast's MAE beside weekly naive's over the days."""
-    history = load_history(household, days[0] - timedelta(days=HISTORY_DAYS + 1), days[-1])
+def load_forecasts(history: pd.Series, days: list[date], timezone: str, lead_days: int) -> tuple[dict[date, tuple[float, ...]], dict]:
+    """Each day's load as forecast at the local midnight `lead_days` before it (1: the day ahead; 2: the second
+    day of a 48-hour forecast), and the forecast's MAE beside weekly naive's over the days."""
+    per_day = round(pd.Timedelta(days=1) / (history.index[1] - history.index[0]))
     out, errors, naive, forecaster = {}, [], [], None
     for k, day in enumerate(days):
-        origin = local_midnight(day - timedelta(days=1))
+        origin = local_midnight(day - timedelta(days=lead_days - 1), timezone)
         known = history[history.index < origin]
         if k % REFIT_EVERY_DAYS == 0:
-            forecaster = EnergyForecaster(PLATFORM_TIMEZONE, 192).fit(known.iloc[-HISTORY_DAYS * 96:])
+            forecaster = EnergyForecaster(timezone, lead_days * per_day).fit(known.iloc[-HISTORY_DAYS * per_day:])
         predicted = forecaster.predict(known).set_index("ts")["value"]
-        day_slots = history[(history.index >= local_midnight(day)) & (history.index < local_midnight(day + timedelta(days=1)))]
+        day_slots = history[(history.index >= local_midnight(day, timezone)) & (history.index < local_midnight(day + timedelta(days=1), timezone))]
         out[day] = tuple(float(v) for v in predicted.reindex(day_slots.index).to_numpy())
-        errors.append(np.abs(predicted.reindex(day_slots.index).to_numpy() - day_slots.to_numpy()).mean())
+        errors.append(np.nanmean(np.abs(predicted.reindex(day_slots.index).to_numpy() - day_slots.to_numpy())))
         week_before = history.reindex(day_slots.index - pd.Timedelta(days=7)).to_numpy()
-        naive.append(np.abs(week_before - day_slots.to_numpy()).mean())
+        naive.append(np.nanmean(np.abs(week_before - day_slots.to_numpy())))
     return out, {"mae_kw": float(np.mean(errors)), "weekly_naive_mae_kw": float(np.mean(naive)), "method": forecaster.method}
 
 
@@ -124,16 +134,89 @@ def whole_period(days: list[tuple[Scenario, object]]) -> tuple[float, float]:
     return cost_chf(whole, schedule), schedule.soc[-1] if whole.battery else 0.5
 
 
-def play_household(household: Household, days: list[date]) -> tuple[dict[str, float], dict]:
+@dataclass
+class Source:
+    """What a household's days are played on: each day as it happens, and as it was known when planned."""
+
+    days: list[date]
+    actual: Callable[[date], Scenario]
+    planned: Callable[[date, Scenario], Scenario]
+    battery_kwh: float
+    quality: dict
+
+
+def simulated_source(household: Household, days: list[date]) -> Source:
+    """A simulated household: the plan of D is made on D-1 (the load forecast's second day, the radiation
+    forecast issued on D-1)."""
+    history = load_history(household, days[0] - timedelta(days=HISTORY_DAYS + 1), days[-1])
+    loads, quality = load_forecasts(history, days, PLATFORM_TIMEZONE, lead_days=2)
+    return Source(days, functools.partial(actual_day, household),
+                  lambda day, actual: replace(actual, load_kw=loads[day], pv_kw=pv_forecast(household, day, actual.slots)),
+                  household.battery_kwh, quality)
+
+
+REAL_TIMEZONE = "Europe/Paris"
+REAL_SIZES = ((4.0, 5.0), (6.0, 10.0), (10.0, 13.5))
+"""(kWp, kWh) of the real-data households: PV and battery sizes the simulated households are drawn from."""
+FIRST_TARIFF_DAY = date(2023, 1, 2)
+
+
+def pv_of(radiation: pd.Series, kwp: float, day: date, slots: int) -> tuple[float, ...]:
+    """PV (kW per quarter-hour of the local `day`) from the typical year's radiation on the same calendar day
+    (its hours are of the local standard time, UTC+1, each value the mean of its hour), as the simulator
+    turns radiation into PV."""
+    if not kwp:
+        return (0.0,) * slots
+    mids = local_midnight(day, REAL_TIMEZONE) + pd.Timedelta(minutes=7.5) + pd.to_timedelta(np.arange(slots) * 15, unit="min")
+    hours = (mids - pd.Timestamp(day, tz="Etc/GMT-1")) / pd.Timedelta(hours=1)
+    hourly = radiation.loc[(day.month, day.day)].to_numpy(dtype=float)
+    return tuple(float(v) for v in kwp * np.interp(hours, np.arange(24) + 0.5, hourly, left=0.0, right=0.0) * 0.82 / 1000)
+
+
+def real_load(days: list[date]) -> tuple[pd.Series, dict, dict]:
+    """The Sceaux household's measured load over the days and the history they are forecast from, each day's
+    forecast made at the local midnight that opens it, and the forecast's quality."""
+    load = sceaux_household().values
+    history = load[(load.index >= local_midnight(days[0] - timedelta(days=HISTORY_DAYS + 1), REAL_TIMEZONE))
+                   & (load.index < local_midnight(days[-1] + timedelta(days=1), REAL_TIMEZONE))]
+    return history, *load_forecasts(history, days, REAL_TIMEZONE, lead_days=1)
+
+
+def real_source(measured_load: tuple[pd.Series, dict, dict], radiation: pd.Series, kwp: float, kwh: float,
+                days: list[date]) -> Source:
+    """The Sceaux household's consumption (`real_load`) with `kwp` of PV under Amsterdam's typical radiation and
+    a `kwh` battery, at the platform's tariffs of the same weekday whole weeks later (from 2023). Planned at the
+    local midnight that opens the day: the load forecast for the day ahead, yesterday's PV (persistence)."""
+    history, loads, quality = measured_load
+    shift = timedelta(weeks=max(0, -(-(FIRST_TARIFF_DAY - days[0]).days // 7)))
+    household = Household("sceaux", "Sion", kwp, kwh, 0.0)
+    filled = []
+
+    def actual(day: date) -> Scenario:
+        template = read_scenario(simulated_scenario(household, day + shift, 15, SEED, appliances=()))
+        measured = history[(history.index >= local_midnight(day, REAL_TIMEZONE)) & (history.index < local_midnight(day + timedelta(days=1), REAL_TIMEZONE))]
+        if len(measured) != template.slots:
+            raise SystemExit(f"{day} has {len(measured)} quarter-hours and its tariff day {day + shift} {template.slots}: "
+                             "play a month without a daylight-saving change")
+        filled.append(int(measured.isna().sum()))  # a gap in the measurement is interpolated, and counted
+        return replace(template, load_kw=tuple(measured.interpolate(limit_direction="both").to_numpy()),
+                       pv_kw=pv_of(radiation, kwp, day, template.slots))
+
+    def planned(day: date, played: Scenario) -> Scenario:
+        return replace(played, load_kw=loads[day], pv_kw=pv_of(radiation, kwp, day - timedelta(days=1), played.slots))
+
+    return Source(days, actual, planned, kwh, {**quality, "filled_quarter_hours": filled})
+
+
+def play_days(source: Source) -> tuple[dict[str, float], dict]:
     """Realised cost per strategy over the days (CHF, the energy left in the battery credited)."""
-    loads, quality = load_forecasts(household, days)
     soc = {name: 0.5 for name in STRATEGIES}
     cost = {name: 0.0 for name in STRATEGIES}
     began = time.perf_counter()
     played_days = []
-    for day in days:
-        actual = actual_day(household, day)
-        forecast = replace(actual, load_kw=loads[day], pv_kw=pv_forecast(household, day, actual.slots))
+    for day in source.days:
+        actual = source.actual(day)
+        forecast = source.planned(day, actual)
         rate = stored_energy_rate(actual.price_import, actual.battery.eff_discharge) if actual.battery else 0.0
         cost["no battery"] += cost_chf(actual, without_battery(actual))
         best = solve(with_soc(actual, soc["perfect foresight, day by day"]))
@@ -157,39 +240,49 @@ def play_household(household: Household, days: list[date]) -> tuple[dict[str, fl
                 soc[HYBRID] = ruled.soc[-1] if actual.battery else 0.5
     cost[WHOLE], soc[WHOLE] = whole_period(played_days)
     for name in STRATEGIES:  # what is left in the battery at the end
-        cost[name] -= (soc[name] - 0.5) * household.battery_kwh * rate
-    quality.update(seconds=time.perf_counter() - began, soc_end={k: round(v, 3) for k, v in soc.items()})
-    return cost, quality
+        cost[name] -= (soc[name] - 0.5) * source.battery_kwh * rate
+    return cost, {**source.quality, "seconds": time.perf_counter() - began, "soc_end": {k: round(v, 3) for k, v in soc.items()}}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--month", default="2023-06", help="first day of the days played (YYYY-MM)")
-    parser.add_argument("--households", type=int, default=6)
+    parser.add_argument("--month", default=None, help="first day of the days played (YYYY-MM; 2023-06, with --real 2008-06)")
+    parser.add_argument("--households", type=int, default=6, help="simulated households")
+    parser.add_argument("--real", action="store_true", help="the Sceaux household's measured load and Amsterdam's radiation")
     args = parser.parse_args()
-    first = date.fromisoformat(args.month + "-01")
+    first = date.fromisoformat((args.month or ("2008-06" if args.real else "2023-06")) + "-01")
     days = [first + timedelta(days=k) for k in range(args.days)]
-    print(f"{args.days} consecutive days from {first}, state of charge carried; load forecast by the platform's "
-          f"forecaster (refitted every {REFIT_EVERY_DAYS} days), PV from the radiation forecast of the day before")
-    households = simulated_households(args.households)
+    if args.real:
+        measured, radiation = real_load(days), amsterdam_radiation()
+        print(f"{args.days} consecutive days from {first}, state of charge carried; the Sceaux household's measured load, "
+              f"Amsterdam's typical-year radiation; planned at midnight on the platform's day-ahead load forecast "
+              f"(refitted every {REFIT_EVERY_DAYS} days) and yesterday's PV")
+        households = {f"{kwp:g} kWp {kwh:g} kWh": (kwp, kwh, functools.partial(real_source, measured, radiation, kwp, kwh))
+                      for kwp, kwh in REAL_SIZES}
+    else:
+        print(f"{args.days} consecutive days from {first}, state of charge carried; load forecast by the platform's "
+              f"forecaster (refitted every {REFIT_EVERY_DAYS} days), PV from the radiation forecast of the day before")
+        households = {f"household {h.id}": (h.pv_kwp, h.battery_kwh, functools.partial(simulated_source, h))
+                      for h in simulated_households(args.households)}
     totals: dict[str, dict[str, float]] = {}
-    for household in households:
-        kind = "PV + battery" if household.battery_kwh else "PV only" if household.pv_kwp else "no PV, no battery"
-        totals[household.id], quality = play_household(household, days)
-        print(f"household {household.id} ({kind}, {household.pv_kwp:g} kWp, {household.battery_kwh:g} kWh): load forecast "
-              f"MAE {quality['mae_kw']:.3f} kW against {quality['weekly_naive_mae_kw']:.3f} for weekly naive "
-              f"(its last fit chose {quality['method']}), {quality['seconds']:.0f} s", flush=True)
-    groups = {"all": [h.id for h in households], "with a battery": [h.id for h in households if h.battery_kwh]}
+    for name, (kwp, kwh, source) in households.items():
+        kind = "PV + battery" if kwh else "PV only" if kwp else "no PV, no battery"
+        totals[name], quality = play_days(source(days))
+        gaps = f", {sum(quality['filled_quarter_hours'])} unmeasured quarter-hours interpolated" if "filled_quarter_hours" in quality else ""
+        print(f"{name} ({kind}, {kwp:g} kWp, {kwh:g} kWh): load forecast MAE {quality['mae_kw']:.3f} kW against "
+              f"{quality['weekly_naive_mae_kw']:.3f} for weekly naive (its last fit chose {quality['method']}){gaps}, "
+              f"{quality['seconds']:.0f} s", flush=True)
+    groups = {"all": list(households), "with a battery": [n for n, (_, kwh, _) in households.items() if kwh]}
     print(f"\nrealised cost in CHF over the {args.days} days (the energy left in a battery credited), and against rule-based:")
-    print("| strategy | " + " | ".join(f"household {h.id}" for h in households) + " | " + " | ".join(groups) + " |")
+    print("| strategy | " + " | ".join(households) + " | " + " | ".join(groups) + " |")
     print("|---" * (1 + len(households) + len(groups)) + "|")
-    for name in STRATEGIES:
-        cells = [f"{totals[h.id][name]:.2f}" for h in households]
+    for strategy in STRATEGIES:
+        cells = [f"{totals[n][strategy]:.2f}" for n in households]
         for members in groups.values():
-            value, rule = sum(totals[m][name] for m in members), sum(totals[m]["rule-based"] for m in members)
+            value, rule = sum(totals[m][strategy] for m in members), sum(totals[m]["rule-based"] for m in members)
             cells.append(f"{value:.2f} ({100 * (rule - value) / abs(rule):+.1f} %)" if members else "-")
-        print(f"| {name} | " + " | ".join(cells) + " |")
+        print(f"| {strategy} | " + " | ".join(cells) + " |")
     print("perfect foresight plans on the actual load and PV: what a perfect forecast would give, not a result")
 
 

@@ -8,9 +8,10 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from domotic_assets.ml import backtest
-from domotic_assets.ml.baselines import BASELINE_NAMES, seasonal_naive, weekly_naive_at_recent_level
+from domotic_assets.ml.baselines import BASELINE_NAMES, day_before_moved, seasonal_naive, weekly_naive_at_recent_level
 from domotic_assets.ml.energy_forecast import EnergyForecaster
 from domotic_assets.ml.evaluation import day_ahead_origins, evaluate_forecaster
 from domotic_assets.ml.public_series import taylor, victoria_2014
@@ -56,6 +57,20 @@ def test_a_series_that_repeats_every_week_is_forecast_by_the_weekly_naive():
     forecaster = EnergyForecaster("UTC", 24, None).fit(y)
     assert forecaster.choice.mae["seasonal_naive_7d"] == 0 and forecaster.choice.weights == {"seasonal_naive_7d": 1.0}
     np.testing.assert_allclose(forecaster.predict(y)["value"], week[:24])
+
+
+def test_the_day_before_moved_carries_a_new_level_over_with_the_weeks_shape():
+    """A level that rose on the history's last day (a cold spell) and stays: the weekly naive misses it, the day
+    before moved by the weeks' usual change from one day to the next has it, on both days of a 48-hour horizon."""
+    rng = np.random.default_rng(5)
+    week = rng.gamma(2.0, 1.0, 7 * 24)
+    index = pd.date_range("2024-01-01", periods=5 * 7 * 24, freq="1h", tz="UTC")
+    level = np.where(np.arange(len(index)) >= len(index) - 24, 5.0, 0.0)
+    y = pd.Series(np.tile(week, 5) + level, index=pd.DatetimeIndex(index, freq="1h"))
+    truth = np.tile(week, 2)[:48] + 5.0
+    np.testing.assert_allclose(day_before_moved(y, 48), truth)
+    assert np.abs(seasonal_naive(y, 48, 7) - truth).mean() == pytest.approx(5.0)
+    assert np.isnan(day_before_moved(y.iloc[:24], 48)).all()  # no week before: nothing to say
 
 
 def test_a_blend_is_used_only_where_it_beat_the_best_candidate():

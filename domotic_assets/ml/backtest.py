@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from domotic_assets.ml.baselines import baselines, steps_per_day
+from domotic_assets.ml.baselines import candidates, steps_per_day
 from domotic_assets.ml.learnt import TARGETS, LearntModel, without_late_weather
 
 MAX_ORIGINS = 14
@@ -69,7 +69,7 @@ def run(y: pd.Series, x: pd.DataFrame, horizon_steps: int, timezone: str, region
     at = np.array(starts)[:, None] + leads[None, :]  # rows of y forecast from each origin
     forecasts: dict[str, list[np.ndarray]] = {}
     for start in starts:
-        for name, forecast in baselines(y.iloc[:start], horizon_steps, timezone, region).items():
+        for name, forecast in candidates(y.iloc[:start], horizon_steps, timezone, region).items():
             forecasts.setdefault(name, []).append(forecast)
     out = {name: np.vstack(rows) for name, rows in forecasts.items()}
     before = np.arange(len(y)) < min(starts)

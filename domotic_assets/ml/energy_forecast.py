@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from domotic_assets.ml import backtest
-from domotic_assets.ml.baselines import BASELINE_NAMES, baselines
+from domotic_assets.ml.baselines import BASELINE_NAMES, candidates
 from domotic_assets.ml.calendar import PLATFORM_HOLIDAYS
 from domotic_assets.ml.learnt import MIN_TRAINING_ROWS, TARGETS, LearntModel, features, weather_known_at, without_late_weather
 
@@ -113,15 +113,15 @@ class EnergyForecaster:
         if steps > self.horizon_steps:
             raise ValueError(f"fitted for {self.horizon_steps} steps ahead, asked for {steps}")
         future = pd.date_range(history.index[-1] + self.step, periods=self.horizon_steps, freq=self.step)
-        candidates = baselines(history, self.horizon_steps, self.timezone, self.region)
+        forecasts = candidates(history, self.horizon_steps, self.timezone, self.region)
         if self.models:
             grid = pd.concat([history.astype(float), pd.Series(np.nan, index=future)])
             x = features(grid, self.horizon_steps, self.timezone, weather, self.region).iloc[-self.horizon_steps:]
             x = without_late_weather(x, weather_known_at(weather, future), np.full(len(future), future[0].value))
-            candidates |= {name: model.predict(x) for name, model in self.models.items()}
-        value = backtest.blend(candidates, self.choice.weights)
+            forecasts |= {name: model.predict(x) for name, model in self.models.items()}
+        value = backtest.blend(forecasts, self.choice.weights)
         for fallback in ("typical_day", "seasonal_naive_1d"):  # a gap in the chosen candidate's inputs
-            value = np.where(np.isnan(value), candidates[fallback], value)
+            value = np.where(np.isnan(value), forecasts[fallback], value)
         value = np.where(np.isnan(value), np.nanmean(history.to_numpy(dtype=float)), value)
         blocks = future.tz_convert(self.timezone).hour.to_numpy() // backtest.BLOCK_HOURS
         lower, upper = self.interval.bounds(value, blocks)

@@ -133,16 +133,17 @@ def day_ahead_origins(y: pd.Series, timezone: str, count: int) -> list[pd.Timest
 
 
 def evaluate_forecaster(y: pd.Series, timezone: str, region: str | None, starts: list[pd.Timestamp],
-                        horizon_steps: int) -> dict:
+                        horizon_steps: int, weather: pd.DataFrame | None = None) -> dict:
     """The forecaster at every origin (fitted on the history before it, its own backtest included) beside
     every plain baseline on the same history, all judged on the `horizon_steps` after it: MAE of each,
     the gain over the weekly naive and over the best baseline with 95 % intervals over the origins, and
-    how often the 80 % interval held."""
+    how often the 80 % interval held. `weather`: its inputs, as they would have been known (a frame
+    without `known_at` is read as known in advance)."""
     errors, inside, chosen = {}, [], []
     for origin in starts:
         history, truth = y[y.index < origin], y[y.index >= origin].iloc[:horizon_steps].to_numpy(dtype=float)
-        forecaster = EnergyForecaster(timezone, horizon_steps, region).fit(history)
-        predicted = forecaster.predict(history)
+        forecaster = EnergyForecaster(timezone, horizon_steps, region).fit(history, weather)
+        predicted = forecaster.predict(history, weather)
         candidates = {"forecaster": predicted["value"].to_numpy(), **baselines(history, horizon_steps, timezone, region)}
         for name, forecast in candidates.items():
             errors.setdefault(name, []).append(np.nansum(np.abs(truth - forecast[:len(truth)])))
