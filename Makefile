@@ -24,6 +24,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/stream_bench.py
 	$(BIN)/python benchmarks/optimise_bench.py
 	$(BIN)/python benchmarks/realised_bench.py
+	$(BIN)/python benchmarks/realised_bench.py --real --month 2008-06
+	$(BIN)/python benchmarks/realised_bench.py --real --month 2009-01
 	$(BIN)/python benchmarks/emhass_bench.py
 	$(BIN)/python benchmarks/ml_bench.py
 
@@ -37,6 +39,8 @@ optimise-bench: $(STAMP)
 # (installed on first use into .venv-emhass/, never a dependency of the platform)
 savings-bench: $(STAMP)
 	$(BIN)/python benchmarks/realised_bench.py
+	$(BIN)/python benchmarks/realised_bench.py --real --month 2008-06
+	$(BIN)/python benchmarks/realised_bench.py --real --month 2009-01
 	$(BIN)/python benchmarks/emhass_bench.py
 
 ml-bench: $(STAMP)
