@@ -6,9 +6,10 @@ its import and export prices as `unit_load_cost` and `unit_prod_price`, cost fun
 minus export revenue, the platform's `cost`), its battery (capacity, power limits, efficiencies, state of
 charge bounds, initial and final state), its wear (`wear_chf_kwh` as EMHASS's `weight_battery_discharge`, per
 kWh discharged), its grid limits; the battery may discharge to the grid and charge from it, as in the
-platform's model; a pausable appliance that is on at full power or off (`min_power_kw` equal to `power_kw`,
-its window in slot numbers) as a semi-continuous deferrable load that may pause, with its operating hours
-(`energy_kwh / power_kw`) and its window (start and end timesteps, the end excluded as in the platform);
+platform's model; a pausable appliance as a deferrable load that may pause, with its operating hours
+(`energy_kwh / power_kw`) and its window (start and end timesteps, the end excluded as in the platform):
+semi-continuous where it is on at full power or off (`min_power_kw` equal to `power_kw`), otherwise with
+EMHASS's minimum power of deferrable loads (off, or anywhere from `min_power_kw` to `power_kw`);
 a relative MIP gap of 1e-6.
 
 Usage: python emhass_runner.py SCENARIO.json [...] > results.json
@@ -55,8 +56,10 @@ def solve(doc: dict, base: dict, emhass_conf: dict, logger) -> dict:
         operating_hours_of_each_deferrable_load=[a["energy_kwh"] / a["power_kw"] for a in loads],
         start_timesteps_of_each_deferrable_load=[a["earliest_start"] for a in loads],
         end_timesteps_of_each_deferrable_load=[a["latest_end"] for a in loads],
-        treat_deferrable_load_as_semi_cont=[True] * len(loads), set_deferrable_load_single_constant=[False] * len(loads),
-        minimum_power_of_deferrable_loads=[0.0] * len(loads), set_deferrable_startup_penalty=[0.0] * len(loads),
+        treat_deferrable_load_as_semi_cont=[a["min_power_kw"] >= a["power_kw"] for a in loads],
+        set_deferrable_load_single_constant=[False] * len(loads),
+        minimum_power_of_deferrable_loads=[0.0 if a["min_power_kw"] >= a["power_kw"] else a["min_power_kw"] * 1000 for a in loads],
+        set_deferrable_startup_penalty=[0.0] * len(loads),
         set_use_battery=True, set_use_pv=False, set_nocharge_from_grid=False, set_nodischarge_to_grid=False,
         lp_solver="HiGHS", lp_solver_mip_rel_gap=1e-6, delta_forecast_daily=max(1, round(n * step / 1440)),
         weight_battery_discharge=b.get("wear_chf_kwh", 0.0), weight_battery_charge=0.0)
