@@ -20,15 +20,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import psycopg
+from measure import line, timed
 
-from domotic_assets.ingest.landing import LocalFolder, open_landing
+from domotic_assets.ingest.landing import LocalFolder
 from domotic_assets.ingest.sensor_files import ingest_sensor_files
+from domotic_assets.ingest.sources import open_landing
 from domotic_assets.settings import PLATFORM_TIMEZONE
 from domotic_assets.simulator.feed import SimulationConfig, simulate
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
 from domotic_assets.warehouse.schema import ensure_schema
 from domotic_assets_tests import servers
-from measure import line, timed
 
 
 def intake(landing, dsn: str, bronze: Path, days) -> tuple[float, float]:

@@ -157,7 +157,7 @@ def test_a_days_energy_inputs_are_those_of_the_warehouse_cut_at_its_origin(built
     import pandas as pd
 
     from domotic_assets.ml import energy_models
-    from domotic_assets.ml.energy_inputs import energy_training_sets
+    from domotic_assets.warehouse.energy_training_sets import energy_training_sets
     from domotic_assets.ml.evaluation import local_midnight
 
     settings, _, _ = built

@@ -13,7 +13,7 @@ import smbclient
 from domotic_assets.defs.bronze.sensors import sensor_files_sensor
 from domotic_assets.defs.resources import build_resources
 from domotic_assets.ingest import smb_share
-from domotic_assets.ingest.landing import open_landing
+from domotic_assets.ingest.sources import open_landing
 from domotic_assets_tests.bronze_helpers import bronze_snapshot, materialize_bronze
 from domotic_assets_tests.real_sources import failure_message, on_smb_share, retries
 from domotic_assets_tests.servers.samba import SambaServer

@@ -6,10 +6,11 @@ from datetime import datetime, timedelta, timezone
 import orjson
 import pytest
 
+from domotic_assets.contracts.mqtt_message import RawMessage
 from domotic_assets.simulator.telemetry import MALFORMED, simulated_households, telemetry_messages
-from domotic_assets.stream.batch import decode_batch, message_key
-from domotic_assets.stream.disk_buffer import DiskBuffer, RawMessage, encode
+from domotic_assets.stream.disk_buffer import DiskBuffer, encode
 from domotic_assets.stream.mqtt_client import MqttEndpoint
+from domotic_assets.transform.telemetry import decode_batch, message_key
 
 NOW_US = int(datetime(2025, 9, 12, 10, 5, tzinfo=timezone.utc).timestamp() * 1e6)
 

@@ -7,11 +7,11 @@ import dagster as dg
 import orjson
 import psycopg
 
+from domotic_assets.contracts.mqtt_message import RawMessage
 from domotic_assets.defs.bronze.assets import bronze_sensor_files
 from domotic_assets.defs.resources import build_resources
 from domotic_assets.defs.silver.assets import pidb_dimensions, sensor_events
-from domotic_assets.stream.batch import decode_batch
-from domotic_assets.stream.disk_buffer import RawMessage
+from domotic_assets.transform.telemetry import decode_batch
 from domotic_assets.warehouse.telemetry_tables import TelemetryWriter
 
 DAY = {"dagster/asset_partition_range_start": "2023-08-18", "dagster/asset_partition_range_end": "2023-08-18"}

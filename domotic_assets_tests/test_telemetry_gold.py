@@ -9,6 +9,7 @@ import numpy as np
 import psycopg
 import pytest
 
+from domotic_assets.contracts.mqtt_message import RawMessage
 from domotic_assets.contracts.timestamps import zone
 from domotic_assets.definitions import build_definitions
 from domotic_assets.defs.run_range import materialize_range
@@ -16,10 +17,9 @@ from domotic_assets.settings import Settings
 from domotic_assets.simulator.apartments import apartments_for
 from domotic_assets.simulator.pidb import write_pidb
 from domotic_assets.simulator.telemetry import simulated_households, telemetry_messages
-from domotic_assets.stream.batch import decode_batch
-from domotic_assets.stream.disk_buffer import RawMessage
-from domotic_assets.warehouse.telemetry_series import household_day
+from domotic_assets.transform.telemetry import decode_batch
 from domotic_assets.warehouse.schema import ensure_schema
+from domotic_assets.warehouse.telemetry_series import household_day
 from domotic_assets.warehouse.telemetry_tables import TelemetryWriter
 from domotic_assets_tests.conftest import databases
 

@@ -25,6 +25,16 @@ from domotic_assets.contracts.sensor_file import MEASURES, QuarantineError, deco
 from domotic_assets.contracts.timestamps import resolve_timestamp
 from domotic_assets.contracts.values import read_number
 
+
+@dataclass(frozen=True)
+class RawMessage:
+    """A message as the broker delivered it: its topic, its bytes, and when it was received (µs since the epoch)."""
+
+    topic: str
+    payload: bytes
+    received_us: int
+
+
 TELEMETRY: dict[str, dict[str, tuple[str, str]]] = {
     "meter": {"consumption_w": ("consumption", "W")},
     "pv": {"pv_w": ("pv_power", "W")},

@@ -12,8 +12,9 @@ import pandas as pd
 import psycopg
 
 from domotic_assets.defs.dbt_project import DBT_EXECUTABLE, GoldDbt, dbt_project
-from domotic_assets.ingest.landing import Landing, open_landing
+from domotic_assets.ingest.landing import Landing
 from domotic_assets.ingest.pidb_import import apartment_timezones
+from domotic_assets.ingest.sources import open_landing
 from domotic_assets.ml import ground_truth
 from domotic_assets.settings import PLATFORM_TIMEZONE, Settings, source_secrets
 from domotic_assets.warehouse.connection import connect

@@ -103,26 +103,3 @@ class LocalFolder:
 
     def close(self) -> None:
         pass
-
-
-def open_landing(location: str, secrets: dict[str, str] | None = None, *, patience: float = 30.0,
-                 log: Callable[[str], None] | None = None) -> Landing:
-    """The landing for a configured location. `secrets` holds the credentials of remote ones
-    (see `settings.source_secrets`); `patience` is how long to keep retrying a server that is
-    down before giving up with SourceUnavailable; `log` hears about each retry."""
-    scheme = urlsplit(location).scheme if "://" in location else ""
-    secrets = secrets or {}
-    if scheme == "smb":
-        from domotic_assets.ingest.smb_share import SmbShare
-
-        return SmbShare(location, secrets.get("password"), patience=patience, log=log)
-    if scheme == "sftp":
-        from domotic_assets.ingest.sftp_folder import SftpFolder
-
-        return SftpFolder(location, secrets.get("key_file"), secrets.get("known_hosts"), patience=patience, log=log)
-    if scheme not in ("", "file"):
-        raise SourceRefused(f"unsupported location {redacted(location)!r}: use a folder, smb:// or sftp://")
-    folder = location.removeprefix("file://")
-    if not Path(folder).is_dir():  # as a missing share or remote folder: a configuration to fix, not an outage
-        raise SourceRefused(f"the landing folder {folder} does not exist")
-    return LocalFolder(folder)

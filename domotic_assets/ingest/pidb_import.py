@@ -14,7 +14,8 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from domotic_assets.contracts.pidb import REFERENCE_TABLES, metadata
+from domotic_assets.contracts.pidb import REFERENCE_TABLES
+from domotic_assets.ingest.pidb_schema import metadata
 from domotic_assets.settings import PLATFORM_TIMEZONE
 
 

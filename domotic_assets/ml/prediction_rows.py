@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 
 from domotic_assets.settings import PLATFORM_TIMEZONE
-from domotic_assets.warehouse.prediction_tables import local_columns
 
 MODEL_KEYS = {"energy_forecast": 1, "presence": 2, "anomaly_detection": 3}
 TARGET_KEYS = {"energy_kwh": 1, "presence_prob": 3, "anomaly_score": 4}
@@ -21,6 +20,13 @@ def horizon_keys(lead_minutes) -> np.ndarray:
     if (index >= len(HORIZONS)).any():
         raise ValueError(f"a lead of {leads.max():.0f} minutes is beyond the longest horizon")
     return np.array([k for _, k in HORIZONS])[index]
+
+
+def local_columns(ts: pd.Series, timezone: str) -> pd.DataFrame:
+    """Gold's calendar keys of each instant: its local day, `date_key` (YYYYMMDD) and minute of the day."""
+    local = pd.to_datetime(ts, utc=True).dt.tz_convert(timezone)
+    return pd.DataFrame({"local_day": local.dt.date, "date_key": local.dt.strftime("%Y%m%d").astype(int),
+                         "minute_of_day_key": local.dt.hour * 60 + local.dt.minute})
 
 
 def rows(frame: pd.DataFrame, model: str, target: str, model_version_key: int) -> pd.DataFrame:

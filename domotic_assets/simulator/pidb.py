@@ -11,7 +11,8 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 import sqlalchemy as sa
 
-from domotic_assets.contracts.pidb import REFERENCE_TABLES, metadata
+from domotic_assets.contracts.pidb import REFERENCE_TABLES
+from domotic_assets.ingest.pidb_schema import metadata
 from domotic_assets.simulator.apartments import Apartment
 
 personal_metadata = sa.MetaData()

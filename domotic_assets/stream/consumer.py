@@ -34,12 +34,12 @@ from typing import Callable
 import paho.mqtt.client as mqtt
 import psycopg
 
-from domotic_assets.contracts.mqtt_message import SUBSCRIPTIONS
+from domotic_assets.contracts.mqtt_message import SUBSCRIPTIONS, RawMessage
 from domotic_assets.settings import PLATFORM_TIMEZONE
-from domotic_assets.stream.batch import decode_batch, rejected
-from domotic_assets.stream.disk_buffer import DiskBuffer, RawMessage
+from domotic_assets.stream.disk_buffer import DiskBuffer
 from domotic_assets.stream.health import StreamHealth
 from domotic_assets.stream.mqtt_client import MqttEndpoint, connect_properties, new_client
+from domotic_assets.transform.telemetry import decode_batch, rejected
 from domotic_assets.warehouse.connection import connect
 from domotic_assets.warehouse.schema import ensure_schema
 from domotic_assets.warehouse.telemetry_tables import TelemetryWriter, WriteResult

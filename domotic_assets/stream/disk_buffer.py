@@ -16,19 +16,13 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from domotic_assets.contracts.mqtt_message import RawMessage
+
 HEADER = struct.Struct("<IIqI")
 SUFFIX = ".seg"
-
-
-@dataclass(frozen=True)
-class RawMessage:
-    topic: str
-    payload: bytes
-    received_us: int
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -83,12 +83,6 @@ def previous_metrics(conn: psycopg.Connection, model_code: str, before_version: 
     return row[0] if row else None
 
 
-def local_columns(ts: pd.Series, timezone: str) -> pd.DataFrame:
-    local = pd.to_datetime(ts, utc=True).dt.tz_convert(timezone)
-    return pd.DataFrame({"local_day": local.dt.date, "date_key": local.dt.strftime("%Y%m%d").astype(int),
-                         "minute_of_day_key": local.dt.hour * 60 + local.dt.minute})
-
-
 def replace_predictions(conn: psycopg.Connection, model_key: int, low: datetime, high: datetime, rows: pd.DataFrame,
                         by: str = "issued_at") -> int:
     """The model's predictions whose `by` (issued_at or ts) is in [low, high), replaced by `rows`, all or nothing."""

@@ -14,7 +14,7 @@ def table_rows(conn: psycopg.Connection, schemas=("meta", "silver", "gold")) -> 
     # partitioned tables once (their partitions are counted in them), views not at all
     tables = conn.execute("""SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                              WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-                               AND c.relname NOT LIKE '%%\_\_load'
+                               AND c.relname NOT LIKE '%%\\_\\_load'
                              ORDER BY 1""", (list(schemas),)).fetchall()
     return [(name, conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]) for (name,) in tables]
 

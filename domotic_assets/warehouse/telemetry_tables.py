@@ -22,7 +22,12 @@ from psycopg import sql
 
 from domotic_assets.contracts.timestamps import zone
 from domotic_assets.settings import PLATFORM_TIMEZONE
-from domotic_assets.stream.batch import HOUSEHOLD_COLUMNS, QUARANTINE_COLUMNS, SENSOR_COLUMNS, DecodedBatch
+from domotic_assets.transform.telemetry import (
+    HOUSEHOLD_COLUMNS,
+    QUARANTINE_COLUMNS,
+    SENSOR_COLUMNS,
+    DecodedBatch,
+)
 from domotic_assets.warehouse.silver_tables import day_bounds, partition_lock
 
 DDL = """

@@ -14,12 +14,12 @@ from domotic_assets.defs.failures import warehouse_guard
 from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
 from domotic_assets.defs.resources import GroundTruthResource, WarehouseResource
 from domotic_assets.ml import anomalies as detector
-from domotic_assets.ml import energy_inputs, energy_models, ground_truth, presence_models
+from domotic_assets.ml import energy_models, ground_truth, presence_models
 from domotic_assets.ml.evaluation import local_midnight
 from domotic_assets.ml.prediction_rows import MODEL_KEYS, rows
 from domotic_assets.warehouse import ml_inputs
-from domotic_assets.warehouse.prediction_tables import (previous_metrics, register_version, replace_anomalies,
-                                                       replace_predictions)
+from domotic_assets.warehouse.energy_training_sets import energy_training_sets
+from domotic_assets.warehouse.prediction_tables import previous_metrics, register_version, replace_anomalies, replace_predictions
 
 CODE_VERSION = "1"
 ML = dict(partitions_def=daily_partitions, backfill_policy=single_run_backfill, group_name="ml", code_version=CODE_VERSION)
@@ -84,7 +84,7 @@ def _metadata(metrics: dict) -> dict:
                       f"{energy_models.TRAINING_DAYS} days before the partition, with the weather forecast for them.")
 def energy_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.Output[dict]:
     with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn):
-        out = energy_inputs.energy_training_sets(conn, partition_days(context), context.log.info)
+        out = energy_training_sets(conn, partition_days(context), context.log.info)
     return dg.Output(out, metadata={"series": max((len(t.series) for t in out.values()), default=0),
                                     "quarter_hours": sum(t.rows for t in out.values())})
 

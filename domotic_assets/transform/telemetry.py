@@ -16,11 +16,10 @@ from typing import Callable, Iterable
 
 import orjson
 
-from domotic_assets.contracts.mqtt_message import read_message
+from domotic_assets.contracts.bounds import TELEMETRY_BOUNDS, bounds_for
+from domotic_assets.contracts.mqtt_message import RawMessage, read_message
 from domotic_assets.contracts.sensor_file import QuarantineError
 from domotic_assets.settings import PARTITIONS_START
-from domotic_assets.stream.disk_buffer import RawMessage
-from domotic_assets.contracts.bounds import TELEMETRY_BOUNDS, bounds_for
 
 FUTURE_LIMIT = timedelta(days=1)
 """A reading dated further ahead of its arrival than this is a broken clock, not a forecast."""
