@@ -47,6 +47,7 @@ from domotic_assets.ml.energy_forecast import EnergyForecaster
 from domotic_assets.ml.evaluation import local_midnight
 from domotic_assets.ml.public_series import amsterdam_radiation, sceaux_household
 from domotic_assets.optimise.baseline import rule_based, without_battery
+from domotic_assets.optimise.household_parameters import pv_kw
 from domotic_assets.optimise.model import solve
 from domotic_assets.optimise.realise import day_ahead, replan_hourly, with_soc
 from domotic_assets.optimise.scenario import Scenario, read_scenario
@@ -97,7 +98,7 @@ def pv_forecast(household: Household, day: date, slots: int) -> tuple[float, ...
     hourly = pd.Series({pd.Timestamp(r[0], tz="UTC"): r[1] for r in rows if r[4] == "PRED_GLOB_ctrl"})
     mids = local_midnight(day) + pd.Timedelta(minutes=7.5) + pd.to_timedelta(np.arange(slots) * 15, unit="min")
     radiation = np.interp(mids.asi8, hourly.index.asi8, hourly.to_numpy())
-    return tuple(float(v) for v in household.pv_kwp * radiation * 0.82 / 1000)
+    return tuple(float(v) for v in pv_kw(household.pv_kwp, radiation))
 
 
 def load_forecasts(history: pd.Series, days: list[date], timezone: str, lead_days: int) -> tuple[dict[date, tuple[float, ...]], dict]:
@@ -170,7 +171,7 @@ def pv_of(radiation: pd.Series, kwp: float, day: date, slots: int) -> tuple[floa
     mids = local_midnight(day, REAL_TIMEZONE) + pd.Timedelta(minutes=7.5) + pd.to_timedelta(np.arange(slots) * 15, unit="min")
     hours = (mids - pd.Timestamp(day, tz="Etc/GMT-1")) / pd.Timedelta(hours=1)
     hourly = radiation.loc[(day.month, day.day)].to_numpy(dtype=float)
-    return tuple(float(v) for v in kwp * np.interp(hours, np.arange(24) + 0.5, hourly, left=0.0, right=0.0) * 0.82 / 1000)
+    return tuple(float(v) for v in pv_kw(kwp, np.interp(hours, np.arange(24) + 0.5, hourly, left=0.0, right=0.0)))
 
 
 def real_load(days: list[date]) -> tuple[pd.Series, dict, dict]:

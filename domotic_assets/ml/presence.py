@@ -136,8 +136,3 @@ class PresenceModel:
 
 
 ROW_COLUMNS = ["apartment_key", "room_key", "ts", *FEATURES, "presence_minutes"]
-
-
-def profile_baseline(rows: pd.DataFrame) -> np.ndarray:
-    """The baseline: occupied when the room usually is at that hour on that kind of day."""
-    return (rows["profile"].fillna(0).to_numpy() >= 0.5).astype(int)

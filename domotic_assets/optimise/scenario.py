@@ -211,21 +211,3 @@ def _pausable(doc: dict, name: str, window: tuple[int, int]) -> PausableApplianc
     if energy < 0 or power <= 0 or not 0 <= least <= power:
         raise ScenarioError(f"{where}: energy_kwh >= 0, power_kw > 0 and 0 <= min_power_kw <= power_kw are required")
     return PausableAppliance(name, energy, power, least, *window)
-
-
-def scenario_document(s: Scenario) -> dict:
-    """The JSON document of a scenario (the inverse of read_scenario)."""
-    doc = {"start": s.start.isoformat(), "step_minutes": s.step_minutes, "price_import_chf_kwh": list(s.price_import),
-           "price_export_chf_kwh": list(s.price_export), "load_kw": list(s.load_kw), "pv_kw": list(s.pv_kw),
-           "grid": {"import_kw_max": s.import_kw_max, "export_kw_max": s.export_kw_max},
-           "appliances": [{"name": a.name, "profile_kw": list(a.profile_kw), "earliest_start": a.earliest_start,
-                           "latest_end": a.latest_end, "start_step_minutes": a.start_every * s.step_minutes}
-                          for a in s.appliances]
-           + [{"name": a.name, "energy_kwh": a.energy_kwh, "power_kw": a.power_kw, "min_power_kw": a.min_power_kw,
-               "earliest_start": a.earliest_start, "latest_end": a.latest_end} for a in s.pausable],
-           "weights": dict(s.weights)}
-    if s.battery:
-        doc["battery"] = dict(s.battery.__dict__)
-    if s.timezone:
-        doc["timezone"] = s.timezone
-    return doc

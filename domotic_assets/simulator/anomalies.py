@@ -14,7 +14,6 @@ import numpy as np
 
 from domotic_assets.simulator.apartments import Apartment
 
-ANOMALY_KINDS = ("fridge_stopped", "window_left_open", "night_power_draw")
 RATES = {"none": 0.0, "default": 0.05, "heavy": 0.15}
 """Probability per apartment-day of each kind, by fault profile (`--anomalies` overrides it)."""
 

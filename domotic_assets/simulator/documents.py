@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -138,7 +139,7 @@ class DocumentWriter:
                         entry["room"] = override[1]
                     for measure, col in measures:
                         v = col[i]
-                        if v is not None and v == v:
+                        if v is not None and not math.isnan(v):
                             entry[measure] = v
                     if entry.get("battery", 100) < 20 and wall.minute == 0:
                         errors.append({"sensor": sid, "code": "BATTERY_LOW", "message": "battery under 20 %"})

@@ -14,8 +14,6 @@ FILE_FAULTS = (
     "duplicate_document", "conflicting_duplicate", "late_file", "unknown_category", "apartment_mismatch",
 )
 VALUE_FAULTS = ("string_number", "decimal_comma", "null", "nan_string", "empty_string", "sentinel", "impossible", "spike")
-EVENT_FAULTS = ("gap", "stuck_sensor", "counter_reset", "unknown_sensor", "room_mismatch")
-WEATHER_FAULTS = ("duplicate_rows", "missing_value", "unknown_site", "reissued", "bom")
 
 
 @dataclass(frozen=True)

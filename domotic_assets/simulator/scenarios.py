@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 
 from domotic_assets.contracts.timestamps import zone
-from domotic_assets.optimise.appliances import WINDOWS, profile_kw, start_step_minutes as platform_start_step
+from domotic_assets.optimise.appliances import WINDOWS, profile_kw
+from domotic_assets.optimise.appliances import start_step_minutes as platform_start_step
+from domotic_assets.optimise.household_parameters import PV_PERFORMANCE_RATIO
 from domotic_assets.settings import PLATFORM_TIMEZONE
 from domotic_assets.simulator.pidb import FEED_IN_CHF_KWH, TARIFF_ROWS
 from domotic_assets.simulator.telemetry import Household, load_watts
@@ -43,7 +45,7 @@ def simulated_scenario(household: Household, day: date, step_minutes: int = 15, 
     utc_minutes = utc.asi8 // 60_000_000_000
     wall = utc.tz_convert(PLATFORM_TIMEZONE)  # the household lives by the clock, also on daylight-saving days
     load = load_watts(household, day, np.asarray(wall.hour * 60 + wall.minute, dtype=float), seed) / 1000
-    pv = household.pv_kwp * truth(household.site, seed, utc_minutes)["radiation"] * 0.82 / 1000 if household.pv_kwp else np.zeros(minutes)
+    pv = household.pv_kwp * truth(household.site, seed, utc_minutes)["radiation"] * PV_PERFORMANCE_RATIO / 1000 if household.pv_kwp else np.zeros(minutes)
     by_slot = lambda series: [round(float(v), 4) for v in series.reshape(slots, step_minutes).mean(axis=1)]
     instants = [start.astimezone(timezone.utc) + timedelta(minutes=step_minutes * t) for t in range(slots)]
     prices = [tariff_at(TARIFFS, "OIKEN-DT", t.astimezone(tz)).price_chf_kwh for t in instants]

@@ -25,6 +25,7 @@ import numpy as np
 import orjson
 
 from domotic_assets.contracts.timestamps import zone
+from domotic_assets.optimise.household_parameters import PV_PERFORMANCE_RATIO
 from domotic_assets.settings import PLATFORM_TIMEZONE
 from domotic_assets.simulator.apartments import apartments_for
 from domotic_assets.simulator.weather import truth
@@ -141,7 +142,7 @@ def _clean_messages(households: list[Household], start: datetime, end: datetime,
             pv = np.zeros(count)
             if h.pv_kwp:
                 epoch_minutes = np.array([t.timestamp() // 60 for t in instants])
-                pv = h.pv_kwp * truth(h.site, seed, epoch_minutes)["radiation"] * 0.82
+                pv = h.pv_kwp * truth(h.site, seed, epoch_minutes)["radiation"] * PV_PERFORMANCE_RATIO
             rng = np.random.default_rng([seed, zlib.crc32(h.id.encode()), day.toordinal(), 5])
             silent = np.zeros(count, dtype=bool)
             if rng.random() < outage_rate:

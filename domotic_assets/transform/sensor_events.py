@@ -29,11 +29,16 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
+from domotic_assets.contracts.bounds import bounds_for, possible
 from domotic_assets.contracts.sensor_file import (
-    MEASURES, QuarantineError, device_errors, iter_sensors, iter_values, read_sensor_file,
+    MEASURES,
+    QuarantineError,
+    device_errors,
+    iter_sensors,
+    iter_values,
+    read_sensor_file,
 )
 from domotic_assets.contracts.timestamps import AMBIGUOUS, zone
-from domotic_assets.contracts.bounds import bounds_for, possible
 from domotic_assets.contracts.values import SENTINELS, read_number
 from domotic_assets.transform.outliers import flag_outliers
 
@@ -73,7 +78,7 @@ class DayReadings:
 def _fast_number(raw, category: str, measure: str):
     """read_number's answer for the common case without a call; falls back for the rest."""
     if type(raw) is float:
-        if raw != raw:
+        if math.isnan(raw):
             return None
         return None if raw in SENTINELS and not possible(raw, bounds_for(category, measure)) else raw
     if type(raw) is bool:

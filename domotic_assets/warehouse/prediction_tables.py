@@ -9,6 +9,7 @@ model's rows of the day in one transaction, whatever version wrote them before.
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, datetime
 
 import pandas as pd
@@ -73,7 +74,7 @@ def _finite(value):
         return {k: _finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_finite(v) for v in value]
-    return None if isinstance(value, float) and value != value else value
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def previous_metrics(conn: psycopg.Connection, model_code: str, before_version: str) -> dict | None:
@@ -120,4 +121,4 @@ def replace_anomalies(conn: psycopg.Connection, model_version_key: int, first: d
 
 
 def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and value != value) or value is pd.NaT or value is pd.NA
+    return value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and math.isnan(value))

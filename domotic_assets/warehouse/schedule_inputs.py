@@ -9,10 +9,12 @@
   before, from the main meter in Gold minus the plugs of shiftable devices; failing that, the
   household's MQTT telemetry.
 * **PV**: installed kWp (`energy_profiles.pv_kwp`) x the radiation forecast of the apartment's
-  site (the newest issue of the day before, else of the day) x a performance ratio.
+  site (the newest issue of the day before, else of the day) x a performance ratio (pidb parameter
+  `pv_performance_ratio`, else `optimise.household_parameters`).
 * **Battery**: `energy_profiles.battery_kwh`, power, bounds and efficiency from pidb parameters
-  (`battery_c_rate`, `battery_soc_min`, `battery_soc_max`, `battery_efficiency`) or the defaults
-  below; the day starts from the last state of charge the battery reported over MQTT, if recent.
+  (`battery_c_rate`, `battery_soc_min`, `battery_soc_max`, `battery_efficiency`) or the defaults of
+  `optimise.household_parameters`; the day starts from the last state of charge the battery reported
+  over MQTT, if recent.
 * **Appliances**: pidb devices marked shiftable whose kind has a profile (`optimise.appliances`),
   one run a day within the kind's window.
 """
@@ -27,17 +29,20 @@ import psycopg
 
 from domotic_assets.contracts.timestamps import zone
 from domotic_assets.optimise.appliances import SHAPES, WINDOWS, profile_kw, start_step_minutes
+from domotic_assets.optimise.household_parameters import (
+    BATTERY_DEFAULTS,
+    CONTRACT_KW_DEFAULT,
+    LOAD_HISTORY_DAYS,
+    PV_PERFORMANCE_RATIO,
+    SOC_TARGET_DEFAULT,
+    pv_kw,
+)
 from domotic_assets.optimise.schedule import stored_energy_rate
 from domotic_assets.transform.tariffs import TariffRow, tariff_at
 from domotic_assets.warehouse.quality import parameter
 from domotic_assets.warehouse.silver_tables import day_bounds
 
-LOAD_HISTORY_DAYS = 7
 ENERGY_FORECAST_MODEL = 1  # gold.dim_model
-PV_PERFORMANCE_RATIO = 0.82
-"""Share of the panels' rated output that reaches the house (inverter, temperature, soiling)."""
-BATTERY_DEFAULTS = {"battery_c_rate": 0.5, "battery_soc_min": 0.1, "battery_soc_max": 0.95, "battery_efficiency": 0.95}
-SOC_TARGET_DEFAULT = 0.5
 
 
 @dataclass(frozen=True)
@@ -69,9 +74,9 @@ class ScenarioInputs:
 
 def households(conn: psycopg.Connection) -> list[Household]:
     rows = conn.execute("""SELECT b.id, b.code, coalesce(b.timezone, 'Europe/Zurich'), b.weather_site, p.tariff_code,
-                                  coalesce(p.contract_kw, 13), coalesce(p.pv_kwp, 0), coalesce(p.battery_kwh, 0)
+                                  coalesce(p.contract_kw, %s), coalesce(p.pv_kwp, 0), coalesce(p.battery_kwh, 0)
                            FROM silver.dim_buildings b LEFT JOIN silver.dim_energy_profiles p ON p.building_id = b.id
-                           ORDER BY b.id""").fetchall()
+                           ORDER BY b.id""", (CONTRACT_KW_DEFAULT,)).fetchall()
     return [Household(*row) for row in rows]
 
 
@@ -176,7 +181,8 @@ def _pv(conn: psycopg.Connection, household: Household, day: date, slots: list[d
     if not len(hours) or middles[0] < hours[0] - 3600 or middles[-1] > hours[-1] + 3600:
         return [], ""
     radiation = np.interp(middles, hours, values)
-    return ([round(float(household.pv_kwp * r / 1000 * PV_PERFORMANCE_RATIO), 4) for r in radiation],
+    ratio = parameter(conn, "pv_performance_ratio", PV_PERFORMANCE_RATIO)
+    return ([round(float(pv_kw(household.pv_kwp, r, ratio)), 4) for r in radiation],
             f"{household.pv_kwp:g} kWp x radiation forecast of {household.weather_site} issued {issue}")
 
 

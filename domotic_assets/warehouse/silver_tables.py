@@ -147,7 +147,7 @@ def _column_values(column: pd.Series) -> list:
     else:
         values = column.tolist()
     if column.dtype.kind in "fO" and column.isna().any():
-        values = [None if v is None or v != v else v for v in values]
+        values = column.astype(object).where(column.notna(), None).tolist()
     return values
 
 

@@ -73,7 +73,7 @@ def _register(context: dg.AssetExecutionContext, conn, day: str, model: str, tra
 
 def _metadata(metrics: dict) -> dict:
     """Figures and names as their own metadata entries (the UI plots numbers over materializations), all as JSON."""
-    plain = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str)) and v == v}
+    plain = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str)) and pd.notna(v)}
     return {**plain, "metrics": dg.MetadataValue.json(metrics)}
 
 
