@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench stream-bench optimise-bench savings-bench ml-bench freshness ui install clean
+.PHONY: demo test test-unit bench stream-bench optimise-bench savings-bench ml-bench freshness ui install clean
 
 demo: $(STAMP)
 	$(BIN)/domotic demo
@@ -14,6 +14,10 @@ demo: $(STAMP)
 # started on 127.0.0.1 when missing, and what was started is stopped afterwards.
 test: $(STAMP)
 	$(BIN)/python scripts/test_servers.py run -- $(BIN)/python -m pytest
+
+# the pure tests alone, no server started (a unit test that starts one fails): under a minute
+test-unit: $(STAMP)
+	DOMOTIC_UNIT_ONLY=1 $(BIN)/python -m pytest -m unit -n 2
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bronze_bench.py

@@ -28,6 +28,46 @@ SESSION_OWNER = os.getppid() if WORKER else os.getpid()
 not a worker that could stop a server the other worker still uses."""
 
 
+SERVER_FIXTURES = {"test_servers"}
+"""Every real server the tests use comes through this fixture (PostgreSQL, MariaDB, Samba, sftp)."""
+STARTS_ITS_OWN_SERVERS = {"test_cli", "test_control", "test_embedded_postgres", "test_interruptions", "test_stream",
+                          "test_stream_parts", "test_ui_browser"}
+"""Modules whose tests start a private PostgreSQL or Mosquitto themselves (or through `domotic`)."""
+SLOW = {"test_ui_browser", "test_interruptions", "test_ml_warehouse", "test_gold", "test_stream", "test_control",
+        "test_production_sources", "test_cli"}
+"""Modules with tests of a minute or more (`--durations` of a whole run)."""
+
+
+def pytest_collection_modifyitems(config, items):
+    """Each test is `unit` (no server: `make test-unit`) or `integration` (real servers), and `slow` where its
+    module holds tests of minutes. In a unit-only run (DOMOTIC_UNIT_ONLY=1) a unit test that starts a server
+    fails (`_no_server_in_unit_tests`), so a wrong mark cannot hide."""
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        integration = bool(SERVER_FIXTURES & set(item.fixturenames)) or module in STARTS_ITS_OWN_SERVERS
+        item.add_marker(pytest.mark.integration if integration else pytest.mark.unit)
+        if module in SLOW:
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_server_in_unit_tests():
+    if os.environ.get("DOMOTIC_UNIT_ONLY") != "1":
+        yield
+        return
+    from domotic_assets.stream.broker import EmbeddedBroker
+    from domotic_assets.warehouse.embedded import EmbeddedPostgres
+
+    def refuse(*_args, **_kwargs):
+        raise RuntimeError("a test marked unit started a server: mark it integration (conftest.STARTS_ITS_OWN_SERVERS)")
+
+    with pytest.MonkeyPatch.context() as patch:
+        for target in (EmbeddedPostgres, EmbeddedBroker):
+            patch.setattr(target, "ensure_running", refuse)
+        patch.setattr(servers, "ensure", refuse)
+        yield
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Every test must run: a skipped or xfailed test fails the whole session."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -62,7 +62,7 @@ class Controller:
                    s.battery_discharge_kw, s.appliance_starts
             FROM gold.schedules s JOIN gold.schedule_kpis k USING (schedule_id)
             WHERE {condition} ORDER BY s.slot_start, s.household""", {"now": now, "since": now - LOOKBACK}).fetchall()
-        return [c for row in rows for c in slot_commands(*row[:8], list(row[8]))]
+        return [c for *slot, appliance_starts in rows for c in slot_commands(*slot, list(appliance_starts))]
 
     def tick(self) -> dict[str, int]:
         """Send what is due now; record what can no longer be sent. Returns counts by what happened."""

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 import psycopg
 
@@ -29,8 +29,26 @@ from domotic_assets.ingest.landing import Landing, LandingEntry
 from domotic_assets.settings import PLATFORM_TIMEZONE
 
 CHUNK = 5_000
-COLUMNS = ("apartment", "source_path", "size", "mtime_ns", "checksum", "partition_day", "doc_ts",
-           "ts_flag", "quarantine_reason", "quarantine_detail", "bronze_path", "stored_at")
+
+
+class FileRow(NamedTuple):
+    """A file's row of `meta.bronze_sensor_files`, in the order of its COPY."""
+
+    apartment: str
+    source_path: str
+    size: int
+    mtime_ns: int
+    checksum: str
+    partition_day: date
+    doc_ts: datetime | None
+    ts_flag: str | None
+    quarantine_reason: str | None
+    quarantine_detail: str | None
+    bronze_path: str | None = None
+    stored_at: datetime | None = None
+
+
+COLUMNS = FileRow._fields
 
 
 @dataclass
@@ -53,7 +71,7 @@ def _bronze_relpath(entry: LandingEntry, local: datetime, quarantined: bool) -> 
     return f"{entry.apartment}/{local:%Y/%m/%d/%H}/{entry.name}"
 
 
-def _examine(entry: LandingEntry, data: bytes, tz_of: Callable[[str], str]) -> tuple[tuple, date, str]:
+def _examine(entry: LandingEntry, data: bytes, tz_of: Callable[[str], str]) -> tuple[FileRow, date, str]:
     """Date and judge one complete file: its tracking row (unstored), day, and Bronze path."""
     platform = zone(PLATFORM_TIMEZONE)
     try:
@@ -64,8 +82,8 @@ def _examine(entry: LandingEntry, data: bytes, tz_of: Callable[[str], str]) -> t
     except QuarantineError as problem:
         local = datetime.fromtimestamp(entry.mtime_ns / 1e9, tz=timezone.utc).astimezone(platform)
         reason, detail, doc_ts, flag = problem.reason, problem.detail, None, None
-    row = (entry.apartment, entry.relpath, entry.size, entry.mtime_ns, sha256(data), local.date(),
-           doc_ts, flag, reason, detail)
+    row = FileRow(entry.apartment, entry.relpath, entry.size, entry.mtime_ns, sha256(data), local.date(),
+                  doc_ts, flag, reason, detail)
     return row, local.date(), _bronze_relpath(entry, local, reason is not None)
 
 
@@ -75,7 +93,7 @@ def _known(conn: psycopg.Connection) -> set[tuple[str, int, int]]:
         return set(cur.fetchall())
 
 
-def _insert(conn: psycopg.Connection, rows: list[tuple]) -> None:
+def _insert(conn: psycopg.Connection, rows: list[FileRow]) -> None:
     """COPY into a temporary table, then insert what is not there yet (concurrent runs are fine)."""
     if not rows:
         return
@@ -129,15 +147,15 @@ def ingest_sensor_files(
                 report.waiting[entry.relpath] = [len(data), entry.mtime_ns]
                 continue
             row, day, relpath = _examine(entry, data, tz_of)
-            stored_path = stored_at = None
-            if day in store_days or row[8] is not None:
-                stored_path, stored_at = store_immutable(bronze_root, relpath, data), datetime.now(timezone.utc)
+            reason = row.quarantine_reason
+            if day in store_days or reason is not None:
+                row = row._replace(bronze_path=store_immutable(bronze_root, relpath, data), stored_at=datetime.now(timezone.utc))
                 report.stored += 1
-            rows.append((*row, stored_path, stored_at))
+            rows.append(row)
             report.registered += 1
             report.days[day] = report.days.get(day, 0) + 1
-            if row[8]:
-                report.quarantined[row[8]] = report.quarantined.get(row[8], 0) + 1
+            if reason:
+                report.quarantined[reason] = report.quarantined.get(reason, 0) + 1
         if report.stored:
             flush_to_disk()
         with conn.transaction():

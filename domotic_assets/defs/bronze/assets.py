@@ -39,7 +39,7 @@ def bronze_sensor_files(
             share, conn, bronze.path, pidb.apartment_timezone(context.log),
             store_days=days, settle_seconds=SETTLE_SECONDS,
         )
-        totals = conn.execute(
+        in_bronze, quarantined, not_yet_stored = conn.execute(
             """SELECT count(*) FILTER (WHERE bronze_path <> ''), count(*) FILTER (WHERE quarantine_reason IS NOT NULL),
                       count(*) FILTER (WHERE bronze_path IS NULL)
                FROM meta.bronze_sensor_files WHERE partition_day = ANY(%s)""", (days,)).fetchone()
@@ -53,15 +53,15 @@ def bronze_sensor_files(
         context.log.warning(f"{len(report.waiting)} file(s) still being written were left for the next run: "
                             f"{', '.join(sorted(report.waiting)[:10])}")
     accounted = dg.AssetCheckResult(
-        check_name="files_accounted_for", passed=not not_on_disk and totals[2] == 0,
-        metadata={"files_not_yet_stored": int(totals[2]), "files_missing_on_disk": len(not_on_disk),
+        check_name="files_accounted_for", passed=not not_on_disk and not_yet_stored == 0,
+        metadata={"files_not_yet_stored": int(not_yet_stored), "files_missing_on_disk": len(not_on_disk),
                   "first_missing": dg.MetadataValue.json(not_on_disk[:20])})
     return dg.MaterializeResult(check_results=[accounted], metadata={
         "days": dg.MetadataValue.text(f"{days[0]} .. {days[-1]}"),
         "files_stored_now": report.stored,
-        "files_in_bronze": int(totals[0]),
-        "files_quarantined": int(totals[1]),
-        "files_not_yet_stored": int(totals[2]),
+        "files_in_bronze": int(in_bronze),
+        "files_quarantined": int(quarantined),
+        "files_not_yet_stored": int(not_yet_stored),
         "quarantine_reasons_now": dg.MetadataValue.json(report.quarantined),
         "files_still_being_written": len(report.waiting),
         "files_left_being_written": dg.MetadataValue.json(sorted(report.waiting)[:100]),
