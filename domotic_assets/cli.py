@@ -18,7 +18,7 @@ from domotic_assets.contracts.timestamps import zone
 from domotic_assets.settings import PLATFORM_TIMEZONE, Settings
 
 DAGSTER_YAML = """# The Dagster instance of this state folder (SQLite storage: fine for one machine).
-# Production: deploy/dagster.yaml (dagster-postgres), see README, "Production instance".
+# Production: deploy/dagster.yaml (dagster-postgres), see docs/sources.md, "Production instance".
 telemetry:
   enabled: false
 # One writer per table and day, whatever launched the runs, is the warehouse's lock taken by every
@@ -287,7 +287,7 @@ def control(client_id: str, interval: float) -> None:
             controller.close()
 
 
-@main.command(help="Schedule a battery and shiftable appliances for one scenario (JSON, see README) and write the "
+@main.command(help="Schedule a battery and shiftable appliances for one scenario (JSON, see docs/schedules.md) and write the "
                    "schedule. Exit status 0: optimal (or the best within the time limit); 2: relaxed or infeasible.")
 @click.option("--scenario", "scenario_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)

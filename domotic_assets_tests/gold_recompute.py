@@ -1,6 +1,6 @@
 """Gold's minute facts and their rollups recomputed in pandas from Silver's plausible readings only, to
 compare with what dbt built: an outlier that reached any measure of any fact or aggregate shows up as a
-difference (the rules are the README's, written again without SQL)."""
+difference (the rules are docs/gold.md's, written again without SQL)."""
 
 from __future__ import annotations
 

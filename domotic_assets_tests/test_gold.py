@@ -126,7 +126,7 @@ def test_energy_reconciles_with_the_main_meter_and_cost_follows_the_tariff(built
 
 
 def test_outliers_never_reach_any_measure_of_any_fact_or_aggregate(built):
-    """Every Gold measure equals its recomputation from Silver's plausible readings alone (pandas, the README's
+    """Every Gold measure equals its recomputation from Silver's plausible readings alone (pandas, docs/gold.md's
     rules): an outlier that entered a minute fact or a rollup, a counter spike in energy_kwh included, differs."""
     settings = built[0]
     with psycopg.connect(settings.pg_dsn) as conn:

@@ -69,7 +69,7 @@ class EnergyForecaster:
         check = backtest.run(y, x, self.horizon_steps, self.timezone, self.region, self.max_origins,
                              weather_known_at(weather, y.index))
         # with no backtest yet (under MIN_HISTORY_DAYS and a horizon of history), the blend the platform's
-        # own series did best with in their first weeks (README, "The models")
+        # own series did best with in their first weeks (docs/benchmarks.md, "The models")
         self.choice = backtest.choose(check) if check.origins else backtest.Choice(dict(NO_BACKTEST_BLEND))
         known = ~np.isnan(values)
         for name in self.choice.weights:

@@ -86,7 +86,7 @@ def kpis(scenario: Scenario, schedule: Schedule) -> dict[str, float | None]:
 
 
 def result_document(scenario: Scenario, schedule: Schedule) -> dict:
-    """The output of `domotic optimize` (see the README for the fields)."""
+    """The output of `domotic optimize` (see docs/schedules.md for the fields)."""
     slots = []
     for t in range(scenario.slots):
         slots.append({
