@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit bench stream-bench optimise-bench savings-bench ml-bench freshness ui install clean
+.PHONY: demo test test-unit lint bench stream-bench optimise-bench savings-bench ml-bench freshness ui install clean
 
 demo: $(STAMP)
 	$(BIN)/domotic demo
@@ -14,6 +14,11 @@ demo: $(STAMP)
 # started on 127.0.0.1 when missing, and what was started is stopped afterwards.
 test: $(STAMP)
 	$(BIN)/python scripts/test_servers.py run -- $(BIN)/python -m pytest
+
+# ruff: lint (pyflakes, pycodestyle, isort, bugbear, pyupgrade, simplify) and format, configured in pyproject.toml
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # the pure tests alone, no server started (a unit test that starts one fails): under a minute
 test-unit: $(STAMP)

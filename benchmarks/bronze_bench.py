@@ -19,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import psycopg
+from measure import line, timed
 
 from domotic_assets.ingest.landing import LocalFolder
 from domotic_assets.ingest.sensor_files import ingest_sensor_files
@@ -26,13 +27,14 @@ from domotic_assets.settings import PLATFORM_TIMEZONE
 from domotic_assets.simulator.feed import SimulationConfig, simulate
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
 from domotic_assets.warehouse.schema import ensure_schema
-from measure import line, timed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=70)
-    parser.add_argument("--keep", type=Path, default=None, help="work folder to keep (default: a temporary one)")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="work folder to keep (default: a temporary one)"
+    )
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="domotic-bench-"))
     feed = SimulationConfig(out=work / "feed", days=args.days)
@@ -74,16 +76,32 @@ def main() -> None:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("TRUNCATE meta.bronze_sensor_files")
             shutil.rmtree(work / "bronze", ignore_errors=True)
-            ingest_s, report = timed(lambda: ingest_sensor_files(landing, conn, work / "bronze", lambda a: PLATFORM_TIMEZONE,
-                                                                 store_days=days, settle_seconds=0))
+            ingest_s, report = timed(
+                lambda: ingest_sensor_files(
+                    landing,
+                    conn,
+                    work / "bronze",
+                    lambda a: PLATFORM_TIMEZONE,
+                    store_days=days,
+                    settle_seconds=0,
+                )
+            )
             line("Bronze intake, whole history", ingest_s, copy_s, report.stored, "files")
             walk_s, listed = timed(lambda: sum(1 for _ in landing.list(".json")))
-            idle_s, _ = timed(lambda: ingest_sensor_files(landing, conn, work / "bronze", lambda a: PLATFORM_TIMEZONE, limit=20_000))
+            idle_s, _ = timed(
+                lambda: ingest_sensor_files(
+                    landing, conn, work / "bronze", lambda a: PLATFORM_TIMEZONE, limit=20_000
+                )
+            )
             line(f"sensor tick, {listed:,} known files", idle_s, walk_s, listed, "files listed")
             minute = feed.share / "jimmy" / "bench_new_minute.json"
             minute.write_bytes(files[0].read_bytes())
             os.utime(minute, (time.time() - 60, time.time() - 60))
-            tick_s, new = timed(lambda: ingest_sensor_files(landing, conn, work / "bronze", lambda a: PLATFORM_TIMEZONE, limit=20_000))
+            tick_s, new = timed(
+                lambda: ingest_sensor_files(
+                    landing, conn, work / "bronze", lambda a: PLATFORM_TIMEZONE, limit=20_000
+                )
+            )
             line("sensor tick, one new file", tick_s, walk_s, listed, "files listed")
     finally:
         server.stop()

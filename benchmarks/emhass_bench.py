@@ -43,9 +43,20 @@ REPO = Path(__file__).resolve().parents[1]
 EMHASS = "emhass==0.18.7"
 VENV = REPO / ".venv-emhass"
 RUNNER = Path(__file__).with_name("emhass_runner.py")
-DAYS = [(date(2023, 1, 17), 15), (date(2023, 3, 26), 15), (date(2023, 4, 20), 15), (date(2023, 6, 14), 15),
-        (date(2023, 7, 30), 15), (date(2023, 9, 5), 15), (date(2023, 10, 29), 15), (date(2023, 11, 22), 15),
-        (date(2023, 12, 24), 15), (date(2023, 2, 8), 5), (date(2023, 8, 18), 5), (date(2023, 5, 2), 5)]
+DAYS = [
+    (date(2023, 1, 17), 15),
+    (date(2023, 3, 26), 15),
+    (date(2023, 4, 20), 15),
+    (date(2023, 6, 14), 15),
+    (date(2023, 7, 30), 15),
+    (date(2023, 9, 5), 15),
+    (date(2023, 10, 29), 15),
+    (date(2023, 11, 22), 15),
+    (date(2023, 12, 24), 15),
+    (date(2023, 2, 8), 5),
+    (date(2023, 8, 18), 5),
+    (date(2023, 5, 2), 5),
+]
 WEAR_CHF_KWH = 0.05
 PAUSABLE = {"name": "boiler", "energy_kwh": 3.0, "power_kw": 2.0, "min_power_kw": 2.0}
 """On at full power or off, for an hour and a half in all between 07:00 and 22:00 (a hot-water boiler)."""
@@ -67,7 +78,11 @@ def scenarios() -> list[dict]:
     households = [h for h in simulated_households(12) if h.battery_kwh]
     rng = np.random.default_rng(7)
     out = []
-    extra = {"wear": DAYS[3:6], "pausable": [DAYS[0], DAYS[4], DAYS[10]], "modulating": [DAYS[1], DAYS[6], DAYS[11]]}
+    extra = {
+        "wear": DAYS[3:6],
+        "pausable": [DAYS[0], DAYS[4], DAYS[10]],
+        "modulating": [DAYS[1], DAYS[6], DAYS[11]],
+    }
     days = [(day, None) for day in DAYS] + [(day, kind) for kind, chosen in extra.items() for day in chosen]
     for k, ((day, step), kind) in enumerate(days):
         doc = simulated_scenario(households[k % len(households)], day, step, appliances=())
@@ -106,22 +121,49 @@ def main() -> None:
         for k, doc in enumerate(docs):
             paths.append(Path(folder) / f"scenario{k}.json")
             paths[-1].write_text(json.dumps(doc))
-        done = subprocess.run([str(python), str(RUNNER), *map(str, paths)], check=True, capture_output=True, text=True, cwd=folder)
+        done = subprocess.run(
+            [str(python), str(RUNNER), *map(str, paths)],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=folder,
+        )
         theirs = json.loads(done.stdout.strip().splitlines()[-1])
         ours = []
         for doc in docs:
             scenario = read_scenario(doc)
             schedule = solve(scenario)
-            ours.append({"objective": objective_chf(scenario, schedule), "soc_final": schedule.soc[-1],
-                         "solve_seconds": schedule.solve_seconds})
+            ours.append(
+                {
+                    "objective": objective_chf(scenario, schedule),
+                    "soc_final": schedule.soc[-1],
+                    "solve_seconds": schedule.solve_seconds,
+                }
+            )
         domotic, emhass = [], []
         for p in paths:
-            runs = [(timed([str(Path(sys.executable).parent / "domotic"), "optimize", "--scenario", str(p), "--out", str(p) + ".out"]),
-                     timed([str(python), str(RUNNER), str(p)])) for _ in range(REPEATS)]
+            runs = [
+                (
+                    timed(
+                        [
+                            str(Path(sys.executable).parent / "domotic"),
+                            "optimize",
+                            "--scenario",
+                            str(p),
+                            "--out",
+                            str(p) + ".out",
+                        ]
+                    ),
+                    timed([str(python), str(RUNNER), str(p)]),
+                )
+                for _ in range(REPEATS)
+            ]
             domotic.append(float(np.median([mine for mine, _ in runs])))
             emhass.append(float(np.median([other for _, other in runs])))
-    print("| scenario | slots | soc start | objective CHF: platform | EMHASS | final soc: platform | EMHASS "
-          "| solve s: platform | EMHASS | whole command s: platform | EMHASS |")
+    print(
+        "| scenario | slots | soc start | objective CHF: platform | EMHASS | final soc: platform | EMHASS "
+        "| solve s: platform | EMHASS | whole command s: platform | EMHASS |"
+    )
     print("|---" * 11 + "|")
     gaps, worse = [], []
     for k, (doc, a, b) in enumerate(zip(docs, ours, theirs)):
@@ -129,19 +171,37 @@ def main() -> None:
         gaps.append(other - mine)
         if mine > other + max(0.005, 0.001 * abs(other)):
             worse.append(k)
-        wear = f", wear {doc['battery']['wear_chf_kwh']:g} CHF/kWh" if doc["battery"].get("wear_chf_kwh") else \
-            f", {doc['appliances'][0]['name']}" if doc.get("appliances") else ""
-        print(f"| {k} {doc['start'][:10]}{wear} | {len(doc['load_kw'])} | {doc['battery']['soc_init']:.2f} | {mine:.4f} | {other:.4f} "
-              f"| {a['soc_final']:.3f} | {b['soc_final']:.3f} | {a['solve_seconds']:.3f} | {b['solve_seconds']:.3f} "
-              f"| {domotic[k]:.2f} | {emhass[k]:.2f} |")
-    print(f"objective, EMHASS minus platform: min {min(gaps):+.6f}, max {max(gaps):+.6f} CHF; platform higher than EMHASS on "
-          f"{len(worse)} of {len(docs)} (target: none)")
-    for label, keep in (("all", lambda n: True), ("288 slots", lambda n: n == 288), ("92-100 slots", lambda n: n < 288)):
+        wear = (
+            f", wear {doc['battery']['wear_chf_kwh']:g} CHF/kWh"
+            if doc["battery"].get("wear_chf_kwh")
+            else f", {doc['appliances'][0]['name']}"
+            if doc.get("appliances")
+            else ""
+        )
+        print(
+            f"| {k} {doc['start'][:10]}{wear} | {len(doc['load_kw'])} | {doc['battery']['soc_init']:.2f} | {mine:.4f} | {other:.4f} "
+            f"| {a['soc_final']:.3f} | {b['soc_final']:.3f} | {a['solve_seconds']:.3f} | {b['solve_seconds']:.3f} "
+            f"| {domotic[k]:.2f} | {emhass[k]:.2f} |"
+        )
+    print(
+        f"objective, EMHASS minus platform: min {min(gaps):+.6f}, max {max(gaps):+.6f} CHF; platform higher than EMHASS on "
+        f"{len(worse)} of {len(docs)} (target: none)"
+    )
+    for label, keep in (
+        ("all", lambda n: True),
+        ("288 slots", lambda n: n == 288),
+        ("92-100 slots", lambda n: n < 288),
+    ):
         chosen = [k for k, d in enumerate(docs) if keep(len(d["load_kw"]))]
         mine, other = np.median([domotic[k] for k in chosen]), np.median([emhass[k] for k in chosen])
-        solve_mine, solve_other = np.median([ours[k]["solve_seconds"] for k in chosen]), np.median([theirs[k]["solve_seconds"] for k in chosen])
-        print(f"{label} ({len(chosen)}): whole command p50 {mine:.2f} s against {other:.2f} s for EMHASS, {other / mine:.1f} times faster "
-              f"(target >= 10: {'met' if other / mine >= 10 else 'NOT met'}); solve p50 {solve_mine:.3f} s against {solve_other:.3f} s")
+        solve_mine, solve_other = (
+            np.median([ours[k]["solve_seconds"] for k in chosen]),
+            np.median([theirs[k]["solve_seconds"] for k in chosen]),
+        )
+        print(
+            f"{label} ({len(chosen)}): whole command p50 {mine:.2f} s against {other:.2f} s for EMHASS, {other / mine:.1f} times faster "
+            f"(target >= 10: {'met' if other / mine >= 10 else 'NOT met'}); solve p50 {solve_mine:.3f} s against {solve_other:.3f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -47,53 +47,108 @@ def solve(doc: dict, base: dict, emhass_conf: dict, logger) -> dict:
     params["retrieve_hass_conf"].update(optimization_time_step=step, time_zone="UTC")
     loads = [a for a in doc.get("appliances", []) if "energy_kwh" in a]
     optim = params["optim_conf"]
-    listed = [k for k, v in optim.items() if isinstance(v, list) and len(v) == optim["number_of_deferrable_loads"]
-              and k not in ("deferrable_load_groups",)]
+    listed = [
+        k
+        for k, v in optim.items()
+        if isinstance(v, list)
+        and len(v) == optim["number_of_deferrable_loads"]
+        and k not in ("deferrable_load_groups",)
+    ]
     for key in listed:  # EMHASS's per-load lists: its defaults for each load, then the scenario's own values
         optim[key] = [optim[key][0]] * len(loads)
     optim.update(
-        number_of_deferrable_loads=len(loads), nominal_power_of_deferrable_loads=[a["power_kw"] * 1000 for a in loads],
+        number_of_deferrable_loads=len(loads),
+        nominal_power_of_deferrable_loads=[a["power_kw"] * 1000 for a in loads],
         operating_hours_of_each_deferrable_load=[a["energy_kwh"] / a["power_kw"] for a in loads],
         start_timesteps_of_each_deferrable_load=[a["earliest_start"] for a in loads],
         end_timesteps_of_each_deferrable_load=[a["latest_end"] for a in loads],
         treat_deferrable_load_as_semi_cont=[a["min_power_kw"] >= a["power_kw"] for a in loads],
         set_deferrable_load_single_constant=[False] * len(loads),
-        minimum_power_of_deferrable_loads=[0.0 if a["min_power_kw"] >= a["power_kw"] else a["min_power_kw"] * 1000 for a in loads],
+        minimum_power_of_deferrable_loads=[
+            0.0 if a["min_power_kw"] >= a["power_kw"] else a["min_power_kw"] * 1000 for a in loads
+        ],
         set_deferrable_startup_penalty=[0.0] * len(loads),
-        set_use_battery=True, set_use_pv=False, set_nocharge_from_grid=False, set_nodischarge_to_grid=False,
-        lp_solver="HiGHS", lp_solver_mip_rel_gap=1e-6, delta_forecast_daily=max(1, round(n * step / 1440)),
-        weight_battery_discharge=b.get("wear_chf_kwh", 0.0), weight_battery_charge=0.0)
+        set_use_battery=True,
+        set_use_pv=False,
+        set_nocharge_from_grid=False,
+        set_nodischarge_to_grid=False,
+        lp_solver="HiGHS",
+        lp_solver_mip_rel_gap=1e-6,
+        delta_forecast_daily=max(1, round(n * step / 1440)),
+        weight_battery_discharge=b.get("wear_chf_kwh", 0.0),
+        weight_battery_charge=0.0,
+    )
     params["plant_conf"].update(
-        battery_nominal_energy_capacity=b["capacity_kwh"] * 1000, battery_charge_power_max=b["charge_kw_max"] * 1000,
-        battery_discharge_power_max=b["discharge_kw_max"] * 1000, battery_charge_efficiency=b["eff_charge"],
-        battery_discharge_efficiency=b["eff_discharge"], battery_minimum_state_of_charge=b["soc_min"],
-        battery_maximum_state_of_charge=b["soc_max"], battery_target_state_of_charge=b["soc_final"],
-        maximum_power_from_grid=grid["import_kw_max"] * 1000, maximum_power_to_grid=grid["export_kw_max"] * 1000)
+        battery_nominal_energy_capacity=b["capacity_kwh"] * 1000,
+        battery_charge_power_max=b["charge_kw_max"] * 1000,
+        battery_discharge_power_max=b["discharge_kw_max"] * 1000,
+        battery_charge_efficiency=b["eff_charge"],
+        battery_discharge_efficiency=b["eff_discharge"],
+        battery_minimum_state_of_charge=b["soc_min"],
+        battery_maximum_state_of_charge=b["soc_max"],
+        battery_target_state_of_charge=b["soc_final"],
+        maximum_power_from_grid=grid["import_kw_max"] * 1000,
+        maximum_power_to_grid=grid["export_kw_max"] * 1000,
+    )
     retrieve_hass_conf, optim_conf, plant_conf = utils.get_yaml_parse(orjson.dumps(params).decode(), logger)
     index = pd.date_range(pd.Timestamp(doc["start"]).tz_convert("UTC"), periods=n, freq=f"{step}min")
-    frame = pd.DataFrame({"unit_load_cost": doc["price_import_chf_kwh"], "unit_prod_price": doc["price_export_chf_kwh"]},
-                         index=index)
-    optimizer = Optimization(retrieve_hass_conf, optim_conf, plant_conf, "unit_load_cost", "unit_prod_price", "profit",
-                             emhass_conf, logger, opt_time_delta=n * step / 60, num_timesteps=n)
+    frame = pd.DataFrame(
+        {"unit_load_cost": doc["price_import_chf_kwh"], "unit_prod_price": doc["price_export_chf_kwh"]},
+        index=index,
+    )
+    optimizer = Optimization(
+        retrieve_hass_conf,
+        optim_conf,
+        plant_conf,
+        "unit_load_cost",
+        "unit_prod_price",
+        "profit",
+        emhass_conf,
+        logger,
+        opt_time_delta=n * step / 60,
+        num_timesteps=n,
+    )
     began = time.perf_counter()
     result = optimizer.perform_dayahead_forecast_optim(
-        frame, pd.Series([kw * 1000 for kw in doc["pv_kw"]], index=index),
-        pd.Series([kw * 1000 for kw in doc["load_kw"]], index=index), soc_init=b["soc_init"], soc_final=b["soc_final"])
+        frame,
+        pd.Series([kw * 1000 for kw in doc["pv_kw"]], index=index),
+        pd.Series([kw * 1000 for kw in doc["load_kw"]], index=index),
+        soc_init=b["soc_init"],
+        soc_final=b["soc_final"],
+    )
     seconds = time.perf_counter() - began
     h = step / 60
-    cost = float(sum((pi * i + pe * e) * h / 1000 for pi, pe, i, e in  # P_grid_neg: the export, negative
-                     zip(doc["price_import_chf_kwh"], doc["price_export_chf_kwh"], result["P_grid_pos"], result["P_grid_neg"])))
+    cost = float(
+        sum(
+            (pi * i + pe * e) * h / 1000
+            for pi, pe, i, e in zip(  # P_grid_neg: the export, negative
+                doc["price_import_chf_kwh"],
+                doc["price_export_chf_kwh"],
+                result["P_grid_pos"],
+                result["P_grid_neg"],
+            )
+        )
+    )
     discharged_kwh = float(result["P_batt"].clip(lower=0).sum()) * h / 1000
-    return {"status": optimizer.optim_status, "cost_chf": cost, "discharged_kwh": discharged_kwh,
-            "soc_final": float(result["SOC_opt"].iloc[-1]), "solve_seconds": seconds}
+    return {
+        "status": optimizer.optim_status,
+        "cost_chf": cost,
+        "discharged_kwh": discharged_kwh,
+        "soc_final": float(result["SOC_opt"].iloc[-1]),
+        "solve_seconds": seconds,
+    }
 
 
 def main() -> None:
     logging.disable(logging.WARNING)
     root = Path(str(importlib.resources.files("emhass")))
     with tempfile.TemporaryDirectory() as data:
-        emhass_conf = {"data_path": Path(data), "root_path": root, "defaults_path": root / "data" / "config_defaults.json",
-                       "associations_path": root / "data" / "associations.csv"}
+        emhass_conf = {
+            "data_path": Path(data),
+            "root_path": root,
+            "defaults_path": root / "data" / "config_defaults.json",
+            "associations_path": root / "data" / "associations.csv",
+        }
         logger, _ = utils.get_logger("emhass_bench", emhass_conf, save_to_file=False)
         base = asyncio.run(_params(emhass_conf, logger))
         out = [solve(json.loads(Path(path).read_text()), base, emhass_conf, logger) for path in sys.argv[1:]]

@@ -20,7 +20,13 @@ import psycopg
 from domotic_assets.defs.dbt_project import run_dbt
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
 
-FACTS = ("fact_energy_minute", "fact_environment_minute", "fact_presence_minute", "fact_device_health_day", "fact_weather_day")
+FACTS = (
+    "fact_energy_minute",
+    "fact_environment_minute",
+    "fact_presence_minute",
+    "fact_device_health_day",
+    "fact_weather_day",
+)
 
 
 def dbt(dsn: str, target: Path, *args: str) -> float:
@@ -41,23 +47,40 @@ def main() -> None:
         with psycopg.connect(dsn, autocommit=True) as conn:
             silver_rows, first, last = conn.execute(
                 "SELECT count(*), min(ts AT TIME ZONE 'Europe/Zurich')::date, max(ts AT TIME ZONE 'Europe/Zurich')::date "
-                "FROM silver.sensor_events").fetchone()
+                "FROM silver.sensor_events"
+            ).fetchone()
             conn.execute("DROP SCHEMA IF EXISTS gold CASCADE")
             target = args.silver / "dbt-target"
             whole_s = dbt(dsn, target, "build", "--full-refresh")
             rows = {t: conn.execute(f"SELECT count(*) FROM gold.{t}").fetchone()[0] for t in FACTS}
-            print(f"Silver -> Gold, {(last - first).days + 1} days, {silver_rows:,} Silver rows: {whole_s:.1f} s for every "
-                  f"model and test ({silver_rows / whole_s:,.0f} Silver rows/s)", flush=True)
+            print(
+                f"Silver -> Gold, {(last - first).days + 1} days, {silver_rows:,} Silver rows: {whole_s:.1f} s for every "
+                f"model and test ({silver_rows / whole_s:,.0f} Silver rows/s)",
+                flush=True,
+            )
             print("  " + ", ".join(f"{t} {n:,}" for t, n in rows.items()), flush=True)
             day = last.isoformat() if isinstance(last, date) else str(last)
-            live_s = dbt(dsn, target, "build", "--select", "tag:daily", "--vars", json.dumps({"first_day": day, "last_day": day}))
+            live_s = dbt(
+                dsn,
+                target,
+                "build",
+                "--select",
+                "tag:daily",
+                "--vars",
+                json.dumps({"first_day": day, "last_day": day}),
+            )
             print(f"one day incrementally (facts, aggregates and their tests): {live_s:.1f} s", flush=True)
             began = time.perf_counter()
-            conn.execute("CREATE UNLOGGED TABLE silver.gold_bench_reference AS SELECT * FROM silver.sensor_events")
+            conn.execute(
+                "CREATE UNLOGGED TABLE silver.gold_bench_reference AS SELECT * FROM silver.sensor_events"
+            )
             raw_s = time.perf_counter() - began
             conn.execute("DROP TABLE silver.gold_bench_reference")
-            print(f"physical reference, all Silver rows copied by the server: {raw_s:.1f} s; "
-                  f"Gold from scratch takes {whole_s / raw_s:.1f}x that", flush=True)
+            print(
+                f"physical reference, all Silver rows copied by the server: {raw_s:.1f} s; "
+                f"Gold from scratch takes {whole_s / raw_s:.1f}x that",
+                flush=True,
+            )
     finally:
         server.stop()
 

@@ -11,5 +11,7 @@ def timed(fn):
 
 
 def line(name: str, seconds: float, baseline: float, count: int, unit: str) -> None:
-    print(f"{name:<46} {seconds:8.2f} s  {count / seconds:>10,.0f} {unit}/s   "
-          f"baseline {baseline:6.2f} s  ratio {seconds / baseline:5.1f}x")
+    print(
+        f"{name:<46} {seconds:8.2f} s  {count / seconds:>10,.0f} {unit}/s   "
+        f"baseline {baseline:6.2f} s  ratio {seconds / baseline:5.1f}x"
+    )

@@ -36,8 +36,16 @@ from domotic_assets.definitions import build_definitions
 from domotic_assets.defs.run_range import materialize_range
 from domotic_assets.ml import anomalies, energy_models, ground_truth, presence, presence_models
 from domotic_assets.ml.baselines import steps_per_day
-from domotic_assets.ml.evaluation import (day_ahead_origins, evaluate_energy, evaluate_forecaster, evaluate_presence,
-                                         improvement_interval, local_midnight, match_anomalies, origins)
+from domotic_assets.ml.evaluation import (
+    day_ahead_origins,
+    evaluate_energy,
+    evaluate_forecaster,
+    evaluate_presence,
+    improvement_interval,
+    local_midnight,
+    match_anomalies,
+    origins,
+)
 from domotic_assets.ml.public_series import all_series, victoria_temperature
 from domotic_assets.ml.series import energy_series, weather_for
 from domotic_assets.settings import Settings
@@ -49,8 +57,11 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 FIRST, DAYS, EVALUATED = date(2023, 11, 1), 70, 14
 LAST = FIRST + timedelta(days=DAYS - 1)
-SUPPLEMENTARY = {"the last 28 origins": (LAST, 28), "the 14 origins before the evaluated ones": (LAST - timedelta(days=14), 14),
-                 "the 14 before those (4 to 6 weeks of history)": (LAST - timedelta(days=28), 14)}
+SUPPLEMENTARY = {
+    "the last 28 origins": (LAST, 28),
+    "the 14 origins before the evaluated ones": (LAST - timedelta(days=14), 14),
+    "the 14 before those (4 to 6 weeks of history)": (LAST - timedelta(days=28), 14),
+}
 """Further evaluations of the energy forecast (last day, origins): 14 days decide little for on/off devices."""
 ANOMALY_RATE = None  # the default feed's: 0.05 per apartment-day and kind
 TARGETS = {"energy": 0.15, "presence_f1": 0.8, "anomaly": 0.7, "seconds": 120.0, "real_vs_weekly_naive": 0.2}
@@ -66,13 +77,25 @@ def build(work: Path) -> str:
         began = time.perf_counter()
         shutil.rmtree(feed.out, ignore_errors=True)
         summary = simulate(feed)
-        print(f"simulated {DAYS} days from {FIRST}: {summary.files:,} files, {summary.anomalies} anomalies injected "
-              f"({summary.seconds:.0f} s)", flush=True)
-        settings = Settings(home=work / "home", landing=str(feed.share), weather=str(feed.meteo), pidb_url=feed.pidb, pg_dsn=dsn)
+        print(
+            f"simulated {DAYS} days from {FIRST}: {summary.files:,} files, {summary.anomalies} anomalies injected "
+            f"({summary.seconds:.0f} s)",
+            flush=True,
+        )
+        settings = Settings(
+            home=work / "home",
+            landing=str(feed.share),
+            weather=str(feed.meteo),
+            pidb_url=feed.pidb,
+            pg_dsn=dsn,
+        )
         defs = build_definitions(settings)
         graph = defs.resolve_asset_graph()
-        keys = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name not in ("ml",)
-                and k.to_user_string() != "household_schedules"}
+        keys = {
+            k
+            for k in graph.get_all_asset_keys()
+            if graph.get(k).group_name not in ("ml",) and k.to_user_string() != "household_schedules"
+        }
         with open(work / "build.log", "w") as log, contextlib.redirect_stdout(log):  # dbt's console output
             outcome = materialize_range(defs, keys, FIRST, LAST, dg.DagsterInstance.ephemeral(), echo=print)
         if not outcome.success:
@@ -89,48 +112,85 @@ def _interval(ci) -> str:
 def _against_naive(scores: dict) -> str:
     """MAE beside seasonal naive's, the gain and its interval over the origins (when there are enough)."""
     ci = scores.get("improvement_vs_seasonal_naive_ci95")
-    return (f"MAE {scores['mae_kwh']:.4f} kWh, seasonal naive {scores['seasonal_naive_mae_kwh']:.4f} "
-            f"({100 * scores['improvement_vs_seasonal_naive']:+.1f} %" + (f"; 95 % interval over the origins {_interval(ci)}" if ci else "") + ")")
+    return (
+        f"MAE {scores['mae_kwh']:.4f} kWh, seasonal naive {scores['seasonal_naive_mae_kwh']:.4f} "
+        f"({100 * scores['improvement_vs_seasonal_naive']:+.1f} %"
+        + (f"; 95 % interval over the origins {_interval(ci)}" if ci else "")
+        + ")"
+    )
 
 
 def energy(conn, starts) -> dict:
     apartments = ml_inputs.apartments(conn)
     devices = ml_inputs.main_devices(conn, FIRST, LAST)
-    series = energy_series(ml_inputs.energy_series(conn, FIRST, LAST), devices, local_midnight(FIRST),
-                           local_midnight(LAST + timedelta(days=1)))
-    weather = weather_for(series, ml_inputs.weather_hourly(conn, FIRST, LAST), dict(zip(apartments["apartment_key"],
-                          apartments["weather_site"])), local_midnight(LAST + timedelta(days=1)), energy_models.HORIZON_STEPS)
+    series = energy_series(
+        ml_inputs.energy_series(conn, FIRST, LAST),
+        devices,
+        local_midnight(FIRST),
+        local_midnight(LAST + timedelta(days=1)),
+    )
+    weather = weather_for(
+        series,
+        ml_inputs.weather_hourly(conn, FIRST, LAST),
+        dict(zip(apartments["apartment_key"], apartments["weather_site"])),
+        local_midnight(LAST + timedelta(days=1)),
+        energy_models.HORIZON_STEPS,
+    )
     zones = {k: "Europe/Zurich" for k in series}
     groups = {"apartments": [k for k in series if k[1] == 0], "main devices": [k for k in series if k[1]]}
     out, evaluations = {}, {}
     for label, keys in groups.items():
         began = time.perf_counter()
-        evaluations[label] = evaluate_energy({k: series[k] for k in keys}, weather, starts, energy_models.HORIZON_STEPS, zones)
+        evaluations[label] = evaluate_energy(
+            {k: series[k] for k in keys}, weather, starts, energy_models.HORIZON_STEPS, zones
+        )
         scores = out[label] = evaluations[label].metrics()
-        print(f"energy, {label} ({len(keys)} series, {scores['points']:,} quarter-hours): {_against_naive(scores)}, "
-              f"typical day {scores['typical_day_mae_kwh']:.4f} ({100 * scores['improvement_vs_typical_day']:+.1f} %), "
-              f"80 % interval covers {100 * scores['interval_coverage']:.0f} % [{time.perf_counter() - began:.0f} s]", flush=True)
+        print(
+            f"energy, {label} ({len(keys)} series, {scores['points']:,} quarter-hours): {_against_naive(scores)}, "
+            f"typical day {scores['typical_day_mae_kwh']:.4f} ({100 * scores['improvement_vs_typical_day']:+.1f} %), "
+            f"80 % interval covers {100 * scores['interval_coverage']:.0f} % [{time.perf_counter() - began:.0f} s]",
+            flush=True,
+        )
     points = sum(g["points"] for g in out.values())
-    pooled = {m: sum(g[m] * g["points"] for g in out.values()) / points for m in ("mae_kwh", "seasonal_naive_mae_kwh")}
-    out["all series"] = {**pooled, "improvement_vs_seasonal_naive": 1 - pooled["mae_kwh"] / pooled["seasonal_naive_mae_kwh"],
-                         # the same origins in both groups: their errors add up origin by origin
-                         "improvement_vs_seasonal_naive_ci95": improvement_interval(sum(e.origin_errors for e in evaluations.values()))}
-    print(f"energy, all {len(series)} series pooled ({points:,} quarter-hours): {_against_naive(out['all series'])}", flush=True)
+    pooled = {
+        m: sum(g[m] * g["points"] for g in out.values()) / points
+        for m in ("mae_kwh", "seasonal_naive_mae_kwh")
+    }
+    out["all series"] = {
+        **pooled,
+        "improvement_vs_seasonal_naive": 1 - pooled["mae_kwh"] / pooled["seasonal_naive_mae_kwh"],
+        # the same origins in both groups: their errors add up origin by origin
+        "improvement_vs_seasonal_naive_ci95": improvement_interval(
+            sum(e.origin_errors for e in evaluations.values())
+        ),
+    }
+    print(
+        f"energy, all {len(series)} series pooled ({points:,} quarter-hours): {_against_naive(out['all series'])}",
+        flush=True,
+    )
     for window, (last, count) in SUPPLEMENTARY.items():
         for label, keys in groups.items():
-            scores = evaluate_energy({k: series[k] for k in keys}, weather, origins(last, count), energy_models.HORIZON_STEPS,
-                                     zones).metrics()
+            scores = evaluate_energy(
+                {k: series[k] for k in keys},
+                weather,
+                origins(last, count),
+                energy_models.HORIZON_STEPS,
+                zones,
+            ).metrics()
             print(f"  supplementary, {label} on {window}: {_against_naive(scores)}", flush=True)
     return {"series": series, "weather": weather, "zones": zones, "scores": out}
 
 
 def _real_line(label: str, scores: dict, source: str, seconds: float) -> None:
     mae, best = scores["mae"], scores["best_baseline"]
-    print(f"real, {label} ({scores['points']:,} points; {source}): forecaster MAE {mae['forecaster']:.4g}, "
-          f"weekly naive {mae['seasonal_naive_7d']:.4g} ({100 * scores['improvement_vs_weekly_naive']:+.1f} %, 95 % "
-          f"{_interval(scores['improvement_vs_weekly_naive_ci95'])}), best baseline {best} {mae[best]:.4g} "
-          f"({100 * scores['improvement_vs_best_baseline']:+.1f} %, {_interval(scores['improvement_vs_best_baseline_ci95'])}); "
-          f"80 % interval held {100 * scores['interval_coverage']:.0f} %; chosen {scores['chosen']} [{seconds:.0f} s]", flush=True)
+    print(
+        f"real, {label} ({scores['points']:,} points; {source}): forecaster MAE {mae['forecaster']:.4g}, "
+        f"weekly naive {mae['seasonal_naive_7d']:.4g} ({100 * scores['improvement_vs_weekly_naive']:+.1f} %, 95 % "
+        f"{_interval(scores['improvement_vs_weekly_naive_ci95'])}), best baseline {best} {mae[best]:.4g} "
+        f"({100 * scores['improvement_vs_best_baseline']:+.1f} %, {_interval(scores['improvement_vs_best_baseline_ci95'])}); "
+        f"80 % interval held {100 * scores['interval_coverage']:.0f} %; chosen {scores['chosen']} [{seconds:.0f} s]",
+        flush=True,
+    )
 
 
 def real_series() -> dict[str, dict]:
@@ -142,13 +202,21 @@ def real_series() -> dict[str, dict]:
         per_day = steps_per_day(series.values.index[1] - series.values.index[0])
         starts = day_ahead_origins(series.values, series.timezone, EVALUATED)
         began = time.perf_counter()
-        out[series.name] = evaluate_forecaster(series.values, series.timezone, series.holidays, starts, per_day)
+        out[series.name] = evaluate_forecaster(
+            series.values, series.timezone, series.holidays, starts, per_day
+        )
         _real_line(series.name, out[series.name], series.source, time.perf_counter() - began)
         if series.name.startswith("victoria"):
             began = time.perf_counter()
-            scores = evaluate_forecaster(series.values, series.timezone, series.holidays, starts, per_day, temperature)
-            _real_line(f"{series.name} with the measured temperature as a PERFECT forecast (look-ahead, a bound)", scores,
-                       "the same, and its temperature", time.perf_counter() - began)
+            scores = evaluate_forecaster(
+                series.values, series.timezone, series.holidays, starts, per_day, temperature
+            )
+            _real_line(
+                f"{series.name} with the measured temperature as a PERFECT forecast (look-ahead, a bound)",
+                scores,
+                "the same, and its temperature",
+                time.perf_counter() - began,
+            )
     return out
 
 
@@ -160,13 +228,20 @@ def presence_scores(conn, starts, manifest: Path) -> dict:
     truth = ground_truth.truth_for_rows(rows, ground_truth.occupied_hours(occupancy, ml_inputs.rooms(conn)))
     began = time.perf_counter()
     midnight = evaluate_presence(rows, truth, starts, select=presence_models.issued_at_origin)
-    hour_ahead = evaluate_presence(rows, truth, starts, select=lambda r, o: r[(r["ts"] >= o) & (r["ts"] < o + pd.Timedelta(days=1))
-                                                                                & (r["lead_hours"] == 1)])
-    print(f"presence, issued at midnight for the next 24 hours ({midnight['room_hours']:,} room-hours): F1 {midnight['f1']:.3f} "
-          f"(precision {midnight['precision']:.3f}, recall {midnight['recall']:.3f}), time-of-day baseline F1 "
-          f"{midnight['baseline_f1']:.3f}; Brier {midnight['brier']:.4f} vs {midnight['baseline_brier']:.4f} "
-          f"({100 * midnight['brier_improvement']:+.1f} %, 95 % {_interval(midnight['brier_improvement_ci95'])}); one hour ahead: "
-          f"F1 {hour_ahead['f1']:.3f} vs {hour_ahead['baseline_f1']:.3f} [{time.perf_counter() - began:.0f} s]", flush=True)
+    hour_ahead = evaluate_presence(
+        rows,
+        truth,
+        starts,
+        select=lambda r, o: r[(r["ts"] >= o) & (r["ts"] < o + pd.Timedelta(days=1)) & (r["lead_hours"] == 1)],
+    )
+    print(
+        f"presence, issued at midnight for the next 24 hours ({midnight['room_hours']:,} room-hours): F1 {midnight['f1']:.3f} "
+        f"(precision {midnight['precision']:.3f}, recall {midnight['recall']:.3f}), time-of-day baseline F1 "
+        f"{midnight['baseline_f1']:.3f}; Brier {midnight['brier']:.4f} vs {midnight['baseline_brier']:.4f} "
+        f"({100 * midnight['brier_improvement']:+.1f} %, 95 % {_interval(midnight['brier_improvement_ci95'])}); one hour ahead: "
+        f"F1 {hour_ahead['f1']:.3f} vs {hour_ahead['baseline_f1']:.3f} [{time.perf_counter() - began:.0f} s]",
+        flush=True,
+    )
     return {"rows": rows, "zones": zones, "midnight": midnight, "hour_ahead": hour_ahead}
 
 
@@ -179,15 +254,23 @@ def anomaly_scores(conn, manifest: Path, days: list[date]) -> dict:
         low, high = local_midnight(day), local_midnight(day + timedelta(days=1))
         history = hourly[(hourly["ts"] >= local_midnight(day - timedelta(days=28))) & (hourly["ts"] < low)]
         baseline = anomalies.Baseline(zones).fit(history)
-        found.append(anomalies.events(anomalies.hour_scores(baseline.score(hourly[(hourly["ts"] >= low) & (hourly["ts"] < high)])), names))
+        found.append(
+            anomalies.events(
+                anomalies.hour_scores(baseline.score(hourly[(hourly["ts"] >= low) & (hourly["ts"] < high)])),
+                names,
+            )
+        )
     found = pd.concat([f for f in found if len(f)], ignore_index=True)
     _, injected = ground_truth.read_manifest(manifest)
     truth = ground_truth.injected_anomalies(injected, ml_inputs.sensors(conn), ml_inputs.apartments(conn))
     low, high = local_midnight(days[0]), local_midnight(days[-1] + timedelta(days=1))
     scores = match_anomalies(found, truth[(truth["end"] > low) & (truth["start"] < high)])
     kinds = truth[(truth["end"] > low) & (truth["start"] < high)]["kind"].value_counts().to_dict()
-    print(f"anomalies, {days[0]} .. {days[-1]}: precision {scores['precision']:.2f}, recall {scores['recall']:.2f} "
-          f"({scores['found']} found, {scores['matched_injected']} of {scores['injected']} injected: {kinds})", flush=True)
+    print(
+        f"anomalies, {days[0]} .. {days[-1]}: precision {scores['precision']:.2f}, recall {scores['recall']:.2f} "
+        f"({scores['found']} found, {scores['matched_injected']} of {scores['injected']} injected: {kinds})",
+        flush=True,
+    )
     return {"hourly": hourly, "zones": zones, "scores": scores, "found": found}
 
 
@@ -197,38 +280,57 @@ def train_and_predict_once(energy_inputs: dict, presence_inputs: dict, anomaly_i
     origin = local_midnight(day)
     began = time.perf_counter()
     first = day - timedelta(days=energy_models.TRAINING_DAYS)
-    window = {k: y[(y.index >= local_midnight(first)) & (y.index < origin)] for k, y in energy_inputs["series"].items()}
-    training = energy_models.EnergyTrainingSet(first, day - timedelta(days=1), energy_inputs["zones"], window, energy_inputs["weather"])
+    window = {
+        k: y[(y.index >= local_midnight(first)) & (y.index < origin)]
+        for k, y in energy_inputs["series"].items()
+    }
+    training = energy_models.EnergyTrainingSet(
+        first, day - timedelta(days=1), energy_inputs["zones"], window, energy_inputs["weather"]
+    )
     models = energy_models.train(training, holdout_days=0)
     forecast = energy_models.forecast(models, window, energy_inputs["weather"], origin)
     energy_s = time.perf_counter() - began
     rows = presence_inputs["rows"]
     window_rows = rows[rows["ts"] >= local_midnight(day - timedelta(days=presence_models.TRAINING_DAYS))]
-    trained = presence_models.train(presence_models.PresenceTrainingSet(day - timedelta(days=presence_models.TRAINING_DAYS),
-                                                                        day - timedelta(days=1), window_rows), holdout_days=0)
+    trained = presence_models.train(
+        presence_models.PresenceTrainingSet(
+            day - timedelta(days=presence_models.TRAINING_DAYS), day - timedelta(days=1), window_rows
+        ),
+        holdout_days=0,
+    )
     hours = presence_models.forecast(trained, window_rows, origin)
     presence_s = time.perf_counter() - began - energy_s
     hourly = anomaly_inputs["hourly"]
-    baseline = anomalies.Baseline(anomaly_inputs["zones"]).fit(hourly[(hourly["ts"] >= local_midnight(day - timedelta(days=28)))
-                                                                        & (hourly["ts"] < origin)])
+    baseline = anomalies.Baseline(anomaly_inputs["zones"]).fit(
+        hourly[(hourly["ts"] >= local_midnight(day - timedelta(days=28))) & (hourly["ts"] < origin)]
+    )
     anomalies.hour_scores(baseline.score(hourly[hourly["ts"] >= origin]))
     total = time.perf_counter() - began
-    print(f"train every model once and predict {day}: {total:.1f} s (energy {energy_s:.1f} s, {len(models.forecasters)} "
-          f"series, {len(forecast):,} values; presence {presence_s:.1f} s, {len(hours)} room-hours; anomalies "
-          f"{total - energy_s - presence_s:.1f} s)", flush=True)
+    print(
+        f"train every model once and predict {day}: {total:.1f} s (energy {energy_s:.1f} s, {len(models.forecasters)} "
+        f"series, {len(forecast):,} values; presence {presence_s:.1f} s, {len(hours)} room-hours; anomalies "
+        f"{total - energy_s - presence_s:.1f} s)",
+        flush=True,
+    )
     return total
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--keep", type=Path, default=None)
-    parser.add_argument("--real-only", action="store_true", help="Only the real public series (no simulated feed).")
+    parser.add_argument(
+        "--real-only", action="store_true", help="Only the real public series (no simulated feed)."
+    )
     args = parser.parse_args()
     real = real_series()
     real_verdicts = {}
     for name, scores in real.items():
-        real_verdicts[f"{name}: no worse than its best baseline"] = scores["improvement_vs_best_baseline"] >= 0
-        real_verdicts[f"{name}: >= 20 % better than weekly naive"] = scores["improvement_vs_weekly_naive"] >= TARGETS["real_vs_weekly_naive"]
+        real_verdicts[f"{name}: no worse than its best baseline"] = (
+            scores["improvement_vs_best_baseline"] >= 0
+        )
+        real_verdicts[f"{name}: >= 20 % better than weekly naive"] = (
+            scores["improvement_vs_weekly_naive"] >= TARGETS["real_vs_weekly_naive"]
+        )
     if args.real_only:
         for text, met in real_verdicts.items():
             print(f"  {'met' if met else 'NOT MET'}: {text}")
@@ -249,25 +351,40 @@ def main() -> None:
             anomaly_scores(conn, manifest, [FIRST + timedelta(days=i) for i in range(28, DAYS)])
         seconds = train_and_predict_once(e, p, a)
         verdicts = {
-            "energy MAE >= 15 % better than seasonal naive (apartments)":
-                e["scores"]["apartments"]["improvement_vs_seasonal_naive"] >= TARGETS["energy"],
-            "energy MAE >= 15 % better than seasonal naive (main devices)":
-                e["scores"]["main devices"]["improvement_vs_seasonal_naive"] >= TARGETS["energy"],
-            "energy MAE >= 15 % better than seasonal naive (all series pooled)":
-                e["scores"]["all series"]["improvement_vs_seasonal_naive"] >= TARGETS["energy"],
+            "energy MAE >= 15 % better than seasonal naive (apartments)": e["scores"]["apartments"][
+                "improvement_vs_seasonal_naive"
+            ]
+            >= TARGETS["energy"],
+            "energy MAE >= 15 % better than seasonal naive (main devices)": e["scores"]["main devices"][
+                "improvement_vs_seasonal_naive"
+            ]
+            >= TARGETS["energy"],
+            "energy MAE >= 15 % better than seasonal naive (all series pooled)": e["scores"]["all series"][
+                "improvement_vs_seasonal_naive"
+            ]
+            >= TARGETS["energy"],
             "presence F1 >= 0.8": p["midnight"]["f1"] >= TARGETS["presence_f1"],
-            "presence Brier better than the time-of-day baseline's, 95 % interval clear of zero":
-                p["midnight"]["brier_improvement_ci95"] is not None and p["midnight"]["brier_improvement_ci95"][0] > 0,
-            "anomaly precision and recall >= 0.7": min(a["scores"]["precision"], a["scores"]["recall"]) >= TARGETS["anomaly"],
+            "presence Brier better than the time-of-day baseline's, 95 % interval clear of zero": p[
+                "midnight"
+            ]["brier_improvement_ci95"]
+            is not None
+            and p["midnight"]["brier_improvement_ci95"][0] > 0,
+            "anomaly precision and recall >= 0.7": min(a["scores"]["precision"], a["scores"]["recall"])
+            >= TARGETS["anomaly"],
             "training and prediction < 2 minutes": seconds < TARGETS["seconds"],
             **real_verdicts,
         }
         for text, met in verdicts.items():
             print(f"  {'met' if met else 'NOT MET'}: {text}")
-        ci, target = e["scores"]["main devices"].get("improvement_vs_seasonal_naive_ci95"), f"{TARGETS['energy']:.0%}"
+        ci, target = (
+            e["scores"]["main devices"].get("improvement_vs_seasonal_naive_ci95"),
+            f"{TARGETS['energy']:.0%}",
+        )
         if ci:
-            print(f"  (main devices, 95 % interval over the {EVALUATED} origins: {_interval(ci)}; "
-                  f"{target + ' lies inside it: this sample cannot tell' if ci[0] < TARGETS['energy'] < ci[1] else 'clear of ' + target})")
+            print(
+                f"  (main devices, 95 % interval over the {EVALUATED} origins: {_interval(ci)}; "
+                f"{target + ' lies inside it: this sample cannot tell' if ci[0] < TARGETS['energy'] < ci[1] else 'clear of ' + target})"
+            )
     finally:
         server.stop()
         if args.keep is None:

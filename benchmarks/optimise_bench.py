@@ -59,21 +59,29 @@ def main() -> None:
     args = parser.parse_args()
     households = simulated_households(6)
     battery_household = households[0]
-    year_days = [date(2023, 1, 3) + timedelta(days=round(i * 362 / 19)) for i in range(20)]  # all seasons, both DST days near
+    year_days = [
+        date(2023, 1, 3) + timedelta(days=round(i * 362 / 19)) for i in range(20)
+    ]  # all seasons, both DST days near
     runs = {}
-    for step, start_step, target, label in ((15, None, 0.5, "96 slots"),
-                                            (5, None, 2.0, "288 slots (appliances start on the quarter-hour, the platform's grid)"),
-                                            (5, 5, None, "288 slots, appliances asked to start every 5 minutes (no target)")):
+    for step, start_step, target, label in (
+        (15, None, 0.5, "96 slots"),
+        (5, None, 2.0, "288 slots (appliances start on the quarter-hour, the platform's grid)"),
+        (5, 5, None, "288 slots, appliances asked to start every 5 minutes (no target)"),
+    ):
         run = runs[(step, start_step)] = timed_solves(battery_household, year_days, step, start_step)
         solves, rules = run["solves"], run["rules"]
         p50, p95 = np.percentile(solves, 50), np.percentile(solves, 95)
         verdict = f" (target p95 < {target} s: {'met' if p95 < target else 'NOT met'})" if target else ""
-        print(f"{label}, battery + 3 appliances, {len(solves)} days: solve p50 {p50:.3f} s, p95 {p95:.3f} s, "
-              f"max {max(solves):.3f} s{verdict}; rule-based p50 {np.percentile(rules, 50) * 1000:.1f} ms "
-              f"(ratio {p50 / np.percentile(rules, 50):.0f}x); checker: {len(solves) - run['unsound']}/{len(solves)} sound")
+        print(
+            f"{label}, battery + 3 appliances, {len(solves)} days: solve p50 {p50:.3f} s, p95 {p95:.3f} s, "
+            f"max {max(solves):.3f} s{verdict}; rule-based p50 {np.percentile(rules, 50) * 1000:.1f} ms "
+            f"(ratio {p50 / np.percentile(rules, 50):.0f}x); checker: {len(solves) - run['unsound']}/{len(solves)} sound"
+        )
     finer = np.array(runs[(5, None)]["costs"]) - np.array(runs[(5, 5)]["costs"])
-    print(f"what 5-minute starts save over quarter-hour starts: mean {finer.mean():.4f} CHF a day, max {finer.max():.4f} "
-          f"(each solve is optimal within the solver's tolerance of {GAP_CHF} CHF)")
+    print(
+        f"what 5-minute starts save over quarter-hour starts: mean {finer.mean():.4f} CHF a day, max {finer.max():.4f} "
+        f"(each solve is optimal within the solver's tolerance of {GAP_CHF} CHF)"
+    )
 
     first = date.fromisoformat(args.month + "-01")
     month = [first + timedelta(days=i) for i in range(args.days)]
@@ -87,15 +95,26 @@ def main() -> None:
             unsound += bool(violations(scenario, schedule))
             rule_sum += comparable_cost_chf(scenario, rule_based(scenario))
             opt_sum += comparable_cost_chf(scenario, schedule)
-        kind = ("PV + battery" if household.battery_kwh else "PV only" if household.pv_kwp else "no PV, no battery")
+        kind = (
+            "PV + battery"
+            if household.battery_kwh
+            else "PV only"
+            if household.pv_kwp
+            else "no PV, no battery"
+        )
         saving = 100 * (rule_sum - opt_sum) / abs(rule_sum)
         totals.setdefault(kind, []).append(saving)
-        print(f"household {household.id} ({kind}, {household.pv_kwp:g} kWp, {household.battery_kwh:g} kWh): "
-              f"rule-based CHF {rule_sum:.2f}, optimised CHF {opt_sum:.2f} over {len(month)} days: {saving:+.1f} %")
+        print(
+            f"household {household.id} ({kind}, {household.pv_kwp:g} kWp, {household.battery_kwh:g} kWh): "
+            f"rule-based CHF {rule_sum:.2f}, optimised CHF {opt_sum:.2f} over {len(month)} days: {saving:+.1f} %"
+        )
     savings = [s for values in totals.values() for s in values]
-    print(f"savings against the rule-based strategy, mean over households: {np.mean(savings):.1f} % "
-          f"(target >= 5 %: {'met' if np.mean(savings) >= 5 else 'NOT met'}); by kind: "
-          + ", ".join(f"{k} {np.mean(v):.1f} %" for k, v in totals.items()) + f"; checker: {unsound} unsound")
+    print(
+        f"savings against the rule-based strategy, mean over households: {np.mean(savings):.1f} % "
+        f"(target >= 5 %: {'met' if np.mean(savings) >= 5 else 'NOT met'}); by kind: "
+        + ", ".join(f"{k} {np.mean(v):.1f} %" for k, v in totals.items())
+        + f"; checker: {unsound} unsound"
+    )
 
     with tempfile.TemporaryDirectory() as folder:
         path, out = Path(folder) / "scenario.json", Path(folder) / "schedule.json"
@@ -103,14 +122,26 @@ def main() -> None:
         runs = []
         for _ in range(5):
             began = time.perf_counter()
-            subprocess.run([str(Path(sys.executable).parent / "domotic"), "optimize", "--scenario", str(path), "--out", str(out)],
-                           check=True, capture_output=True)
+            subprocess.run(
+                [
+                    str(Path(sys.executable).parent / "domotic"),
+                    "optimize",
+                    "--scenario",
+                    str(path),
+                    "--out",
+                    str(out),
+                ],
+                check=True,
+                capture_output=True,
+            )
             runs.append(time.perf_counter() - began)
         began = time.perf_counter()
         subprocess.run([sys.executable, "-c", "pass"], check=True)
         bare = time.perf_counter() - began
-    print(f"`domotic optimize`, 96 slots: p50 {np.percentile(runs, 50):.2f} s, max {max(runs):.2f} s "
-          f"(target < 1.5 s: {'met' if max(runs) < 1.5 else 'NOT met'}); a bare Python start: {bare:.2f} s")
+    print(
+        f"`domotic optimize`, 96 slots: p50 {np.percentile(runs, 50):.2f} s, max {max(runs):.2f} s "
+        f"(target < 1.5 s: {'met' if max(runs) < 1.5 else 'NOT met'}); a bare Python start: {bare:.2f} s"
+    )
 
 
 if __name__ == "__main__":

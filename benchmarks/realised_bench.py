@@ -73,7 +73,7 @@ HYBRID = "day-ahead appliances, battery by the rule"
 STRATEGIES = ("no battery", "rule-based", *PLANNED, HYBRID, "perfect foresight, day by day", WHOLE)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def actual_day(household: Household, day: date) -> Scenario:
     """The day as it happens (kept: the load history and the played days read the same days)."""
     return read_scenario(simulated_scenario(household, day, 15, SEED))
@@ -85,7 +85,9 @@ def load_history(household: Household, first: date, last: date) -> pd.Series:
     for k in range((last - first).days + 1):
         day = first + timedelta(days=k)
         load = actual_day(household, day).load_kw
-        parts.append(pd.Series(load, index=pd.date_range(local_midnight(day), periods=len(load), freq="15min")))
+        parts.append(
+            pd.Series(load, index=pd.date_range(local_midnight(day), periods=len(load), freq="15min"))
+        )
     return pd.concat(parts)
 
 
@@ -96,12 +98,16 @@ def pv_forecast(household: Household, day: date, slots: int) -> tuple[float, ...
     issued = day - timedelta(days=1)
     rows = forecast_rows(household.site, SEED, issued, np.random.default_rng([SEED, 99, issued.toordinal()]))
     hourly = pd.Series({pd.Timestamp(r[0], tz="UTC"): r[1] for r in rows if r[4] == "PRED_GLOB_ctrl"})
-    mids = local_midnight(day) + pd.Timedelta(minutes=7.5) + pd.to_timedelta(np.arange(slots) * 15, unit="min")
+    mids = (
+        local_midnight(day) + pd.Timedelta(minutes=7.5) + pd.to_timedelta(np.arange(slots) * 15, unit="min")
+    )
     radiation = np.interp(mids.asi8, hourly.index.asi8, hourly.to_numpy())
     return tuple(float(v) for v in pv_kw(household.pv_kwp, radiation))
 
 
-def load_forecasts(history: pd.Series, days: list[date], timezone: str, lead_days: int) -> tuple[dict[date, tuple[float, ...]], dict]:
+def load_forecasts(
+    history: pd.Series, days: list[date], timezone: str, lead_days: int
+) -> tuple[dict[date, tuple[float, ...]], dict]:
     """Each day's load as forecast at the local midnight `lead_days` before it (1: the day ahead; 2: the second
     day of a 48-hour forecast), and the forecast's MAE beside weekly naive's over the days."""
     per_day = round(pd.Timedelta(days=1) / (history.index[1] - history.index[0]))
@@ -110,14 +116,25 @@ def load_forecasts(history: pd.Series, days: list[date], timezone: str, lead_day
         origin = local_midnight(day - timedelta(days=lead_days - 1), timezone)
         known = history[history.index < origin]
         if k % REFIT_EVERY_DAYS == 0:
-            forecaster = EnergyForecaster(timezone, lead_days * per_day).fit(known.iloc[-HISTORY_DAYS * per_day:])
+            forecaster = EnergyForecaster(timezone, lead_days * per_day).fit(
+                known.iloc[-HISTORY_DAYS * per_day :]
+            )
         predicted = forecaster.predict(known).set_index("ts")["value"]
-        day_slots = history[(history.index >= local_midnight(day, timezone)) & (history.index < local_midnight(day + timedelta(days=1), timezone))]
+        day_slots = history[
+            (history.index >= local_midnight(day, timezone))
+            & (history.index < local_midnight(day + timedelta(days=1), timezone))
+        ]
         out[day] = tuple(float(v) for v in predicted.reindex(day_slots.index).to_numpy())
-        errors.append(np.nanmean(np.abs(predicted.reindex(day_slots.index).to_numpy() - day_slots.to_numpy())))
+        errors.append(
+            np.nanmean(np.abs(predicted.reindex(day_slots.index).to_numpy() - day_slots.to_numpy()))
+        )
         week_before = history.reindex(day_slots.index - pd.Timedelta(days=7)).to_numpy()
         naive.append(np.nanmean(np.abs(week_before - day_slots.to_numpy())))
-    return out, {"mae_kw": float(np.mean(errors)), "weekly_naive_mae_kw": float(np.mean(naive)), "method": forecaster.method}
+    return out, {
+        "mae_kw": float(np.mean(errors)),
+        "weekly_naive_mae_kw": float(np.mean(naive)),
+        "method": forecaster.method,
+    }
 
 
 def whole_period(days: list[tuple[Scenario, object]]) -> tuple[float, float]:
@@ -125,9 +142,20 @@ def whole_period(days: list[tuple[Scenario, object]]) -> tuple[float, float]:
     PV (the appliances where the day-by-day perfect-foresight plans put them), counting what is left at the end
     as every strategy's is counted: the best any strategy could do."""
     actual = [a for a, _ in days]
-    load = [l + sum(kw[t] for kw in plan.appliances_kw.values()) for a, plan in days for t, l in enumerate(a.load_kw)]
-    whole = replace(actual[0], load_kw=tuple(load), pv_kw=sum((a.pv_kw for a in actual), ()), appliances=(), pausable=(),
-                    price_import=sum((a.price_import for a in actual), ()), price_export=sum((a.price_export for a in actual), ()))
+    load = [
+        kw_load + sum(kw[t] for kw in plan.appliances_kw.values())
+        for a, plan in days
+        for t, kw_load in enumerate(a.load_kw)
+    ]
+    whole = replace(
+        actual[0],
+        load_kw=tuple(load),
+        pv_kw=sum((a.pv_kw for a in actual), ()),
+        appliances=(),
+        pausable=(),
+        price_import=sum((a.price_import for a in actual), ()),
+        price_export=sum((a.price_export for a in actual), ()),
+    )
     if whole.battery:  # the same credit for what is left at the end as every strategy gets
         rate = stored_energy_rate(whole.price_import, whole.battery.eff_discharge)
         whole = replace(whole, battery=replace(whole.battery, end_value_chf_kwh=rate))
@@ -151,9 +179,15 @@ def simulated_source(household: Household, days: list[date]) -> Source:
     forecast issued on D-1)."""
     history = load_history(household, days[0] - timedelta(days=HISTORY_DAYS + 1), days[-1])
     loads, quality = load_forecasts(history, days, PLATFORM_TIMEZONE, lead_days=2)
-    return Source(days, functools.partial(actual_day, household),
-                  lambda day, actual: replace(actual, load_kw=loads[day], pv_kw=pv_forecast(household, day, actual.slots)),
-                  household.battery_kwh, quality)
+    return Source(
+        days,
+        functools.partial(actual_day, household),
+        lambda day, actual: replace(
+            actual, load_kw=loads[day], pv_kw=pv_forecast(household, day, actual.slots)
+        ),
+        household.battery_kwh,
+        quality,
+    )
 
 
 REAL_TIMEZONE = "Europe/Paris"
@@ -168,23 +202,36 @@ def pv_of(radiation: pd.Series, kwp: float, day: date, slots: int) -> tuple[floa
     turns radiation into PV."""
     if not kwp:
         return (0.0,) * slots
-    mids = local_midnight(day, REAL_TIMEZONE) + pd.Timedelta(minutes=7.5) + pd.to_timedelta(np.arange(slots) * 15, unit="min")
+    mids = (
+        local_midnight(day, REAL_TIMEZONE)
+        + pd.Timedelta(minutes=7.5)
+        + pd.to_timedelta(np.arange(slots) * 15, unit="min")
+    )
     hours = (mids - pd.Timestamp(day, tz="Etc/GMT-1")) / pd.Timedelta(hours=1)
     hourly = radiation.loc[(day.month, day.day)].to_numpy(dtype=float)
-    return tuple(float(v) for v in pv_kw(kwp, np.interp(hours, np.arange(24) + 0.5, hourly, left=0.0, right=0.0)))
+    return tuple(
+        float(v) for v in pv_kw(kwp, np.interp(hours, np.arange(24) + 0.5, hourly, left=0.0, right=0.0))
+    )
 
 
 def real_load(days: list[date]) -> tuple[pd.Series, dict, dict]:
     """The Sceaux household's measured load over the days and the history they are forecast from, each day's
     forecast made at the local midnight that opens it, and the forecast's quality."""
     load = sceaux_household().values
-    history = load[(load.index >= local_midnight(days[0] - timedelta(days=HISTORY_DAYS + 1), REAL_TIMEZONE))
-                   & (load.index < local_midnight(days[-1] + timedelta(days=1), REAL_TIMEZONE))]
+    history = load[
+        (load.index >= local_midnight(days[0] - timedelta(days=HISTORY_DAYS + 1), REAL_TIMEZONE))
+        & (load.index < local_midnight(days[-1] + timedelta(days=1), REAL_TIMEZONE))
+    ]
     return history, *load_forecasts(history, days, REAL_TIMEZONE, lead_days=1)
 
 
-def real_source(measured_load: tuple[pd.Series, dict, dict], radiation: pd.Series, kwp: float, kwh: float,
-                days: list[date]) -> Source:
+def real_source(
+    measured_load: tuple[pd.Series, dict, dict],
+    radiation: pd.Series,
+    kwp: float,
+    kwh: float,
+    days: list[date],
+) -> Source:
     """The Sceaux household's consumption (`real_load`) with `kwp` of PV under Amsterdam's typical radiation and
     a `kwh` battery, at the platform's tariffs of the same weekday whole weeks later (from 2023). Planned at the
     local midnight that opens the day: the load forecast for the day ahead, yesterday's PV (persistence)."""
@@ -195,16 +242,26 @@ def real_source(measured_load: tuple[pd.Series, dict, dict], radiation: pd.Serie
 
     def actual(day: date) -> Scenario:
         template = read_scenario(simulated_scenario(household, day + shift, 15, SEED, appliances=()))
-        measured = history[(history.index >= local_midnight(day, REAL_TIMEZONE)) & (history.index < local_midnight(day + timedelta(days=1), REAL_TIMEZONE))]
+        measured = history[
+            (history.index >= local_midnight(day, REAL_TIMEZONE))
+            & (history.index < local_midnight(day + timedelta(days=1), REAL_TIMEZONE))
+        ]
         if len(measured) != template.slots:
-            raise SystemExit(f"{day} has {len(measured)} quarter-hours and its tariff day {day + shift} {template.slots}: "
-                             "play a month without a daylight-saving change")
+            raise SystemExit(
+                f"{day} has {len(measured)} quarter-hours and its tariff day {day + shift} {template.slots}: "
+                "play a month without a daylight-saving change"
+            )
         filled.append(int(measured.isna().sum()))  # a gap in the measurement is interpolated, and counted
-        return replace(template, load_kw=tuple(measured.interpolate(limit_direction="both").to_numpy()),
-                       pv_kw=pv_of(radiation, kwp, day, template.slots))
+        return replace(
+            template,
+            load_kw=tuple(measured.interpolate(limit_direction="both").to_numpy()),
+            pv_kw=pv_of(radiation, kwp, day, template.slots),
+        )
 
     def planned(day: date, played: Scenario) -> Scenario:
-        return replace(played, load_kw=loads[day], pv_kw=pv_of(radiation, kwp, day - timedelta(days=1), played.slots))
+        return replace(
+            played, load_kw=loads[day], pv_kw=pv_of(radiation, kwp, day - timedelta(days=1), played.slots)
+        )
 
     return Source(days, actual, planned, kwh, {**quality, "filled_quarter_hours": filled})
 
@@ -218,73 +275,124 @@ def play_days(source: Source) -> tuple[dict[str, float], dict]:
     for day in source.days:
         actual = source.actual(day)
         forecast = source.planned(day, actual)
-        rate = stored_energy_rate(actual.price_import, actual.battery.eff_discharge) if actual.battery else 0.0
+        rate = (
+            stored_energy_rate(actual.price_import, actual.battery.eff_discharge) if actual.battery else 0.0
+        )
         cost["no battery"] += cost_chf(actual, without_battery(actual))
         best = solve(with_soc(actual, soc["perfect foresight, day by day"]))
-        for name, schedule in (("rule-based", rule_based(with_soc(actual, soc["rule-based"]))),
-                               ("perfect foresight, day by day", best)):
+        for name, schedule in (
+            ("rule-based", rule_based(with_soc(actual, soc["rule-based"]))),
+            ("perfect foresight, day by day", best),
+        ):
             cost[name] += cost_chf(actual, schedule)
             soc[name] = schedule.soc[-1] if actual.battery else 0.5
         played_days.append((actual, best))
         for name, (hourly, store_surplus, valued) in PLANNED.items():
-            planned_on = replace(forecast, battery=replace(forecast.battery, end_value_chf_kwh=rate)) if valued and actual.battery else forecast
+            planned_on = (
+                replace(forecast, battery=replace(forecast.battery, end_value_chf_kwh=rate))
+                if valued and actual.battery
+                else forecast
+            )
             played, plan = day_ahead(actual, planned_on, soc[name], store_surplus)
             if hourly and actual.battery:
                 played = replan_hourly(actual, planned_on, soc[name], plan, store_surplus)
             cost[name] += played.cost_chf
             soc[name] = played.soc_end if actual.battery else 0.5
-            if name == "day-ahead, surplus stored":  # the same plan's appliances, the battery left to the rule
-                fixed = replace(actual, appliances=(), pausable=(), load_kw=tuple(
-                    l + sum(kw[t] for kw in plan.appliances_kw.values()) for t, l in enumerate(actual.load_kw)))
+            if (
+                name == "day-ahead, surplus stored"
+            ):  # the same plan's appliances, the battery left to the rule
+                fixed = replace(
+                    actual,
+                    appliances=(),
+                    pausable=(),
+                    load_kw=tuple(
+                        kw_load + sum(kw[t] for kw in plan.appliances_kw.values())
+                        for t, kw_load in enumerate(actual.load_kw)
+                    ),
+                )
                 ruled = rule_based(with_soc(fixed, soc[HYBRID]))
                 cost[HYBRID] += cost_chf(fixed, ruled)
                 soc[HYBRID] = ruled.soc[-1] if actual.battery else 0.5
     cost[WHOLE], soc[WHOLE] = whole_period(played_days)
     for name in STRATEGIES:  # what is left in the battery at the end
         cost[name] -= (soc[name] - 0.5) * source.battery_kwh * rate
-    return cost, {**source.quality, "seconds": time.perf_counter() - began, "soc_end": {k: round(v, 3) for k, v in soc.items()}}
+    return cost, {
+        **source.quality,
+        "seconds": time.perf_counter() - began,
+        "soc_end": {k: round(v, 3) for k, v in soc.items()},
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--month", default=None, help="first day of the days played (YYYY-MM; 2023-06, with --real 2008-06)")
+    parser.add_argument(
+        "--month", default=None, help="first day of the days played (YYYY-MM; 2023-06, with --real 2008-06)"
+    )
     parser.add_argument("--households", type=int, default=6, help="simulated households")
-    parser.add_argument("--real", action="store_true", help="the Sceaux household's measured load and Amsterdam's radiation")
+    parser.add_argument(
+        "--real", action="store_true", help="the Sceaux household's measured load and Amsterdam's radiation"
+    )
     args = parser.parse_args()
     first = date.fromisoformat((args.month or ("2008-06" if args.real else "2023-06")) + "-01")
     days = [first + timedelta(days=k) for k in range(args.days)]
     if args.real:
         measured, radiation = real_load(days), amsterdam_radiation()
-        print(f"{args.days} consecutive days from {first}, state of charge carried; the Sceaux household's measured load, "
-              f"Amsterdam's typical-year radiation; planned at midnight on the platform's day-ahead load forecast "
-              f"(refitted every {REFIT_EVERY_DAYS} days) and yesterday's PV")
-        households = {f"{kwp:g} kWp {kwh:g} kWh": (kwp, kwh, functools.partial(real_source, measured, radiation, kwp, kwh))
-                      for kwp, kwh in REAL_SIZES}
+        print(
+            f"{args.days} consecutive days from {first}, state of charge carried; the Sceaux household's measured load, "
+            f"Amsterdam's typical-year radiation; planned at midnight on the platform's day-ahead load forecast "
+            f"(refitted every {REFIT_EVERY_DAYS} days) and yesterday's PV"
+        )
+        households = {
+            f"{kwp:g} kWp {kwh:g} kWh": (
+                kwp,
+                kwh,
+                functools.partial(real_source, measured, radiation, kwp, kwh),
+            )
+            for kwp, kwh in REAL_SIZES
+        }
     else:
-        print(f"{args.days} consecutive days from {first}, state of charge carried; load forecast by the platform's "
-              f"forecaster (refitted every {REFIT_EVERY_DAYS} days), PV from the radiation forecast of the day before")
-        households = {f"household {h.id}": (h.pv_kwp, h.battery_kwh, functools.partial(simulated_source, h))
-                      for h in simulated_households(args.households)}
+        print(
+            f"{args.days} consecutive days from {first}, state of charge carried; load forecast by the platform's "
+            f"forecaster (refitted every {REFIT_EVERY_DAYS} days), PV from the radiation forecast of the day before"
+        )
+        households = {
+            f"household {h.id}": (h.pv_kwp, h.battery_kwh, functools.partial(simulated_source, h))
+            for h in simulated_households(args.households)
+        }
     totals: dict[str, dict[str, float]] = {}
     for name, (kwp, kwh, source) in households.items():
         kind = "PV + battery" if kwh else "PV only" if kwp else "no PV, no battery"
         totals[name], quality = play_days(source(days))
-        gaps = f", {sum(quality['filled_quarter_hours'])} unmeasured quarter-hours interpolated" if "filled_quarter_hours" in quality else ""
-        print(f"{name} ({kind}, {kwp:g} kWp, {kwh:g} kWh): load forecast MAE {quality['mae_kw']:.3f} kW against "
-              f"{quality['weekly_naive_mae_kw']:.3f} for weekly naive (its last fit chose {quality['method']}){gaps}, "
-              f"{quality['seconds']:.0f} s", flush=True)
+        gaps = (
+            f", {sum(quality['filled_quarter_hours'])} unmeasured quarter-hours interpolated"
+            if "filled_quarter_hours" in quality
+            else ""
+        )
+        print(
+            f"{name} ({kind}, {kwp:g} kWp, {kwh:g} kWh): load forecast MAE {quality['mae_kw']:.3f} kW against "
+            f"{quality['weekly_naive_mae_kw']:.3f} for weekly naive (its last fit chose {quality['method']}){gaps}, "
+            f"{quality['seconds']:.0f} s",
+            flush=True,
+        )
     groups = {"all": list(households), "with a battery": [n for n, (_, kwh, _) in households.items() if kwh]}
-    print(f"\nrealised cost in CHF over the {args.days} days (the energy left in a battery credited), and against rule-based:")
+    print(
+        f"\nrealised cost in CHF over the {args.days} days (the energy left in a battery credited), and against rule-based:"
+    )
     print("| strategy | " + " | ".join(households) + " | " + " | ".join(groups) + " |")
     print("|---" * (1 + len(households) + len(groups)) + "|")
     for strategy in STRATEGIES:
         cells = [f"{totals[n][strategy]:.2f}" for n in households]
         for members in groups.values():
-            value, rule = sum(totals[m][strategy] for m in members), sum(totals[m]["rule-based"] for m in members)
+            value, rule = (
+                sum(totals[m][strategy] for m in members),
+                sum(totals[m]["rule-based"] for m in members),
+            )
             cells.append(f"{value:.2f} ({100 * (rule - value) / abs(rule):+.1f} %)" if members else "-")
         print(f"| {strategy} | " + " | ".join(cells) + " |")
-    print("perfect foresight plans on the actual load and PV: what a perfect forecast would give, not a result")
+    print(
+        "perfect foresight plans on the actual load and PV: what a perfect forecast would give, not a result"
+    )
 
 
 if __name__ == "__main__":

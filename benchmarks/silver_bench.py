@@ -56,52 +56,79 @@ def main() -> None:
             import_reference_tables(f"sqlite:///{feed.out / 'pidb.sqlite'}", conn)
             if not conn.execute("SELECT count(*) FROM meta.bronze_sensor_files").fetchone()[0]:
                 print("copying the feed into Bronze ...", flush=True)
-                ingest_sensor_files(LocalFolder(feed.share), conn, bronze, lambda a: PLATFORM_TIMEZONE,
-                                    store_days=[days[0] - timedelta(days=1), *days, *(days[-1] + timedelta(days=i) for i in range(1, 4))],
-                                    settle_seconds=0)
+                ingest_sensor_files(
+                    LocalFolder(feed.share),
+                    conn,
+                    bronze,
+                    lambda a: PLATFORM_TIMEZONE,
+                    store_days=[
+                        days[0] - timedelta(days=1),
+                        *days,
+                        *(days[-1] + timedelta(days=i) for i in range(1, 4)),
+                    ],
+                    settle_seconds=0,
+                )
 
             began = time.perf_counter()
             loads = load_days(conn, bronze, days)
             silver_s = time.perf_counter() - began
             rows, files = sum(d.rows for d in loads), sum(d.files for d in loads)
-            print(f"Bronze -> Silver, {args.days} days: {silver_s:.1f} s, {files:,} files ({files / silver_s:,.0f}/s), "
-                  f"{rows:,} rows ({rows / silver_s:,.0f}/s), peak memory {peak_mib():,.0f} MiB", flush=True)
+            print(
+                f"Bronze -> Silver, {args.days} days: {silver_s:.1f} s, {files:,} files ({files / silver_s:,.0f}/s), "
+                f"{rows:,} rows ({rows / silver_s:,.0f}/s), peak memory {peak_mib():,.0f} MiB",
+                flush=True,
+            )
 
             dump = work / "events.bin"
-            with open(dump, "wb") as out, conn.cursor().copy(
-                    "COPY (SELECT * FROM silver.sensor_events) TO STDOUT (FORMAT BINARY)") as copy:
+            with (
+                open(dump, "wb") as out,
+                conn.cursor().copy(
+                    "COPY (SELECT * FROM silver.sensor_events) TO STDOUT (FORMAT BINARY)"
+                ) as copy,
+            ):
                 for block in copy:
                     out.write(block)
             conn.execute("DROP TABLE IF EXISTS silver.raw_copy_reference")
             conn.execute("CREATE UNLOGGED TABLE silver.raw_copy_reference (LIKE silver.sensor_events)")
             began = time.perf_counter()
-            with conn.transaction(), open(dump, "rb") as source, conn.cursor().copy(
-                    "COPY silver.raw_copy_reference FROM STDIN (FORMAT BINARY)") as copy:
+            with (
+                conn.transaction(),
+                open(dump, "rb") as source,
+                conn.cursor().copy("COPY silver.raw_copy_reference FROM STDIN (FORMAT BINARY)") as copy,
+            ):
                 while block := source.read(1 << 20):
                     copy.write(block)
             raw_s = time.perf_counter() - began
             conn.execute("DROP TABLE silver.raw_copy_reference")
-            print(f"raw binary COPY of the same rows: {raw_s:.1f} s ({rows / raw_s:,.0f} rows/s); "
-                  f"Silver load reaches {100 * raw_s / silver_s:.1f} % of the raw row rate", flush=True)
+            print(
+                f"raw binary COPY of the same rows: {raw_s:.1f} s ({rows / raw_s:,.0f} rows/s); "
+                f"Silver load reaches {100 * raw_s / silver_s:.1f} % of the raw row rate",
+                flush=True,
+            )
 
             last = days[-1]
             began = time.perf_counter()
             load_days(conn, bronze, [last], workers=1)
             rebuild_s = time.perf_counter() - began
             # the live case: the day's last minute arrives (one file per apartment) and is appended
-            ids, first = conn.execute("""SELECT array_agg(id), min(doc_ts) FROM meta.bronze_sensor_files
+            ids, first = conn.execute(
+                """SELECT array_agg(id), min(doc_ts) FROM meta.bronze_sensor_files
                                          WHERE partition_day = %s AND quarantine_reason IS NULL AND bronze_path <> ''
                                            AND doc_ts >= (SELECT max(doc_ts) - interval '30 seconds' FROM meta.bronze_sensor_files
                                                           WHERE partition_day = %s AND quarantine_reason IS NULL)""",
-                                      (last, last)).fetchone()
+                (last, last),
+            ).fetchone()
             conn.execute("DELETE FROM silver.etl_watermark WHERE file_id = ANY(%s)", (ids,))
             conn.execute(f"DELETE FROM silver.{partition_name(last)} WHERE ts >= %s", (first,))
             began = time.perf_counter()
             appended = append_new_files(conn, bronze, last)
             tick_s = time.perf_counter() - began
             assert appended is not None and appended.files == len(ids)
-            print(f"live tick, {len(ids)} new files appended: {tick_s:.2f} s of work "
-                  f"(rebuilding the whole day instead: {rebuild_s:.2f} s)", flush=True)
+            print(
+                f"live tick, {len(ids)} new files appended: {tick_s:.2f} s of work "
+                f"(rebuilding the whole day instead: {rebuild_s:.2f} s)",
+                flush=True,
+            )
     finally:
         server.stop()
         if args.keep is None:

@@ -37,9 +37,14 @@ def intake(landing, dsn: str, bronze: Path, days) -> tuple[float, float]:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("TRUNCATE meta.bronze_sensor_files")
         shutil.rmtree(bronze, ignore_errors=True)
-        seconds, _ = timed(lambda: ingest_sensor_files(landing, conn, bronze, lambda a: PLATFORM_TIMEZONE,
-                                                       store_days=days, settle_seconds=0))
-        idle, _ = timed(lambda: ingest_sensor_files(landing, conn, bronze, lambda a: PLATFORM_TIMEZONE, limit=20_000))
+        seconds, _ = timed(
+            lambda: ingest_sensor_files(
+                landing, conn, bronze, lambda a: PLATFORM_TIMEZONE, store_days=days, settle_seconds=0
+            )
+        )
+        idle, _ = timed(
+            lambda: ingest_sensor_files(landing, conn, bronze, lambda a: PLATFORM_TIMEZONE, limit=20_000)
+        )
     return seconds, idle
 
 
@@ -75,14 +80,22 @@ def main() -> None:
         line("Bronze intake over SMB, every file", smb_intake, local_intake, files, "files")
 
         weather = sorted(on_sftp.glob("*.csv"))
-        drop = open_landing(f"{sftp['url'].rsplit('/', 1)[0]}/{folder}",
-                            {"key_file": sftp["key"], "known_hosts": sftp["known_hosts"]})
+        drop = open_landing(
+            f"{sftp['url'].rsplit('/', 1)[0]}/{folder}",
+            {"key_file": sftp["key"], "known_hosts": sftp["known_hosts"]},
+        )
         local_read, _ = timed(lambda: [p.read_bytes() for p in weather])
         fetch, fetched = timed(lambda: [drop.read(e.relpath) for e in drop.list(".csv")])
         drop.close()
         assert len(fetched) == len(weather)
         size = sum(len(b) for b in fetched) / 1e6
-        line(f"fetch {len(weather)} weather files over sFTP ({size:.1f} MB)", fetch, local_read, len(weather), "files")
+        line(
+            f"fetch {len(weather)} weather files over sFTP ({size:.1f} MB)",
+            fetch,
+            local_read,
+            len(weather),
+            "files",
+        )
     finally:
         server.stop()
         shutil.rmtree(on_share, ignore_errors=True)

@@ -44,7 +44,10 @@ from domotic_assets.warehouse.embedded import EmbeddedPostgres
 from domotic_assets.warehouse.schema import ensure_schema
 from domotic_assets.warehouse.telemetry_tables import ensure_day_partition
 from domotic_assets_tests.stream_helpers import (
-    BackgroundPublisher, expected_readings, simulated_stream, stored_readings,
+    BackgroundPublisher,
+    expected_readings,
+    simulated_stream,
+    stored_readings,
 )
 
 REFERENCE_BATCH = 50
@@ -66,7 +69,9 @@ def register(endpoint: MqttEndpoint, client_id: str) -> None:
     client.loop_stop()
 
 
-def drain(client: mqtt.Client, endpoint: MqttEndpoint, finished: threading.Event, timeout: float = 900) -> float:
+def drain(
+    client: mqtt.Client, endpoint: MqttEndpoint, finished: threading.Event, timeout: float = 900
+) -> float:
     began = time.perf_counter()
     client.connect(endpoint.host, endpoint.port, clean_start=False, properties=connect_properties(3600))
     client.loop_start()
@@ -84,6 +89,7 @@ def bare(endpoint: MqttEndpoint, messages: int) -> float:
         count[0] += 1
         if count[0] >= messages:
             finished.set()
+
     client.on_message = on_message
     return drain(client, endpoint, finished)
 
@@ -113,6 +119,7 @@ def reference(endpoint: MqttEndpoint, dsn: str, messages: int) -> float:
         if count[0] >= messages:
             flush()
             finished.set()
+
     client.on_message = on_message
     try:
         return drain(client, endpoint, finished)
@@ -121,7 +128,9 @@ def reference(endpoint: MqttEndpoint, dsn: str, messages: int) -> float:
 
 
 def consumer(endpoint: MqttEndpoint, dsn: str, messages: int, buffer: Path) -> float:
-    stream = StreamConsumer(endpoint, dsn, buffer, StreamOptions(client_id="bench-consumer"), report=lambda f: None)
+    stream = StreamConsumer(
+        endpoint, dsn, buffer, StreamOptions(client_id="bench-consumer"), report=lambda f: None
+    )
     began = time.perf_counter()
     stream.start()
     assert stream.wait_until_durable(messages, timeout=900), "the backlog was not drained"
@@ -141,9 +150,22 @@ def soak(url: str, dsn: str, home: Path, minutes: float, rate: float) -> dict:
     """`domotic stream` for `minutes` at `rate` messages a second: its memory, and every reading checked."""
     stream = simulated_stream(int(minutes * 60 * rate), step_seconds=1, households=50)
     env = {**os.environ, "DOMOTIC_HOME": str(home), "DOMOTIC_PG_DSN": dsn, "DOMOTIC_MQTT_URL": url}
-    process = subprocess.Popen([sys.executable, "-m", "domotic_assets.cli", "stream", "--client-id", "bench-soak",
-                                "--health-seconds", "30"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "domotic_assets.cli",
+            "stream",
+            "--client-id",
+            "bench-soak",
+            "--health-seconds",
+            "30",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     time.sleep(5)  # connected and subscribed
     meters = BackgroundPublisher(url, stream, rate=rate, client_id="bench-soak-meters")
     samples, began = [], time.monotonic()
@@ -158,10 +180,18 @@ def soak(url: str, dsn: str, home: Path, minutes: float, rate: float) -> dict:
     stored = stored_readings(dsn)
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(60)
-    by_minute = [max(m for t, m in samples if int(t // 60) == minute) for minute in sorted({int(t // 60) for t, _ in samples})]
-    return {"messages": len(stream), "seconds": time.monotonic() - began, "rss_by_minute": by_minute,
-            "lost": len(expected - set(stored)), "doubled": sum(1 for v in stored.values() if v > 1),
-            "unexpected": len(set(stored) - expected)}
+    by_minute = [
+        max(m for t, m in samples if int(t // 60) == minute)
+        for minute in sorted({int(t // 60) for t, _ in samples})
+    ]
+    return {
+        "messages": len(stream),
+        "seconds": time.monotonic() - began,
+        "rss_by_minute": by_minute,
+        "lost": len(expected - set(stored)),
+        "doubled": sum(1 for v in stored.values() if v > 1),
+        "unexpected": len(set(stored) - expected),
+    }
 
 
 def main() -> None:
@@ -192,33 +222,57 @@ def main() -> None:
             register(endpoint, client_id)
         published = BackgroundPublisher(url, stream, rate=None, client_id="bench-meters")
         published.join(timeout=1800)
-        print(f"backlog: {len(stream):,} messages ({len(expected):,} readings, duplicates and malformed included), "
-              f"published in {published.summary.seconds:.1f} s, queued for each subscriber")
+        print(
+            f"backlog: {len(stream):,} messages ({len(expected):,} readings, duplicates and malformed included), "
+            f"published in {published.summary.seconds:.1f} s, queued for each subscriber"
+        )
 
         bare_s = bare(endpoint, len(stream))
         reference_s = reference(endpoint, dsns["bench_reference"], len(stream))
         consumer_s = consumer(endpoint, dsns["bench_consumer"], len(stream), work / "buffer")
-        ref_rows, stored = len(stored_readings(dsns["bench_reference"])), stored_readings(dsns["bench_consumer"])
+        ref_rows, stored = (
+            len(stored_readings(dsns["bench_reference"])),
+            stored_readings(dsns["bench_consumer"]),
+        )
         lost, extra = len(expected - set(stored)), len(set(stored) - expected)
         n = len(stream)
         print(f"{'bare paho subscriber (stores nothing)':<44} {bare_s:8.2f} s  {n / bare_s:>9,.0f} msg/s")
-        print(f"{'reference: executemany, batches of 50':<44} {reference_s:8.2f} s  {n / reference_s:>9,.0f} msg/s"
-              f"   rows {ref_rows:,}")
-        print(f"{'domotic stream consumer (COPY, durable acks)':<44} {consumer_s:8.2f} s  {n / consumer_s:>9,.0f} msg/s"
-              f"   rows {len(stored):,}, lost {lost}, unexpected {extra}")
-        print(f"consumer / bare: {bare_s / consumer_s:.0%} (target >= 70 %); consumer / reference: "
-              f"{reference_s / consumer_s:.1f}x (target >= 10x); zero loss: {'yes' if lost == extra == 0 else 'NO'}")
+        print(
+            f"{'reference: executemany, batches of 50':<44} {reference_s:8.2f} s  {n / reference_s:>9,.0f} msg/s"
+            f"   rows {ref_rows:,}"
+        )
+        print(
+            f"{'domotic stream consumer (COPY, durable acks)':<44} {consumer_s:8.2f} s  {n / consumer_s:>9,.0f} msg/s"
+            f"   rows {len(stored):,}, lost {lost}, unexpected {extra}"
+        )
+        print(
+            f"consumer / bare: {bare_s / consumer_s:.0%} (target >= 70 %); consumer / reference: "
+            f"{reference_s / consumer_s:.1f}x (target >= 10x); zero loss: {'yes' if lost == extra == 0 else 'NO'}"
+        )
 
         if args.soak_minutes > 0:
             result = soak(url, dsns["bench_soak"], work / "soak", args.soak_minutes, args.soak_rate)
             rss = result["rss_by_minute"]
-            half = rss[len(rss) // 2:]
-            print(f"soak: {result['messages']:,} messages in {result['seconds']:.0f} s (target rate {args.soak_rate:,.0f} msg/s); "
-                  f"lost {result['lost']}, doubled {result['doubled']}, unexpected {result['unexpected']}")
-            print("consumer memory by minute (MiB): " + " ".join(f"{m:.0f}" for m in rss)
-                  + f"; second half {min(half):.0f}-{max(half):.0f} ({max(half) / min(half) - 1:+.1%})")
-        print(json.dumps({"messages": n, "bare_msg_s": round(n / bare_s), "reference_msg_s": round(n / reference_s),
-                          "consumer_msg_s": round(n / consumer_s)}))
+            half = rss[len(rss) // 2 :]
+            print(
+                f"soak: {result['messages']:,} messages in {result['seconds']:.0f} s (target rate {args.soak_rate:,.0f} msg/s); "
+                f"lost {result['lost']}, doubled {result['doubled']}, unexpected {result['unexpected']}"
+            )
+            print(
+                "consumer memory by minute (MiB): "
+                + " ".join(f"{m:.0f}" for m in rss)
+                + f"; second half {min(half):.0f}-{max(half):.0f} ({max(half) / min(half) - 1:+.1%})"
+            )
+        print(
+            json.dumps(
+                {
+                    "messages": n,
+                    "bare_msg_s": round(n / bare_s),
+                    "reference_msg_s": round(n / reference_s),
+                    "consumer_msg_s": round(n / consumer_s),
+                }
+            )
+        )
     finally:
         broker.stop()
         postgres.stop()

@@ -19,7 +19,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         optimisation.defs,
         ml.defs,
         # One process per run, not per step: a live run's three steps start in about 1 s instead of 3 x 3 s.
-        dg.Definitions(resources=build_resources(settings), executor=dg.in_process_executor, asset_checks=truth),
+        dg.Definitions(
+            resources=build_resources(settings), executor=dg.in_process_executor, asset_checks=truth
+        ),
     )
 
 

@@ -23,7 +23,9 @@ def _dsn_carries_password(dsn: str) -> bool:
     try:
         return bool(conninfo_to_dict(dsn).get("password"))
     except Exception:  # noqa: BLE001 - whatever psycopg says would echo the DSN, password included
-        raise ValueError("DOMOTIC_PG_DSN is not a PostgreSQL connection string (postgresql://user@host:port/db)") from None
+        raise ValueError(
+            "DOMOTIC_PG_DSN is not a PostgreSQL connection string (postgresql://user@host:port/db)"
+        ) from None
 
 
 def _url_carries_password(url: str) -> bool:
@@ -33,8 +35,10 @@ def _url_carries_password(url: str) -> bool:
 
 
 def _refuse(variable: str, secret: str) -> SecretInLocation:
-    return SecretInLocation(f"{variable} carries a password, which would be shown wherever the location is: remove it "
-                            f"and set {secret} in the environment or in DOMOTIC_SECRETS_FILE")
+    return SecretInLocation(
+        f"{variable} carries a password, which would be shown wherever the location is: remove it "
+        f"and set {secret} in the environment or in DOMOTIC_SECRETS_FILE"
+    )
 
 
 @dataclass(frozen=True)
@@ -71,11 +75,13 @@ class Settings:
             raise _refuse("DOMOTIC_PIDB_URL", "DOMOTIC_PIDB_PASSWORD")
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         home = Path(env.get("DOMOTIC_HOME") or ".domotic").expanduser().resolve()
         feed = home / "feed"
-        demo_truth = feed / "manifest" if not env.get("DOMOTIC_LANDING") and (feed / "manifest").is_dir() else None
+        demo_truth = (
+            feed / "manifest" if not env.get("DOMOTIC_LANDING") and (feed / "manifest").is_dir() else None
+        )
         return cls(
             home=home,
             landing=env.get("DOMOTIC_LANDING") or str(feed / "share"),
@@ -118,8 +124,13 @@ class Settings:
         return self.home / "feed"
 
 
-SECRET_KEYS = {"password": "PASSWORD", "key_file": "KEY", "known_hosts": "KNOWN_HOSTS",
-               "ca_file": "CA_FILE", "cert_file": "CERT_FILE"}
+SECRET_KEYS = {
+    "password": "PASSWORD",
+    "key_file": "KEY",
+    "known_hosts": "KNOWN_HOSTS",
+    "ca_file": "CA_FILE",
+    "cert_file": "CERT_FILE",
+}
 
 
 def source_secrets(source: str, environ: dict[str, str] | None = None) -> dict[str, str]:

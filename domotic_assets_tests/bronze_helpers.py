@@ -14,15 +14,21 @@ from domotic_assets.settings import Settings
 def materialize_bronze(settings: Settings, first: str, last: str | None = None, assets=None, instance=None):
     tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last or first}
     return dg.materialize(
-        assets or [bronze_sensor_files, bronze_weather_files], resources=build_resources(settings),
-        tags=tags, instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False,
+        assets or [bronze_sensor_files, bronze_weather_files],
+        resources=build_resources(settings),
+        tags=tags,
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
     )
 
 
 def bronze_snapshot(settings: Settings) -> dict:
     """Every Bronze file with its checksum, and the tracking rows that describe them."""
-    files = {p.relative_to(settings.bronze_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-             for p in settings.bronze_dir.rglob("*") if p.is_file()}
+    files = {
+        p.relative_to(settings.bronze_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in settings.bronze_dir.rglob("*")
+        if p.is_file()
+    }
     assert not [f for f in files if f.startswith(INCOMING)], "no temporaries left behind"
     with psycopg.connect(settings.pg_dsn) as conn:
         rows = conn.execute("""SELECT source_path, size, mtime_ns, checksum, partition_day, doc_ts, ts_flag,

@@ -7,9 +7,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from domotic_assets.settings import Settings
 from domotic_assets_tests.servers.base import free_port
@@ -17,8 +17,14 @@ from domotic_assets_tests.servers.base import free_port
 
 def domotic_env(settings: Settings) -> dict[str, str]:
     """The environment that points a `domotic` process at a test's settings."""
-    env = {**os.environ, "DOMOTIC_HOME": str(settings.home), "DOMOTIC_LANDING": settings.landing,
-           "DOMOTIC_WEATHER": settings.weather, "DOMOTIC_PIDB_URL": settings.pidb_url, "DOMOTIC_PG_DSN": settings.pg_dsn}
+    env = {
+        **os.environ,
+        "DOMOTIC_HOME": str(settings.home),
+        "DOMOTIC_LANDING": settings.landing,
+        "DOMOTIC_WEATHER": settings.weather,
+        "DOMOTIC_PIDB_URL": settings.pidb_url,
+        "DOMOTIC_PG_DSN": settings.pg_dsn,
+    }
     if settings.ground_truth:
         env["DOMOTIC_GROUND_TRUTH"] = settings.ground_truth
     return env
@@ -35,7 +41,9 @@ def domotic_command(*args: str) -> list[str]:
 
 def kill_when(command: list[str], env: dict[str, str], ready, timeout: float = 120) -> None:
     """Start `command`, SIGKILL its whole process group as soon as `ready()` is true."""
-    victim = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    victim = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.time() + timeout
     while time.time() < deadline and victim.poll() is None and not ready():
         time.sleep(0.01)
@@ -54,15 +62,22 @@ def running_ui(env: dict[str, str], timeout: float = 600) -> Iterator[str]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     base = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(domotic_command("ui", "--port", str(port)), env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            domotic_command("ui", "--port", str(port)),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             _wait_until_answering(f"{base}/server_info", process, log_path, timeout)
             yield base
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGINT)
-            process.wait(timeout=180)  # about 2 s when the machine is quiet; a run the sensor started must stop too
+            process.wait(
+                timeout=180
+            )  # about 2 s when the machine is quiet; a run the sensor started must stop too
 
 
 def _wait_until_answering(url: str, process: subprocess.Popen, log_path: Path, timeout: float) -> None:
@@ -74,7 +89,11 @@ def _wait_until_answering(url: str, process: subprocess.Popen, log_path: Path, t
             return
         except OSError:
             time.sleep(1)
-    state = f"exited with {process.returncode}" if process.poll() is not None else f"did not answer in {timeout:.0f} s"
+    state = (
+        f"exited with {process.returncode}"
+        if process.poll() is not None
+        else f"did not answer in {timeout:.0f} s"
+    )
     tail = log_path.read_text(errors="replace")[-4000:]
     raise AssertionError(f"`domotic ui` {state}; the end of {log_path}:\n{tail}")
 
@@ -85,8 +104,11 @@ def ui_query(env: dict, graphql: str, *more: str):
     answers = []
     with running_ui(env) as base:
         for query in (graphql, *more):
-            request = urllib.request.Request(f"{base}/graphql", data=json.dumps({"query": query}).encode(),
-                                             headers={"Content-Type": "application/json"})
+            request = urllib.request.Request(
+                f"{base}/graphql",
+                data=json.dumps({"query": query}).encode(),
+                headers={"Content-Type": "application/json"},
+            )
             answer = json.loads(urllib.request.urlopen(request, timeout=60).read())
             assert "errors" not in answer, answer.get("errors")
             answers.append(answer["data"])

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
 import sqlalchemy as sa
+from psycopg.conninfo import make_conninfo
 
 from domotic_assets.settings import Settings
 from domotic_assets.simulator.feed import SimulationConfig, simulate
@@ -30,11 +30,26 @@ not a worker that could stop a server the other worker still uses."""
 
 SERVER_FIXTURES = {"test_servers"}
 """Every real server the tests use comes through this fixture (PostgreSQL, MariaDB, Samba, sftp)."""
-STARTS_ITS_OWN_SERVERS = {"test_cli", "test_control", "test_embedded_postgres", "test_interruptions", "test_stream",
-                          "test_stream_parts", "test_ui_browser"}
+STARTS_ITS_OWN_SERVERS = {
+    "test_cli",
+    "test_control",
+    "test_embedded_postgres",
+    "test_interruptions",
+    "test_stream",
+    "test_stream_parts",
+    "test_ui_browser",
+}
 """Modules whose tests start a private PostgreSQL or Mosquitto themselves (or through `domotic`)."""
-SLOW = {"test_ui_browser", "test_interruptions", "test_ml_warehouse", "test_gold", "test_stream", "test_control",
-        "test_production_sources", "test_cli"}
+SLOW = {
+    "test_ui_browser",
+    "test_interruptions",
+    "test_ml_warehouse",
+    "test_gold",
+    "test_stream",
+    "test_control",
+    "test_production_sources",
+    "test_cli",
+}
 """Modules with tests of a minute or more (`--durations` of a whole run)."""
 
 
@@ -59,7 +74,9 @@ def _no_server_in_unit_tests():
     from domotic_assets.warehouse.embedded import EmbeddedPostgres
 
     def refuse(*_args, **_kwargs):
-        raise RuntimeError("a test marked unit started a server: mark it integration (conftest.STARTS_ITS_OWN_SERVERS)")
+        raise RuntimeError(
+            "a test marked unit started a server: mark it integration (conftest.STARTS_ITS_OWN_SERVERS)"
+        )
 
     with pytest.MonkeyPatch.context() as patch:
         for target in (EmbeddedPostgres, EmbeddedBroker):
@@ -172,6 +189,11 @@ def feed(feed_2days, tmp_path) -> SimulationConfig:
 @pytest.fixture
 def settings(feed, warehouse_dsn, tmp_path) -> Settings:
     """Platform settings for one test: its own state folder and database, the copied feed."""
-    return Settings(home=tmp_path / "home", landing=str(feed.share), weather=str(feed.meteo),
-                    pidb_url=f"sqlite:///{feed.out / 'pidb.sqlite'}", pg_dsn=warehouse_dsn,
-                    ground_truth=str(feed.out / "manifest"))
+    return Settings(
+        home=tmp_path / "home",
+        landing=str(feed.share),
+        weather=str(feed.meteo),
+        pidb_url=f"sqlite:///{feed.out / 'pidb.sqlite'}",
+        pg_dsn=warehouse_dsn,
+        ground_truth=str(feed.out / "manifest"),
+    )

@@ -32,10 +32,16 @@ def cheapest_objective(s: Scenario, time_limit: float = 120.0) -> float:
     col = _Columns()
     big_import = s.import_kw_max if s.import_kw_max < 1e5 else 1e3
     big_export = s.export_kw_max if s.export_kw_max < 1e5 else 1e3
-    imp = [col.add(0, s.import_kw_max, (w.get("cost", 1.0) * s.price_import[t] + w.get("self_consumption", 0.0)) * h)
-           for t in range(n)]
-    exp = [col.add(0, s.export_kw_max, -(w.get("cost", 1.0) + w.get("export", 0.0)) * s.price_export[t] * h)
-           for t in range(n)]
+    imp = [
+        col.add(
+            0, s.import_kw_max, (w.get("cost", 1.0) * s.price_import[t] + w.get("self_consumption", 0.0)) * h
+        )
+        for t in range(n)
+    ]
+    exp = [
+        col.add(0, s.export_kw_max, -(w.get("cost", 1.0) + w.get("export", 0.0)) * s.price_export[t] * h)
+        for t in range(n)
+    ]
     pv = [col.add(0, s.pv_kw[t]) for t in range(n)]
     buying = [col.add(0, 1, integer=True) for _ in range(n)]
     rows: list[tuple[dict[int, float], float, float]] = []  # (coefficients, low, high)
@@ -52,7 +58,11 @@ def cheapest_objective(s: Scenario, time_limit: float = 120.0) -> float:
         for t in range(n):
             rows.append(({ch[t]: 1, charging[t]: -b.charge_kw_max}, -np.inf, 0))
             rows.append(({dis[t]: 1, charging[t]: b.discharge_kw_max}, -np.inf, b.discharge_kw_max))
-            step = {soc[t]: 1, ch[t]: -b.eff_charge * h / b.capacity_kwh, dis[t]: h / (b.eff_discharge * b.capacity_kwh)}
+            step = {
+                soc[t]: 1,
+                ch[t]: -b.eff_charge * h / b.capacity_kwh,
+                dis[t]: h / (b.eff_discharge * b.capacity_kwh),
+            }
             if t:
                 step[soc[t - 1]] = -1
             start = 0 if t else b.soc_init
@@ -60,7 +70,11 @@ def cheapest_objective(s: Scenario, time_limit: float = 120.0) -> float:
         rows.append(({soc[-1]: 1}, b.soc_final, np.inf))
     drawn: list[dict[int, float]] = [{} for _ in range(n)]  # appliance kW per slot, as coefficients
     for a in s.appliances:
-        starts = [k for k in range(max(a.earliest_start, 0), min(a.latest_end, n) - a.run_slots + 1) if k % a.start_every == 0]
+        starts = [
+            k
+            for k in range(max(a.earliest_start, 0), min(a.latest_end, n) - a.run_slots + 1)
+            if k % a.start_every == 0
+        ]
         chosen = {k: col.add(0, 1, integer=True) for k in starts}
         rows.append(({c: 1 for c in chosen.values()}, 1, 1))
         for k, c in chosen.items():
@@ -87,9 +101,13 @@ def cheapest_objective(s: Scenario, time_limit: float = 120.0) -> float:
     for r, (coefficients, _, _) in enumerate(rows):
         for c, v in coefficients.items():
             matrix[r, c] = v
-    result = milp(np.array(col.cost), integrality=np.array(col.integer), bounds=Bounds(col.low, col.high),
-                  constraints=LinearConstraint(matrix.tocsr(), [r[1] for r in rows], [r[2] for r in rows]),
-                  options={"mip_rel_gap": 1e-7, "time_limit": time_limit})
+    result = milp(
+        np.array(col.cost),
+        integrality=np.array(col.integer),
+        bounds=Bounds(col.low, col.high),
+        constraints=LinearConstraint(matrix.tocsr(), [r[1] for r in rows], [r[2] for r in rows]),
+        options={"mip_rel_gap": 1e-7, "time_limit": time_limit},
+    )
     if result.status != 0:
         raise RuntimeError(f"the independent MILP did not reach its optimum: {result.message}")
     return float(result.fun)

@@ -34,4 +34,6 @@ def retries(result) -> int:
 
 
 def failure_message(result) -> str:
-    return "\n".join(e.event_specific_data.error.message for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    return "\n".join(
+        e.event_specific_data.error.message for e in result.all_events if e.event_type_value == "STEP_FAILURE"
+    )

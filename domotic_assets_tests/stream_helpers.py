@@ -9,25 +9,38 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 
 import psycopg
 
-from domotic_assets.simulator.telemetry import MALFORMED, SimMessage, publish_telemetry, simulated_households, telemetry_messages
+from domotic_assets.simulator.telemetry import (
+    MALFORMED,
+    SimMessage,
+    publish_telemetry,
+    simulated_households,
+    telemetry_messages,
+)
 from domotic_assets.stream.mqtt_client import MqttEndpoint
 from domotic_assets.stream.publisher import Publisher
 from domotic_assets_tests.cli_helpers import domotic_command
 
-START = datetime(2025, 9, 12, tzinfo=timezone.utc)
+START = datetime(2025, 9, 12, tzinfo=UTC)
 
 
-def simulated_stream(messages: int, step_seconds: int = 10, faults: str = "default", households: int = 2,
-                     seed: int = 5) -> list[SimMessage]:
+def simulated_stream(
+    messages: int, step_seconds: int = 10, faults: str = "default", households: int = 2, seed: int = 5
+) -> list[SimMessage]:
     """The first `messages` messages of a simulated stream (meter, PV and battery, with its faults)."""
-    stream = telemetry_messages(simulated_households(households, seed=seed), START, START + timedelta(days=30),
-                                step_seconds, seed, faults)
+    stream = telemetry_messages(
+        simulated_households(households, seed=seed),
+        START,
+        START + timedelta(days=30),
+        step_seconds,
+        seed,
+        faults,
+    )
     return list(islice(stream, messages))
 
 
@@ -98,8 +111,13 @@ class StreamProcess:
         self.log = log
         env = {**os.environ, "DOMOTIC_HOME": str(home), "DOMOTIC_PG_DSN": dsn, "DOMOTIC_MQTT_URL": broker_url}
         with open(log, "ab") as out:
-            self.process = subprocess.Popen(domotic_command("stream", "--client-id", client_id, "--health-seconds", "1"),
-                                            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                domotic_command("stream", "--client-id", client_id, "--health-seconds", "1"),
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def events(self) -> list[dict]:
         lines = self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
@@ -118,7 +136,9 @@ class StreamProcess:
     def wait_subscribed(self, since: int = 0, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while len([e for e in self.events() if e.get("event") == "subscribed"]) <= since:
-            assert time.monotonic() < deadline, f"not subscribed within {timeout} s: {self.log.read_text()[-2000:]}"
+            assert time.monotonic() < deadline, (
+                f"not subscribed within {timeout} s: {self.log.read_text()[-2000:]}"
+            )
             assert self.process.poll() is None, f"domotic stream exited: {self.log.read_text()[-2000:]}"
             time.sleep(0.1)
 

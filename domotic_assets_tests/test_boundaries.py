@@ -73,21 +73,34 @@ def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_dagster_is_imported_only_by_its_glue():
-    entered = sorted(f"{m} imports {name}" for m, names in IMPORTS.items() for name in names
-                     if name.split(".")[0] in DAGSTER and not m.startswith(DAGSTER_GLUE))
+    entered = sorted(
+        f"{m} imports {name}"
+        for m, names in IMPORTS.items()
+        for name in names
+        if name.split(".")[0] in DAGSTER and not m.startswith(DAGSTER_GLUE)
+    )
     assert not entered
 
 
 def test_no_database_driver_in_the_pure_packages():
-    entered = sorted(f"{m} imports {name}" for m, names in IMPORTS.items() for name in names
-                     if _package(m) in PURE and name.split(".")[0] in DATABASE_DRIVERS)
+    entered = sorted(
+        f"{m} imports {name}"
+        for m, names in IMPORTS.items()
+        for name in names
+        if _package(m) in PURE and name.split(".")[0] in DATABASE_DRIVERS
+    )
     assert not entered
 
 
 def test_the_pure_packages_do_not_reach_into_the_warehouse_or_the_glue():
-    entered = sorted(f"{m} imports {name}" for m, names in IMPORTS.items() for name in names
-                     if _package(m) in PURE and name in MODULES
-                     and _package(name) in ("warehouse", "defs", "ingest", "stream", "control", "definitions", "cli"))
+    entered = sorted(
+        f"{m} imports {name}"
+        for m, names in IMPORTS.items()
+        for name in names
+        if _package(m) in PURE
+        and name in MODULES
+        and _package(name) in ("warehouse", "defs", "ingest", "stream", "control", "definitions", "cli")
+    )
     assert not entered
 
 
@@ -99,7 +112,9 @@ def test_no_module_imports_itself_back():
 def test_no_package_imports_itself_back():
     edges: dict[str, set[str]] = defaultdict(set)
     for module, names in IMPORTS.items():
-        edges[_package(module)] |= {_package(n) for n in names if n in MODULES and _package(n) != _package(module)}
+        edges[_package(module)] |= {
+            _package(n) for n in names if n in MODULES and _package(n) != _package(module)
+        }
     assert _cycles(dict(edges)) == []
 
 
@@ -108,5 +123,6 @@ def test_the_checks_see_a_cycle_and_a_wrong_import_when_there_is_one():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert len(MODULES) > 100 and "domotic_assets.defs.resources" in MODULES
     assert "dagster" in IMPORTS["domotic_assets.definitions"] or any(
-        n.startswith("dagster") for n in IMPORTS["domotic_assets.definitions"])
+        n.startswith("dagster") for n in IMPORTS["domotic_assets.definitions"]
+    )
     assert "psycopg" in IMPORTS["domotic_assets.warehouse.connection"]

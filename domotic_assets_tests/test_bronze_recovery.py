@@ -19,10 +19,14 @@ def test_files_registered_by_the_sensor_are_stored_by_the_next_run(settings, fee
     gone.unlink()  # deleted from the share between registration and copy
     assert materialize_bronze(settings, "2023-08-18").success
     with psycopg.connect(settings.pg_dsn) as conn:
-        state = dict(conn.execute("""SELECT coalesce(quarantine_reason, 'ok'), count(*) FROM meta.bronze_sensor_files
-                                     WHERE partition_day = '2023-08-18' GROUP BY 1""").fetchall())
-        unstored = conn.execute("SELECT count(*) FROM meta.bronze_sensor_files WHERE partition_day = '2023-08-18' "
-                                "AND bronze_path IS NULL").fetchone()[0]
+        state = dict(
+            conn.execute("""SELECT coalesce(quarantine_reason, 'ok'), count(*) FROM meta.bronze_sensor_files
+                                     WHERE partition_day = '2023-08-18' GROUP BY 1""").fetchall()
+        )
+        unstored = conn.execute(
+            "SELECT count(*) FROM meta.bronze_sensor_files WHERE partition_day = '2023-08-18' "
+            "AND bronze_path IS NULL"
+        ).fetchone()[0]
     assert unstored == 0
     assert state["vanished_before_copy"] == 1, "said, not silently dropped"
     assert not (settings.bronze_dir / "jimmy/2023/08/18/12/jimmy_20230818T120000.json").exists()

@@ -3,7 +3,7 @@ sent twice across restarts, ended slots never sent late, a crash between sending
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -19,7 +19,7 @@ from domotic_assets.warehouse.schema import ensure_schema
 from domotic_assets_tests.cli_helpers import domotic_command
 from domotic_assets_tests.servers.mosquitto import MosquittoServer
 
-T0 = datetime(2023, 8, 18, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2023, 8, 18, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -59,18 +59,40 @@ class Devices:
 
 def store_schedule(dsn: str, start: datetime, step_minutes: float, slots: int) -> str:
     """A household with a battery and a washer whose run must start in slot 1."""
-    doc = {"start": start.isoformat(), "step_minutes": step_minutes, "price_import_chf_kwh": [0.1, 0.3] * (slots // 2),
-           "price_export_chf_kwh": [0.0] * slots, "load_kw": [1.0] * slots, "pv_kw": [0.0] * slots,
-           "battery": {"capacity_kwh": 4.0, "soc_init": 0.5, "soc_min": 0.1, "soc_max": 0.95, "soc_final": 0.5,
-                       "charge_kw_max": 2.0, "discharge_kw_max": 2.0, "eff_charge": 0.95, "eff_discharge": 0.95},
-           "grid": {"import_kw_max": 13, "export_kw_max": 13},
-           "appliances": [{"name": "washer", "profile_kw": [2.0], "earliest_start": 1, "latest_end": 2}]}
+    doc = {
+        "start": start.isoformat(),
+        "step_minutes": step_minutes,
+        "price_import_chf_kwh": [0.1, 0.3] * (slots // 2),
+        "price_export_chf_kwh": [0.0] * slots,
+        "load_kw": [1.0] * slots,
+        "pv_kw": [0.0] * slots,
+        "battery": {
+            "capacity_kwh": 4.0,
+            "soc_init": 0.5,
+            "soc_min": 0.1,
+            "soc_max": 0.95,
+            "soc_final": 0.5,
+            "charge_kw_max": 2.0,
+            "discharge_kw_max": 2.0,
+            "eff_charge": 0.95,
+            "eff_discharge": 0.95,
+        },
+        "grid": {"import_kw_max": 13, "export_kw_max": 13},
+        "appliances": [{"name": "washer", "profile_kw": [2.0], "earliest_start": 1, "latest_end": 2}],
+    }
     scenario = read_scenario(doc)
     plan = plan_day(scenario)
     ensure_schema(dsn)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        stored = replace_schedule(conn, 1, "1", start.date(), scenario, plan.schedule,
-                                  {**plan.kpis, "inputs": "{}", "scenario": orjson.dumps(doc).decode()})
+        stored = replace_schedule(
+            conn,
+            1,
+            "1",
+            start.date(),
+            scenario,
+            plan.schedule,
+            {**plan.kpis, "inputs": "{}", "scenario": orjson.dumps(doc).decode()},
+        )
     return stored.schedule_id
 
 
@@ -116,21 +138,31 @@ def test_each_slot_is_sent_once_at_its_start_and_a_restart_neither_resends_nor_s
     devices.close()
 
 
-def test_a_command_recorded_but_not_confirmed_before_a_crash_is_sent_again_within_its_slot(broker, warehouse_dsn):
+def test_a_command_recorded_but_not_confirmed_before_a_crash_is_sent_again_within_its_slot(
+    broker, warehouse_dsn
+):
     store_schedule(warehouse_dsn, T0, 15, 4)
     devices = Devices(broker.port)
     endpoint = MqttEndpoint.from_url(f"mqtt://127.0.0.1:{broker.port}")
-    with psycopg.connect(warehouse_dsn, autocommit=True) as conn:  # as if killed right after recording its intent
+    with psycopg.connect(
+        warehouse_dsn, autocommit=True
+    ) as conn:  # as if killed right after recording its intent
         conn.execute("""INSERT INTO meta.control_log (schedule_id, slot, target, household, topic, payload, due_at, until, outcome)
                         SELECT schedule_id, slot, 'battery', household, 'home/1/cmd', '{}', slot_start, slot_end, 'sending'
                         FROM gold.schedules WHERE slot IN (0, 1)""")
     controller = Controller(warehouse_dsn, endpoint, "controller", clock=lambda: T0 + timedelta(minutes=20))
     counts = controller.tick()
     controller.close()
-    assert counts["unconfirmed"] == 1 and counts["resent"] == 1 and counts["sent"] == 1  # slot 0 over; slot 1 again + washer
+    assert (
+        counts["unconfirmed"] == 1 and counts["resent"] == 1 and counts["sent"] == 1
+    )  # slot 0 over; slot 1 again + washer
     devices.settle(2)
     assert devices.keys() == [(1, "battery"), (1, "washer")]
-    assert outcomes(warehouse_dsn) == {(0, "battery"): "unconfirmed", (1, "battery"): "acknowledged", (1, "washer"): "acknowledged"}
+    assert outcomes(warehouse_dsn) == {
+        (0, "battery"): "unconfirmed",
+        (1, "battery"): "acknowledged",
+        (1, "washer"): "acknowledged",
+    }
     devices.close()
 
 
@@ -139,13 +171,22 @@ def test_domotic_control_sends_live_and_stops_cleanly(broker, warehouse_dsn, tmp
     import signal
     import subprocess
 
-    start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=1)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
     store_schedule(warehouse_dsn, start, 0.1, 4)  # four 6-second slots, from now
     devices = Devices(broker.port)
-    env = {**os.environ, "DOMOTIC_HOME": str(tmp_path / "home"), "DOMOTIC_PG_DSN": warehouse_dsn,
-           "DOMOTIC_MQTT_URL": f"mqtt://127.0.0.1:{broker.port}"}
-    process = subprocess.Popen(domotic_command("control", "--interval", "0.5"), env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    env = {
+        **os.environ,
+        "DOMOTIC_HOME": str(tmp_path / "home"),
+        "DOMOTIC_PG_DSN": warehouse_dsn,
+        "DOMOTIC_MQTT_URL": f"mqtt://127.0.0.1:{broker.port}",
+    }
+    process = subprocess.Popen(
+        domotic_command("control", "--interval", "0.5"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         devices.settle(5, timeout=40)
     finally:

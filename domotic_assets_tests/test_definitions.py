@@ -11,17 +11,43 @@ from domotic_assets.definitions import build_definitions
 from domotic_assets.defs.dbt_project import DBT_EXECUTABLE
 from domotic_assets.settings import Settings
 
-GOLD_DIMENSIONS = ["gold/dim_apartment", "gold/dim_date", "gold/dim_device", "gold/dim_horizon", "gold/dim_minute_of_day",
-                   "gold/dim_model", "gold/dim_room", "gold/dim_sensor", "gold/dim_target", "gold/dim_tariff",
-                   "gold/dim_weather_site", "gold/tariff_calendar"]
-ENERGY_AGGREGATES = [f"gold/agg_energy_{grain}_{period}" for grain in ("apartment", "room") for period in ("15min", "day", "hour")]
+GOLD_DIMENSIONS = [
+    "gold/dim_apartment",
+    "gold/dim_date",
+    "gold/dim_device",
+    "gold/dim_horizon",
+    "gold/dim_minute_of_day",
+    "gold/dim_model",
+    "gold/dim_room",
+    "gold/dim_sensor",
+    "gold/dim_target",
+    "gold/dim_tariff",
+    "gold/dim_weather_site",
+    "gold/tariff_calendar",
+]
+ENERGY_AGGREGATES = [
+    f"gold/agg_energy_{grain}_{period}"
+    for grain in ("apartment", "room")
+    for period in ("15min", "day", "hour")
+]
 CARRIED = {
     # every 15-30 s while files arrive: Bronze, Silver and the day's Gold facts and aggregates, nothing more
-    "sensor sensor_files_sensor": sorted(["bronze_sensor_files", "sensor_events", "gold/fact_device_health_day",
-                                          "gold/fact_energy_minute", "gold/fact_environment_minute",
-                                          "gold/fact_presence_minute", *ENERGY_AGGREGATES,
-                                          *(f"gold/agg_environment_{g}_{p}" for g in ("apartment", "room")
-                                            for p in ("15min", "day", "hour"))]),
+    "sensor sensor_files_sensor": sorted(
+        [
+            "bronze_sensor_files",
+            "sensor_events",
+            "gold/fact_device_health_day",
+            "gold/fact_energy_minute",
+            "gold/fact_environment_minute",
+            "gold/fact_presence_minute",
+            *ENERGY_AGGREGATES,
+            *(
+                f"gold/agg_environment_{g}_{p}"
+                for g in ("apartment", "room")
+                for p in ("15min", "day", "hour")
+            ),
+        ]
+    ),
     "sensor repricing_sensor": sorted(["gold/fact_energy_minute", *ENERGY_AGGREGATES]),
     "sensor pidb_changes_sensor": "job reference_job",
     "sensor day_ahead_schedules_sensor": "job schedules_job",
@@ -29,11 +55,24 @@ CARRIED = {
     "schedule telemetry_schedule": "job telemetry_job",
     "schedule ml_daily_schedule": "job ml_job",
     "job weather_job": ["bronze_weather_files", "gold/fact_weather_day", "weather_clean"],
-    "job telemetry_job": ["gold/agg_household_telemetry_15min", "gold/agg_household_telemetry_hour", "household_telemetry"],
+    "job telemetry_job": [
+        "gold/agg_household_telemetry_15min",
+        "gold/agg_household_telemetry_hour",
+        "household_telemetry",
+    ],
     "job reference_job": sorted([*(f"dim_{t}" for t in REFERENCE_TABLES), *GOLD_DIMENSIONS]),
     "job schedules_job": ["household_schedules"],
-    "job ml_job": ["anomaly_detection", "anomaly_model", "anomaly_training_set", "energy_forecast", "energy_forecast_model",
-                   "energy_training_set", "presence_forecast", "presence_model", "presence_training_set"],
+    "job ml_job": [
+        "anomaly_detection",
+        "anomaly_model",
+        "anomaly_training_set",
+        "energy_forecast",
+        "energy_forecast_model",
+        "energy_training_set",
+        "presence_forecast",
+        "presence_model",
+        "presence_training_set",
+    ],
 }
 
 
@@ -46,8 +85,11 @@ def _carried(defs: dg.Definitions) -> dict:
     out = {}
     for sensor in defs.sensors:
         sensor = defs.resolve_sensor_def(sensor.name)
-        out[f"sensor {sensor.name}"] = (_names(sensor.asset_selection.resolve(graph)) if sensor.asset_selection
-                                        else f"job {sensor.job_name}")
+        out[f"sensor {sensor.name}"] = (
+            _names(sensor.asset_selection.resolve(graph))
+            if sensor.asset_selection
+            else f"job {sensor.job_name}"
+        )
     for schedule in defs.schedules:
         out[f"schedule {schedule.name}"] = f"job {defs.resolve_schedule_def(schedule.name).job_name}"
     for job in defs.resolve_all_job_defs():
@@ -68,28 +110,70 @@ def test_definitions_load(tmp_path, monkeypatch):
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {"gold/fact_energy_minute", "gold/dim_sensor", "gold/agg_energy_room_day"} <= keys
-    assert {"bronze_sensor_files", "bronze_weather_files", "sensor_events", "weather_clean", "household_telemetry",
-            "gold/agg_household_telemetry_15min", "gold/agg_household_telemetry_hour", "household_schedules",
-            "energy_training_set", "energy_forecast_model", "energy_forecast", "presence_training_set", "presence_model",
-            "presence_forecast", "anomaly_training_set", "anomaly_model", "anomaly_detection"} <= keys
+    assert {
+        "bronze_sensor_files",
+        "bronze_weather_files",
+        "sensor_events",
+        "weather_clean",
+        "household_telemetry",
+        "gold/agg_household_telemetry_15min",
+        "gold/agg_household_telemetry_hour",
+        "household_schedules",
+        "energy_training_set",
+        "energy_forecast_model",
+        "energy_forecast",
+        "presence_training_set",
+        "presence_model",
+        "presence_forecast",
+        "anomaly_training_set",
+        "anomaly_model",
+        "anomaly_detection",
+    } <= keys
     assert {f"dim_{t}" for t in REFERENCE_TABLES} <= keys
     assert "dim_users" not in keys
     groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert groups == {"bronze", "silver", "gold", "ml"}
     checks = {key.name for key in graph.asset_check_keys}
-    assert {"no_duplicate_keys", "reconciliation", "outlier_rate", "stuck_sensors", "gaps", "unknown_sensors",
-            "live_freshness", "weather_files_present", "weather_completeness", "energy_reconciliation",
-            "cost_matches_tariff", "telemetry_freshness", "schedules_verified", "schedules_beat_rule_based",
-            "schedules_made"} <= checks
+    assert {
+        "no_duplicate_keys",
+        "reconciliation",
+        "outlier_rate",
+        "stuck_sensors",
+        "gaps",
+        "unknown_sensors",
+        "live_freshness",
+        "weather_files_present",
+        "weather_completeness",
+        "energy_reconciliation",
+        "cost_matches_tariff",
+        "telemetry_freshness",
+        "schedules_verified",
+        "schedules_beat_rule_based",
+        "schedules_made",
+    } <= checks
     # a real feed has no ground truth: no check pretends to judge against one
     assert not {"presence_against_ground_truth", "anomalies_against_injected"} & checks
-    assert set(defs.resources) == {"warehouse", "landing", "weather_drop", "pidb", "bronze", "dbt", "model_store",
-                                   "ground_truth"}
+    assert set(defs.resources) == {
+        "warehouse",
+        "landing",
+        "weather_drop",
+        "pidb",
+        "bronze",
+        "dbt",
+        "model_store",
+        "ground_truth",
+    }
 
 
 def test_the_checks_against_the_truth_exist_where_a_ground_truth_is_configured(tmp_path):
-    simulated = Settings(home=tmp_path, landing=str(tmp_path), weather=str(tmp_path), pidb_url="sqlite://", pg_dsn=None,
-                         ground_truth=str(tmp_path / "manifest"))
+    simulated = Settings(
+        home=tmp_path,
+        landing=str(tmp_path),
+        weather=str(tmp_path),
+        pidb_url="sqlite://",
+        pg_dsn=None,
+        ground_truth=str(tmp_path / "manifest"),
+    )
     checks = {key.name for key in build_definitions(simulated).resolve_asset_graph().asset_check_keys}
     assert {"presence_against_ground_truth", "anomalies_against_injected"} <= checks
 

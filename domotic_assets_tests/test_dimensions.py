@@ -26,7 +26,10 @@ from domotic_assets_tests.servers.mariadb import MariaDbServer
 
 def _dim_rows(dsn):
     with psycopg.connect(dsn) as conn:
-        return {t: conn.execute(f"SELECT * FROM silver.dim_{t} ORDER BY 1, 2").fetchall() for t in REFERENCE_TABLES}
+        return {
+            t: conn.execute(f"SELECT * FROM silver.dim_{t} ORDER BY 1, 2").fetchall()
+            for t in REFERENCE_TABLES
+        }
 
 
 def _no_users_engine(url):
@@ -36,7 +39,12 @@ def _no_users_engine(url):
     @sa.event.listens_for(engine, "connect")
     def deny_users(dbapi_connection, _record):
         def authorizer(action, table, *_):
-            return sqlite3.SQLITE_DENY if action == sqlite3.SQLITE_READ and table == "users" else sqlite3.SQLITE_OK
+            return (
+                sqlite3.SQLITE_DENY
+                if action == sqlite3.SQLITE_READ and table == "users"
+                else sqlite3.SQLITE_OK
+            )
+
         dbapi_connection.set_authorizer(authorizer)
 
     return engine
@@ -51,7 +59,9 @@ def test_import_is_idempotent_and_follows_changes(settings, feed):
         xmin = conn.execute("SELECT string_agg(xmin::text, ',') FROM silver.dim_sensors").fetchone()
         second = import_reference_tables(settings.pidb_url, conn)
         assert not any(r.changed for r in second)
-        assert conn.execute("SELECT string_agg(xmin::text, ',') FROM silver.dim_sensors").fetchone() == xmin, "untouched"
+        assert (
+            conn.execute("SELECT string_agg(xmin::text, ',') FROM silver.dim_sensors").fetchone() == xmin
+        ), "untouched"
         assert _dim_rows(settings.pg_dsn) == before
         engine = sa.create_engine(settings.pidb_url)
         with engine.begin() as src:
@@ -59,7 +69,9 @@ def test_import_is_idempotent_and_follows_changes(settings, feed):
         engine.dispose()
         third = {r.table: r.changed for r in import_reference_tables(settings.pidb_url, conn)}
         assert third["dim_rooms"] and not third["dim_sensors"]
-        area = conn.execute("SELECT area_m2 FROM silver.dim_rooms WHERE name = 'Living' AND building_id = 1").fetchone()
+        area = conn.execute(
+            "SELECT area_m2 FROM silver.dim_rooms WHERE name = 'Living' AND building_id = 1"
+        ).fetchone()
         assert area == (33.5,)
     counts = {t: len(rows) for t, rows in before.items()}
     assert counts["buildings"] == 2 and counts["sensors"] == 38 and counts["tariffs"] == 6
@@ -76,21 +88,34 @@ def test_users_is_never_read(settings, feed):
         assert len(import_reference_tables(guarded, conn)) == 10
     guarded.dispose()
     with psycopg.connect(settings.pg_dsn) as conn:
-        columns = {r[0] for r in conn.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = 'silver'")}
-        tables = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'silver'")}
+        columns = {
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'silver'"
+            )
+        }
+        tables = {
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'silver'"
+            )
+        }
     assert "dim_users" not in tables
     assert not columns & {"first_name", "last_name", "email", "phone", "birth_date"}
 
 
-def test_import_from_real_mariadb_with_an_account_that_cannot_see_users(mariadb_database, mariadb_admin_url, warehouse_dsn,
-                                                                       tmp_path, monkeypatch):
+def test_import_from_real_mariadb_with_an_account_that_cannot_see_users(
+    mariadb_database, mariadb_admin_url, warehouse_dsn, tmp_path, monkeypatch
+):
     write_pidb(mariadb_database, apartments_for(["jimmy", "jeremie"]), date(2023, 8, 18), seed=3)
     database = mariadb_database.rsplit("/", 1)[1]
     account, password = f"reader_{database[-6:]}", f"pw-{uuid.uuid4().hex}"
     admin = sa.create_engine(mariadb_admin_url)
     with admin.begin() as conn:
         for host in ("%", "localhost"):
-            conn.execute(sa.text(f"CREATE USER IF NOT EXISTS '{account}'@'{host}' IDENTIFIED BY '{password}'"))
+            conn.execute(
+                sa.text(f"CREATE USER IF NOT EXISTS '{account}'@'{host}' IDENTIFIED BY '{password}'")
+            )
             for table in REFERENCE_TABLES:
                 conn.execute(sa.text(f"GRANT SELECT ON {database}.{table} TO '{account}'@'{host}'"))
     reader = mariadb_database.replace("root@", f"{account}@")  # the URL names the account, never its password
@@ -120,19 +145,36 @@ def test_import_from_real_mariadb_with_an_account_that_cannot_see_users(mariadb_
 def test_a_pidb_url_or_warehouse_dsn_with_a_password_is_refused_naming_the_variable_to_use(tmp_path):
     secret = "s3cr3t-Pa55"
     for variable, value, instead in (
-            ("DOMOTIC_PIDB_URL", f"mysql+pymysql://reader:{secret}@db.example/pidb", "DOMOTIC_PIDB_PASSWORD"),
-            ("DOMOTIC_PG_DSN", f"postgresql://domotic:{secret}@pg.example:5432/domotic", "DOMOTIC_PG_PASSWORD"),
-            ("DOMOTIC_PG_DSN", f"host=pg.example dbname=domotic user=domotic password={secret}", "DOMOTIC_PG_PASSWORD")):
+        ("DOMOTIC_PIDB_URL", f"mysql+pymysql://reader:{secret}@db.example/pidb", "DOMOTIC_PIDB_PASSWORD"),
+        ("DOMOTIC_PG_DSN", f"postgresql://domotic:{secret}@pg.example:5432/domotic", "DOMOTIC_PG_PASSWORD"),
+        (
+            "DOMOTIC_PG_DSN",
+            f"host=pg.example dbname=domotic user=domotic password={secret}",
+            "DOMOTIC_PG_PASSWORD",
+        ),
+    ):
         with pytest.raises(SecretInLocation) as refused:
             Settings.from_env({"DOMOTIC_HOME": str(tmp_path), variable: value})
-        assert instead in str(refused.value) and variable in str(refused.value) and secret not in str(refused.value)
-    fine = Settings.from_env({"DOMOTIC_HOME": str(tmp_path), "DOMOTIC_PIDB_URL": "mysql+pymysql://reader@db.example/pidb",
-                              "DOMOTIC_PG_DSN": "postgresql://domotic@pg.example:5432/domotic"})
-    assert fine.pidb_url.endswith("reader@db.example/pidb") and fine.pg_dsn.endswith("domotic@pg.example:5432/domotic")
+        assert (
+            instead in str(refused.value)
+            and variable in str(refused.value)
+            and secret not in str(refused.value)
+        )
+    fine = Settings.from_env(
+        {
+            "DOMOTIC_HOME": str(tmp_path),
+            "DOMOTIC_PIDB_URL": "mysql+pymysql://reader@db.example/pidb",
+            "DOMOTIC_PG_DSN": "postgresql://domotic@pg.example:5432/domotic",
+        }
+    )
+    assert fine.pidb_url.endswith("reader@db.example/pidb") and fine.pg_dsn.endswith(
+        "domotic@pg.example:5432/domotic"
+    )
 
 
-def test_the_warehouse_password_comes_from_the_secrets_file_and_never_from_the_dsn(pg_server_dsn, make_database, tmp_path,
-                                                                                   monkeypatch):
+def test_the_warehouse_password_comes_from_the_secrets_file_and_never_from_the_dsn(
+    pg_server_dsn, make_database, tmp_path, monkeypatch
+):
     """A role with a password on the test server, reached through a DSN without one."""
     role, password = f"r_{uuid.uuid4().hex[:10]}", f"pw-{uuid.uuid4().hex}"
     with psycopg.connect(pg_server_dsn, autocommit=True) as conn:
@@ -162,7 +204,9 @@ def test_mariadb_down_fails_the_import_clearly_and_leaves_dimensions_alone(wareh
         with sa.create_engine(server.url).begin() as conn:
             conn.execute(sa.text("CREATE DATABASE pidb"))
         write_pidb(server.url + "pidb", apartments_for(["jimmy", "jeremie"]), date(2023, 8, 18), seed=3)
-        settings = Settings(home=tmp_path, landing="", weather="", pidb_url=server.url + "pidb", pg_dsn=warehouse_dsn)
+        settings = Settings(
+            home=tmp_path, landing="", weather="", pidb_url=server.url + "pidb", pg_dsn=warehouse_dsn
+        )
         assert dg.materialize([pidb_dimensions], resources=build_resources(settings)).success
         before = _dim_rows(warehouse_dsn)
         server.stop()

@@ -8,7 +8,9 @@ from domotic_assets.warehouse.connection import connect
 from domotic_assets.warehouse.day_locks import day_writer, plan
 
 
-def test_writers_of_a_day_take_turns_writers_of_other_days_do_not_and_a_long_backfill_holds_few_locks(warehouse_dsn):
+def test_writers_of_a_day_take_turns_writers_of_other_days_do_not_and_a_long_backfill_holds_few_locks(
+    warehouse_dsn,
+):
     def writer(tables, days, started: threading.Event, release: threading.Event):
         with connect(warehouse_dsn, autocommit=True) as conn, day_writer(conn, tables, days, "a test writer"):
             started.set()

@@ -15,7 +15,8 @@ from domotic_assets_tests.snapshots import differences, warehouse_snapshot
 
 
 def test_the_pipeline_on_real_servers_equals_the_pipeline_on_local_sources(
-        settings, feed, samba_server, sftp_server, mariadb_admin_url, make_database, tmp_path, monkeypatch):
+    settings, feed, samba_server, sftp_server, mariadb_admin_url, make_database, tmp_path, monkeypatch
+):
     command = domotic_command("run", "--from", "2023-08-18", "--to", "2023-08-18", *BRONZE_TO_GOLD)
     local = dataclasses.replace(settings, home=tmp_path / "local", pg_dsn=make_database())
     done = subprocess.run(command, env=domotic_env(local), capture_output=True, text=True, timeout=600)
@@ -29,13 +30,24 @@ def test_the_pipeline_on_real_servers_equals_the_pipeline_on_local_sources(
     remote, _ = on_sftp_server(remote, sftp_server, feed.meteo, monkeypatch)
     remote = dataclasses.replace(remote, pidb_url=mariadb_admin_url + database)
     secrets = tmp_path / "secrets.env"
-    secrets.write_text(f"# credentials of the sources\nDOMOTIC_LANDING_PASSWORD={samba_server['password']}\n"
-                       f"DOMOTIC_WEATHER_KEY={sftp_server['key']}\nDOMOTIC_WEATHER_KNOWN_HOSTS={sftp_server['known_hosts']}\n")
+    secrets.write_text(
+        f"# credentials of the sources\nDOMOTIC_LANDING_PASSWORD={samba_server['password']}\n"
+        f"DOMOTIC_WEATHER_KEY={sftp_server['key']}\nDOMOTIC_WEATHER_KNOWN_HOSTS={sftp_server['known_hosts']}\n"
+    )
     secrets.chmod(0o600)
-    env = {k: v for k, v in domotic_env(remote).items() if not k.startswith(("DOMOTIC_LANDING_", "DOMOTIC_WEATHER_"))}
+    env = {
+        k: v
+        for k, v in domotic_env(remote).items()
+        if not k.startswith(("DOMOTIC_LANDING_", "DOMOTIC_WEATHER_"))
+    }
     try:
-        done = subprocess.run(command, env={**env, "DOMOTIC_SECRETS_FILE": str(secrets)},
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            command,
+            env={**env, "DOMOTIC_SECRETS_FILE": str(secrets)},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     finally:
         with sa.create_engine(mariadb_admin_url).begin() as conn:
             conn.execute(sa.text(f"DROP DATABASE IF EXISTS {database}"))

@@ -8,8 +8,12 @@ from domotic_assets.ml.public_series import amsterdam_radiation, day_before_copi
 
 def test_a_long_run_equal_to_the_day_before_is_a_filled_gap_and_a_short_one_is_not():
     minutes = np.random.default_rng(1).gamma(2.0, 0.5, 4 * 1440)
-    minutes[2 * 1440 + 100:2 * 1440 + 140] = minutes[1440 + 100:1440 + 140]  # 40 minutes copied from the day before
-    minutes[3 * 1440 + 600:3 * 1440 + 610] = minutes[2 * 1440 + 600:2 * 1440 + 610]  # 10 minutes alike by chance
+    minutes[2 * 1440 + 100 : 2 * 1440 + 140] = minutes[
+        1440 + 100 : 1440 + 140
+    ]  # 40 minutes copied from the day before
+    minutes[3 * 1440 + 600 : 3 * 1440 + 610] = minutes[
+        2 * 1440 + 600 : 2 * 1440 + 610
+    ]  # 10 minutes alike by chance
     copied = day_before_copies(minutes)
     assert np.flatnonzero(copied).tolist() == list(range(2 * 1440 + 100, 2 * 1440 + 140))
 
@@ -22,7 +26,9 @@ def test_the_sceaux_household_reads_the_packagers_filling_as_gaps():
     assert 0.011 < values.isna().mean() < 0.014
     gap = values["2007-04-28 01:00":"2007-04-30 12:00"]  # 62 hours unmeasured from 00:21 on 28 April 2007
     assert gap.isna().all()
-    june = values["2008-05-19":"2008-07-01"]  # the days the realised-savings benchmark plays, and their history
+    june = values[
+        "2008-05-19":"2008-07-01"
+    ]  # the days the realised-savings benchmark plays, and their history
     assert june.notna().all() and 0.3 < june.mean() < 2.0  # kW, a household's size
 
 

@@ -35,11 +35,26 @@ def test_the_grid_takes_what_the_forecast_missed_and_the_battery_never_feeds_the
     """Four hand-made hours: the plan discharges 2 kW in hour 2 for a forecast load of 2 kW; the home draws
     only 1 kW then, so the battery gives 1 kW (not 2 to the grid); in hour 3 the home draws 3 kW more than
     forecast and the grid takes it."""
-    doc = {"start": "2023-06-14T00:00:00+00:00", "step_minutes": 60, "price_import_chf_kwh": [0.1, 0.1, 0.3, 0.3],
-           "price_export_chf_kwh": [0.05] * 4, "load_kw": [0.0, 0.0, 2.0, 0.0], "pv_kw": [0.0] * 4,
-           "battery": {"capacity_kwh": 10, "soc_init": 0.5, "soc_min": 0.1, "soc_max": 0.9, "soc_final": 0.1,
-                       "charge_kw_max": 5, "discharge_kw_max": 5, "eff_charge": 1.0, "eff_discharge": 1.0},
-           "grid": {"import_kw_max": 20, "export_kw_max": 20}}
+    doc = {
+        "start": "2023-06-14T00:00:00+00:00",
+        "step_minutes": 60,
+        "price_import_chf_kwh": [0.1, 0.1, 0.3, 0.3],
+        "price_export_chf_kwh": [0.05] * 4,
+        "load_kw": [0.0, 0.0, 2.0, 0.0],
+        "pv_kw": [0.0] * 4,
+        "battery": {
+            "capacity_kwh": 10,
+            "soc_init": 0.5,
+            "soc_min": 0.1,
+            "soc_max": 0.9,
+            "soc_final": 0.1,
+            "charge_kw_max": 5,
+            "discharge_kw_max": 5,
+            "eff_charge": 1.0,
+            "eff_discharge": 1.0,
+        },
+        "grid": {"import_kw_max": 20, "export_kw_max": 20},
+    }
     forecast = read_scenario(doc)
     actual = replace(forecast, load_kw=(0.0, 0.0, 1.0, 3.0))
     plan_soc = [0.5, 0.5, 0.3, 0.1]  # 2 kWh out in hour 2, 2 kWh out in hour 3
@@ -49,4 +64,6 @@ def test_the_grid_takes_what_the_forecast_missed_and_the_battery_never_feeds_the
     assert played.soc_end == pytest.approx(0.1)
     assert played.import_kwh == pytest.approx(0.0) and played.export_kwh == pytest.approx(0.0)
     more = play(replace(actual, load_kw=(0.0, 0.0, 1.0, 5.0)), plan_soc, {}, 0.5)
-    assert more.import_kwh == pytest.approx(2.0) and more.cost_chf == pytest.approx(0.6)  # the grid takes the rest
+    assert more.import_kwh == pytest.approx(2.0) and more.cost_chf == pytest.approx(
+        0.6
+    )  # the grid takes the rest

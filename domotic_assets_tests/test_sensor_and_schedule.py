@@ -8,12 +8,12 @@ from datetime import datetime
 import dagster as dg
 import psycopg
 
+from domotic_assets.contracts.timestamps import zone
 from domotic_assets.defs.bronze import sensors as sensor_module
 from domotic_assets.defs.bronze.schedules import weather_job, weather_schedule
 from domotic_assets.defs.bronze.sensors import sensor_files_sensor
 from domotic_assets.defs.resources import build_resources
 from domotic_assets.settings import Settings
-from domotic_assets.contracts.timestamps import zone
 
 
 def _tick(settings: Settings, instance, cursor=None) -> dg.SensorResult:
@@ -44,13 +44,22 @@ def test_a_day_whose_run_is_still_queued_gets_no_second_request(settings, feed):
         assert all(r.tags[sensor_module.LIVE_DAY_TAG] == r.partition_key for r in first.run_requests)
         queued, started = days[0], days[1]
         # NOT_STARTED: a run requested, not yet dequeued (a QUEUED one needs a code location to be stored)
-        for day, status in ((queued, dg.DagsterRunStatus.NOT_STARTED), (started, dg.DagsterRunStatus.STARTED)):
-            instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", status=status,
-                                           tags={sensor_module.LIVE_DAY_TAG: day, "dagster/partition": day}))
+        for day, status in (
+            (queued, dg.DagsterRunStatus.NOT_STARTED),
+            (started, dg.DagsterRunStatus.STARTED),
+        ):
+            instance.add_run(
+                dg.DagsterRun(
+                    job_name="__ASSET_JOB",
+                    status=status,
+                    tags={sensor_module.LIVE_DAY_TAG: day, "dagster/partition": day},
+                )
+            )
         again = _tick(settings, instance, first.cursor)
         assert sorted(r.partition_key for r in again.run_requests) == days[1:]
         (feed.share / "jimmy" / "jimmy_20230820T101600.json").write_text(
-            '{"apartment":"jimmy","timestamp":"%sT10:16:00+02:00","plugs":{}}' % queued)
+            f'{{"apartment":"jimmy","timestamp":"{queued}T10:16:00+02:00","plugs":{{}}}}'
+        )
         os.utime(feed.share / "jimmy" / "jimmy_20230820T101600.json", (time.time() - 60, time.time() - 60))
         later = _tick(settings, instance, again.cursor)
         assert queued not in {r.partition_key for r in later.run_requests}
@@ -61,7 +70,9 @@ def test_a_half_written_file_waits_for_a_second_look(settings, feed):
     with dg.instance_for_test() as instance:
         baseline = _tick(settings, instance)
         growing = feed.share / "jimmy" / "jimmy_20230820T101500.json"
-        growing.write_bytes(b'{"apartment":"jimmy","timestamp":"2023-08-20T10:15:00+02:00","plugs":{"P-JIM-01":')
+        growing.write_bytes(
+            b'{"apartment":"jimmy","timestamp":"2023-08-20T10:15:00+02:00","plugs":{"P-JIM-01":'
+        )
         waiting = _tick(settings, instance, baseline.cursor)
         assert "jimmy/jimmy_20230820T101500.json" in json.loads(waiting.cursor)["waiting"]
         assert "2023-08-20" not in {r.partition_key for r in waiting.run_requests}
@@ -92,8 +103,13 @@ def test_a_150000_file_folder_ticks_in_bounded_steps(settings, tmp_path):
         path = share / f"f{i:06d}.json"
         path.write_text(template % (i // 7200 % 24, i // 120 % 60, i % 60))
         os.utime(path, (old, old))
-    big = Settings(home=settings.home, landing=str(share.parent), weather=settings.weather,
-                   pidb_url=settings.pidb_url, pg_dsn=settings.pg_dsn)
+    big = Settings(
+        home=settings.home,
+        landing=str(share.parent),
+        weather=settings.weather,
+        pidb_url=settings.pidb_url,
+        pg_dsn=settings.pg_dsn,
+    )
     assert sensor_module.MAX_FILES_PER_TICK == 20_000
     cursor, ticks, durations = None, 0, []
     with dg.instance_for_test() as instance:
@@ -129,9 +145,17 @@ def test_telemetry_schedule_rolls_up_today_every_quarter_hour_and_closes_yesterd
 
     zurich = zone("Europe/Zurich")
     assert telemetry_schedule.cron_schedule == "2-59/15 * * * *"
-    daytime = list(telemetry_schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2023, 10, 29, 10, 17, tzinfo=zurich))))
+    daytime = list(
+        telemetry_schedule(
+            dg.build_schedule_context(scheduled_execution_time=datetime(2023, 10, 29, 10, 17, tzinfo=zurich))
+        )
+    )
     assert [r.partition_key for r in daytime] == ["2023-10-29"]
-    midnight = list(telemetry_schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2023, 10, 30, 0, 2, tzinfo=zurich))))
+    midnight = list(
+        telemetry_schedule(
+            dg.build_schedule_context(scheduled_execution_time=datetime(2023, 10, 30, 0, 2, tzinfo=zurich))
+        )
+    )
     assert [r.partition_key for r in midnight] == ["2023-10-29", "2023-10-30"]
     assert len({r.run_key for r in daytime + midnight}) == 3
 
@@ -140,8 +164,15 @@ def test_ml_schedule_retrains_and_predicts_today_after_midnight_once_a_day():
     from domotic_assets.defs.ml.schedules import ml_daily_schedule, ml_job
 
     zurich = zone("Europe/Zurich")
-    assert ml_daily_schedule.cron_schedule == "30 1 * * *" and ml_daily_schedule.execution_timezone == "Europe/Zurich"
-    requests = list(ml_daily_schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2023, 10, 29, 1, 30, tzinfo=zurich))))
+    assert (
+        ml_daily_schedule.cron_schedule == "30 1 * * *"
+        and ml_daily_schedule.execution_timezone == "Europe/Zurich"
+    )
+    requests = list(
+        ml_daily_schedule(
+            dg.build_schedule_context(scheduled_execution_time=datetime(2023, 10, 29, 1, 30, tzinfo=zurich))
+        )
+    )
     assert [r.partition_key for r in requests] == ["2023-10-29"] and requests[0].run_key == "ml:2023-10-29"
     assert ml_job.selection == dg.AssetSelection.groups("ml")
 
@@ -150,7 +181,10 @@ def test_tomorrow_is_planned_once_todays_weather_and_forecast_are_in():
     from domotic_assets.defs.optimisation.sensors import day_ahead_request
 
     zurich = zone("Europe/Zurich")
-    morning, afternoon = datetime(2023, 10, 28, 8, 0, tzinfo=zurich), datetime(2023, 10, 28, 13, 0, tzinfo=zurich)
+    morning, afternoon = (
+        datetime(2023, 10, 28, 8, 0, tzinfo=zurich),
+        datetime(2023, 10, 28, 13, 0, tzinfo=zurich),
+    )
 
     def arrive(instance, key):
         instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, partition="2023-10-28"))
@@ -166,6 +200,8 @@ def test_tomorrow_is_planned_once_todays_weather_and_forecast_are_in():
         arrive(instance, "energy_forecast")
         planned = day_ahead_request(instance, afternoon)
         assert planned.partition_key == "2023-10-29" and planned.run_key != late.run_key
-        assert day_ahead_request(instance, afternoon).run_key == planned.run_key, "the same inputs are planned once"
+        assert day_ahead_request(instance, afternoon).run_key == planned.run_key, (
+            "the same inputs are planned once"
+        )
         arrive(instance, "weather_clean")  # the weather service issues the day again: a new plan
         assert day_ahead_request(instance, afternoon).run_key not in (planned.run_key, late.run_key)

@@ -1,6 +1,5 @@
 """Weather files from a real OpenSSH sftp server: outages retried with back-off, refusals not retried."""
 
-import dataclasses
 import subprocess
 import threading
 import time
@@ -19,13 +18,20 @@ DAY = {"dagster/asset_partition_range_start": "2023-08-18", "dagster/asset_parti
 
 def _fetch(settings):
     instance = dg.DagsterInstance.ephemeral()
-    result = dg.materialize([bronze_weather_files, weather_clean], resources=build_resources(settings), tags=DAY,
-                            raise_on_error=False, instance=instance)
+    result = dg.materialize(
+        [bronze_weather_files, weather_clean],
+        resources=build_resources(settings),
+        tags=DAY,
+        raise_on_error=False,
+        instance=instance,
+    )
     result.messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
     return result
 
 
-def test_a_server_down_at_schedule_time_is_retried_and_a_reissued_file_picked_up(settings, feed, tmp_path, monkeypatch):
+def test_a_server_down_at_schedule_time_is_retried_and_a_reissued_file_picked_up(
+    settings, feed, tmp_path, monkeypatch
+):
     server = SftpServer(tmp_path / "sftp")
     server.prepare()  # keys and the pinned host key exist; the server is not running yet
     sftp, folder = on_sftp_server(settings, server.info(), feed.meteo, monkeypatch)
@@ -43,13 +49,17 @@ def test_a_server_down_at_schedule_time_is_retried_and_a_reissued_file_picked_up
 
         issued = folder / "Pred_2023-08-18.csv"
         lines = issued.read_bytes().decode("utf-8-sig").splitlines()
-        lines = [line.replace(line.split(",")[1], "30.5", 1) if ",3,Sion,PRED_T_2M_ctrl," in line else line
-                 for line in lines]
+        lines = [
+            line.replace(line.split(",")[1], "30.5", 1) if ",3,Sion,PRED_T_2M_ctrl," in line else line
+            for line in lines
+        ]
         issued.write_text("\n".join(lines) + "\n")  # re-issued later the same day
         assert _fetch(sftp).success
         with psycopg.connect(settings.pg_dsn) as conn:
-            value, path = conn.execute("SELECT value, bronze_path FROM silver.weather_clean WHERE site = 'Sion' "
-                                       "AND measure = 'air_temperature' AND lead_hours = 3").fetchone()
+            value, path = conn.execute(
+                "SELECT value, bronze_path FROM silver.weather_clean WHERE site = 'Sion' "
+                "AND measure = 'air_temperature' AND lead_hours = 3"
+            ).fetchone()
         assert value == 30.5 and path.endswith("Pred_2023-08-18.v2.csv")
     finally:
         comes_back.cancel()
@@ -57,16 +67,22 @@ def test_a_server_down_at_schedule_time_is_retried_and_a_reissued_file_picked_up
 
 
 def _connections(sftp_server: dict) -> int:
-    log = (sftp_server["folder"] + "/server.log")
+    log = sftp_server["folder"] + "/server.log"
     return open(log).read().count("Connection from 127.0.0.1")
 
 
-def test_an_unknown_host_key_is_refused_once_naming_the_source(settings, feed, sftp_server, tmp_path, monkeypatch):
+def test_an_unknown_host_key_is_refused_once_naming_the_source(
+    settings, feed, sftp_server, tmp_path, monkeypatch
+):
     sftp, _ = on_sftp_server(settings, sftp_server, feed.meteo, monkeypatch)
     other = tmp_path / "known_hosts"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "impostor")], check=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "impostor")], check=True
+    )
     port = sftp_server["port"]
-    other.write_text(f"[127.0.0.1]:{port} " + " ".join((tmp_path / "impostor.pub").read_text().split()[:2]) + "\n")
+    other.write_text(
+        f"[127.0.0.1]:{port} " + " ".join((tmp_path / "impostor.pub").read_text().split()[:2]) + "\n"
+    )
     for known_hosts, says in ((other, "does not match"), (tmp_path / "empty_known_hosts", "not pinned")):
         known_hosts.touch()
         monkeypatch.setenv("DOMOTIC_WEATHER_KNOWN_HOSTS", str(known_hosts))
@@ -79,7 +95,9 @@ def test_an_unknown_host_key_is_refused_once_naming_the_source(settings, feed, s
 
 def test_a_wrong_key_is_refused_once_naming_the_source(settings, feed, sftp_server, tmp_path, monkeypatch):
     sftp, _ = on_sftp_server(settings, sftp_server, feed.meteo, monkeypatch)
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "stranger")], check=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "stranger")], check=True
+    )
     monkeypatch.setenv("DOMOTIC_WEATHER_KEY", str(tmp_path / "stranger"))
     before = _connections(sftp_server)
     began = time.monotonic()

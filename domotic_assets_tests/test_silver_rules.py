@@ -1,7 +1,7 @@
 """Bronze -> Silver rules on hand-made files: one test per rule of the sensor-file contract."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,9 @@ class Files:
         data = raw if raw is not None else json.dumps(body).encode()
         self.data[name] = data
         index = len(self.files)
-        self.files.append(SourceFile(index, name, apartment, mtime if mtime is not None else index, name, str(hash(data))))
+        self.files.append(
+            SourceFile(index, name, apartment, mtime if mtime is not None else index, name, str(hash(data)))
+        )
         return name
 
     def read(self, **kwargs):
@@ -43,10 +45,36 @@ def values_of(day, sensor, measure):
 
 def test_values_in_every_shape_are_read_and_missing_ones_are_counted_not_zero():
     files = Files()
-    files.add(doc("2023-08-18T10:00:00+02:00", meteos={"W-1": {
-        "room": "Living", "temperature": "22,5", "humidity": "47.0", "co2": None, "noise": "NaN", "pressure": ""}}))
-    files.add(doc("2023-08-18T10:01:00+02:00", meteos={"W-1": {
-        "room": "Living", "temperature": -999, "humidity": 48, "co2": "abc", "noise": 40, "pressure": 1012.5}}))
+    files.add(
+        doc(
+            "2023-08-18T10:00:00+02:00",
+            meteos={
+                "W-1": {
+                    "room": "Living",
+                    "temperature": "22,5",
+                    "humidity": "47.0",
+                    "co2": None,
+                    "noise": "NaN",
+                    "pressure": "",
+                }
+            },
+        )
+    )
+    files.add(
+        doc(
+            "2023-08-18T10:01:00+02:00",
+            meteos={
+                "W-1": {
+                    "room": "Living",
+                    "temperature": -999,
+                    "humidity": 48,
+                    "co2": "abc",
+                    "noise": 40,
+                    "pressure": 1012.5,
+                }
+            },
+        )
+    )
     day = files.read()
     assert values_of(day, "W-1", "temperature") == [22.5]
     assert values_of(day, "W-1", "humidity") == [47.0, 48.0]
@@ -59,8 +87,13 @@ def test_values_in_every_shape_are_read_and_missing_ones_are_counted_not_zero():
 
 def test_booleans_are_zero_and_one_with_units():
     files = Files()
-    files.add(doc("2023-08-18T10:00:00Z", plugs={"P-1": {"room": "Kitchen", "power": 80.5, "total": 10.0, "on": True}},
-                  doors={"D-1": {"room": "Entrance", "kind": "door", "open": False, "battery": 90}}))
+    files.add(
+        doc(
+            "2023-08-18T10:00:00Z",
+            plugs={"P-1": {"room": "Kitchen", "power": 80.5, "total": 10.0, "on": True}},
+            doors={"D-1": {"room": "Entrance", "kind": "door", "open": False, "battery": 90}},
+        )
+    )
     events = files.read().events.set_index(["sensor", "measure"])
     assert events.loc[("P-1", "on"), "value"] == 1.0 and events.loc[("D-1", "open"), "value"] == 0.0
     assert events.loc[("P-1", "power"), "unit"] == "W" and events.loc[("P-1", "total"), "unit"] == "kWh"
@@ -69,19 +102,32 @@ def test_booleans_are_zero_and_one_with_units():
 
 def test_the_same_document_twice_gives_one_row_per_reading():
     files = Files()
-    body = doc("2023-08-18T10:00:00+02:00", meteos={"W-1": {"room": "Living", "temperature": 22.0, "humidity": 50}})
+    body = doc(
+        "2023-08-18T10:00:00+02:00", meteos={"W-1": {"room": "Living", "temperature": 22.0, "humidity": 50}}
+    )
     files.add(body, name="a.json", mtime=1)
     files.add(body, name="a_copy.json", mtime=2)
     day = files.read()
     assert len(day.events) == 2
     assert day.files.readings_duplicate.sum() == 2
-    assert (day.files.readings_total == day.files.readings_missing + day.files.readings_duplicate + day.files.rows_loaded).all()
+    assert (
+        day.files.readings_total
+        == day.files.readings_missing + day.files.readings_duplicate + day.files.rows_loaded
+    ).all()
 
 
 def test_a_conflicting_copy_of_a_minute_the_newest_arrival_wins():
     files = Files()
-    files.add(doc("2023-08-18T10:00:00+02:00", meteos={"W-1": {"room": "Living", "temperature": 22.0}}), name="z_old.json", mtime=100)
-    files.add(doc("2023-08-18T08:00:00Z", meteos={"W-1": {"room": "Living", "temperature": 23.0}}), name="a_new.json", mtime=200)
+    files.add(
+        doc("2023-08-18T10:00:00+02:00", meteos={"W-1": {"room": "Living", "temperature": 22.0}}),
+        name="z_old.json",
+        mtime=100,
+    )
+    files.add(
+        doc("2023-08-18T08:00:00Z", meteos={"W-1": {"room": "Living", "temperature": 23.0}}),
+        name="a_new.json",
+        mtime=200,
+    )
     day = files.read()
     assert values_of(day, "W-1", "temperature") == [23.0]
     assert day.events.source_file_id.tolist() == [1]
@@ -89,12 +135,19 @@ def test_a_conflicting_copy_of_a_minute_the_newest_arrival_wins():
 
 def test_the_repeated_autumn_hour_keeps_both_hours_of_a_wall_clock_gateway():
     files = Files()
-    first = files.add(doc("2023-10-29T02:30:00", meteos={"W-1": {"room": "Living", "temperature": 20.0}}), mtime=1)
+    first = files.add(
+        doc("2023-10-29T02:30:00", meteos={"W-1": {"room": "Living", "temperature": 20.0}}), mtime=1
+    )
     files.add(doc("2023-10-29T02:30:00", meteos={"W-1": {"room": "Living", "temperature": 19.0}}), mtime=2)
-    files.add(raw=files.data[first], body=None, name="again.json", mtime=3)  # the same bytes again: a duplicate
+    files.add(
+        raw=files.data[first], body=None, name="again.json", mtime=3
+    )  # the same bytes again: a duplicate
     day = files.read()
     temps = day.events[day.events.measure == "temperature"].sort_values("ts")
-    assert temps.ts.tolist() == [pd.Timestamp("2023-10-29 00:30", tz="UTC"), pd.Timestamp("2023-10-29 01:30", tz="UTC")]
+    assert temps.ts.tolist() == [
+        pd.Timestamp("2023-10-29 00:30", tz="UTC"),
+        pd.Timestamp("2023-10-29 01:30", tz="UTC"),
+    ]
     assert temps.value.tolist() == [20.0, 19.0]
     assert set(temps.ts_flag) == {AMBIGUOUS}
     assert day.files.readings_duplicate.tolist() == [1, 0, 0]  # the first copy lost to its later twin
@@ -111,7 +164,9 @@ def test_the_skipped_spring_hour_is_shifted_forward_and_flagged():
 def _counter_files(values, start_minute=0):
     files = Files()
     for i, v in enumerate(values):
-        files.add(doc(f"2023-08-18T10:{start_minute + i:02d}:00Z", plugs={"P-1": {"room": "Kitchen", "total": v}}))
+        files.add(
+            doc(f"2023-08-18T10:{start_minute + i:02d}:00Z", plugs={"P-1": {"room": "Kitchen", "total": v}})
+        )
     return files
 
 
@@ -126,7 +181,9 @@ def test_a_counter_spike_in_the_last_minute_of_a_day_is_caught_by_the_rate_it_wo
     # minute 57-59 of the day's last hour: no next reading to compare the spike with
     rows = _counter_files([225.90, 225.92, 225.94, 1405.6], start_minute=56).read().events.sort_values("ts")
     assert rows.outlier_reason.tolist() == [None, None, None, "spike"]
-    after_a_gap = _counter_files([225.90, 226.90], start_minute=0).read()  # +1 kWh in a minute: 60 kW, too fast for a plug
+    after_a_gap = _counter_files(
+        [225.90, 226.90], start_minute=0
+    ).read()  # +1 kWh in a minute: 60 kW, too fast for a plug
     assert after_a_gap.events.sort_values("ts").outlier_reason.tolist() == [None, "spike"]
     ordinary = _counter_files([225.90, 225.95, 226.00]).read()  # 3 kW
     assert not ordinary.events.is_outlier.any()
@@ -158,10 +215,18 @@ def test_a_single_wild_counter_reading_is_a_spike_not_a_reset():
     assert not rows.counter_reset.any()
 
 
-@pytest.mark.parametrize("category, measure, value", [
-    ("meteos", "humidity", 140.0), ("meteos", "temperature", 850.0), ("meteos", "co2", -5.0),
-    ("plugs", "power", -300.0), ("plugs", "power", 9000.0), ("meteos", "pressure", 20.0), ("doors", "battery", 180.0),
-])
+@pytest.mark.parametrize(
+    "category, measure, value",
+    [
+        ("meteos", "humidity", 140.0),
+        ("meteos", "temperature", 850.0),
+        ("meteos", "co2", -5.0),
+        ("plugs", "power", -300.0),
+        ("plugs", "power", 9000.0),
+        ("meteos", "pressure", 20.0),
+        ("doors", "battery", 180.0),
+    ],
+)
 def test_physically_impossible_values_are_kept_and_flagged(category, measure, value):
     files = Files()
     files.add(doc("2023-08-18T10:00:00Z", **{category: {"X-1": {"room": "Living", measure: value}}}))
@@ -172,8 +237,16 @@ def test_physically_impossible_values_are_kept_and_flagged(category, measure, va
 
 def _series(measure, values, category="meteos"):
     n = len(values)
-    return pd.DataFrame({"apartment": "jimmy", "sensor": "S", "category": category, "measure": measure,
-                         "ts_ns": np.arange(n) * 60_000_000_000, "value": np.asarray(values, dtype=float)})
+    return pd.DataFrame(
+        {
+            "apartment": "jimmy",
+            "sensor": "S",
+            "category": category,
+            "measure": measure,
+            "ts_ns": np.arange(n) * 60_000_000_000,
+            "value": np.asarray(values, dtype=float),
+        }
+    )
 
 
 def test_a_temperature_spike_among_its_neighbours_is_flagged():
@@ -193,12 +266,23 @@ def test_an_appliance_switching_on_is_not_a_power_spike_but_a_lone_minute_is():
     washer = [0.5] * 10 + [2050.0] * 25 + [180.0] * 10
     assert not flag_outliers(_series("power", washer, "plugs")).is_outlier.any()
     fridge = [86.0, 85.0, 566.0, 86.0, 84.0]
-    assert flag_outliers(_series("power", fridge, "plugs")).outlier_reason.tolist() == [None, None, "spike", None, None]
+    assert flag_outliers(_series("power", fridge, "plugs")).outlier_reason.tolist() == [
+        None,
+        None,
+        "spike",
+        None,
+        None,
+    ]
 
 
 def test_device_errors_of_the_feed_are_kept():
     files = Files()
-    files.add(doc("2023-08-18T10:00:00Z", errors=[{"sensor": "M-1", "code": "BATTERY_LOW", "message": "low"}, {"bad": 1}]))
+    files.add(
+        doc(
+            "2023-08-18T10:00:00Z",
+            errors=[{"sensor": "M-1", "code": "BATTERY_LOW", "message": "low"}, {"bad": 1}],
+        )
+    )
     errors = files.read().errors
     assert errors[["sensor", "code"]].values.tolist() == [["M-1", "BATTERY_LOW"]]
-    assert errors.ts.tolist() == [datetime(2023, 8, 18, 10, tzinfo=timezone.utc)]
+    assert errors.ts.tolist() == [datetime(2023, 8, 18, 10, tzinfo=UTC)]

@@ -2,7 +2,8 @@
 
 import hashlib
 import json
-from datetime import date, datetime, timezone
+from contextlib import suppress
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
@@ -19,10 +20,10 @@ UNREADABLE = {"malformed_json", "truncated", "empty_file", "not_utf8", "apartmen
 def _documents(share, apartment):
     out = {}
     for path in sorted((share / apartment).rglob("*.json")):
-        try:
-            out[path.relative_to(share).as_posix()] = read_sensor_file(path.read_bytes(), apartment, "Europe/Zurich")
-        except QuarantineError:
-            pass
+        with suppress(QuarantineError):
+            out[path.relative_to(share).as_posix()] = read_sensor_file(
+                path.read_bytes(), apartment, "Europe/Zurich"
+            )
     return out
 
 
@@ -35,7 +36,9 @@ def _tree_digest(root):
 
 
 def test_same_seed_same_feed(tmp_path, feed_2days):
-    again = SimulationConfig(out=tmp_path / "again", start=feed_2days.start, days=feed_2days.days, seed=feed_2days.seed)
+    again = SimulationConfig(
+        out=tmp_path / "again", start=feed_2days.start, days=feed_2days.days, seed=feed_2days.seed
+    )
     simulate(again)
     assert _tree_digest(again.out) == _tree_digest(feed_2days.out)
     other = SimulationConfig(out=tmp_path / "other", start=feed_2days.start, days=1, seed=feed_2days.seed + 1)
@@ -50,8 +53,12 @@ def test_layout_and_volume_look_like_the_reference_feed(feed_2days):
     assert list((share / "jeremie").glob("*.json")), "jeremie files flat"
     docs = _documents(share, "jimmy")
     assert 2 * 1440 * 0.95 < len(docs) < 2 * 1440 * 1.05
-    sensors = {sid for doc in docs.values() for cat in ("plugs", "doors", "motions", "meteos", "humidities", "consumptions")
-               for sid in doc.body.get(cat, {})}
+    sensors = {
+        sid
+        for doc in docs.values()
+        for cat in ("plugs", "doors", "motions", "meteos", "humidities", "consumptions")
+        for sid in doc.body.get(cat, {})
+    }
     assert 18 <= len(sensors) <= 22
     per_file = np.mean([sum(1 for _ in flatten(d)) for d in list(docs.values())[:500]])
     assert 50 <= per_file <= 70
@@ -69,7 +76,11 @@ def _series(docs, category, sensor, measure):
     rows = []
     for doc in docs.values():
         entry = doc.body.get(category, {}).get(sensor)
-        if entry and isinstance(entry.get(measure), (int, float)) and not isinstance(entry.get(measure), bool):
+        if (
+            entry
+            and isinstance(entry.get(measure), (int, float))
+            and not isinstance(entry.get(measure), bool)
+        ):
             rows.append((doc.ts, float(entry[measure])))
     return pd.Series(dict(sorted(rows)))
 
@@ -83,11 +94,15 @@ def test_signals_behave_like_an_apartment(feed_2days):
     meter = _series(docs, "consumptions", "C-JIM-01", "total").loc[lambda s: s > 0]
     assert (meter.diff().dropna() >= -1e-9).mean() > 0.99, "the main meter counts up"
     occupancy = pd.read_parquet(feed_2days.out / "manifest" / "occupancy.parquet")
-    bedroom = occupancy[(occupancy.apartment == "jimmy") & (occupancy.room == "Bedroom")].set_index("ts")["people"]
+    bedroom = occupancy[(occupancy.apartment == "jimmy") & (occupancy.room == "Bedroom")].set_index("ts")[
+        "people"
+    ]
     co2 = _series(docs, "meteos", "W-JIM-02", "co2")
     co2 = co2[(co2 > 300) & (co2 < 5000)]
     joined = pd.concat([co2.rename("co2"), bedroom.rename("people")], axis=1, join="inner")
-    assert joined[joined.people > 0].co2.mean() > joined[joined.people == 0].co2.mean() + 100, "people raise CO2"
+    assert joined[joined.people > 0].co2.mean() > joined[joined.people == 0].co2.mean() + 100, (
+        "people raise CO2"
+    )
 
 
 def test_every_injected_file_fault_is_in_the_files(feed_2days):
@@ -104,7 +119,12 @@ def test_every_injected_file_fault_is_in_the_files(feed_2days):
         assert (feed_2days.share / row.file).read_bytes().startswith(b"\xef\xbb\xbf")
     for row in faults[faults.kind == "sentinel"].head(20).itertuples():
         doc = read_sensor_file((feed_2days.share / row.file).read_bytes(), row.apartment, "Europe/Zurich")
-        assert doc.body[next(c for c in doc.body if isinstance(doc.body[c], dict) and row.sensor in doc.body[c])][row.sensor][row.measure] == -999
+        assert (
+            doc.body[
+                next(c for c in doc.body if isinstance(doc.body[c], dict) and row.sensor in doc.body[c])
+            ][row.sensor][row.measure]
+            == -999
+        )
 
 
 def test_no_faults_means_every_file_reads(tmp_path):
@@ -119,15 +139,27 @@ def test_no_faults_means_every_file_reads(tmp_path):
 
 
 def test_autumn_change_repeats_an_hour_of_wall_clock_names(tmp_path):
-    config = SimulationConfig(out=tmp_path, start=date(2023, 10, 29), days=1, faults="none", apartments=("jimmy", "jeremie"))
+    config = SimulationConfig(
+        out=tmp_path, start=date(2023, 10, 29), days=1, faults="none", apartments=("jimmy", "jeremie")
+    )
     simulate(config)
     assert len(list((config.share / "jeremie").glob("*.json"))) == 1500  # a 25-hour day
-    repeated = read_sensor_file((config.share / "jeremie" / "jeremie_20231029T023000_2.json").read_bytes(), "jeremie", "Europe/Zurich")
+    repeated = read_sensor_file(
+        (config.share / "jeremie" / "jeremie_20231029T023000_2.json").read_bytes(), "jeremie", "Europe/Zurich"
+    )
     assert repeated.ts_flag == AMBIGUOUS
-    first = read_sensor_file((config.share / "jimmy" / "2023/10/29" / "jimmy_20231029T023000.json").read_bytes(), "jimmy", "Europe/Zurich")
-    second = read_sensor_file((config.share / "jimmy" / "2023/10/29" / "jimmy_20231029T023000_2.json").read_bytes(), "jimmy", "Europe/Zurich")
+    first = read_sensor_file(
+        (config.share / "jimmy" / "2023/10/29" / "jimmy_20231029T023000.json").read_bytes(),
+        "jimmy",
+        "Europe/Zurich",
+    )
+    second = read_sensor_file(
+        (config.share / "jimmy" / "2023/10/29" / "jimmy_20231029T023000_2.json").read_bytes(),
+        "jimmy",
+        "Europe/Zurich",
+    )
     assert (second.ts - first.ts).total_seconds() == 3600  # with offsets both instants are exact
-    assert first.ts == datetime(2023, 10, 29, 0, 30, tzinfo=timezone.utc)
+    assert first.ts == datetime(2023, 10, 29, 0, 30, tzinfo=UTC)
 
 
 def test_pidb_has_every_contract_table_and_fake_people(feed_2days):
@@ -147,6 +179,11 @@ def test_weather_files_follow_the_contract(feed_2days):
     assert list(frame.columns) == ["Time", "Value", "Prediction", "Site", "Measurement", "Unit"]
     assert {"Sion", "Sierre"} <= set(frame.Site)
     assert frame.Prediction.between(0, 45).all()
-    assert set(frame.Measurement) == {"PRED_T_2M_ctrl", "PRED_RELHUM_2M_ctrl", "PRED_TOT_PREC_ctrl", "PRED_GLOB_ctrl"}
+    assert set(frame.Measurement) == {
+        "PRED_T_2M_ctrl",
+        "PRED_RELHUM_2M_ctrl",
+        "PRED_TOT_PREC_ctrl",
+        "PRED_GLOB_ctrl",
+    }
     temps = frame[(frame.Measurement == "PRED_T_2M_ctrl") & (frame.Value > -1000)].Value
     assert 5 < temps.mean() < 35  # an August day in the Valais

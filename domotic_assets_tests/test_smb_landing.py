@@ -24,7 +24,9 @@ def _without_mtimes(snapshot: dict) -> dict:
     return {"files": snapshot["files"], "rows": [r[:2] + r[3:] for r in snapshot["rows"]]}
 
 
-def test_bronze_from_the_share_equals_bronze_from_a_folder(settings, feed, samba_server, make_database, monkeypatch):
+def test_bronze_from_the_share_equals_bronze_from_a_folder(
+    settings, feed, samba_server, make_database, monkeypatch
+):
     local = dataclasses.replace(settings, home=settings.home.parent / "local", pg_dsn=make_database())
     assert materialize_bronze(local, "2023-08-18", "2023-08-19").success
     smb = on_smb_share(settings, samba_server, feed.share, monkeypatch)
@@ -45,6 +47,7 @@ def test_a_tick_lists_each_folder_once_and_reads_only_new_files(settings, feed, 
         def counted(*args, **kwargs):
             calls[name] += 1
             return real(*args, **kwargs)
+
         return counted
 
     class CountedDirectory(smb_share.SMBDirectoryIO):
@@ -53,7 +56,9 @@ def test_a_tick_lists_each_folder_once_and_reads_only_new_files(settings, feed, 
             super().__init__(*args, **kwargs)
 
     with dg.instance_for_test() as instance:
-        first = sensor_files_sensor(dg.build_sensor_context(instance=instance, resources=build_resources(smb)))
+        first = sensor_files_sensor(
+            dg.build_sensor_context(instance=instance, resources=build_resources(smb))
+        )
         # one new, complete file arrives; the second tick reads it and nothing else
         late = on_share / "jimmy" / "late.json"
         late.write_bytes((feed.share / "jimmy/2023/08/19/jimmy_20230819T235900.json").read_bytes())
@@ -61,15 +66,18 @@ def test_a_tick_lists_each_folder_once_and_reads_only_new_files(settings, feed, 
         for name in ("open_file", "stat", "lstat", "scandir"):
             monkeypatch.setattr(smbclient, name, spy(name))
         monkeypatch.setattr(smb_share, "SMBDirectoryIO", CountedDirectory)
-        second = sensor_files_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
-                                                             resources=build_resources(smb)))
+        second = sensor_files_sensor(
+            dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=build_resources(smb))
+        )
     folders = sum(1 for p in on_share.rglob("*") if p.is_dir()) + 1
     assert sum(1 for _ in on_share.rglob("*.json")) > 2000
     assert calls == {"folder listings": folders, "open_file": 1, "stat": 0, "lstat": 0, "scandir": 0}
     assert json.loads(second.cursor)["registered"] == json.loads(first.cursor)["registered"] + 1
 
 
-def test_the_share_stopping_mid_copy_loses_and_doubles_nothing(settings, feed, make_database, tmp_path, monkeypatch):
+def test_the_share_stopping_mid_copy_loses_and_doubles_nothing(
+    settings, feed, make_database, tmp_path, monkeypatch
+):
     local = dataclasses.replace(settings, home=settings.home.parent / "local", pg_dsn=make_database())
     assert materialize_bronze(local, "2023-08-18", "2023-08-19").success
     expected = _without_mtimes(bronze_snapshot(local))
@@ -86,7 +94,9 @@ def test_the_share_stopping_mid_copy_loses_and_doubles_nothing(settings, feed, m
         run.start()
         copied = smb.bronze_dir / "jimmy"
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not (copied.is_dir() and sum(1 for _ in copied.rglob("*.json")) > 300):
+        while time.monotonic() < deadline and not (
+            copied.is_dir() and sum(1 for _ in copied.rglob("*.json")) > 300
+        ):
             time.sleep(0.01)
         server.kill()  # smbd and its children die in the middle of the copy
         in_bronze = sum(1 for _ in smb.bronze_dir.rglob("*.json"))
@@ -111,16 +121,21 @@ def test_a_wrong_password_fails_once_and_the_sensor_backs_off(settings, feed, sa
     monkeypatch.setenv("DOMOTIC_LANDING_PASSWORD", "not-the-password")
     result = materialize_bronze(smb, "2023-08-18")
     assert not result.success and retries(result) == 0
-    assert f"{smb.landing}: connecting: access refused for user {samba_server['user']}" in failure_message(result)
+    assert f"{smb.landing}: connecting: access refused for user {samba_server['user']}" in failure_message(
+        result
+    )
     assert "not-the-password" not in failure_message(result)
 
     attempts = []
     real = smbclient.register_session
     monkeypatch.setattr(smbclient, "register_session", lambda *a, **k: attempts.append(1) or real(*a, **k))
     with dg.instance_for_test() as instance:
+
         def tick(cursor):
-            return sensor_files_sensor(dg.build_sensor_context(instance=instance, cursor=cursor,
-                                                               resources=build_resources(smb)))
+            return sensor_files_sensor(
+                dg.build_sensor_context(instance=instance, cursor=cursor, resources=build_resources(smb))
+            )
+
         refused = tick(None)
         assert "access refused" in refused.skip_reason.skip_message and attempts == [1]
         waiting = tick(refused.cursor)

@@ -15,7 +15,12 @@ from domotic_assets.stream.publisher import Publisher
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
 from domotic_assets_tests.servers.mosquitto import MosquittoServer
 from domotic_assets_tests.stream_helpers import (
-    BackgroundPublisher, StreamProcess, expected_readings, quarantine_reasons, simulated_stream, stored_readings,
+    BackgroundPublisher,
+    StreamProcess,
+    expected_readings,
+    quarantine_reasons,
+    simulated_stream,
+    stored_readings,
     wait_for_readings,
 )
 
@@ -49,17 +54,25 @@ def assert_exactly_once(stored, expected) -> None:
 
 
 def test_duplicates_late_and_malformed_messages_leave_each_reading_once_and_each_bad_message_in_quarantine(
-        broker, warehouse_dsn, tmp_path):
+    broker, warehouse_dsn, tmp_path
+):
     stream = simulated_stream(3000, faults="heavy")
     sensor_messages = [
         ("domotic/jimmy/plugs/P-JIM-01", {"ts": "2025-09-12T10:15:00+02:00", "power": 41.5, "total": 12.25}),
         ("domotic/jimmy/plugs/P-JIM-01", {"ts": "2025-09-12T10:15:00+02:00", "power": 41.5, "total": 12.25}),
         ("domotic/jimmy/plugs/P-JIM-01", {"ts": "2025-09-12T10:14:00+02:00", "power": 40.0, "total": 12.24}),
         ("domotic/jimmy/fridges/F-1", {"ts": "2025-09-12T10:15:00+02:00", "power": 1.0}),
-        ("domotic/jimmy/plugs/P-JIM-02", {"ts": "2025-09-12T10:15:00+02:00", "power": 5.0, "room": "nul\u0000room"}),
+        (
+            "domotic/jimmy/plugs/P-JIM-02",
+            {"ts": "2025-09-12T10:15:00+02:00", "power": 5.0, "room": "nul\u0000room"},
+        ),
     ]
-    consumer = StreamConsumer(MqttEndpoint.from_url(url(broker)), warehouse_dsn, tmp_path / "buffer",
-                              StreamOptions(client_id="faults", batch_size=500)).start()
+    consumer = StreamConsumer(
+        MqttEndpoint.from_url(url(broker)),
+        warehouse_dsn,
+        tmp_path / "buffer",
+        StreamOptions(client_id="faults", batch_size=500),
+    ).start()
     try:
         assert consumer.subscribed.wait(30)
         publisher = Publisher(MqttEndpoint.from_url(url(broker)), "faulty-meters")
@@ -77,22 +90,37 @@ def test_duplicates_late_and_malformed_messages_leave_each_reading_once_and_each
     assert {"duplicate", "late", *MALFORMED} <= kinds, "the heavy stream holds every kind of fault"
     malformed = {(m.topic, m.payload) for m in stream if m.kind in MALFORMED}
     reasons = quarantine_reasons(warehouse_dsn)
-    assert sum(reasons.values()) == len(malformed) + 2  # + the unknown category and the NUL the warehouse refused
-    assert {"malformed_json", "no_readable_value", "missing_timestamp", "household_mismatch", "unknown_category",
-            "rejected_by_warehouse"} <= set(reasons)
+    assert (
+        sum(reasons.values()) == len(malformed) + 2
+    )  # + the unknown category and the NUL the warehouse refused
+    assert {
+        "malformed_json",
+        "no_readable_value",
+        "missing_timestamp",
+        "household_mismatch",
+        "unknown_category",
+        "rejected_by_warehouse",
+    } <= set(reasons)
     with psycopg.connect(warehouse_dsn) as conn:
         sensors = conn.execute("""SELECT sensor, measure, ts, value, source_file_id FROM silver.sensor_events
                                   ORDER BY ts, measure""").fetchall()
-        stored_payloads = {(t, bytes(p)) for t, p in conn.execute("SELECT topic, payload FROM meta.stream_quarantine")}
+        stored_payloads = {
+            (t, bytes(p)) for t, p in conn.execute("SELECT topic, payload FROM meta.stream_quarantine")
+        }
     assert [(s, m, v, f) for s, m, _t, v, f in sensors] == [
-        ("P-JIM-01", "power", 40.0, None), ("P-JIM-01", "total", 12.24, None),
-        ("P-JIM-01", "power", 41.5, None), ("P-JIM-01", "total", 12.25, None)]
+        ("P-JIM-01", "power", 40.0, None),
+        ("P-JIM-01", "total", 12.24, None),
+        ("P-JIM-01", "power", 41.5, None),
+        ("P-JIM-01", "total", 12.25, None),
+    ]
     assert malformed <= stored_payloads, "each quarantined message keeps its topic and payload"
     duplicated = sum(len(m.keys) for m in stream if m.kind == "duplicate") + 2
     assert consumer.health.totals["duplicate_readings"] == duplicated
 
 
-def test_the_database_down_for_60_seconds_during_a_steady_stream_loses_and_doubles_nothing(broker, own_postgres, tmp_path):
+def test_the_database_down_for_60_seconds_during_a_steady_stream_loses_and_doubles_nothing(
+    broker, own_postgres, tmp_path
+):
     server, dsn = own_postgres
     consumer = StreamProcess(tmp_path / "home", dsn, url(broker), tmp_path / "stream.log")
     consumer.wait_subscribed()
@@ -102,20 +130,26 @@ def test_the_database_down_for_60_seconds_during_a_steady_stream_loses_and_doubl
     server.stop()
     outage_began = meters.published
     time.sleep(60)
-    buffered = consumer.wait_for(lambda e: e.get("event") == "stream_health" and e["buffer_messages"] > 0, timeout=5)
+    buffered = consumer.wait_for(
+        lambda e: e.get("event") == "stream_health" and e["buffer_messages"] > 0, timeout=5
+    )
     assert buffered["warehouse"] == "down"
     server.ensure_running()
     meters.join(timeout=120)
     stored = wait_for_readings(dsn, expected_readings(stream), timeout=120)
     assert_exactly_once(stored, expected_readings(stream))
     assert meters.published - outage_began > 10_000, "the outage covered a large part of the stream"
-    replayed = consumer.wait_for(lambda e: e.get("event") == "stream_health" and e["replayed"] > 0 and e["buffer_messages"] == 0)
+    replayed = consumer.wait_for(
+        lambda e: e.get("event") == "stream_health" and e["replayed"] > 0 and e["buffer_messages"] == 0
+    )
     assert replayed["replayed"] >= buffered["buffer_messages"]
     assert not list((tmp_path / "home" / "stream-buffer").glob("*.seg")), "the buffer is empty once replayed"
     assert consumer.terminate() == 0
 
 
-def test_a_consumer_killed_with_sigkill_mid_stream_and_restarted_loses_and_doubles_nothing(broker, own_postgres, tmp_path):
+def test_a_consumer_killed_with_sigkill_mid_stream_and_restarted_loses_and_doubles_nothing(
+    broker, own_postgres, tmp_path
+):
     server, dsn = own_postgres
     home, log = tmp_path / "home", tmp_path / "stream.log"
     stream = simulated_stream(12_000)
@@ -142,9 +176,13 @@ def test_a_consumer_killed_with_sigkill_mid_stream_and_restarted_loses_and_doubl
     assert consumer.terminate() == 0, "SIGTERM: a clean stop"
 
 
-def test_the_consumer_reconnects_and_resubscribes_by_itself_when_the_broker_restarts(broker, warehouse_dsn, tmp_path):
+def test_the_consumer_reconnects_and_resubscribes_by_itself_when_the_broker_restarts(
+    broker, warehouse_dsn, tmp_path
+):
     endpoint = MqttEndpoint.from_url(url(broker))
-    consumer = StreamConsumer(endpoint, warehouse_dsn, tmp_path / "buffer", StreamOptions(client_id="restarts")).start()
+    consumer = StreamConsumer(
+        endpoint, warehouse_dsn, tmp_path / "buffer", StreamOptions(client_id="restarts")
+    ).start()
     try:
         assert consumer.subscribed.wait(30)
         first, second = simulated_stream(6000)[:3000], simulated_stream(6000)[3000:]
@@ -154,7 +192,9 @@ def test_the_consumer_reconnects_and_resubscribes_by_itself_when_the_broker_rest
         time.sleep(3)
         broker.start()
         meters.join(timeout=120)
-        assert_exactly_once(wait_for_readings(warehouse_dsn, expected_readings(first), 60), expected_readings(first))
+        assert_exactly_once(
+            wait_for_readings(warehouse_dsn, expected_readings(first), 60), expected_readings(first)
+        )
 
         connections = consumer.connections
         broker.stop()  # a broker that lost its store: the consumer's session and subscriptions are gone

@@ -1,7 +1,7 @@
 """Sensor readings over MQTT (`domotic/<apartment>/<category>/<sensor>`) share silver.sensor_events with
 the readings of files: one row per natural key, the file's copy winning, kept through rebuilds and appends."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import dagster as dg
 import orjson
@@ -21,15 +21,23 @@ def load(settings, rebuild: bool = False) -> dg.ExecuteInProcessResult:
     resources = build_resources(settings)
     assert dg.materialize([pidb_dimensions], resources=resources).success
     config = {"ops": {"sensor_events": {"config": {"rebuild": rebuild}}}}
-    result = dg.materialize([bronze_sensor_files, sensor_events], resources=resources, tags=DAY, run_config=config)
+    result = dg.materialize(
+        [bronze_sensor_files, sensor_events], resources=resources, tags=DAY, run_config=config
+    )
     assert result.success
     return result
 
 
 def send(dsn: str, *readings: tuple) -> tuple[int, int]:
     """Write (sensor, ts, power) readings as the stream does; returns (rows stored, already there)."""
-    messages = [RawMessage(f"domotic/jimmy/plugs/{sensor}", orjson.dumps({"ts": ts.isoformat(), "power": power}),
-                           int((ts + timedelta(seconds=1)).timestamp() * 1e6)) for sensor, ts, power in readings]
+    messages = [
+        RawMessage(
+            f"domotic/jimmy/plugs/{sensor}",
+            orjson.dumps({"ts": ts.isoformat(), "power": power}),
+            int((ts + timedelta(seconds=1)).timestamp() * 1e6),
+        )
+        for sensor, ts, power in readings
+    ]
     with psycopg.connect(dsn, autocommit=True) as conn:
         result = TelemetryWriter(conn).write(decode_batch(messages, lambda source: "Europe/Zurich"))
     return result.sensor_rows, result.duplicates
@@ -37,9 +45,11 @@ def send(dsn: str, *readings: tuple) -> tuple[int, int]:
 
 def rows(dsn: str, sensor: str, ts) -> list[tuple]:
     with psycopg.connect(dsn) as conn:
-        return conn.execute("""SELECT value, source_file_id IS NULL, room FROM silver.sensor_events
+        return conn.execute(
+            """SELECT value, source_file_id IS NULL, room FROM silver.sensor_events
                                WHERE apartment = 'jimmy' AND sensor = %s AND measure = 'power' AND ts = %s""",
-                            (sensor, ts)).fetchall()
+            (sensor, ts),
+        ).fetchall()
 
 
 def checks(result) -> dict[str, bool]:
@@ -65,7 +75,9 @@ def test_a_reading_from_both_ways_is_stored_once_and_mqtt_only_readings_survive_
     assert evaluation.metadata["rows_from_mqtt"].value == 1
 
 
-def test_a_file_arriving_after_its_readings_came_over_mqtt_replaces_them_on_the_live_append(settings, feed, tmp_path):
+def test_a_file_arriving_after_its_readings_came_over_mqtt_replaces_them_on_the_live_append(
+    settings, feed, tmp_path
+):
     evening = [p for p in feed.share.rglob("*_20230818T*.json") if p.name.split("T")[1][:2] >= "20"]
     held = tmp_path / "held"
     for path in evening:
@@ -74,14 +86,19 @@ def test_a_file_arriving_after_its_readings_came_over_mqtt_replaces_them_on_the_
         path.rename(target)
     load(settings)
     with psycopg.connect(settings.pg_dsn) as conn:
-        last = conn.execute("SELECT max(ts) FROM silver.sensor_events WHERE sensor = 'P-JIM-02' AND measure = 'power'").fetchone()[0]
+        last = conn.execute(
+            "SELECT max(ts) FROM silver.sensor_events WHERE sensor = 'P-JIM-02' AND measure = 'power'"
+        ).fetchone()[0]
     early, only_mqtt = last + timedelta(minutes=30), last + timedelta(minutes=30, seconds=30)
     assert send(settings.pg_dsn, ("P-JIM-02", early, 4321.0), ("P-JIM-02", only_mqtt, 12.0)) == (2, 0)
 
     for path in evening:  # the gateway's files of the evening arrive after the stream's copy
         (held / path.relative_to(feed.share)).rename(path)
     live = load(settings)
-    assert live.asset_materializations_for_node("sensor_events")[0].metadata["mode"].value == "appended new files"
+    assert (
+        live.asset_materializations_for_node("sensor_events")[0].metadata["mode"].value
+        == "appended new files"
+    )
     (from_file,) = rows(settings.pg_dsn, "P-JIM-02", early)
     assert from_file[1] is False and from_file[0] != 4321.0, "the file's copy wins"
     assert [r[:2] for r in rows(settings.pg_dsn, "P-JIM-02", only_mqtt)] == [(12.0, True)]
@@ -90,14 +107,17 @@ def test_a_file_arriving_after_its_readings_came_over_mqtt_replaces_them_on_the_
 
 def test_a_battery_at_minus_999_w_is_stored_as_a_reading_and_a_sentinel_soc_is_quarantined(warehouse_dsn):
     """mqtt.md: -999 W is a battery discharging at 999 W; -999 % is no state of charge."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from domotic_assets.warehouse.schema import ensure_schema
 
     ensure_schema(warehouse_dsn)
-    at = datetime(2023, 8, 18, 10, tzinfo=timezone.utc)
-    message = RawMessage("home/1/battery", orjson.dumps({"household_id": 1, "ts": at.isoformat(), "soc_pct": -999,
-                                                         "power_w": -999.0}), int(at.timestamp() * 1e6) + 1_000_000)
+    at = datetime(2023, 8, 18, 10, tzinfo=UTC)
+    message = RawMessage(
+        "home/1/battery",
+        orjson.dumps({"household_id": 1, "ts": at.isoformat(), "soc_pct": -999, "power_w": -999.0}),
+        int(at.timestamp() * 1e6) + 1_000_000,
+    )
     with psycopg.connect(warehouse_dsn, autocommit=True) as conn:
         TelemetryWriter(conn).write(decode_batch([message], lambda source: "Europe/Zurich"))
         stored = conn.execute("SELECT measure, value, is_outlier FROM silver.household_telemetry").fetchall()

@@ -10,17 +10,20 @@ from domotic_assets.transform.tariffs import TariffRow, tariff_at
 ROWS = [TariffRow(i, *row) for i, row in enumerate(TARIFF_ROWS, 1)]
 
 
-@pytest.mark.parametrize("local, period, price", [
-    (datetime(2023, 10, 30, 6, 59), "low", 0.2480),    # Monday before the high window
-    (datetime(2023, 10, 30, 7, 0), "high", 0.3320),    # it starts at 07:00 (included)
-    (datetime(2023, 10, 30, 19, 59), "high", 0.3320),
-    (datetime(2023, 10, 30, 20, 0), "low", 0.2480),    # and ends at 20:00 (excluded)
-    (datetime(2023, 10, 30, 23, 30), "low", 0.2480),   # the night window crosses midnight
-    (datetime(2023, 10, 31, 3, 0), "low", 0.2480),
-    (datetime(2023, 10, 28, 12, 0), "low", 0.2480),    # Saturday: the whole day is low
-    (datetime(2023, 12, 31, 12, 0), "low", 0.2480),    # last day of the 2023 prices (a Sunday)
-    (datetime(2024, 1, 2, 12, 0), "high", 0.3190),     # the 2024 prices from their valid_from
-])
+@pytest.mark.parametrize(
+    "local, period, price",
+    [
+        (datetime(2023, 10, 30, 6, 59), "low", 0.2480),  # Monday before the high window
+        (datetime(2023, 10, 30, 7, 0), "high", 0.3320),  # it starts at 07:00 (included)
+        (datetime(2023, 10, 30, 19, 59), "high", 0.3320),
+        (datetime(2023, 10, 30, 20, 0), "low", 0.2480),  # and ends at 20:00 (excluded)
+        (datetime(2023, 10, 30, 23, 30), "low", 0.2480),  # the night window crosses midnight
+        (datetime(2023, 10, 31, 3, 0), "low", 0.2480),
+        (datetime(2023, 10, 28, 12, 0), "low", 0.2480),  # Saturday: the whole day is low
+        (datetime(2023, 12, 31, 12, 0), "low", 0.2480),  # last day of the 2023 prices (a Sunday)
+        (datetime(2024, 1, 2, 12, 0), "high", 0.3190),  # the 2024 prices from their valid_from
+    ],
+)
 def test_the_row_valid_at_a_local_minute(local, period, price):
     row = tariff_at(ROWS, "OIKEN-DT", local)
     assert (row.period, row.price_chf_kwh) == (period, price)

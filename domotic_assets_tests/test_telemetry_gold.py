@@ -2,7 +2,7 @@
 hourly rollups recomputed independently, on a 25-hour daylight-saving day and a normal day."""
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import numpy as np
@@ -30,7 +30,7 @@ OUTAGE = (datetime(2023, 10, 30, 10, tzinfo=LOCAL), datetime(2023, 10, 30, 10, 4
 
 
 def _local_midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=LOCAL).astimezone(timezone.utc)
+    return datetime(day.year, day.month, day.day, tzinfo=LOCAL).astimezone(UTC)
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +40,29 @@ def telemetry_built(tmp_path_factory, pg_server_dsn):
     home = tmp_path_factory.mktemp("telemetry_home")
     write_pidb(f"sqlite:///{home / 'pidb.sqlite'}", apartments_for(["jimmy", "jeremie"]), DST_DAY, seed=9)
     with databases(pg_server_dsn) as make:
-        settings = Settings(home=home, landing=str(home / "share"), weather=str(home / "meteo2"),
-                            pidb_url=f"sqlite:///{home / 'pidb.sqlite'}", pg_dsn=make())
+        settings = Settings(
+            home=home,
+            landing=str(home / "share"),
+            weather=str(home / "meteo2"),
+            pidb_url=f"sqlite:///{home / 'pidb.sqlite'}",
+            pg_dsn=make(),
+        )
         yield _build(settings)
 
 
 def _build(settings: Settings):
-    stream = [m for m in telemetry_messages(simulated_households(2), _local_midnight(DST_DAY),
-                                            _local_midnight(NORMAL_DAY + timedelta(days=1)), 60, seed=9, faults="none")
-              if not (m.topic.startswith("home/1/") and OUTAGE[0] <= m.ts < OUTAGE[1])]
+    stream = [
+        m
+        for m in telemetry_messages(
+            simulated_households(2),
+            _local_midnight(DST_DAY),
+            _local_midnight(NORMAL_DAY + timedelta(days=1)),
+            60,
+            seed=9,
+            faults="none",
+        )
+        if not (m.topic.startswith("home/1/") and OUTAGE[0] <= m.ts < OUTAGE[1])
+    ]
     raw = [RawMessage(m.topic, m.payload, int(m.ts.timestamp() * 1e6) + 2_000_000) for m in stream]
     ensure_schema(settings.pg_dsn)
     with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
@@ -56,10 +70,15 @@ def _build(settings: Settings):
     defs = build_definitions(settings)
     graph = defs.resolve_asset_graph()
     reference = {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is None}
-    keys = reference | {dg.AssetKey("household_telemetry"), dg.AssetKey(["gold", "agg_household_telemetry_15min"]),
-                        dg.AssetKey(["gold", "agg_household_telemetry_hour"])}
+    keys = reference | {
+        dg.AssetKey("household_telemetry"),
+        dg.AssetKey(["gold", "agg_household_telemetry_15min"]),
+        dg.AssetKey(["gold", "agg_household_telemetry_hour"]),
+    }
     lines: list[str] = []
-    outcome = materialize_range(defs, keys, DST_DAY, NORMAL_DAY, dg.DagsterInstance.ephemeral(), echo=lines.append)
+    outcome = materialize_range(
+        defs, keys, DST_DAY, NORMAL_DAY, dg.DagsterInstance.ephemeral(), echo=lines.append
+    )
     readings = [key for m in stream for key in m.keys]
     return settings, outcome, lines, readings
 
@@ -82,14 +101,17 @@ def test_rollups_match_an_independent_computation_on_a_25_hour_day(telemetry_bui
         assert apartment_key == int(household), "a household is the pidb building of that id"
         assert kwh == pytest.approx(np.mean(means[(household, start, "consumption")]) / 4000, rel=1e-9)
         if household == "1":
-            assert pv_kwh == pytest.approx(np.mean(means[(household, start, "pv_power")]) / 4000, rel=1e-9, abs=1e-12)
+            assert pv_kwh == pytest.approx(
+                np.mean(means[(household, start, "pv_power")]) / 4000, rel=1e-9, abs=1e-12
+            )
             assert 0 <= soc <= 100
     assert slots[("2", DST_DAY)] == 100 and slots[("2", NORMAL_DAY)] == 96
     assert slots[("1", NORMAL_DAY)] == 93, "the three silent quarter-hours have no row"
     totals = {(h, d): kwh for h, d, _, kwh in hourly}
     for (household, day), _count in slots.items():
         assert totals[(household, day)] == pytest.approx(
-            sum(r[4] for r in rows if r[0] == household and r[2] == day), rel=1e-9)
+            sum(r[4] for r in rows if r[0] == household and r[2] == day), rel=1e-9
+        )
     assert {(h, d): n for h, d, n, _ in hourly}[("2", DST_DAY)] == 25
 
 
@@ -110,4 +132,6 @@ def test_the_optimiser_reads_every_slot_of_a_day_with_the_silent_ones_marked(tel
     assert long_day["period_start"].is_monotonic_increasing
     assert len(normal) == 96 and (~normal["covered"]).sum() == 3
     assert normal.loc[~normal["covered"], "load_kw"].isna().all()
-    assert (normal.loc[normal["covered"], "load_kw"] > 0).all() and (normal["battery_soc_pct"].dropna() <= 100).all()
+    assert (normal.loc[normal["covered"], "load_kw"] > 0).all() and (
+        normal["battery_soc_pct"].dropna() <= 100
+    ).all()

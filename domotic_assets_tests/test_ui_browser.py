@@ -23,8 +23,15 @@ from domotic_assets_tests.cli_helpers import domotic_command, running_ui, ui_que
 from domotic_assets_tests.servers.base import binary
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "ui"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @dataclass
@@ -39,7 +46,9 @@ def demo(tmp_path_factory) -> Demo:
     """A state folder after `domotic demo --days 3` on the embedded defaults (no DOMOTIC_* variable set)."""
     home = tmp_path_factory.mktemp("ui") / "state"
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("DOMOTIC_")}, "DOMOTIC_HOME": str(home)}
-    done = subprocess.run(domotic_command("demo", "--days", "3"), env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        domotic_command("demo", "--days", "3"), env=env, capture_output=True, text=True, timeout=900
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     return Demo(env, home, done.stdout)
 
@@ -67,11 +76,20 @@ def test_demo_runs_on_embedded_defaults_and_the_ui_shows_its_gold_checks_passed(
     assert "gold.fact_energy_minute" in demo.stdout and "presence precision" in demo.stdout
     assert all((home / "bronze" / "jimmy" / "2023" / "08" / day).is_dir() for day in ("18", "19", "20"))
     assert EmbeddedPostgres(home / "pg").running_port() is None, "the private server is stopped afterwards"
-    nodes, resources = ui_query(demo.env, """{ assetNodes { assetKey { path } groupName
+    nodes, resources = ui_query(
+        demo.env,
+        """{ assetNodes { assetKey { path } groupName
         assetChecksOrError { ... on AssetChecks { checks { name executionForLatestMaterialization { status } } } } } }""",
-                                 RESOURCES)
-    gold = {(tuple(n["assetKey"]["path"]), c["name"]): (c["executionForLatestMaterialization"] or {}).get("status")
-            for n in nodes if n["groupName"] == "gold" for c in n["assetChecksOrError"]["checks"]}
+        RESOURCES,
+    )
+    gold = {
+        (tuple(n["assetKey"]["path"]), c["name"]): (c["executionForLatestMaterialization"] or {}).get(
+            "status"
+        )
+        for n in nodes
+        if n["groupName"] == "gold"
+        for c in n["assetChecksOrError"]["checks"]
+    }
     assert len(gold) > 100 and (("gold", "fact_energy_minute"), "energy_reconciliation") in gold
     assert (("household_schedules",), "schedules_beat_rule_based") in gold
     # the last two days have history to plan on: their schedules are made, verified and beat the rules
@@ -87,19 +105,31 @@ def _no_password_shown(home, resources: dict) -> None:
     """The private warehouse's generated password appears in no resource's configuration as the UI shows it,
     in no run's event log, and in no file the Dagster instance, dbt or the UI wrote."""
     password = (home / "pg" / "password").read_text().strip()
-    configured = [(r["name"], v["key"], v["value"]) for entry in resources["workspaceOrError"]["locationEntries"]
-                  for repo in entry["locationOrLoadError"]["repositories"] for r in repo["allTopLevelResourceDetails"]
-                  for v in r["configuredValues"]]
+    configured = [
+        (r["name"], v["key"], v["value"])
+        for entry in resources["workspaceOrError"]["locationEntries"]
+        for repo in entry["locationOrLoadError"]["repositories"]
+        for r in repo["allTopLevelResourceDetails"]
+        for v in r["configuredValues"]
+    ]
     assert ("warehouse", "dsn") in {(name, key) for name, key, _ in configured}
-    assert len(password) > 20 and not [c for c in configured if password in c[2]], "a password is shown in the UI"
+    assert len(password) > 20 and not [c for c in configured if password in c[2]], (
+        "a password is shown in the UI"
+    )
     with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
         records = instance.get_run_records()
         assert records
         for record in records:
-            assert password not in json.dumps(record.dagster_run.run_config) + json.dumps(dict(record.dagster_run.tags))
+            assert password not in json.dumps(record.dagster_run.run_config) + json.dumps(
+                dict(record.dagster_run.tags)
+            )
             for event in instance.all_logs(record.dagster_run.run_id):
-                assert password not in serialize_value(event), f"run {record.dagster_run.run_id} logged the password"
-    written = [p for folder in ("dagster", "logs") for p in (home / folder).rglob("*") if p.is_file()] + [home / "ui.log"]
+                assert password not in serialize_value(event), (
+                    f"run {record.dagster_run.run_id} logged the password"
+                )
+    written = [p for folder in ("dagster", "logs") for p in (home / folder).rglob("*") if p.is_file()] + [
+        home / "ui.log"
+    ]
     assert len(written) > 5 and not [p for p in written if password.encode() in p.read_bytes()]
 
 
@@ -112,7 +142,11 @@ def test_the_asset_graph_shows_the_three_layers_and_their_checks(page):
     for group in ("bronze", "silver", "gold"):
         page.get_by_text(group, exact=True).last.wait_for()
     _shot(page, "01-asset-graph")
-    for group, asset in (("bronze", "bronze_sensor_files"), ("silver", "weather_clean"), ("gold", "fact_energy_minute")):
+    for group, asset in (
+        ("bronze", "bronze_sensor_files"),
+        ("silver", "weather_clean"),
+        ("gold", "fact_energy_minute"),
+    ):
         page.goto(f'/asset-groups~group:"{group}"/')  # the graph filtered to the group
         page.get_by_text(asset, exact=True).first.click()  # its asset list: centres the graph on the node
         # a node whose checks all passed says e.g. "7 / 7 Passed" once they have loaded
@@ -143,8 +177,15 @@ def test_a_three_day_backfill_launched_from_the_ui_succeeds(page):
     backfill = created.inner_text().split()[-1]
     page.goto(f"/runs/b/{backfill}")
     deadline = time.monotonic() + 600
-    while not (status := re.search(r"Status\n+(Succeeded|Completed|Failed|Canceled|Completed with failures)\n",
-                                   page.inner_text("body"))) and time.monotonic() < deadline:
+    while (
+        not (
+            status := re.search(
+                r"Status\n+(Succeeded|Completed|Failed|Canceled|Completed with failures)\n",
+                page.inner_text("body"),
+            )
+        )
+        and time.monotonic() < deadline
+    ):
         page.wait_for_timeout(2000)
     _shot(page, "06-backfill-done")
     assert status and status.group(1) in ("Succeeded", "Completed"), page.inner_text("body")[-1500:]

@@ -29,13 +29,25 @@ Bounds = tuple[float, float]
 UNBOUNDED: Bounds = (float("-inf"), float("inf"))
 
 BOUNDS: dict[str, Bounds] = {
-    "temperature": (-30.0, 60.0), "humidity": (0.0, 100.0), "co2": (350.0, 10_000.0), "noise": (0.0, 140.0),
-    "pressure": (850.0, 1100.0), "light": (0.0, 100_000.0), "battery": (0.0, 100.0), "total": (0.0, 1e7),
-    "on": (0.0, 1.0), "open": (0.0, 1.0), "motion": (0.0, 1.0),
+    "temperature": (-30.0, 60.0),
+    "humidity": (0.0, 100.0),
+    "co2": (350.0, 10_000.0),
+    "noise": (0.0, 140.0),
+    "pressure": (850.0, 1100.0),
+    "light": (0.0, 100_000.0),
+    "battery": (0.0, 100.0),
+    "total": (0.0, 1e7),
+    "on": (0.0, 1.0),
+    "open": (0.0, 1.0),
+    "motion": (0.0, 1.0),
 }
 POWER_BOUNDS: dict[str, Bounds] = {"plugs": (0.0, 4000.0), "consumptions": (0.0, 45_000.0)}
-TELEMETRY_BOUNDS: dict[str, Bounds] = {"consumption": (0.0, 45_000.0), "pv_power": (0.0, 50_000.0),
-                                       "battery_soc": (0.0, 100.0), "battery_power": (-25_000.0, 25_000.0)}
+TELEMETRY_BOUNDS: dict[str, Bounds] = {
+    "consumption": (0.0, 45_000.0),
+    "pv_power": (0.0, 50_000.0),
+    "battery_soc": (0.0, 100.0),
+    "battery_power": (-25_000.0, 25_000.0),
+}
 """Household telemetry over MQTT (W, %): a 3 x 63 A connection, a large home PV plant, a home battery."""
 
 

@@ -14,9 +14,9 @@ with some unreadable values keeps the readable ones and names the others in `mis
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
 
 import orjson
 
@@ -93,8 +93,9 @@ def _instant(body: dict, tz_name: str) -> tuple[datetime, str | None]:
         raise QuarantineError("bad_timestamp", repr(stamp)[:80]) from None
 
 
-def _values(body: dict, wanted: dict[str, tuple[str, str]],
-            bounds: Callable[[str], Bounds]) -> tuple[list[tuple[str, float, str]], dict[str, str]]:
+def _values(
+    body: dict, wanted: dict[str, tuple[str, str]], bounds: Callable[[str], Bounds]
+) -> tuple[list[tuple[str, float, str]], dict[str, str]]:
     """The readable values of the payload keys `wanted` (key -> measure, unit); `bounds(measure)` tells
     where a sentinel is a reading and where it means missing."""
     values, missing = [], {}
@@ -123,17 +124,30 @@ def read_message(topic: str, payload: bytes, tz_name: str) -> Message:
             raise QuarantineError("household_mismatch", f"payload says {claimed!r}, topic says {household!r}")
         ts, flag = _instant(body, tz_name)
         values, missing = _values(body, TELEMETRY[kind], TELEMETRY_BOUNDS.__getitem__)
-        return Message([Reading("household_telemetry", household, None, None, measure, ts, value, unit, flag)
-                        for measure, value, unit in values], missing)
+        return Message(
+            [
+                Reading("household_telemetry", household, None, None, measure, ts, value, unit, flag)
+                for measure, value, unit in values
+            ],
+            missing,
+        )
     if len(parts) == 4 and parts[0] == "domotic" and all(parts[1:]):
         _, apartment, category, sensor = parts
         if category not in MEASURES:
             raise QuarantineError("unknown_category", category)
         body = _body(payload)
         ts, flag = _instant(body, tz_name)
-        values, missing = _values(body, {m: (m, unit) for m, unit in MEASURES[category].items()},
-                                  lambda measure: bounds_for(category, measure))
+        values, missing = _values(
+            body,
+            {m: (m, unit) for m, unit in MEASURES[category].items()},
+            lambda measure: bounds_for(category, measure),
+        )
         room = body.get("room") if isinstance(body.get("room"), str) else None
-        return Message([Reading("sensor_events", apartment, sensor, category, measure, ts, value, unit, flag, room)
-                        for measure, value, unit in values], missing)
+        return Message(
+            [
+                Reading("sensor_events", apartment, sensor, category, measure, ts, value, unit, flag, room)
+                for measure, value, unit in values
+            ],
+            missing,
+        )
     raise QuarantineError("unknown_topic", topic[:200])

@@ -9,9 +9,9 @@ missing, never as zero and never silently dropped.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Iterator
 
 from domotic_assets.contracts.bounds import bounds_for
 from domotic_assets.contracts.timestamps import resolve_timestamp
@@ -66,7 +66,7 @@ class Reading:
 def decode(raw: bytes) -> dict:
     """Bytes to a JSON object; a leading UTF-8 byte-order mark is ignored."""
     if raw.startswith(BOM):
-        raw = raw[len(BOM):]
+        raw = raw[len(BOM) :]
     if not raw.strip():
         raise QuarantineError("empty_file")
     try:
@@ -76,7 +76,9 @@ def decode(raw: bytes) -> dict:
     try:
         body = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise QuarantineError("malformed_json", f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise QuarantineError(
+            "malformed_json", f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     if not isinstance(body, dict):
         raise QuarantineError("not_an_object", f"top level is {type(body).__name__}")
     return body
@@ -89,7 +91,9 @@ def read_sensor_file(raw: bytes, folder_apartment: str, tz_name: str) -> SensorD
     if not isinstance(apartment, str) or not apartment:
         raise QuarantineError("missing_apartment")
     if apartment != folder_apartment:
-        raise QuarantineError("apartment_mismatch", f"document says {apartment!r}, folder is {folder_apartment!r}")
+        raise QuarantineError(
+            "apartment_mismatch", f"document says {apartment!r}, folder is {folder_apartment!r}"
+        )
     stamp = body.get("timestamp")
     if not isinstance(stamp, str):
         raise QuarantineError("missing_timestamp")
@@ -134,4 +138,8 @@ def device_errors(doc: SensorDocument) -> list[dict]:
     errors = doc.body.get("errors")
     if not isinstance(errors, list):
         return []
-    return [e for e in errors if isinstance(e, dict) and isinstance(e.get("sensor"), str) and isinstance(e.get("code"), str)]
+    return [
+        e
+        for e in errors
+        if isinstance(e, dict) and isinstance(e.get("sensor"), str) and isinstance(e.get("code"), str)
+    ]

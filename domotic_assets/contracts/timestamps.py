@@ -15,7 +15,7 @@ Both are kept, never dropped; the flag travels with every reading of the documen
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -32,7 +32,7 @@ def resolve_timestamp(text: str, tz_name: str) -> tuple[datetime, str | None]:
     """Return (instant in UTC, flag). Raises ValueError for text that is not ISO 8601."""
     parsed = datetime.fromisoformat(text.strip())
     if parsed.tzinfo is not None:
-        return parsed.astimezone(timezone.utc), None
+        return parsed.astimezone(UTC), None
     return resolve_wall_time(parsed, tz_name)
 
 
@@ -41,7 +41,7 @@ def resolve_wall_time(wall: datetime, tz_name: str) -> tuple[datetime, str | Non
     tz = zone(tz_name)
     first = wall.replace(tzinfo=tz, fold=0)
     second = wall.replace(tzinfo=tz, fold=1)
-    instant = first.astimezone(timezone.utc)
+    instant = first.astimezone(UTC)
     if first.utcoffset() != second.utcoffset():
         # zoneinfo gives a non-existent time the pre-change offset at fold=0: shift-forward.
         round_trip = instant.astimezone(tz).replace(tzinfo=None)

@@ -32,13 +32,30 @@ class Command:
 
     @property
     def payload(self) -> bytes:
-        return orjson.dumps({"ts": self.due_at.isoformat(), "target": self.target, "action": self.action,
-                             "setpoint": self.setpoint, "schedule_id": self.schedule_id, "slot": self.slot,
-                             "valid_until": self.until.isoformat()})
+        return orjson.dumps(
+            {
+                "ts": self.due_at.isoformat(),
+                "target": self.target,
+                "action": self.action,
+                "setpoint": self.setpoint,
+                "schedule_id": self.schedule_id,
+                "slot": self.slot,
+                "valid_until": self.until.isoformat(),
+            }
+        )
 
 
-def slot_commands(schedule_id: str, household: str, slot: int, due_at: datetime, until: datetime, has_battery: bool,
-                  charge_kw: float, discharge_kw: float, appliance_starts: list[str]) -> list[Command]:
+def slot_commands(
+    schedule_id: str,
+    household: str,
+    slot: int,
+    due_at: datetime,
+    until: datetime,
+    has_battery: bool,
+    charge_kw: float,
+    discharge_kw: float,
+    appliance_starts: list[str],
+) -> list[Command]:
     commands = []
     if has_battery:
         if charge_kw > IDLE_BELOW_KW:
@@ -48,5 +65,7 @@ def slot_commands(schedule_id: str, household: str, slot: int, due_at: datetime,
         else:
             action, setpoint = "idle", 0.0
         commands.append(Command(schedule_id, slot, "battery", household, due_at, until, action, setpoint))
-    commands += [Command(schedule_id, slot, name, household, due_at, until, "start", None) for name in appliance_starts]
+    commands += [
+        Command(schedule_id, slot, name, household, due_at, until, "start", None) for name in appliance_starts
+    ]
     return commands

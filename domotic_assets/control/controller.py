@@ -18,9 +18,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 
@@ -36,8 +35,14 @@ LOOKBACK = timedelta(days=1)
 
 
 class Controller:
-    def __init__(self, dsn: str, endpoint: MqttEndpoint, client_id: str = "domotic-controller",
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), ack_timeout: float = 30.0):
+    def __init__(
+        self,
+        dsn: str,
+        endpoint: MqttEndpoint,
+        client_id: str = "domotic-controller",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        ack_timeout: float = 30.0,
+    ):
         ensure_schema(dsn)
         self.dsn, self.clock, self.ack_timeout = dsn, clock, ack_timeout
         self.publisher = Publisher(endpoint, client_id, session_expiry=24 * 3600)
@@ -51,17 +56,26 @@ class Controller:
         if self._lock_conn is None or self._lock_conn.closed or self._lock_conn.broken:
             self._lock_conn, self._leading = connect(self.dsn, autocommit=True), False
         if not self._leading:
-            self._leading = self._lock_conn.execute("SELECT pg_try_advisory_lock(hashtext('domotic.controller'))").fetchone()[0]
+            self._leading = self._lock_conn.execute(
+                "SELECT pg_try_advisory_lock(hashtext('domotic.controller'))"
+            ).fetchone()[0]
         return self._leading
 
     def _commands(self, conn: psycopg.Connection, now: datetime, ended: bool) -> list[Command]:
         """Commands of the current plans whose slot is in progress, or (ended) ended within LOOKBACK."""
-        condition = "s.slot_end <= %(now)s AND s.slot_end > %(since)s" if ended else "s.slot_start <= %(now)s AND s.slot_end > %(now)s"
-        rows = conn.execute(f"""
+        condition = (
+            "s.slot_end <= %(now)s AND s.slot_end > %(since)s"
+            if ended
+            else "s.slot_start <= %(now)s AND s.slot_end > %(now)s"
+        )
+        rows = conn.execute(
+            f"""
             SELECT s.schedule_id, s.household, s.slot, s.slot_start, s.slot_end, k.has_battery, s.battery_charge_kw,
                    s.battery_discharge_kw, s.appliance_starts
             FROM gold.schedules s JOIN gold.schedule_kpis k USING (schedule_id)
-            WHERE {condition} ORDER BY s.slot_start, s.household""", {"now": now, "since": now - LOOKBACK}).fetchall()
+            WHERE {condition} ORDER BY s.slot_start, s.household""",
+            {"now": now, "since": now - LOOKBACK},
+        ).fetchall()
         return [c for *slot, appliance_starts in rows for c in slot_commands(*slot, list(appliance_starts))]
 
     def tick(self) -> dict[str, int]:
@@ -72,24 +86,48 @@ class Controller:
             return counts  # another controller is acting
         with connect(self.dsn, autocommit=True) as conn:
             with conn.transaction():
-                counts["unconfirmed"] = conn.execute("""UPDATE meta.control_log SET outcome = 'unconfirmed'
-                                                        WHERE outcome = 'sending' AND until <= %s""", (now,)).rowcount
+                counts["unconfirmed"] = conn.execute(
+                    """UPDATE meta.control_log SET outcome = 'unconfirmed'
+                                                        WHERE outcome = 'sending' AND until <= %s""",
+                    (now,),
+                ).rowcount
                 for c in self._commands(conn, now, ended=True):
-                    counts["expired"] += conn.execute("""
+                    counts["expired"] += conn.execute(
+                        """
                         INSERT INTO meta.control_log (schedule_id, slot, target, household, topic, payload, due_at, until, outcome)
                         VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'expired') ON CONFLICT DO NOTHING""",
-                        (c.schedule_id, c.slot, c.target, c.household, c.topic, c.payload.decode(), c.due_at, c.until)).rowcount
+                        (
+                            c.schedule_id,
+                            c.slot,
+                            c.target,
+                            c.household,
+                            c.topic,
+                            c.payload.decode(),
+                            c.due_at,
+                            c.until,
+                        ),
+                    ).rowcount
                 due = []
                 for c in self._commands(conn, now, ended=False):
                     key = (c.schedule_id, c.slot, c.target)
-                    state = conn.execute("""INSERT INTO meta.control_log (schedule_id, slot, target, household, topic, payload,
+                    state = conn.execute(
+                        """INSERT INTO meta.control_log (schedule_id, slot, target, household, topic, payload,
                                                                            due_at, until, outcome, sent_at)
                                             VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'sending', now())
                                             ON CONFLICT (schedule_id, slot, target) DO UPDATE SET sent_at = now()
                                                 WHERE control_log.outcome = 'sending'
                                             RETURNING (xmax = 0)""",
-                                         (c.schedule_id, c.slot, c.target, c.household, c.topic, c.payload.decode(), c.due_at,
-                                          c.until)).fetchone()
+                        (
+                            c.schedule_id,
+                            c.slot,
+                            c.target,
+                            c.household,
+                            c.topic,
+                            c.payload.decode(),
+                            c.due_at,
+                            c.until,
+                        ),
+                    ).fetchone()
                     if state is None or key in self._published:
                         continue  # acknowledged before, or sent by this process and on its way
                     due.append(c)
@@ -99,11 +137,13 @@ class Controller:
                 self._published.add((c.schedule_id, c.slot, c.target))
             if self._published and self.publisher.wait(self.ack_timeout):
                 keys = sorted(self._published)
-                counts["acknowledged"] = conn.execute("""
+                counts["acknowledged"] = conn.execute(
+                    """
                     UPDATE meta.control_log SET outcome = 'acknowledged', acked_at = now()
                     WHERE outcome = 'sending' AND (schedule_id, slot, target) IN
                           (SELECT * FROM unnest(%s::text[], %s::int[], %s::text[]))""",
-                    ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])).rowcount
+                    ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]),
+                ).rowcount
                 self._published.clear()
         if any(counts.values()):
             log.info(json.dumps({"event": "control_tick", "at": now.isoformat(timespec="seconds"), **counts}))

@@ -16,12 +16,18 @@ def check_metadata(facts: dict) -> dict:
 def nothing_to_judge(check_name: str | None, why: str, **facts) -> dg.AssetCheckResult:
     """A check that found nothing to judge never says passed: it warns, and says why (a blocking check
     then blocks nothing, since there is nothing it could have found wrong)."""
-    return dg.AssetCheckResult(check_name=check_name, passed=False, severity=dg.AssetCheckSeverity.WARN,
-                               description=f"nothing to judge: {why}",
-                               metadata=check_metadata({"judged": 0, "nothing_to_judge": why, **facts}))
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        passed=False,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"nothing to judge: {why}",
+        metadata=check_metadata({"judged": 0, "nothing_to_judge": why, **facts}),
+    )
 
 
-def checked_days(context: dg.AssetCheckExecutionContext, conn, table: str, day_column: str = "local_day") -> list[date]:
+def checked_days(
+    context: dg.AssetCheckExecutionContext, conn, table: str, day_column: str = "local_day"
+) -> list[date]:
     """The days a check judges: those of the run that built its asset, or the table's newest week when
     the check is run on its own."""
     tags = context.run.tags

@@ -1,16 +1,15 @@
 """Every step that writes days of a table holds their writer locks (`warehouse.day_locks`) while it writes,
 so a live run, a schedule, a UI backfill and `domotic run` never write the same day of a table at once."""
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Iterator
 
 import dagster as dg
 import psycopg
 
 from domotic_assets.defs.partitions import partition_days
 from domotic_assets.warehouse.day_locks import day_writer
-
 
 WHOLE_TABLE = date(1, 1, 1)
 """The one 'day' of an unpartitioned table (a dimension rebuilt whole)."""
@@ -21,7 +20,11 @@ def writing_days(context: dg.AssetExecutionContext, conn: psycopg.Connection, *a
     """Hold the run's days of the assets this step materializes, and of the tables it writes `also`
     (`gold/fact_prediction`, say), until the block ends."""
     names = {key.to_user_string() for key in context.selected_asset_keys} | set(also)
-    days = partition_days(context) if context.has_partition_key or context.has_partition_key_range else [WHOLE_TABLE]
+    days = (
+        partition_days(context)
+        if context.has_partition_key or context.has_partition_key_range
+        else [WHOLE_TABLE]
+    )
     holder = f"dagster run {context.run.run_id[:8]} {context.op_execution_context.op.name}"
     with day_writer(conn, names, days, holder, on_wait=context.log.info):
         yield

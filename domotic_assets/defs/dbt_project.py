@@ -18,7 +18,11 @@ from dagster_dbt.compat import DBT_PYTHON_VERSION
 from domotic_assets.warehouse.dbt_env import dbt_connection_env
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt") if (Path(sys.executable).parent / "dbt").exists() else (shutil.which("dbt") or "dbt")
+DBT_EXECUTABLE = (
+    str(Path(sys.executable).parent / "dbt")
+    if (Path(sys.executable).parent / "dbt").exists()
+    else (shutil.which("dbt") or "dbt")
+)
 
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 
@@ -40,10 +44,16 @@ class GoldDbt(DbtCliResource):
         return None
 
 
-def run_dbt(*args: str, dsn: str | None = None, target_path: Path | None = None) -> subprocess.CompletedProcess:
+def run_dbt(
+    *args: str, dsn: str | None = None, target_path: Path | None = None
+) -> subprocess.CompletedProcess:
     """The dbt CLI on this project, outside Dagster (parse, tests, benchmarks); connected to the
     warehouse of `dsn` when given."""
-    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **(dbt_connection_env(dsn) if dsn else {})}
+    env = {
+        **os.environ,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **(dbt_connection_env(dsn) if dsn else {}),
+    }
     command = [DBT_EXECUTABLE, *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)]
     if target_path:
         command += ["--target-path", str(target_path)]
@@ -51,7 +61,9 @@ def run_dbt(*args: str, dsn: str | None = None, target_path: Path | None = None)
 
 
 def _newest_source() -> float:
-    files = [p for folder in ("models", "macros", "tests") for p in (DBT_DIR / folder).rglob("*") if p.is_file()]
+    files = [
+        p for folder in ("models", "macros", "tests") for p in (DBT_DIR / folder).rglob("*") if p.is_file()
+    ]
     return max(p.stat().st_mtime for p in [*files, DBT_DIR / "dbt_project.yml"])
 
 

@@ -5,8 +5,8 @@ are swapped in one transaction, Gold days are deleted and rebuilt in one), so a 
 outage can neither lose nor double anything.
 """
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import dagster as dg
 import psycopg
@@ -19,8 +19,10 @@ FIRST_WAIT_SECONDS = 15
 
 
 def _retry(context: dg.AssetExecutionContext, what: str, exc: Exception) -> dg.RetryRequested:
-    wait = FIRST_WAIT_SECONDS * 2 ** context.retry_number
-    context.log.warning(f"{what}: {exc}; the step is retried in {wait} s (retry {context.retry_number + 1} of {RETRIES})")
+    wait = FIRST_WAIT_SECONDS * 2**context.retry_number
+    context.log.warning(
+        f"{what}: {exc}; the step is retried in {wait} s (retry {context.retry_number + 1} of {RETRIES})"
+    )
     return dg.RetryRequested(max_retries=RETRIES, seconds_to_wait=wait)
 
 
@@ -32,8 +34,10 @@ def source_guard(context: dg.AssetExecutionContext) -> Iterator[None]:
     try:
         yield
     except SourceRefused as exc:
-        raise dg.Failure(description=f"{exc} (not retried: fix the location, credentials or pinned key)",
-                         allow_retries=False) from None
+        raise dg.Failure(
+            description=f"{exc} (not retried: fix the location, credentials or pinned key)",
+            allow_retries=False,
+        ) from None
     except SourceUnavailable as exc:
         raise _retry(context, "source unavailable", exc) from exc
 

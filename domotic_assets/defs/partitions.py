@@ -4,7 +4,6 @@ Apartments are rows, not partitions: 200 apartments over 3 years stay at ~1,100 
 asset. `end_offset=1` makes today a partition, so live files land before the day is over.
 """
 
-
 import warnings
 from datetime import date, timedelta
 
@@ -12,9 +11,13 @@ import dagster as dg
 
 from domotic_assets.settings import PARTITIONS_START, PLATFORM_TIMEZONE
 
-daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone=PLATFORM_TIMEZONE, end_offset=1)
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=PARTITIONS_START, timezone=PLATFORM_TIMEZONE, end_offset=1
+)
 
-planning_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone=PLATFORM_TIMEZONE, end_offset=2)
+planning_partitions = dg.DailyPartitionsDefinition(
+    start_date=PARTITIONS_START, timezone=PLATFORM_TIMEZONE, end_offset=2
+)
 """The days a household schedule is made for: tomorrow too, since a day is planned the day before."""
 
 DAY_BEFORE = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
@@ -23,8 +26,11 @@ DAY_BEFORE = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
 single_run_backfill = dg.BackfillPolicy.single_run()
 # Chosen on purpose (a range is one run), and Dagster's beta notice on it was printed again each time
 # any code touched the warning filters: dozens of times at the top of `domotic demo`.
-warnings.filterwarnings("ignore", message="Parameter `backfill_policy` of function `asset` is currently in beta",
-                        category=dg.BetaWarning)
+warnings.filterwarnings(
+    "ignore",
+    message="Parameter `backfill_policy` of function `asset` is currently in beta",
+    category=dg.BetaWarning,
+)
 
 
 def partition_days(context: dg.AssetExecutionContext) -> list[date]:

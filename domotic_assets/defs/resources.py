@@ -1,10 +1,9 @@
 """The platform's resources, each behind one small interface, built once from the settings."""
 
-
 import os
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 import dagster as dg
 import joblib
@@ -61,8 +60,12 @@ class LandingResource(dg.ConfigurableResource):
     """How long an asset keeps retrying a source that is down (with back-off) before failing."""
 
     def open(self, log: Callable[[str], None] | None = None, patience: float | None = None) -> Landing:
-        return open_landing(self.location, source_secrets(self.secrets_of), log=log,
-                            patience=self.patience_seconds if patience is None else patience)
+        return open_landing(
+            self.location,
+            source_secrets(self.secrets_of),
+            log=log,
+            patience=self.patience_seconds if patience is None else patience,
+        )
 
 
 class PidbResource(dg.ConfigurableResource):
@@ -113,6 +116,7 @@ class ModelStore(dg.ConfigurableIOManager):
     each object is written with joblib to `<root>/<asset>/<day>.joblib`, atomically (a killed run
     leaves the previous file, never half of one), and a downstream asset gets the same mapping for
     the days it asks for. The model's version is its training window, in gold.model_versions."""
+
     root: str
 
     def _path(self, key: dg.AssetKey, partition: str) -> Path:
@@ -125,7 +129,9 @@ class ModelStore(dg.ConfigurableIOManager):
             partial = path.with_suffix(".partial")
             joblib.dump(value, partial, compress=3)
             os.replace(partial, path)
-        context.add_output_metadata({"files": len(obj), "folder": str(self._path(context.asset_key, "x").parent)})
+        context.add_output_metadata(
+            {"files": len(obj), "folder": str(self._path(context.asset_key, "x").parent)}
+        )
 
     def load_input(self, context: dg.InputContext) -> dict:
         keys = context.asset_partition_keys if context.has_asset_partitions else []
@@ -133,7 +139,9 @@ class ModelStore(dg.ConfigurableIOManager):
         for partition in keys:
             path = self._path(context.asset_key, partition)
             if not path.exists():
-                raise FileNotFoundError(f"{context.asset_key.to_user_string()} has no {partition} ({path}): materialize it first")
+                raise FileNotFoundError(
+                    f"{context.asset_key.to_user_string()} has no {partition} ({path}): materialize it first"
+                )
             out[partition] = joblib.load(path)
         return out
 
@@ -141,7 +149,9 @@ class ModelStore(dg.ConfigurableIOManager):
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     return {
         "dbt": GoldDbt(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
-        "warehouse": WarehouseResource(dsn=settings.pg_dsn or "", embedded_folder=str(settings.embedded_pg_dir)),
+        "warehouse": WarehouseResource(
+            dsn=settings.pg_dsn or "", embedded_folder=str(settings.embedded_pg_dir)
+        ),
         "landing": LandingResource(location=settings.landing),
         "weather_drop": LandingResource(location=settings.weather, secrets_of="WEATHER"),
         "pidb": PidbResource(url=settings.pidb_url),

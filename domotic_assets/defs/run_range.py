@@ -67,12 +67,20 @@ def _metadata_value(metadata: dict, key: str):
     return getattr(value, "value", value)
 
 
-def materialize_range(defs: dg.Definitions, keys: set[dg.AssetKey], first: date, last: date,
-                      instance: dg.DagsterInstance, echo=print) -> RangeOutcome:
+def materialize_range(
+    defs: dg.Definitions,
+    keys: set[dg.AssetKey],
+    first: date,
+    last: date,
+    instance: dg.DagsterInstance,
+    echo=print,
+) -> RangeOutcome:
     graph = defs.resolve_asset_graph()
     unknown = {graph.get(k).partitions_def for k in keys} - set(BATCHES)
     if unknown:
-        raise ValueError(f"no batch for the partitions of {sorted(k.to_user_string() for k in keys if graph.get(k).partitions_def in unknown)}")
+        raise ValueError(
+            f"no batch for the partitions of {sorted(k.to_user_string() for k in keys if graph.get(k).partitions_def in unknown)}"
+        )
     outcome = RangeOutcome()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     for partitions in BATCHES:
@@ -81,10 +89,16 @@ def materialize_range(defs: dg.Definitions, keys: set[dg.AssetKey], first: date,
             continue
         tags = {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()} if partitions else {}
         label = f"{first} .. {last}" if tags else "reference data"
-        echo(f"> materializing {len(batch)} asset(s), {label}: {', '.join(sorted(k.to_user_string() for k in batch))}")
+        echo(
+            f"> materializing {len(batch)} asset(s), {label}: {', '.join(sorted(k.to_user_string() for k in batch))}"
+        )
         result = dg.materialize(
-            assets=[*(defs.assets or []), *(defs.asset_checks or [])], selection=list(batch), resources=defs.resources,
-            instance=instance, tags={"domotic/launched_by": "domotic run", **tags}, run_config=quiet,
+            assets=[*(defs.assets or []), *(defs.asset_checks or [])],
+            selection=list(batch),
+            resources=defs.resources,
+            instance=instance,
+            tags={"domotic/launched_by": "domotic run", **tags},
+            run_config=quiet,
             raise_on_error=False,
         )
         outcome.run_ids.append(result.run_id)
@@ -95,13 +109,17 @@ def materialize_range(defs: dg.Definitions, keys: set[dg.AssetKey], first: date,
             for event in result.all_events:
                 if event.is_step_failure:
                     error = event.step_failure_data.error
-                    outcome.failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
+                    outcome.failures.append(
+                        f"{event.step_key}: {error.message.strip() if error else 'failed'}"
+                    )
             echo(f"  ! run {result.run_id} failed: " + "; ".join(outcome.failures))
             break
     if outcome.success and outcome.missing:
         days = sorted({d for missing in outcome.missing.values() for d in missing})
-        echo(f"  finished, with data missing for {len(days)} day(s): {', '.join(days)} "
-             f"({', '.join(sorted(outcome.missing))})")
+        echo(
+            f"  finished, with data missing for {len(days)} day(s): {', '.join(days)} "
+            f"({', '.join(sorted(outcome.missing))})"
+        )
     return outcome
 
 
@@ -116,8 +134,11 @@ def _report_materializations(result, outcome: RangeOutcome, echo) -> None:
         echo(f"  + {name}: {details}")
         waiting = _metadata_value(mat.metadata, "files_left_being_written") or []
         if waiting:
-            echo(f"  ! {len(waiting)} file(s) were still being written and were left for the next run: "
-                 + ", ".join(waiting[:10]) + (" ..." if len(waiting) > 10 else ""))
+            echo(
+                f"  ! {len(waiting)} file(s) were still being written and were left for the next run: "
+                + ", ".join(waiting[:10])
+                + (" ..." if len(waiting) > 10 else "")
+            )
 
 
 def _report_checks(result, outcome: RangeOutcome, echo) -> None:

@@ -8,9 +8,10 @@ can tell a blip worth retrying from a refusal that retrying cannot fix (and must
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Protocol, TypeVar
+from typing import Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import backoff
@@ -68,12 +69,14 @@ def redacted(location: str) -> str:
 def with_patience(connect: Callable[[], T], patience: float, log: Callable[[str], None] | None = None) -> T:
     """`connect()`, retried with exponential back-off (jittered, 1 s, 2 s, 4 s ...) while it
     raises SourceUnavailable, for at most `patience` seconds; SourceRefused is never retried."""
+
     def tell(details) -> None:
         if log:
             log(f"{details['exception']}; retrying in {details['wait']:.1f} s (attempt {details['tries']})")
 
-    retrying = backoff.on_exception(backoff.expo, SourceUnavailable, max_time=patience, on_backoff=tell,
-                                    logger=None, raise_on_giveup=True)
+    retrying = backoff.on_exception(
+        backoff.expo, SourceUnavailable, max_time=patience, on_backoff=tell, logger=None, raise_on_giveup=True
+    )
     return retrying(connect)() if patience > 0 else connect()
 
 

@@ -65,8 +65,10 @@ def read_reference_tables(pidb: str | sa.Engine, password: str | None = None) ->
             return out
     except sa.exc.SQLAlchemyError as exc:
         cause = getattr(exc, "orig", None) or exc
-        raise PidbUnavailable(f"cannot read pidb at {engine.url.render_as_string(hide_password=True)}: "
-                              f"{type(cause).__name__}: {cause}") from None
+        raise PidbUnavailable(
+            f"cannot read pidb at {engine.url.render_as_string(hide_password=True)}: "
+            f"{type(cause).__name__}: {cause}"
+        ) from None
     finally:
         if owned:
             engine.dispose()
@@ -78,7 +80,10 @@ def apartment_timezones(pidb_url: str, password: str | None = None) -> dict[str,
     engine, owned = _engine(pidb_url, password)
     try:
         with engine.connect() as conn:
-            return {code: tz or PLATFORM_TIMEZONE for code, tz in conn.execute(sa.select(buildings.c.code, buildings.c.timezone))}
+            return {
+                code: tz or PLATFORM_TIMEZONE
+                for code, tz in conn.execute(sa.select(buildings.c.code, buildings.c.timezone))
+            }
     finally:
         if owned:
             engine.dispose()
@@ -94,7 +99,9 @@ def _content_hash(rows: list[tuple]) -> str:
 
 def content_hashes(pidb: str | sa.Engine, password: str | None = None) -> dict[str, str]:
     """Silver table -> the content hash its pidb table has now (what an import would record)."""
-    return {dim_table(name): _content_hash(rows) for name, rows in read_reference_tables(pidb, password).items()}
+    return {
+        dim_table(name): _content_hash(rows) for name, rows in read_reference_tables(pidb, password).items()
+    }
 
 
 def imported_hashes(conn: psycopg.Connection) -> dict[str, str]:
@@ -102,7 +109,9 @@ def imported_hashes(conn: psycopg.Connection) -> dict[str, str]:
     return dict(conn.execute("SELECT table_name, content_hash FROM meta.dim_imports").fetchall())
 
 
-def import_reference_tables(pidb: str | sa.Engine, conn: psycopg.Connection, password: str | None = None) -> list[DimImport]:
+def import_reference_tables(
+    pidb: str | sa.Engine, conn: psycopg.Connection, password: str | None = None
+) -> list[DimImport]:
     """Read everything first (so an unreachable pidb changes nothing), then write what changed."""
     tables = read_reference_tables(pidb, password)
     results = []
@@ -116,7 +125,9 @@ def import_reference_tables(pidb: str | sa.Engine, conn: psycopg.Connection, pas
             cur.execute("SELECT to_regclass(%s)", (f"silver.{target}",))
             exists = cur.fetchone()[0] is not None
             if exists and previous and previous[0] == content_hash:
-                cur.execute("UPDATE meta.dim_imports SET imported_at = now() WHERE table_name = %s", (target,))
+                cur.execute(
+                    "UPDATE meta.dim_imports SET imported_at = now() WHERE table_name = %s", (target,)
+                )
                 results.append(DimImport(target, len(rows), False, content_hash))
                 continue
             table = metadata.tables[name]
@@ -126,10 +137,12 @@ def import_reference_tables(pidb: str | sa.Engine, conn: psycopg.Connection, pas
             with cur.copy(f"COPY silver.{target} ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            cur.execute("""INSERT INTO meta.dim_imports (table_name, row_count, content_hash, imported_at, changed_at)
+            cur.execute(
+                """INSERT INTO meta.dim_imports (table_name, row_count, content_hash, imported_at, changed_at)
                            VALUES (%s, %s, %s, now(), now())
                            ON CONFLICT (table_name) DO UPDATE SET row_count = excluded.row_count,
                                content_hash = excluded.content_hash, imported_at = now(), changed_at = now()""",
-                        (target, len(rows), content_hash))
+                (target, len(rows), content_hash),
+            )
             results.append(DimImport(target, len(rows), True, content_hash))
     return results

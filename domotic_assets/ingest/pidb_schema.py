@@ -13,11 +13,14 @@ import sqlalchemy as sa
 metadata = sa.MetaData()
 
 building_types = sa.Table(
-    "building_types", metadata,
-    sa.Column("id", sa.Integer, primary_key=True), sa.Column("name", sa.String(64), nullable=False),
+    "building_types",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False),
 )
 buildings = sa.Table(
-    "buildings", metadata,
+    "buildings",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("code", sa.String(32), nullable=False, unique=True),
     sa.Column("name", sa.String(128), nullable=False),
@@ -27,7 +30,8 @@ buildings = sa.Table(
     sa.Column("timezone", sa.String(64), nullable=False),
 )
 rooms = sa.Table(
-    "rooms", metadata,
+    "rooms",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("building_id", sa.Integer, sa.ForeignKey("buildings.id"), nullable=False),
     sa.Column("name", sa.String(64), nullable=False),
@@ -35,7 +39,8 @@ rooms = sa.Table(
     sa.Column("area_m2", sa.Float),
 )
 devices = sa.Table(
-    "devices", metadata,
+    "devices",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("room_id", sa.Integer, sa.ForeignKey("rooms.id"), nullable=False),
     sa.Column("name", sa.String(64), nullable=False),
@@ -44,7 +49,8 @@ devices = sa.Table(
     sa.Column("shiftable", sa.Boolean, nullable=False),
 )
 sensors = sa.Table(
-    "sensors", metadata,
+    "sensors",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("external_id", sa.String(32), nullable=False, unique=True),
     sa.Column("room_id", sa.Integer, sa.ForeignKey("rooms.id"), nullable=False),
@@ -55,7 +61,8 @@ sensors = sa.Table(
     sa.Column("removed_at", sa.DateTime),
 )
 di_errors = sa.Table(
-    "di_errors", metadata,
+    "di_errors",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("sensor_id", sa.Integer, sa.ForeignKey("sensors.id"), nullable=False),
     sa.Column("occurred_at", sa.DateTime, nullable=False),
@@ -63,7 +70,8 @@ di_errors = sa.Table(
     sa.Column("message", sa.String(255)),
 )
 energy_profiles = sa.Table(
-    "energy_profiles", metadata,
+    "energy_profiles",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("building_id", sa.Integer, sa.ForeignKey("buildings.id"), nullable=False),
     sa.Column("tariff_code", sa.String(32), nullable=False),
@@ -72,7 +80,8 @@ energy_profiles = sa.Table(
     sa.Column("battery_kwh", sa.Float),
 )
 tariffs = sa.Table(
-    "tariffs", metadata,
+    "tariffs",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("tariff_code", sa.String(32), nullable=False),
     sa.Column("valid_from", sa.Date, nullable=False),
@@ -84,13 +93,15 @@ tariffs = sa.Table(
     sa.Column("price_chf_kwh", sa.Numeric(8, 4), nullable=False),
 )
 parameters = sa.Table(
-    "parameters", metadata,
+    "parameters",
+    metadata,
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("value", sa.String(64), nullable=False),
     sa.Column("valid_from", sa.Date, primary_key=True),
 )
 occupancy_roles = sa.Table(
-    "occupancy_roles", metadata,
+    "occupancy_roles",
+    metadata,
     sa.Column("building_id", sa.Integer, sa.ForeignKey("buildings.id"), primary_key=True),
     sa.Column("role", sa.String(16), primary_key=True),
     sa.Column("login", sa.String(64), nullable=False),

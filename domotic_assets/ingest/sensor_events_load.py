@@ -23,7 +23,13 @@ from pathlib import Path
 import psycopg
 
 from domotic_assets.settings import PLATFORM_TIMEZONE
-from domotic_assets.transform.sensor_events import DayReadings, SourceFile, last_totals, read_day, with_previous_totals
+from domotic_assets.transform.sensor_events import (
+    DayReadings,
+    SourceFile,
+    last_totals,
+    read_day,
+    with_previous_totals,
+)
 from domotic_assets.warehouse.silver_tables import day_bounds, partition_name, replace_day, replace_tail
 
 TAIL = timedelta(minutes=20)
@@ -48,55 +54,80 @@ def _zones(conn: psycopg.Connection) -> dict[str, str]:
     """Apartment -> time zone from the Silver dimensions (the platform zone until they are loaded)."""
     if not conn.execute("SELECT to_regclass('silver.dim_buildings') IS NOT NULL").fetchone()[0]:
         return {}
-    return {a: tz or PLATFORM_TIMEZONE for a, tz in conn.execute("SELECT code, timezone FROM silver.dim_buildings")}
+    return {
+        a: tz or PLATFORM_TIMEZONE
+        for a, tz in conn.execute("SELECT code, timezone FROM silver.dim_buildings")
+    }
 
 
-def _source_files(conn: psycopg.Connection, day: date, since: datetime | None = None, new_only: bool = False) -> list[SourceFile]:
-    rows = conn.execute("""SELECT f.id, f.bronze_path, f.apartment, f.mtime_ns, f.source_path, f.checksum
+def _source_files(
+    conn: psycopg.Connection, day: date, since: datetime | None = None, new_only: bool = False
+) -> list[SourceFile]:
+    rows = conn.execute(
+        """SELECT f.id, f.bronze_path, f.apartment, f.mtime_ns, f.source_path, f.checksum
                            FROM meta.bronze_sensor_files f
                            WHERE f.partition_day = %s AND f.quarantine_reason IS NULL AND f.bronze_path <> ''
                              AND (%s::timestamptz IS NULL OR f.doc_ts >= %s)
                              AND (NOT %s OR NOT EXISTS (SELECT 1 FROM silver.etl_watermark w WHERE w.file_id = f.id))
-                           ORDER BY f.id""", (day, since, since, new_only)).fetchall()
+                           ORDER BY f.id""",
+        (day, since, since, new_only),
+    ).fetchall()
     return [SourceFile(*row) for row in rows]
 
 
 def _doc_times(conn: psycopg.Connection, files: list[SourceFile]) -> dict[int, tuple[datetime, str | None]]:
     """File id -> (document instant, daylight-saving flag), as Bronze registered them."""
-    rows = conn.execute("SELECT id, doc_ts, ts_flag FROM meta.bronze_sensor_files WHERE id = ANY(%s)",
-                        ([f.file_id for f in files],)).fetchall()
+    rows = conn.execute(
+        "SELECT id, doc_ts, ts_flag FROM meta.bronze_sensor_files WHERE id = ANY(%s)",
+        ([f.file_id for f in files],),
+    ).fetchall()
     return {file_id: (ts, flag) for file_id, ts, flag in rows}
 
 
 def _previous_totals(conn: psycopg.Connection, before: datetime) -> dict[tuple[str, str], float]:
     """The last plausible counter reading per sensor in the day before `before`."""
-    rows = conn.execute("""SELECT DISTINCT ON (apartment, sensor) apartment, sensor, value FROM silver.sensor_events
+    rows = conn.execute(
+        """SELECT DISTINCT ON (apartment, sensor) apartment, sensor, value FROM silver.sensor_events
                            WHERE measure = 'total' AND NOT is_outlier AND ts >= %s AND ts < %s
-                           ORDER BY apartment, sensor, ts DESC""", (before - timedelta(days=1), before)).fetchall()
+                           ORDER BY apartment, sensor, ts DESC""",
+        (before - timedelta(days=1), before),
+    ).fetchall()
     return {(a, s): v for a, s, v in rows}
 
 
 def _transform(args) -> DayReadings:
     files, bronze_root, zones, previous = args
     root = Path(bronze_root)
-    return read_day(files, lambda p: (root / p).read_bytes(), lambda a: zones.get(a, PLATFORM_TIMEZONE), previous)
+    return read_day(
+        files, lambda p: (root / p).read_bytes(), lambda a: zones.get(a, PLATFORM_TIMEZONE), previous
+    )
 
 
-def load_days(conn: psycopg.Connection, bronze_root: Path, days: list[date], workers: int | None = None) -> list[DayLoad]:
+def load_days(
+    conn: psycopg.Connection, bronze_root: Path, days: list[date], workers: int | None = None
+) -> list[DayLoad]:
     """Rebuild these days from all of their Bronze files."""
     zones = _zones(conn)
     jobs = []
     for day in sorted(days):
         files = _source_files(conn, day)
-        jobs.append((day, files, (files, str(bronze_root), zones, _previous_totals(conn, day_bounds(day)[0]))))
+        jobs.append(
+            (day, files, (files, str(bronze_root), zones, _previous_totals(conn, day_bounds(day)[0])))
+        )
     workers = workers or min(len(jobs), os.cpu_count() or 1)
     results, before = [], None
     with ProcessPoolExecutor(workers) if workers > 1 and len(jobs) > 1 else contextlib.nullcontext() as pool:
-        transformed = pool.map(_transform, [job[2] for job in jobs]) if pool else map(_transform, [job[2] for job in jobs])
+        transformed = (
+            pool.map(_transform, [job[2] for job in jobs])
+            if pool
+            else map(_transform, [job[2] for job in jobs])
+        )
         for (day, files, args), readings in zip(jobs, transformed):
             if before is not None and before[0] == day - timedelta(days=1):
                 # the day before was transformed beside this one, not read from Silver: judge midnight again
-                readings.events = with_previous_totals(readings.events, {**args[3], **last_totals(before[1].events)})
+                readings.events = with_previous_totals(
+                    readings.events, {**args[3], **last_totals(before[1].events)}
+                )
             results.append(_swap_in(conn, day, files, readings))
             before = (day, readings)
     return results
@@ -117,8 +148,12 @@ def _swap_in(conn: psycopg.Connection, day: date, files: list[SourceFile], readi
 def _summary(day: date, files: list[SourceFile], readings: DayReadings) -> DayLoad:
     sums = readings.files[["readings_total", "readings_missing", "readings_duplicate"]].sum()
     return DayLoad(
-        day=day, files=len(files), rows=len(readings.events), readings_total=int(sums["readings_total"]),
-        readings_missing=int(sums["readings_missing"]), readings_duplicate=int(sums["readings_duplicate"]),
+        day=day,
+        files=len(files),
+        rows=len(readings.events),
+        readings_total=int(sums["readings_total"]),
+        readings_missing=int(sums["readings_missing"]),
+        readings_duplicate=int(sums["readings_duplicate"]),
         outliers=int(readings.events["is_outlier"].sum()),
         quarantined_files=int((readings.files["status"] == "quarantined").sum()),
     )
@@ -126,14 +161,18 @@ def _summary(day: date, files: list[SourceFile], readings: DayReadings) -> DayLo
 
 def append_new_files(conn: psycopg.Connection, bronze_root: Path, day: date) -> DayLoad | None:
     """Load only the day's files not loaded yet, when they extend its end; None when a rebuild is needed."""
-    if not conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"silver.{partition_name(day)}",)).fetchone()[0]:
+    if not conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"silver.{partition_name(day)}",)).fetchone()[
+        0
+    ]:
         return None
     new = _source_files(conn, day, new_only=True)
     if not new:
         return DayLoad(day, 0, 0, 0, 0, 0, 0, 0)
     new_times = _doc_times(conn, new)
     first_new = min(ts for ts, _flag in new_times.values())
-    newest = conn.execute(f"SELECT max(ts) FROM silver.{partition_name(day)} WHERE source_file_id IS NOT NULL").fetchone()[0]
+    newest = conn.execute(
+        f"SELECT max(ts) FROM silver.{partition_name(day)} WHERE source_file_id IS NOT NULL"
+    ).fetchone()[0]
     if newest is None or first_new <= newest or any(flag for _ts, flag in new_times.values()):
         return None
     tail, context = first_new - TAIL, first_new - TAIL - CONTEXT
@@ -145,10 +184,15 @@ def append_new_files(conn: psycopg.Connection, bronze_root: Path, day: date) -> 
     replaced = [f for f in files if times[f.file_id][0] >= tail]
     by_id = {f.file_id: f for f in replaced}
     marks = readings.files[readings.files["file_id"].isin(by_id)]
-    watermark = marks.assign(path=[by_id[i].bronze_path for i in marks["file_id"]],
-                             checksum=[by_id[i].checksum for i in marks["file_id"]], partition_day=day)
+    watermark = marks.assign(
+        path=[by_id[i].bronze_path for i in marks["file_id"]],
+        checksum=[by_id[i].checksum for i in marks["file_id"]],
+        partition_day=day,
+    )
     errors = readings.errors[readings.errors["source_file_id"].isin(by_id)].assign(partition_day=day)
     events = readings.events[readings.events["ts"] >= tail]
-    replace_tail(conn, day, tail, events, watermark, errors, readings.attributes.assign(partition_day=day), list(by_id))
+    replace_tail(
+        conn, day, tail, events, watermark, errors, readings.attributes.assign(partition_day=day), list(by_id)
+    )
     kept = DayReadings(events=events, files=marks, errors=errors, attributes=readings.attributes)
     return _summary(day, new, kept)

@@ -15,10 +15,11 @@ even if the gateway cleans its share before a run of that day comes.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Callable, Iterable, NamedTuple
+from typing import NamedTuple
 
 import psycopg
 
@@ -80,10 +81,20 @@ def _examine(entry: LandingEntry, data: bytes, tz_of: Callable[[str], str]) -> t
         reason = detail = None
         doc_ts, flag = doc.ts, doc.ts_flag
     except QuarantineError as problem:
-        local = datetime.fromtimestamp(entry.mtime_ns / 1e9, tz=timezone.utc).astimezone(platform)
+        local = datetime.fromtimestamp(entry.mtime_ns / 1e9, tz=UTC).astimezone(platform)
         reason, detail, doc_ts, flag = problem.reason, problem.detail, None, None
-    row = FileRow(entry.apartment, entry.relpath, entry.size, entry.mtime_ns, sha256(data), local.date(),
-                  doc_ts, flag, reason, detail)
+    row = FileRow(
+        entry.apartment,
+        entry.relpath,
+        entry.size,
+        entry.mtime_ns,
+        sha256(data),
+        local.date(),
+        doc_ts,
+        flag,
+        reason,
+        detail,
+    )
     return row, local.date(), _bronze_relpath(entry, local, reason is not None)
 
 
@@ -98,21 +109,30 @@ def _insert(conn: psycopg.Connection, rows: list[FileRow]) -> None:
     if not rows:
         return
     with conn.cursor() as cur:
-        cur.execute("CREATE TEMP TABLE IF NOT EXISTS incoming_sensor_files "
-                    "(LIKE meta.bronze_sensor_files INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+        cur.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS incoming_sensor_files "
+            "(LIKE meta.bronze_sensor_files INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
         with cur.copy(f"COPY incoming_sensor_files ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         cur.execute(f"""
-            INSERT INTO meta.bronze_sensor_files ({', '.join(COLUMNS)})
-            SELECT {', '.join(COLUMNS)} FROM incoming_sensor_files
+            INSERT INTO meta.bronze_sensor_files ({", ".join(COLUMNS)})
+            SELECT {", ".join(COLUMNS)} FROM incoming_sensor_files
             ON CONFLICT (source_path, size, mtime_ns) DO NOTHING""")
 
 
 def ingest_sensor_files(
-    landing: Landing, conn: psycopg.Connection, bronze_root: Path, tz_of: Callable[[str], str], *,
-    store_days: Iterable[date] = (), previous_look: dict[str, list[int]] | None = None,
-    settle_seconds: float = 30.0, limit: int | None = None, now: float | None = None,
+    landing: Landing,
+    conn: psycopg.Connection,
+    bronze_root: Path,
+    tz_of: Callable[[str], str],
+    *,
+    store_days: Iterable[date] = (),
+    previous_look: dict[str, list[int]] | None = None,
+    settle_seconds: float = 30.0,
+    limit: int | None = None,
+    now: float | None = None,
 ) -> IngestReport:
     """Register the new complete files of the landing; store those (and any registered earlier)
     whose day is in `store_days`. Commits per chunk, so an interrupted pass keeps its progress."""
@@ -137,7 +157,7 @@ def ingest_sensor_files(
         complete = complete[:limit]
     for start in range(0, len(complete), CHUNK):
         rows = []
-        for entry in complete[start:start + CHUNK]:
+        for entry in complete[start : start + CHUNK]:
             try:
                 data = landing.read(entry.relpath)
             except FileNotFoundError:
@@ -149,7 +169,10 @@ def ingest_sensor_files(
             row, day, relpath = _examine(entry, data, tz_of)
             reason = row.quarantine_reason
             if day in store_days or reason is not None:
-                row = row._replace(bronze_path=store_immutable(bronze_root, relpath, data), stored_at=datetime.now(timezone.utc))
+                row = row._replace(
+                    bronze_path=store_immutable(bronze_root, relpath, data),
+                    stored_at=datetime.now(UTC),
+                )
                 report.stored += 1
             rows.append(row)
             report.registered += 1
@@ -165,17 +188,22 @@ def ingest_sensor_files(
     return report
 
 
-def _store_registered(landing: Landing, conn: psycopg.Connection, bronze_root: Path, days: list[date], report: IngestReport) -> None:
+def _store_registered(
+    landing: Landing, conn: psycopg.Connection, bronze_root: Path, days: list[date], report: IngestReport
+) -> None:
     """Copy files registered earlier (by the sensor, or by a run that was killed) for these days."""
     with conn.cursor() as cur:
-        cur.execute("""SELECT id, source_path, size, mtime_ns, checksum, doc_ts, quarantine_reason
+        cur.execute(
+            """SELECT id, source_path, size, mtime_ns, checksum, doc_ts, quarantine_reason
                        FROM meta.bronze_sensor_files WHERE bronze_path IS NULL AND partition_day = ANY(%s)
-                       ORDER BY id""", (days,))
+                       ORDER BY id""",
+            (days,),
+        )
         pending = cur.fetchall()
     platform = zone(PLATFORM_TIMEZONE)
     for start in range(0, len(pending), CHUNK):
         updates = []
-        for file_id, source, size, mtime_ns, checksum, doc_ts, reason in pending[start:start + CHUNK]:
+        for file_id, source, size, mtime_ns, checksum, doc_ts, reason in pending[start : start + CHUNK]:
             entry = LandingEntry(source, size, mtime_ns)
             try:
                 data = landing.read(source)
@@ -187,14 +215,16 @@ def _store_registered(landing: Landing, conn: psycopg.Connection, bronze_root: P
                 updates.append((file_id, "", "vanished_before_copy"))
                 report.vanished += 1
                 continue
-            instant = doc_ts or datetime.fromtimestamp(mtime_ns / 1e9, tz=timezone.utc)
+            instant = doc_ts or datetime.fromtimestamp(mtime_ns / 1e9, tz=UTC)
             relpath = _bronze_relpath(entry, instant.astimezone(platform), reason is not None)
             updates.append((file_id, store_immutable(bronze_root, relpath, data), None))
             report.stored += 1
         flush_to_disk()
         with conn.transaction(), conn.cursor() as cur:
-            cur.execute("CREATE TEMP TABLE IF NOT EXISTS stored_sensor_files "
-                        "(id bigint, bronze_path text, reason text) ON COMMIT DELETE ROWS")
+            cur.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS stored_sensor_files "
+                "(id bigint, bronze_path text, reason text) ON COMMIT DELETE ROWS"
+            )
             with cur.copy("COPY stored_sensor_files (id, bronze_path, reason) FROM STDIN") as copy:
                 for row in updates:
                     copy.write_row(row)

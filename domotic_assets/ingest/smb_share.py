@@ -12,20 +12,32 @@ from __future__ import annotations
 import errno
 import hashlib
 import struct
-from contextlib import contextmanager
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from urllib.parse import unquote, urlsplit
 
 import smbclient
 from smbclient._io import SMBDirectoryIO
 from smbprotocol.exceptions import (
-    AccessDenied, BadNetworkName, LogonFailure, NoMoreFiles, NoSuchFile, SMBAuthenticationError, SMBException,
+    AccessDenied,
+    BadNetworkName,
+    LogonFailure,
+    NoMoreFiles,
+    NoSuchFile,
+    SMBAuthenticationError,
+    SMBException,
     SMBOSError,
 )
-from smbprotocol.open import QueryDirectoryFlags, SMB2QueryDirectoryResponse
 from smbprotocol.file_info import FileInformationClass
+from smbprotocol.open import QueryDirectoryFlags, SMB2QueryDirectoryResponse
 
-from domotic_assets.ingest.landing import LandingEntry, SourceRefused, SourceUnavailable, redacted, with_patience
+from domotic_assets.ingest.landing import (
+    LandingEntry,
+    SourceRefused,
+    SourceUnavailable,
+    redacted,
+    with_patience,
+)
 
 DIRECTORY = 0x10
 REPARSE_POINT = 0x400
@@ -47,7 +59,7 @@ def directory_entries(buffer: bytes) -> Iterator[tuple[str, int, int, int]]:
     offset = 0
     while True:
         following, _, written, size, attributes, length = ENTRY.unpack_from(buffer, offset)
-        name = buffer[offset + ENTRY.size: offset + ENTRY.size + length].decode("utf-16-le")
+        name = buffer[offset + ENTRY.size : offset + ENTRY.size + length].decode("utf-16-le")
         if name not in (".", ".."):
             yield name, size, (written - FILETIME_EPOCH) * 100, attributes
         if not following:
@@ -56,23 +68,40 @@ def directory_entries(buffer: bytes) -> Iterator[tuple[str, int, int, int]]:
 
 
 class SmbShare:
-    def __init__(self, url: str, password: str | None, *, patience: float = 30.0, timeout: float = 10.0,
-                 log: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        url: str,
+        password: str | None,
+        *,
+        patience: float = 30.0,
+        timeout: float = 10.0,
+        log: Callable[[str], None] | None = None,
+    ):
         parts = urlsplit(url)
         self.location = redacted(url)
         if parts.password is not None:
-            raise SourceRefused(f"{self.location}: a password in the URL is refused; set DOMOTIC_LANDING_PASSWORD "
-                                "or put it in DOMOTIC_SECRETS_FILE")
+            raise SourceRefused(
+                f"{self.location}: a password in the URL is refused; set DOMOTIC_LANDING_PASSWORD "
+                "or put it in DOMOTIC_SECRETS_FILE"
+            )
         share, _, folder = unquote(parts.path).strip("/").partition("/")
         if not (parts.username and parts.hostname and share):
             raise SourceRefused(f"{self.location}: expected smb://user@host[:port]/share[/path]")
         if not password:
-            raise SourceRefused(f"{self.location}: no password for {parts.username} (DOMOTIC_LANDING_PASSWORD)")
+            raise SourceRefused(
+                f"{self.location}: no password for {parts.username} (DOMOTIC_LANDING_PASSWORD)"
+            )
         self.host, self.port, self.user = parts.hostname, parts.port or 445, unquote(parts.username)
         self.root = rf"\\{self.host}\{share}" + "".join(f"\\{p}" for p in folder.split("/") if p)
         key = (self.host, self.port, self.user, hashlib.sha256(password.encode()).hexdigest())
-        self._session = {"port": self.port, "username": self.user, "password": password, "encrypt": True,
-                         "connection_timeout": timeout, "connection_cache": _CONNECTIONS.setdefault(key, {})}
+        self._session = {
+            "port": self.port,
+            "username": self.user,
+            "password": password,
+            "encrypt": True,
+            "connection_timeout": timeout,
+            "connection_cache": _CONNECTIONS.setdefault(key, {}),
+        }
         self.patience, self.log = patience, log
         self._connected = False
 
@@ -86,7 +115,9 @@ class SmbShare:
             yield
         except (LogonFailure, SMBAuthenticationError, AccessDenied) as exc:
             self._drop()
-            raise SourceRefused(f"{self.location}: {doing}: access refused for user {self.user} ({exc})") from None
+            raise SourceRefused(
+                f"{self.location}: {doing}: access refused for user {self.user} ({exc})"
+            ) from None
         except BadNetworkName:
             raise SourceRefused(f"{self.location}: {doing}: no such share") from None
         except SMBOSError as exc:
@@ -106,10 +137,8 @@ class SmbShare:
     def _drop(self) -> None:
         """Forget a broken connection so the next call dials again."""
         self._connected = False
-        try:
+        with suppress(Exception):  # the connection is already gone; nothing left to close
             smbclient.delete_session(self.host, self.port, connection_cache=self._session["connection_cache"])
-        except Exception:  # the connection is already gone; nothing left to close
-            pass
 
     def _connect(self) -> None:
         if self._connected:
@@ -129,8 +158,9 @@ class SmbShare:
             directory, flags = handle.fd, QueryDirectoryFlags.SMB2_RESTART_SCANS
             tree = directory.tree_connect
             while True:
-                query, _ = directory.query_directory("*", FileInformationClass.FILE_DIRECTORY_INFORMATION,
-                                                     flags=flags, send=False)
+                query, _ = directory.query_directory(
+                    "*", FileInformationClass.FILE_DIRECTORY_INFORMATION, flags=flags, send=False
+                )
                 request = directory.connection.send(query, tree.session.session_id, tree.tree_connect_id)
                 try:
                     response = directory.connection.receive(request)
@@ -166,10 +196,12 @@ class SmbShare:
     def read(self, relpath: str) -> bytes:
         self._connect()
         path = self.root + "\\" + relpath.replace("/", "\\")
-        with self._errors(f"reading {relpath}"):
-            # share_access: the gateway may go on writing, renaming or deleting while we read
-            with smbclient.open_file(path, mode="rb", share_access="rwd", **self._session) as handle:
-                return handle.read()
+        # share_access: the gateway may go on writing, renaming or deleting while we read
+        with (
+            self._errors(f"reading {relpath}"),
+            smbclient.open_file(path, mode="rb", share_access="rwd", **self._session) as handle,
+        ):
+            return handle.read()
 
     def close(self) -> None:
         """Nothing to do: the session stays cached for the next use in this process."""

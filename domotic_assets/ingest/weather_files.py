@@ -6,15 +6,21 @@ new content becomes a new version (`Pred_D.v2.csv`), an unchanged one is recogni
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Iterable
 
 import psycopg
 
 from domotic_assets.contracts.weather_file import file_name, issue_day
-from domotic_assets.ingest.bronze_store import flush_to_disk, sha256, store_immutable, sweep_incoming, versioned
+from domotic_assets.ingest.bronze_store import (
+    flush_to_disk,
+    sha256,
+    store_immutable,
+    sweep_incoming,
+    versioned,
+)
 from domotic_assets.ingest.landing import Landing
 
 
@@ -25,7 +31,9 @@ class WeatherReport:
     missing_days: list[date] = field(default_factory=list)
 
 
-def ingest_weather_files(drop: Landing, conn: psycopg.Connection, bronze_root: Path, days: Iterable[date]) -> WeatherReport:
+def ingest_weather_files(
+    drop: Landing, conn: psycopg.Connection, bronze_root: Path, days: Iterable[date]
+) -> WeatherReport:
     """Store every new version of the forecast files issued on `days`; list the days with none."""
     wanted = set(days)
     report = WeatherReport()
@@ -40,7 +48,10 @@ def ingest_weather_files(drop: Landing, conn: psycopg.Connection, bronze_root: P
         checksum = sha256(data)
         with conn.transaction(), conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
-            cur.execute("SELECT bronze_path FROM meta.bronze_weather_files WHERE file_name = %s AND checksum = %s", (name, checksum))
+            cur.execute(
+                "SELECT bronze_path FROM meta.bronze_weather_files WHERE file_name = %s AND checksum = %s",
+                (name, checksum),
+            )
             known = cur.fetchone()
             if known and (bronze_root / known[0]).exists():
                 report.unchanged.append(name)
@@ -50,15 +61,19 @@ def ingest_weather_files(drop: Landing, conn: psycopg.Connection, bronze_root: P
                 flush_to_disk()
                 report.stored.append(known[0])
                 continue
-            cur.execute("SELECT coalesce(max(version), 0) + 1 FROM meta.bronze_weather_files WHERE file_name = %s", (name,))
+            cur.execute(
+                "SELECT coalesce(max(version), 0) + 1 FROM meta.bronze_weather_files WHERE file_name = %s",
+                (name,),
+            )
             version = cur.fetchone()[0]
             relpath = store_immutable(bronze_root, versioned(f"weather/{day:%Y/%m/%d}/{name}", version), data)
             flush_to_disk()
-            arrived = datetime.fromtimestamp(found[day].mtime_ns / 1e9, timezone.utc)
-            cur.execute("""INSERT INTO meta.bronze_weather_files (file_name, issue_day, checksum, size, version, bronze_path,
+            arrived = datetime.fromtimestamp(found[day].mtime_ns / 1e9, UTC)
+            cur.execute(
+                """INSERT INTO meta.bronze_weather_files (file_name, issue_day, checksum, size, version, bronze_path,
                                                                   arrived_at)
-                           VALUES (%s, %s, %s, %s, %s, %s, %s)""", (name, day, checksum, len(data), version, relpath, arrived))
+                           VALUES (%s, %s, %s, %s, %s, %s, %s)""",
+                (name, day, checksum, len(data), version, relpath, arrived),
+            )
             report.stored.append(relpath)
     return report
-
-

@@ -28,7 +28,11 @@ RULES = {
     "unmetered_w": (+1, 150.0, 0.25, "power on no plug (W)"),
     "window_open_minutes": (+1, 6.0, 0.0, "minutes a window stood open"),
 }
-ENTITY_FEATURES = {"device": ("cycles", "mean_power_w"), "apartment": ("unmetered_w",), "room": ("window_open_minutes",)}
+ENTITY_FEATURES = {
+    "device": ("cycles", "mean_power_w"),
+    "apartment": ("unmetered_w",),
+    "room": ("window_open_minutes",),
+}
 MIN_HOURS = {"device": 2, "apartment": 1, "room": 1}
 """Hours in a row before an entity is called anomalous (a TV left off one evening is not a fault)."""
 RUNNING_W, ACTIVE_SHARE, ALWAYS_ON_HOURS = 5.0, 0.75, 0.8
@@ -53,21 +57,29 @@ class Baseline:
     first_day: object = None
     last_day: object = None
 
-    def fit(self, hourly: pd.DataFrame) -> "Baseline":
+    def fit(self, hourly: pd.DataFrame) -> Baseline:
         frame = _with_hour(hourly, self.timezones)
         days = frame["local_day"].nunique()
         if days < MIN_HISTORY_DAYS:
             raise ValueError(f"too little history for baselines: {days} days, {MIN_HISTORY_DAYS} needed")
-        running = (frame.assign(running=frame.get("mean_power_w", pd.Series(np.nan, index=frame.index)) > RUNNING_W)
-                   .groupby(["entity", "hour"])["running"].mean().rename("active"))
-        always_on = (running >= ACTIVE_SHARE).groupby(level="entity").mean().rename("always_on") >= ALWAYS_ON_HOURS
+        running = (
+            frame.assign(running=frame.get("mean_power_w", pd.Series(np.nan, index=frame.index)) > RUNNING_W)
+            .groupby(["entity", "hour"])["running"]
+            .mean()
+            .rename("active")
+        )
+        always_on = (running >= ACTIVE_SHARE).groupby(level="entity").mean().rename(
+            "always_on"
+        ) >= ALWAYS_ON_HOURS
         running = running.to_frame().join(always_on, on="entity")
         rows = []
         for feature in RULES:
             if feature not in frame:
                 continue
             grouped = frame.dropna(subset=[feature]).groupby(["entity", "hour"])[feature]
-            stats = grouped.agg(median="median", low=lambda v: v.quantile(USUAL_LOW), high=lambda v: v.quantile(USUAL_HIGH))
+            stats = grouped.agg(
+                median="median", low=lambda v: v.quantile(USUAL_LOW), high=lambda v: v.quantile(USUAL_HIGH)
+            )
             stats["mad"] = grouped.agg(lambda v: float(np.median(np.abs(v - np.median(v)))))
             stats["feature"] = feature
             rows.append(stats.join(running).reset_index())
@@ -80,16 +92,25 @@ class Baseline:
         frame = _with_hour(hourly, self.timezones)
         if "outdoor_c" not in frame:
             frame["outdoor_c"] = np.nan
-        long = frame.melt(id_vars=["entity", "kind", "apartment_key", "room_key", "device_key", "ts", "hour", "outdoor_c"],
-                          value_vars=[f for f in RULES if f in frame], var_name="feature", value_name="value").dropna(subset=["value"])
+        long = frame.melt(
+            id_vars=["entity", "kind", "apartment_key", "room_key", "device_key", "ts", "hour", "outdoor_c"],
+            value_vars=[f for f in RULES if f in frame],
+            var_name="feature",
+            value_name="value",
+        ).dropna(subset=["value"])
         scored = long.merge(self.table, on=["entity", "hour", "feature"], how="inner")
         scored = scored[[f in ENTITY_FEATURES[k] for f, k in zip(scored["feature"], scored["kind"])]]
         rule = scored["feature"].map(RULES)
         direction = rule.map(lambda r: r[0])
-        spread = np.maximum(1.4826 * scored["mad"], rule.map(lambda r: r[1]) + rule.map(lambda r: r[2]) * scored["median"].abs())
+        spread = np.maximum(
+            1.4826 * scored["mad"],
+            rule.map(lambda r: r[1]) + rule.map(lambda r: r[2]) * scored["median"].abs(),
+        )
         scored["usual"] = np.where(direction > 0, scored["high"], scored["low"])
         scored["z"] = direction * (scored["value"] - scored["usual"]) / spread
-        device = (scored["kind"] != "device") | ((scored["active"] >= ACTIVE_SHARE) & scored["always_on"].astype(bool))
+        device = (scored["kind"] != "device") | (
+            (scored["active"] >= ACTIVE_SHARE) & scored["always_on"].astype(bool)
+        )
         cold = (scored["kind"] != "room") | ~(scored["outdoor_c"] >= COLD_BELOW_C)  # unknown weather: watched
         watched = device & cold
         return scored[watched].reset_index(drop=True)
@@ -113,7 +134,9 @@ def hour_scores(scored: pd.DataFrame) -> pd.DataFrame:
     return worst.sort_values(["entity", "ts"]).reset_index(drop=True)
 
 
-def events(scores: pd.DataFrame, names: dict[str, str] | None = None, threshold: float = THRESHOLD) -> pd.DataFrame:
+def events(
+    scores: pd.DataFrame, names: dict[str, str] | None = None, threshold: float = THRESHOLD
+) -> pd.DataFrame:
     """Consecutive flagged hours of one entity as one anomaly: start, end, score, reason."""
     names = names or {}
     flagged = scores[scores["score"] >= threshold].sort_values(["entity", "ts"])
@@ -125,14 +148,32 @@ def events(scores: pd.DataFrame, names: dict[str, str] | None = None, threshold:
             if len(block) < MIN_HOURS[top["kind"]]:
                 continue
             words = RULES[top["feature"]][3]
-            out.append({
-                "entity": entity, "kind": top["kind"], "apartment_key": top["apartment_key"],
-                "room_key": top["room_key"], "device_key": top["device_key"],
-                "start": block["ts"].min(), "end": block["ts"].max() + pd.Timedelta(hours=1),
-                "score": float(block["score"].max()), "feature": top["feature"],
-                "reason": f"{names.get(entity, entity)}: {words} {top['value']:.1f} at {len(block)} hour(s) from "
-                          f"{block['ts'].min():%Y-%m-%d %H:%M} UTC; its usual range at this hour reaches "
-                          f"{'up to' if RULES[top['feature']][0] > 0 else 'down to'} {top['usual']:.1f} (median {top['median']:.1f})",
-            })
-    columns = ["entity", "kind", "apartment_key", "room_key", "device_key", "start", "end", "score", "feature", "reason"]
+            out.append(
+                {
+                    "entity": entity,
+                    "kind": top["kind"],
+                    "apartment_key": top["apartment_key"],
+                    "room_key": top["room_key"],
+                    "device_key": top["device_key"],
+                    "start": block["ts"].min(),
+                    "end": block["ts"].max() + pd.Timedelta(hours=1),
+                    "score": float(block["score"].max()),
+                    "feature": top["feature"],
+                    "reason": f"{names.get(entity, entity)}: {words} {top['value']:.1f} at {len(block)} hour(s) from "
+                    f"{block['ts'].min():%Y-%m-%d %H:%M} UTC; its usual range at this hour reaches "
+                    f"{'up to' if RULES[top['feature']][0] > 0 else 'down to'} {top['usual']:.1f} (median {top['median']:.1f})",
+                }
+            )
+    columns = [
+        "entity",
+        "kind",
+        "apartment_key",
+        "room_key",
+        "device_key",
+        "start",
+        "end",
+        "score",
+        "feature",
+        "reason",
+    ]
     return pd.DataFrame(out, columns=columns)

@@ -45,17 +45,30 @@ class Backtest:
     """The local three-hour block of the day of every forecast instant (same shape as `actual`)."""
 
 
-def origin_rows(length: int, horizon_steps: int, step: pd.Timedelta, max_origins: int = MAX_ORIGINS) -> list[int]:
+def origin_rows(
+    length: int, horizon_steps: int, step: pd.Timedelta, max_origins: int = MAX_ORIGINS
+) -> list[int]:
     """Positions of the backtest origins in a history of `length` points: whole days back from its end,
     newest first, each with a whole horizon of known truth after it and half the history before it."""
     per_day = steps_per_day(step)
     first = math.ceil(horizon_steps / per_day)
     earliest = max(MIN_HISTORY_DAYS * per_day, length // 2)
-    return [length - (first + j) * per_day for j in range(max_origins) if length - (first + j) * per_day >= earliest]
+    return [
+        length - (first + j) * per_day
+        for j in range(max_origins)
+        if length - (first + j) * per_day >= earliest
+    ]
 
 
-def run(y: pd.Series, x: pd.DataFrame, horizon_steps: int, timezone: str, region: str | None,
-        max_origins: int = MAX_ORIGINS, weather_known_at: np.ndarray | None = None) -> Backtest:
+def run(
+    y: pd.Series,
+    x: pd.DataFrame,
+    horizon_steps: int,
+    timezone: str,
+    region: str | None,
+    max_origins: int = MAX_ORIGINS,
+    weather_known_at: np.ndarray | None = None,
+) -> Backtest:
     """Forecast the end of `y` again from its backtest origins (`x`: the models' inputs for every instant
     of `y`; none is nearer than the horizon, so one fit before the earliest origin serves them all).
     A weather forecast that arrived after an origin (`weather_known_at`, per instant of `y`) is not read
@@ -80,7 +93,9 @@ def run(y: pd.Series, x: pd.DataFrame, horizon_steps: int, timezone: str, region
             continue  # too little history before the earliest origin: the model cannot prove itself
         inputs = x.iloc[at.ravel()].reset_index(drop=True)
         origin_ns = np.repeat(y.index[starts].asi8, horizon_steps)
-        inputs = without_late_weather(inputs, None if weather_known_at is None else weather_known_at[at.ravel()], origin_ns)
+        inputs = without_late_weather(
+            inputs, None if weather_known_at is None else weather_known_at[at.ravel()], origin_ns
+        )
         out[target] = model.predict(inputs).reshape(at.shape)
     local_hours = y.index.tz_convert(timezone).hour.to_numpy()
     return Backtest([y.index[s] for s in starts], values[at], out, local_hours[at] // BLOCK_HOURS)
@@ -113,15 +128,20 @@ def blend(forecasts: dict[str, np.ndarray], weights: dict[str, float]) -> np.nda
     w = np.array(list(weights.values())).reshape((-1,) + (1,) * (stack.ndim - 1)) * ~np.isnan(stack)
     total = w.sum(axis=0)
     with np.errstate(invalid="ignore"):
-        return np.where(total > 0, (np.nan_to_num(stack) * w).sum(axis=0) / np.where(total > 0, total, 1), np.nan)
+        return np.where(
+            total > 0, (np.nan_to_num(stack) * w).sum(axis=0) / np.where(total > 0, total, 1), np.nan
+        )
 
 
 def choose(check: Backtest, fallback: str = "typical_day") -> Choice:
     """The candidate with the lowest backtest MAE on the points where every competing candidate has a
     value, or the inverse-error blend of the best three where that is lower by BLEND_MARGIN."""
     known = ~np.isnan(check.actual)
-    competing = {name: f for name, f in check.forecasts.items()
-                 if known.any() and np.isnan(f[known]).mean() <= MAX_MISSING}
+    competing = {
+        name: f
+        for name, f in check.forecasts.items()
+        if known.any() and np.isnan(f[known]).mean() <= MAX_MISSING
+    }
     if not competing:
         return Choice({fallback: 1.0})
     scored = known & np.logical_and.reduce([~np.isnan(f) for f in competing.values()])
@@ -131,7 +151,9 @@ def choose(check: Backtest, fallback: str = "typical_day") -> Choice:
     weights = {name: round(w / sum(weights.values()), 4) for name, w in weights.items()}
     mae["blend"] = float(np.abs(check.actual - blend(competing, weights))[scored].mean())
     chosen = weights if mae["blend"] < (1 - BLEND_MARGIN) * mae[best[0]] else {best[0]: 1.0}
-    return Choice(chosen, {name: round(v, 6) for name, v in mae.items()}, int(scored.sum()), len(check.origins))
+    return Choice(
+        chosen, {name: round(v, 6) for name, v in mae.items()}, int(scored.sum()), len(check.origins)
+    )
 
 
 @dataclass
@@ -145,15 +167,19 @@ class Interval:
 
     def offsets(self, blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each instant's offsets: its block's, or the pooled ones (-1) where its block had too few errors."""
-        return (np.array([self.lower.get(b, self.lower[-1]) for b in blocks]),
-                np.array([self.upper.get(b, self.upper[-1]) for b in blocks]))
+        return (
+            np.array([self.lower.get(b, self.lower[-1]) for b in blocks]),
+            np.array([self.upper.get(b, self.upper[-1]) for b in blocks]),
+        )
 
     def bounds(self, value: np.ndarray, blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         low, high = self.offsets(blocks)
         return np.minimum(value + low, value), np.maximum(value + high, value)
 
 
-def _offsets(residuals: np.ndarray, blocks: np.ndarray, coverage: float) -> tuple[dict[int, float], dict[int, float]]:
+def _offsets(
+    residuals: np.ndarray, blocks: np.ndarray, coverage: float
+) -> tuple[dict[int, float], dict[int, float]]:
     lower, upper = {}, {}
     for block in [-1, *np.unique(blocks)]:
         r = np.sort(residuals if block == -1 else residuals[blocks == block])
@@ -178,7 +204,9 @@ def calibrate(check: Backtest, forecast: np.ndarray, coverage: float) -> Interva
         rest, this = ok.copy(), np.zeros_like(ok)
         rest[k], this[k] = False, ok[k]
         if rest.any() and this.any():
-            lo, hi = Interval(*_offsets(residuals[rest], check.blocks[rest], coverage), None).offsets(check.blocks[this])
+            lo, hi = Interval(*_offsets(residuals[rest], check.blocks[rest], coverage), None).offsets(
+                check.blocks[this]
+            )
             held.append((residuals[this] >= lo) & (residuals[this] <= hi))
     return Interval(lower, upper, round(float(np.concatenate(held).mean()), 4) if held else None)
 

@@ -46,7 +46,7 @@ def weekly_naive_at_recent_level(history: pd.Series, steps: int) -> np.ndarray:
     values = history.to_numpy(dtype=float)
     if len(values) < 8 * per_day:
         return naive
-    change = values[-per_day:] - values[-8 * per_day:-7 * per_day]
+    change = values[-per_day:] - values[-8 * per_day : -7 * per_day]
     return naive + np.nanmean(change) if np.isfinite(change).any() else naive
 
 
@@ -64,18 +64,24 @@ def day_before_moved(history: pd.Series, steps: int, weeks: int = MOVED_WEEKS) -
     def at(days_back: np.ndarray) -> np.ndarray:  # the value that many steps before each target instant
         rows = n + lead - days_back
         return values[np.where((rows >= 0) & (rows < n), rows, n)]
+
     changes = np.vstack([at(7 * w * per_day) - at(7 * w * per_day + back) for w in range(1, weeks + 1)])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an instant with no change seen in any week: NaN
         return at(back) + np.nanmean(changes, axis=0)
 
 
-def typical_day(history: pd.Series, steps: int, timezone: str, region: str | None = PLATFORM_HOLIDAYS,
-                weeks: int = TYPICAL_DAY_WEEKS) -> np.ndarray:
+def typical_day(
+    history: pd.Series,
+    steps: int,
+    timezone: str,
+    region: str | None = PLATFORM_HOLIDAYS,
+    weeks: int = TYPICAL_DAY_WEEKS,
+) -> np.ndarray:
     """The median of the same local time on the same kind of day (working, or weekend and holiday) over
     the last `weeks` weeks, or on any day when the history holds none of that kind."""
     step = _step(history)
-    recent = history.iloc[-weeks * 7 * steps_per_day(step):]
+    recent = history.iloc[-weeks * 7 * steps_per_day(step) :]
     cal = calendar_features(recent.index, timezone, region)
     known = recent.notna().to_numpy()
     values, cal = pd.Series(recent.to_numpy(dtype=float)[known]), cal[known].reset_index(drop=True)
@@ -83,16 +89,28 @@ def typical_day(history: pd.Series, steps: int, timezone: str, region: str | Non
     any_day = values.groupby(cal["minute_of_day"]).median()
     future = pd.date_range(history.index[-1] + step, periods=steps, freq=step)
     fut = calendar_features(future, timezone, region)
-    return np.array([profile.get((d, m), any_day.get(m, np.nan)) for d, m in zip(fut["day_off"], fut["minute_of_day"])])
+    return np.array(
+        [profile.get((d, m), any_day.get(m, np.nan)) for d, m in zip(fut["day_off"], fut["minute_of_day"])]
+    )
 
 
-def baselines(history: pd.Series, steps: int, timezone: str, region: str | None = PLATFORM_HOLIDAYS) -> dict[str, np.ndarray]:
+def baselines(
+    history: pd.Series, steps: int, timezone: str, region: str | None = PLATFORM_HOLIDAYS
+) -> dict[str, np.ndarray]:
     """Every baseline's forecast of the `steps` after `history`, by name."""
-    forecasts = (seasonal_naive(history, steps, 1), seasonal_naive(history, steps, 7),
-                 typical_day(history, steps, timezone, region), weekly_naive_at_recent_level(history, steps))
+    forecasts = (
+        seasonal_naive(history, steps, 1),
+        seasonal_naive(history, steps, 7),
+        typical_day(history, steps, timezone, region),
+        weekly_naive_at_recent_level(history, steps),
+    )
     return dict(zip(BASELINE_NAMES, forecasts))
 
 
-def candidates(history: pd.Series, steps: int, timezone: str, region: str | None = PLATFORM_HOLIDAYS) -> dict[str, np.ndarray]:
+def candidates(
+    history: pd.Series, steps: int, timezone: str, region: str | None = PLATFORM_HOLIDAYS
+) -> dict[str, np.ndarray]:
     """What the backtest lets compete beside the learnt models: every baseline and `day_before_moved`."""
-    return baselines(history, steps, timezone, region) | {"day_before_moved": day_before_moved(history, steps)}
+    return baselines(history, steps, timezone, region) | {
+        "day_before_moved": day_before_moved(history, steps)
+    }

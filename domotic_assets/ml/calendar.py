@@ -38,8 +38,9 @@ def is_holiday(days: pd.Series | pd.DatetimeIndex, region: str | None = PLATFORM
     return np.array([d in _holidays(region, d.year) for d in dates], dtype=bool)
 
 
-def calendar_features(ts: pd.Series | pd.DatetimeIndex, timezone: str,
-                      region: str | None = PLATFORM_HOLIDAYS) -> pd.DataFrame:
+def calendar_features(
+    ts: pd.Series | pd.DatetimeIndex, timezone: str, region: str | None = PLATFORM_HOLIDAYS
+) -> pd.DataFrame:
     """Local minute of day (and its sine and cosine), weekday, weekend and public holiday (of `region`,
     none when None), per instant."""
     local = pd.DatetimeIndex(ts).tz_convert(timezone)
@@ -47,7 +48,14 @@ def calendar_features(ts: pd.Series | pd.DatetimeIndex, timezone: str,
     angle = 2 * np.pi * minute / 1440
     holiday = is_holiday(local, region)
     weekday = local.weekday
-    return pd.DataFrame({
-        "minute_of_day": minute, "tod_sin": np.sin(angle), "tod_cos": np.cos(angle),
-        "weekday": weekday, "day_off": ((weekday >= 5) | holiday).astype(int), "holiday": holiday.astype(int),
-    }, index=pd.RangeIndex(len(local)))
+    return pd.DataFrame(
+        {
+            "minute_of_day": minute,
+            "tod_sin": np.sin(angle),
+            "tod_cos": np.cos(angle),
+            "weekday": weekday,
+            "day_off": ((weekday >= 5) | holiday).astype(int),
+            "holiday": holiday.astype(int),
+        },
+        index=pd.RangeIndex(len(local)),
+    )

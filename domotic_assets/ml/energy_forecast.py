@@ -16,7 +16,14 @@ import pandas as pd
 from domotic_assets.ml import backtest
 from domotic_assets.ml.baselines import BASELINE_NAMES, candidates
 from domotic_assets.ml.calendar import PLATFORM_HOLIDAYS
-from domotic_assets.ml.learnt import MIN_TRAINING_ROWS, TARGETS, LearntModel, features, weather_known_at, without_late_weather
+from domotic_assets.ml.learnt import (
+    MIN_TRAINING_ROWS,
+    TARGETS,
+    LearntModel,
+    features,
+    weather_known_at,
+    without_late_weather,
+)
 
 COVERAGE = 0.8
 NO_BACKTEST_BLEND = {"level": 0.5, "typical_day": 0.5}
@@ -54,20 +61,31 @@ class EnergyForecaster:
     training_rows: int = 0
     feature_names: list[str] = field(default_factory=list)
 
-    def fit(self, y: pd.Series, weather: pd.DataFrame | None = None) -> "EnergyForecaster":
+    def fit(self, y: pd.Series, weather: pd.DataFrame | None = None) -> EnergyForecaster:
         if len(y) < 3:
             raise ValueError("a series needs at least three points")
         self.step = y.index[1] - y.index[0]
-        y = y.loc[y.first_valid_index():] if y.notna().any() else y  # a training window opened before the feed began
+        y = (
+            y.loc[y.first_valid_index() :] if y.notna().any() else y
+        )  # a training window opened before the feed began
         values = y.to_numpy(dtype=float)
         x = features(y, self.horizon_steps, self.timezone, weather, self.region)
         lagged = x.filter(like="lag_").notna().any(axis=1).to_numpy()
         usable = int((~np.isnan(values) & lagged).sum())
         if usable < MIN_TRAINING_ROWS:  # not a day of values with a value a horizon before them
-            raise ValueError(f"too little history to forecast: {usable} usable points, {MIN_TRAINING_ROWS} needed")
+            raise ValueError(
+                f"too little history to forecast: {usable} usable points, {MIN_TRAINING_ROWS} needed"
+            )
         self.non_negative = bool(np.nanmin(values) >= 0)
-        check = backtest.run(y, x, self.horizon_steps, self.timezone, self.region, self.max_origins,
-                             weather_known_at(weather, y.index))
+        check = backtest.run(
+            y,
+            x,
+            self.horizon_steps,
+            self.timezone,
+            self.region,
+            self.max_origins,
+            weather_known_at(weather, y.index),
+        )
         # with no backtest yet (under MIN_HISTORY_DAYS and a horizon of history), the blend the platform's
         # own series did best with in their first weeks (docs/benchmarks.md, "The models")
         self.choice = backtest.choose(check) if check.origins else backtest.Choice(dict(NO_BACKTEST_BLEND))
@@ -90,11 +108,19 @@ class EnergyForecaster:
 
     def report(self) -> dict:
         """What the forecaster chose and the backtest it chose on, for `--report` and model metadata."""
-        return {"summary": self.summary(), "method": self.method, "weights": self.choice.weights,
-                "backtest_origins": self.choice.origins, "backtest_points": self.choice.points,
-                "backtest_mae": self.choice.mae, "horizon_steps": self.horizon_steps,
-                "step_minutes": self.step / pd.Timedelta(minutes=1), "interval": self.coverage,
-                "backtest_interval_coverage": self.interval.coverage, "holidays": self.region}
+        return {
+            "summary": self.summary(),
+            "method": self.method,
+            "weights": self.choice.weights,
+            "backtest_origins": self.choice.origins,
+            "backtest_points": self.choice.points,
+            "backtest_mae": self.choice.mae,
+            "horizon_steps": self.horizon_steps,
+            "step_minutes": self.step / pd.Timedelta(minutes=1),
+            "interval": self.coverage,
+            "backtest_interval_coverage": self.interval.coverage,
+            "holidays": self.region,
+        }
 
     def summary(self) -> str:
         """One line: what the forecast uses, its backtest error beside the best baseline's, the interval's record."""
@@ -102,11 +128,19 @@ class EnergyForecaster:
         if not errors:
             return f"{self.method} (too little history for a backtest)"
         best = min((name for name in errors if name in BASELINE_NAMES), key=errors.get)
-        held = f", its 80 % interval held {100 * self.interval.coverage:.0f} %" if self.interval.coverage is not None else ""
-        return (f"{self.method}; backtest MAE {errors[choice.chosen]:.4g} against {errors[best]:.4g} for the best "
-                f"baseline ({best}), {choice.points} points at {choice.origins} origins{held}")
+        held = (
+            f", its 80 % interval held {100 * self.interval.coverage:.0f} %"
+            if self.interval.coverage is not None
+            else ""
+        )
+        return (
+            f"{self.method}; backtest MAE {errors[choice.chosen]:.4g} against {errors[best]:.4g} for the best "
+            f"baseline ({best}), {choice.points} points at {choice.origins} origins{held}"
+        )
 
-    def predict(self, history: pd.Series, weather: pd.DataFrame | None = None, steps: int | None = None) -> pd.DataFrame:
+    def predict(
+        self, history: pd.Series, weather: pd.DataFrame | None = None, steps: int | None = None
+    ) -> pd.DataFrame:
         """The next `steps` (at most the horizon) after the end of `history`: ts, value, lower, upper. A weather
         value that arrived after the origin (its `known_at`, where `weather` has one) is not read."""
         steps = steps or self.horizon_steps
@@ -116,8 +150,12 @@ class EnergyForecaster:
         forecasts = candidates(history, self.horizon_steps, self.timezone, self.region)
         if self.models:
             grid = pd.concat([history.astype(float), pd.Series(np.nan, index=future)])
-            x = features(grid, self.horizon_steps, self.timezone, weather, self.region).iloc[-self.horizon_steps:]
-            x = without_late_weather(x, weather_known_at(weather, future), np.full(len(future), future[0].value))
+            x = features(grid, self.horizon_steps, self.timezone, weather, self.region).iloc[
+                -self.horizon_steps :
+            ]
+            x = without_late_weather(
+                x, weather_known_at(weather, future), np.full(len(future), future[0].value)
+            )
             forecasts |= {name: model.predict(x) for name, model in self.models.items()}
         value = backtest.blend(forecasts, self.choice.weights)
         for fallback in ("typical_day", "seasonal_naive_1d"):  # a gap in the chosen candidate's inputs
@@ -127,7 +165,9 @@ class EnergyForecaster:
         lower, upper = self.interval.bounds(value, blocks)
         if self.non_negative:  # a consumption never seen below zero is not forecast below it
             value, lower = np.clip(value, 0, None), np.clip(lower, 0, None)
-        return pd.DataFrame({"ts": future, "value": value, "lower": lower, "upper": np.maximum(upper, value)}).iloc[:steps]
+        return pd.DataFrame(
+            {"ts": future, "value": value, "lower": lower, "upper": np.maximum(upper, value)}
+        ).iloc[:steps]
 
 
 def read_history(path, timezone: str) -> pd.Series:
@@ -143,8 +183,9 @@ def read_history(path, timezone: str) -> pd.Series:
     return regular(pd.DataFrame({"ts": stamps, "value": values}))
 
 
-def forecast_series(history: pd.Series, horizon: int, timezone: str,
-                    region: str | None = PLATFORM_HOLIDAYS) -> tuple[pd.DataFrame, dict]:
+def forecast_series(
+    history: pd.Series, horizon: int, timezone: str, region: str | None = PLATFORM_HOLIDAYS
+) -> tuple[pd.DataFrame, dict]:
     """The next `horizon` points of a regular series (ts, value, lower, upper) and the forecaster's report."""
     forecaster = EnergyForecaster(timezone, horizon, region).fit(history)
     return forecaster.predict(history), forecaster.report()

@@ -48,15 +48,22 @@ def train(training: EnergyTrainingSet, holdout_days: int = HOLDOUT_DAYS) -> Ener
     forecasters, skipped = {}, {}
     for key, y in training.series.items():
         try:
-            forecasters[key] = EnergyForecaster(training.timezones[key], HORIZON_STEPS).fit(y, training.weather.get(key))
+            forecasters[key] = EnergyForecaster(training.timezones[key], HORIZON_STEPS).fit(
+                y, training.weather.get(key)
+            )
         except ValueError as exc:
             skipped[training.names.get(key, str(key))] = str(exc)
     metrics: dict = {}
     if forecasters and holdout_days:
         start = pd.Timestamp(training.last_day) - pd.Timedelta(days=holdout_days - 1)
         try:
-            metrics = evaluate_energy({k: training.series[k] for k in forecasters}, training.weather,
-                                      origins(start, 1), HORIZON_STEPS, training.timezones).metrics()
+            metrics = evaluate_energy(
+                {k: training.series[k] for k in forecasters},
+                training.weather,
+                origins(start, 1),
+                HORIZON_STEPS,
+                training.timezones,
+            ).metrics()
         except ValueError as exc:
             metrics = {"not_evaluated": str(exc)}
     if forecasters:  # what each series' own backtest chose (a model, a baseline or a blend)
@@ -65,8 +72,12 @@ def train(training: EnergyTrainingSet, holdout_days: int = HOLDOUT_DAYS) -> Ener
     return EnergyModels(forecasters, metrics, skipped, features)
 
 
-def forecast(models: EnergyModels, series: dict[SeriesKey, pd.Series], weather: dict[SeriesKey, pd.DataFrame],
-             origin: pd.Timestamp) -> pd.DataFrame:
+def forecast(
+    models: EnergyModels,
+    series: dict[SeriesKey, pd.Series],
+    weather: dict[SeriesKey, pd.DataFrame],
+    origin: pd.Timestamp,
+) -> pd.DataFrame:
     """The 48 hours after `origin` for every series with a forecaster, from its history before `origin`:
     ts, issued_at, apartment_key, device_key (None: the apartment), predicted_value, lower_value, upper_value."""
     frames = []
@@ -78,9 +89,18 @@ def forecast(models: EnergyModels, series: dict[SeriesKey, pd.Series], weather: 
         if history.empty or history.index[-1] != origin - STEP:
             continue
         predicted = forecaster.predict(history, weather.get(key))
-        frames.append(pd.DataFrame({
-            "ts": predicted["ts"], "issued_at": origin, "apartment_key": key[0], "device_key": key[1] or None,
-            "predicted_value": predicted["value"], "lower_value": predicted["lower"], "upper_value": predicted["upper"],
-            "confidence": 0.8,  # the interval's nominal coverage
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "ts": predicted["ts"],
+                    "issued_at": origin,
+                    "apartment_key": key[0],
+                    "device_key": key[1] or None,
+                    "predicted_value": predicted["value"],
+                    "lower_value": predicted["lower"],
+                    "upper_value": predicted["upper"],
+                    "confidence": 0.8,  # the interval's nominal coverage
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -54,8 +54,13 @@ def reference_days(horizon_steps: int, step: pd.Timedelta) -> int:
     return 7 * math.ceil(lag_days(horizon_steps, step)[0] / 7)
 
 
-def features(y: pd.Series, horizon_steps: int, timezone: str, weather: pd.DataFrame | None = None,
-             region: str | None = PLATFORM_HOLIDAYS) -> pd.DataFrame:
+def features(
+    y: pd.Series,
+    horizon_steps: int,
+    timezone: str,
+    weather: pd.DataFrame | None = None,
+    region: str | None = PLATFORM_HOLIDAYS,
+) -> pd.DataFrame:
     """The models' inputs for every instant of `y` (a regular series; NaN where not yet known)."""
     step = y.index[1] - y.index[0]
     per_day, lags = steps_per_day(step), lag_days(horizon_steps, step)
@@ -65,7 +70,9 @@ def features(y: pd.Series, horizon_steps: int, timezone: str, weather: pd.DataFr
     for days in lags:
         out[f"lag_{days}d"] = series.shift(days * per_day).to_numpy()
         # the same slot's change against the week before it, seen `days` ago
-        out[f"change_{days}d"] = (series.shift(days * per_day) - series.shift(days * per_day + week)).to_numpy()
+        out[f"change_{days}d"] = (
+            series.shift(days * per_day) - series.shift(days * per_day + week)
+        ).to_numpy()
     out["reference"] = series.shift(week).to_numpy()
     out["reference_day_off"] = out["day_off"].shift(week).to_numpy()
     same_slot = pd.DataFrame({k: series.shift((first + k) * per_day) for k in range(7)})
@@ -76,7 +83,11 @@ def features(y: pd.Series, horizon_steps: int, timezone: str, weather: pd.DataFr
     out["day_level_change"] = (day_level - day_level.shift(week)).to_numpy()
     out["kind_median_4w"] = _same_kind_days(series, out["day_off"], first, per_day).median(axis=1).to_numpy()
     for name in WEATHER:
-        values = weather[name].reindex(y.index).to_numpy(dtype=float) if weather is not None and name in weather else np.full(len(y), np.nan)
+        values = (
+            weather[name].reindex(y.index).to_numpy(dtype=float)
+            if weather is not None and name in weather
+            else np.full(len(y), np.nan)
+        )
         out[name] = values
         out[f"{name}_change"] = values - pd.Series(values).shift(week).to_numpy()
     return out
@@ -87,7 +98,9 @@ def weather_known_at(weather: pd.DataFrame | None, index: pd.DatetimeIndex) -> n
     if weather is None or "known_at" not in weather:
         return None
     known = pd.to_datetime(weather["known_at"].reindex(index), utc=True)
-    return np.where(known.isna(), np.iinfo(np.int64).min, known.to_numpy(dtype="datetime64[ns]").astype(np.int64))
+    return np.where(
+        known.isna(), np.iinfo(np.int64).min, known.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    )
 
 
 def without_late_weather(x: pd.DataFrame, known_at: np.ndarray | None, origin_ns: np.ndarray) -> pd.DataFrame:
@@ -103,8 +116,12 @@ def without_late_weather(x: pd.DataFrame, known_at: np.ndarray | None, origin_ns
 def _same_kind_days(series: pd.Series, day_off: pd.Series, first: int, per_day: int) -> pd.DataFrame:
     """The typical day: each instant's slot on the days of the same kind (working or off) over the four
     weeks that end `first` days before it (one column per day back; NaN on days of the other kind)."""
-    return pd.DataFrame({k: series.shift(k * per_day).where(day_off.shift(k * per_day) == day_off)
-                         for k in range(first, first + 7 * TYPICAL_DAY_WEEKS)})
+    return pd.DataFrame(
+        {
+            k: series.shift(k * per_day).where(day_off.shift(k * per_day) == day_off)
+            for k in range(first, first + 7 * TYPICAL_DAY_WEEKS)
+        }
+    )
 
 
 @dataclass
@@ -119,12 +136,14 @@ class LearntModel:
     scale: float = 1.0
     training_rows: int = 0
 
-    def fit(self, y: np.ndarray, x: pd.DataFrame, rows: np.ndarray) -> "LearntModel":
+    def fit(self, y: np.ndarray, x: pd.DataFrame, rows: np.ndarray) -> LearntModel:
         """Learn from the instants `rows` (a mask over `y` and `x`, which share their order)."""
         goal = self._goal(y, x)
         rows = rows & ~np.isnan(goal) & x.filter(like="lag_").notna().any(axis=1).to_numpy()
         if rows.sum() < MIN_TRAINING_ROWS:
-            raise ValueError(f"too little history to train: {int(rows.sum())} usable points, {MIN_TRAINING_ROWS} needed")
+            raise ValueError(
+                f"too little history to train: {int(rows.sum())} usable points, {MIN_TRAINING_ROWS} needed"
+            )
         # a feature with no value at all (no weather forecast for a series) is left out, not learnt from
         self.feature_names = [c for c in x.columns if x.loc[rows, c].notna().any()]
         self.scale = float(np.nanmean(np.abs(y[rows]))) or 1.0
@@ -148,8 +167,14 @@ class LearntModel:
             return self
         from sklearn.ensemble import HistGradientBoostingRegressor
 
-        self.model = HistGradientBoostingRegressor(loss="absolute_error", max_iter=self.max_iter, learning_rate=0.1,
-                                                   max_leaf_nodes=15, min_samples_leaf=20, random_state=0)
+        self.model = HistGradientBoostingRegressor(
+            loss="absolute_error",
+            max_iter=self.max_iter,
+            learning_rate=0.1,
+            max_leaf_nodes=15,
+            min_samples_leaf=20,
+            random_state=0,
+        )
         # One thread: on a few thousand rows OpenMP's threads wait on each other more than they work, and
         # on a busy machine (a backfill, the test suite) a 0.2 s fit took 5 s with two.
         with threadpool_limits(1, user_api="openmp"):
@@ -175,6 +200,9 @@ def _linear_inputs(x: pd.DataFrame) -> pd.DataFrame:
     reference), with no change where a value is missing."""
     reference = x["reference"]
     changes = {c: x[c] for c in x.columns if c.startswith("change_") or c.endswith("_change")}
-    changes |= {f"{c}_vs_reference": x[c] - reference for c in x.columns
-                if c.startswith("lag_") or c in ("slot_mean_7d", "kind_median_4w")}
+    changes |= {
+        f"{c}_vs_reference": x[c] - reference
+        for c in x.columns
+        if c.startswith("lag_") or c in ("slot_mean_7d", "kind_median_4w")
+    }
     return pd.DataFrame(changes).fillna(0.0)

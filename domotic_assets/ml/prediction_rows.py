@@ -25,8 +25,13 @@ def horizon_keys(lead_minutes) -> np.ndarray:
 def local_columns(ts: pd.Series, timezone: str) -> pd.DataFrame:
     """Gold's calendar keys of each instant: its local day, `date_key` (YYYYMMDD) and minute of the day."""
     local = pd.to_datetime(ts, utc=True).dt.tz_convert(timezone)
-    return pd.DataFrame({"local_day": local.dt.date, "date_key": local.dt.strftime("%Y%m%d").astype(int),
-                         "minute_of_day_key": local.dt.hour * 60 + local.dt.minute})
+    return pd.DataFrame(
+        {
+            "local_day": local.dt.date,
+            "date_key": local.dt.strftime("%Y%m%d").astype(int),
+            "minute_of_day_key": local.dt.hour * 60 + local.dt.minute,
+        }
+    )
 
 
 def rows(frame: pd.DataFrame, model: str, target: str, model_version_key: int) -> pd.DataFrame:
@@ -34,10 +39,19 @@ def rows(frame: pd.DataFrame, model: str, target: str, model_version_key: int) -
     upper_value, confidence (any of the last four may be missing). Local days are the platform's
     calendar, as everywhere in Gold."""
     out = frame.copy()
-    lead = (pd.to_datetime(out["ts"], utc=True) - pd.to_datetime(out["issued_at"], utc=True)).dt.total_seconds() / 60
+    lead = (
+        pd.to_datetime(out["ts"], utc=True) - pd.to_datetime(out["issued_at"], utc=True)
+    ).dt.total_seconds() / 60
     out["horizon_key"] = horizon_keys(lead.clip(lower=0))
-    out = pd.concat([out.reset_index(drop=True), local_columns(out["ts"], PLATFORM_TIMEZONE).reset_index(drop=True)], axis=1)
-    out["model_key"], out["target_key"], out["model_version_key"] = MODEL_KEYS[model], TARGET_KEYS[target], model_version_key
+    out = pd.concat(
+        [out.reset_index(drop=True), local_columns(out["ts"], PLATFORM_TIMEZONE).reset_index(drop=True)],
+        axis=1,
+    )
+    out["model_key"], out["target_key"], out["model_version_key"] = (
+        MODEL_KEYS[model],
+        TARGET_KEYS[target],
+        model_version_key,
+    )
     for column in ("room_key", "device_key", "lower_value", "upper_value", "confidence"):
         if column not in out:
             out[column] = None

@@ -51,7 +51,9 @@ def _profile(hours: pd.DataFrame, timezone: str) -> np.ndarray:
     return np.where(np.isnan(typed), past_share(hour), typed)
 
 
-def _room_rows(hours: pd.DataFrame, apartment_presence: np.ndarray, timezone: str, leads: tuple[int, ...]) -> pd.DataFrame:
+def _room_rows(
+    hours: pd.DataFrame, apartment_presence: np.ndarray, timezone: str, leads: tuple[int, ...]
+) -> pd.DataFrame:
     """Feature rows (target hour x lead) of one room's hourly frame on a complete hourly grid."""
     n = len(hours)
     profile = _profile(hours, timezone)
@@ -64,12 +66,17 @@ def _room_rows(hours: pd.DataFrame, apartment_presence: np.ndarray, timezone: st
         ok = last >= 2
         t, s = target[ok], last[ok]
         part = {
-            "ts": hours["ts"].to_numpy()[t], "lead_hours": np.full(len(t), lead),
-            "hour": cal["minute_of_day"].to_numpy()[t] // 60, "weekday": cal["weekday"].to_numpy()[t],
-            "day_off": cal["day_off"].to_numpy()[t], "profile": profile[t],
+            "ts": hours["ts"].to_numpy()[t],
+            "lead_hours": np.full(len(t), lead),
+            "hour": cal["minute_of_day"].to_numpy()[t] // 60,
+            "weekday": cal["weekday"].to_numpy()[t],
+            "day_off": cal["day_off"].to_numpy()[t],
+            "profile": profile[t],
             **{f"last_{name}": state[name][s] for name in HOURLY},
             "prev_presence_minutes": state["presence_minutes"][s - 1],
-            "motion_3h": state["motion_count"][s] + state["motion_count"][s - 1] + state["motion_count"][s - 2],
+            "motion_3h": state["motion_count"][s]
+            + state["motion_count"][s - 1]
+            + state["motion_count"][s - 2],
             "apartment_presence": apartment_presence[s],
             "presence_minutes": state["presence_minutes"][t],
         }
@@ -79,16 +86,24 @@ def _room_rows(hours: pd.DataFrame, apartment_presence: np.ndarray, timezone: st
     return pd.DataFrame({name: np.concatenate(parts) for name, parts in columns.items()})
 
 
-def feature_rows(hourly: pd.DataFrame, timezones: dict[int, str], leads: tuple[int, ...] = LEADS,
-                 end: pd.Timestamp | None = None) -> pd.DataFrame:
+def feature_rows(
+    hourly: pd.DataFrame,
+    timezones: dict[int, str],
+    leads: tuple[int, ...] = LEADS,
+    end: pd.Timestamp | None = None,
+) -> pd.DataFrame:
     """Feature rows for every room of `hourly` (apartment_key, room_key, ts, HOURLY...), with their keys.
     A row's `lead_hours` counts from the issue (the start of an hour) to the end of the target hour.
     `timezones`: each apartment's own zone, for its calendar; `end`: the last hour to make rows for
     (later than the data: rows to forecast, their state from the last hours known)."""
     frames = []
     for apartment, rooms in hourly.groupby("apartment_key"):
-        everyone = rooms.pivot_table(index="ts", columns="room_key", values="presence_minutes", aggfunc="sum").sort_index()
-        grid = pd.date_range(everyone.index.min(), max(everyone.index.max(), end or everyone.index.max()), freq="h")
+        everyone = rooms.pivot_table(
+            index="ts", columns="room_key", values="presence_minutes", aggfunc="sum"
+        ).sort_index()
+        grid = pd.date_range(
+            everyone.index.min(), max(everyone.index.max(), end or everyone.index.max()), freq="h"
+        )
         for room, hours in rooms.groupby("room_key"):
             hours = hours.set_index("ts").reindex(grid).rename_axis("ts").reset_index()
             others = everyone.reindex(grid).fillna(0).sum(axis=1).to_numpy()
@@ -99,8 +114,17 @@ def feature_rows(hourly: pd.DataFrame, timezones: dict[int, str], leads: tuple[i
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ROW_COLUMNS)
 
 
-FEATURES = ["lead_hours", "hour", "weekday", "day_off", "profile", *(f"last_{n}" for n in HOURLY),
-            "prev_presence_minutes", "motion_3h", "apartment_presence"]
+FEATURES = [
+    "lead_hours",
+    "hour",
+    "weekday",
+    "day_off",
+    "profile",
+    *(f"last_{n}" for n in HOURLY),
+    "prev_presence_minutes",
+    "motion_3h",
+    "apartment_presence",
+]
 
 
 @dataclass
@@ -112,7 +136,7 @@ class PresenceModel:
     feature_names: list[str] = field(default_factory=lambda: list(FEATURES))
     training_rows: int = 0
 
-    def fit(self, rows: pd.DataFrame) -> "PresenceModel":
+    def fit(self, rows: pd.DataFrame) -> PresenceModel:
         known = rows["presence_minutes"].notna()
         if known.sum() < 200:
             raise ValueError(f"too little history to train: {int(known.sum())} labelled room-hours")
@@ -123,8 +147,14 @@ class PresenceModel:
         # small trees; 31-leaf trees fitted Gold's rule more closely and the truth less (F1 0.887 vs 0.889).
         from sklearn.ensemble import HistGradientBoostingClassifier
 
-        self.model = HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=0.1, max_leaf_nodes=7,
-                                                    min_samples_leaf=500, l2_regularization=1.0, random_state=0)
+        self.model = HistGradientBoostingClassifier(
+            max_iter=self.max_iter,
+            learning_rate=0.1,
+            max_leaf_nodes=7,
+            min_samples_leaf=500,
+            l2_regularization=1.0,
+            random_state=0,
+        )
         # a feature with no value yet (no past day for the profile on a feed's second day) is left out
         self.feature_names = [c for c in FEATURES if rows.loc[known, c].notna().any()]
         self.model.fit(rows.loc[known, self.feature_names], y)

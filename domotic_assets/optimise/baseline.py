@@ -24,12 +24,19 @@ from domotic_assets.optimise.schedule import Schedule
 def rule_based(s: Scenario, strategy: str = "rule_based") -> Schedule:
     n, h, b = s.slots, s.step_hours, s.battery
     starts = {a.name: -(-max(a.earliest_start, 0) // a.start_every) * a.start_every for a in s.appliances}
-    appliances = {a.name: [a.profile_kw[t - starts[a.name]] if 0 <= t - starts[a.name] < a.run_slots else 0.0
-                           for t in range(n)] for a in s.appliances}
+    appliances = {
+        a.name: [
+            a.profile_kw[t - starts[a.name]] if 0 <= t - starts[a.name] < a.run_slots else 0.0
+            for t in range(n)
+        ]
+        for a in s.appliances
+    }
     for a in s.pausable:
         first = max(a.earliest_start, 0)
         slots = max(1, math.ceil(a.energy_kwh / (a.power_kw * h) - 1e-9))
-        appliances[a.name] = [a.energy_kwh / (slots * h) if first <= t < first + slots else 0.0 for t in range(n)]
+        appliances[a.name] = [
+            a.energy_kwh / (slots * h) if first <= t < first + slots else 0.0 for t in range(n)
+        ]
     out = Schedule(strategy, "optimal", [], [], [], [], [], [], appliances, starts)
     soc = b.soc_init if b else 0.0
     per_slot = b.charge_kw_max * b.eff_charge * h / b.capacity_kwh if b else 0.0
@@ -48,7 +55,11 @@ def rule_based(s: Scenario, strategy: str = "rule_based") -> Schedule:
                 discharge = min(net, b.discharge_kw_max, available)
             after = soc + (b.eff_charge * charge - discharge / b.eff_discharge) * h / b.capacity_kwh
             if after < floor:  # not enough PV to keep the reserve: top up from the grid
-                charge += min(b.charge_kw_max - charge, room - charge, (floor - after) * b.capacity_kwh / (b.eff_charge * h))
+                charge += min(
+                    b.charge_kw_max - charge,
+                    room - charge,
+                    (floor - after) * b.capacity_kwh / (b.eff_charge * h),
+                )
             soc += (b.eff_charge * charge - discharge / b.eff_discharge) * h / b.capacity_kwh
         grid = net + charge - discharge
         export = min(-grid, s.export_kw_max) if grid < 0 else 0.0

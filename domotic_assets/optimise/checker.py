@@ -16,16 +16,27 @@ def violations(s: Scenario, sch: Schedule, tolerance: float = TOLERANCE) -> list
     """Every broken rule, one line each; empty when the schedule is physically and contractually sound."""
     n, h, b, tol = s.slots, s.step_hours, s.battery, tolerance
     found: list[str] = []
-    series = {"grid_import_kw": sch.grid_import_kw, "grid_export_kw": sch.grid_export_kw, "battery_charge_kw": sch.battery_charge_kw,
-              "battery_discharge_kw": sch.battery_discharge_kw, "soc": sch.soc, "pv_used_kw": sch.pv_used_kw,
-              **{f"appliance {k}": v for k, v in sch.appliances_kw.items()}}
+    series = {
+        "grid_import_kw": sch.grid_import_kw,
+        "grid_export_kw": sch.grid_export_kw,
+        "battery_charge_kw": sch.battery_charge_kw,
+        "battery_discharge_kw": sch.battery_discharge_kw,
+        "soc": sch.soc,
+        "pv_used_kw": sch.pv_used_kw,
+        **{f"appliance {k}": v for k, v in sch.appliances_kw.items()},
+    }
     for name, values in series.items():
         if len(values) != n:
             return [f"{name}: {len(values)} values for {n} slots"]
     soc = b.soc_init if b else 0.0
     for t in range(n):
-        imp, exp, ch, dis, pv = (sch.grid_import_kw[t], sch.grid_export_kw[t], sch.battery_charge_kw[t],
-                                 sch.battery_discharge_kw[t], sch.pv_used_kw[t])
+        imp, exp, ch, dis, pv = (
+            sch.grid_import_kw[t],
+            sch.grid_export_kw[t],
+            sch.battery_charge_kw[t],
+            sch.battery_discharge_kw[t],
+            sch.pv_used_kw[t],
+        )
         appliances = sum(kw[t] for kw in sch.appliances_kw.values())
         gap = imp - exp + pv + dis - (s.load_kw[t] + ch + appliances)
         if abs(gap) > tol:
@@ -60,16 +71,23 @@ def violations(s: Scenario, sch: Schedule, tolerance: float = TOLERANCE) -> list
             continue
         running = [t for t, p in enumerate(kw) if abs(p) > tol]
         start = sch.starts.get(a.name, running[0] if running else None)
-        expected = [a.profile_kw[t - start] if start is not None and 0 <= t - start < a.run_slots else 0.0 for t in range(n)]
+        expected = [
+            a.profile_kw[t - start] if start is not None and 0 <= t - start < a.run_slots else 0.0
+            for t in range(n)
+        ]
         if start is None and any(a.profile_kw):
             found.append(f"appliance {a.name!r}: never runs")
         elif any(abs(x - y) > tol for x, y in zip(kw, expected)) or start + a.run_slots > n:
             found.append(f"appliance {a.name!r}: not one contiguous run of its profile")
         elif not a.may_start(start):
-            found.append(f"appliance {a.name!r}: starts in slot {start}, not on its {a.start_every}-slot start grid")
+            found.append(
+                f"appliance {a.name!r}: starts in slot {start}, not on its {a.start_every}-slot start grid"
+            )
         elif start < a.earliest_start or start + a.run_slots > a.latest_end:
-            found.append(f"appliance {a.name!r}: runs in slots {start}..{start + a.run_slots - 1}, outside its window "
-                         f"[{a.earliest_start}, {a.latest_end})")
+            found.append(
+                f"appliance {a.name!r}: runs in slots {start}..{start + a.run_slots - 1}, outside its window "
+                f"[{a.earliest_start}, {a.latest_end})"
+            )
     for a in s.pausable:
         kw = sch.appliances_kw.get(a.name)
         if kw is None:
@@ -77,9 +95,13 @@ def violations(s: Scenario, sch: Schedule, tolerance: float = TOLERANCE) -> list
             continue
         for t, p in enumerate(kw):
             if abs(p) > tol and not a.earliest_start <= t < a.latest_end:
-                found.append(f"appliance {a.name!r}: on in slot {t}, outside its window [{a.earliest_start}, {a.latest_end})")
+                found.append(
+                    f"appliance {a.name!r}: on in slot {t}, outside its window [{a.earliest_start}, {a.latest_end})"
+                )
             elif p < -tol or (abs(p) > tol and not a.min_power_kw - tol <= p <= a.power_kw + tol):
-                found.append(f"appliance {a.name!r}: {p:.6f} kW in slot {t}, outside [{a.min_power_kw:g}, {a.power_kw:g}]")
+                found.append(
+                    f"appliance {a.name!r}: {p:.6f} kW in slot {t}, outside [{a.min_power_kw:g}, {a.power_kw:g}]"
+                )
         if abs(sum(kw) * h - a.energy_kwh) > tol * max(1.0, a.energy_kwh):
             found.append(f"appliance {a.name!r}: takes {sum(kw) * h:.6f} kWh, not its {a.energy_kwh:g}")
     return found

@@ -11,7 +11,12 @@ PV_PERFORMANCE_RATIO = 0.82
 """Share of the panels' rated output that reaches the house (inverter, temperature, soiling)."""
 CONTRACT_KW_DEFAULT = 13.0
 """The grid connection's limit, both ways, of a household whose energy profile gives none (a 3 x 20 A supply)."""
-BATTERY_DEFAULTS = {"battery_c_rate": 0.5, "battery_soc_min": 0.1, "battery_soc_max": 0.95, "battery_efficiency": 0.95}
+BATTERY_DEFAULTS = {
+    "battery_c_rate": 0.5,
+    "battery_soc_min": 0.1,
+    "battery_soc_max": 0.95,
+    "battery_efficiency": 0.95,
+}
 """Power as a share of capacity per hour, state-of-charge bounds, and the efficiency each way."""
 SOC_TARGET_DEFAULT = 0.5
 """The state of charge a day starts from without a recent report, and ends at (`soc_final`)."""

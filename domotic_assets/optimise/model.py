@@ -48,8 +48,12 @@ SOLVER_OPTIONS = {
     # measured on 96- and 288-slot days: the sub-MIP heuristics (RINS, RENS, root reduced cost) and
     # restarts took 60-80 % of the time and found nothing branching did not find; one thread leaves
     # the other core to the rest of the platform
-    "threads": 1, "mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False,
-    "mip_heuristic_run_root_reduced_cost": False, "mip_allow_restart": False, "mip_pscost_minreliable": 2,
+    "threads": 1,
+    "mip_heuristic_run_rins": False,
+    "mip_heuristic_run_rens": False,
+    "mip_heuristic_run_root_reduced_cost": False,
+    "mip_allow_restart": False,
+    "mip_pscost_minreliable": 2,
 }
 
 
@@ -60,14 +64,22 @@ def _value(variable) -> float:
 
 def _slots_text(slots: list[int], scenario: Scenario) -> str:
     first, last = scenario.slot_start(slots[0]), scenario.slot_start(slots[-1])
-    return f"{len(slots)} slot(s) from {first:%H:%M} to {last:%H:%M}" if len(slots) > 1 else f"the slot at {first:%H:%M}"
+    return (
+        f"{len(slots)} slot(s) from {first:%H:%M} to {last:%H:%M}"
+        if len(slots) > 1
+        else f"the slot at {first:%H:%M}"
+    )
 
 
 def _windows(scenario: Scenario, relaxed: bool) -> dict[str, list[int]]:
     """Allowed starts of each appliance; a relaxed model may start it anywhere in the horizon."""
     starts = {}
     for a in scenario.appliances:
-        inside = [k for k in range(max(a.earliest_start, 0), min(a.latest_end, scenario.slots) - a.run_slots + 1) if a.may_start(k)]
+        inside = [
+            k
+            for k in range(max(a.earliest_start, 0), min(a.latest_end, scenario.slots) - a.run_slots + 1)
+            if a.may_start(k)
+        ]
         anywhere = [k for k in range(0, max(scenario.slots - a.run_slots + 1, 0)) if a.may_start(k)]
         starts[a.name] = inside if inside or not relaxed else anywhere
     return starts
@@ -113,7 +125,9 @@ def _build(s: Scenario, relaxed: bool, exclusive: frozenset[int]):
             prob += discharge[t] <= b.discharge_kw_max * (1 - charging)
         for t in T:
             previous = soc[t - 1] if t else b.soc_init
-            prob += soc[t] == previous + (b.eff_charge * charge[t] - discharge[t] * (1 / b.eff_discharge)) * (h / b.capacity_kwh)
+            prob += soc[t] == previous + (b.eff_charge * charge[t] - discharge[t] * (1 / b.eff_discharge)) * (
+                h / b.capacity_kwh
+            )
         final = soc[n - 1]
         if relaxed:
             slack["soc_final"] = [prob.add_variable("soc_final_short", 0)]
@@ -126,7 +140,9 @@ def _build(s: Scenario, relaxed: bool, exclusive: frozenset[int]):
     choice: dict[str, dict[int, pulp.LpVariable]] = {}
     appliance_kw = {}
     for a in s.appliances:
-        choice[a.name] = {k: prob.add_variable(f"start_{len(choice)}_{k}", cat="Binary") for k in starts[a.name]}
+        choice[a.name] = {
+            k: prob.add_variable(f"start_{len(choice)}_{k}", cat="Binary") for k in starts[a.name]
+        }
         prob += pulp.lpSum(choice[a.name].values()) == 1
         terms: list[list] = [[] for _ in T]
         for k, x in choice[a.name].items():
@@ -155,38 +171,71 @@ def _build(s: Scenario, relaxed: bool, exclusive: frozenset[int]):
         appliance_kw[a.name] = [kw.get(t, 0) for t in T]
 
     for t in T:
-        supply = imp[t] - exp[t] + pv[t] + (discharge[t] if b else 0) + (slack["unserved"][t] if relaxed else 0)
-        demand = s.load_kw[t] + (charge[t] if b else 0) + pulp.lpSum(kw[t] for kw in appliance_kw.values()) \
+        supply = (
+            imp[t] - exp[t] + pv[t] + (discharge[t] if b else 0) + (slack["unserved"][t] if relaxed else 0)
+        )
+        demand = (
+            s.load_kw[t]
+            + (charge[t] if b else 0)
+            + pulp.lpSum(kw[t] for kw in appliance_kw.values())
             + (slack["surplus"][t] if relaxed else 0)
+        )
         prob += supply == demand
 
     w = s.weights
     cost = pulp.lpSum((s.price_import[t] * imp[t] - s.price_export[t] * exp[t]) * h for t in T)
-    objective = w.get("cost", 1.0) * cost + w.get("self_consumption", 0.0) * pulp.lpSum(imp) * h \
+    objective = (
+        w.get("cost", 1.0) * cost
+        + w.get("self_consumption", 0.0) * pulp.lpSum(imp) * h
         - w.get("export", 0.0) * pulp.lpSum(s.price_export[t] * exp[t] * h for t in T)
+    )
     if b:
-        objective += CYCLING * h * pulp.lpSum(charge[t] + discharge[t] for t in T) \
-            + b.wear_chf_kwh * h * pulp.lpSum(discharge)
+        objective += CYCLING * h * pulp.lpSum(
+            charge[t] + discharge[t] for t in T
+        ) + b.wear_chf_kwh * h * pulp.lpSum(discharge)
         objective -= b.end_value_chf_kwh * b.capacity_kwh * soc[n - 1]
     prob += objective + pulp.lpSum(penalties)
-    return prob, {"import": imp, "export": exp, "pv": pv, "charge": charge, "discharge": discharge, "soc": soc,
-                  "appliance_kw": appliance_kw, "choice": choice, "slack": slack}
+    return prob, {
+        "import": imp,
+        "export": exp,
+        "pv": pv,
+        "charge": charge,
+        "discharge": discharge,
+        "soc": soc,
+        "appliance_kw": appliance_kw,
+        "choice": choice,
+        "slack": slack,
+    }
 
 
 def _schedule(s: Scenario, parts: dict, status: str) -> Schedule:
     n = s.slots
     zeros = [0.0] * n
-    starts = {name: max(options, key=lambda k: _value(options[k])) for name, options in parts["choice"].items() if options}
+    starts = {
+        name: max(options, key=lambda k: _value(options[k]))
+        for name, options in parts["choice"].items()
+        if options
+    }
     return Schedule(
-        strategy="optimised", status=status,
-        grid_import_kw=[_value(v) for v in parts["import"]], grid_export_kw=[_value(v) for v in parts["export"]],
+        strategy="optimised",
+        status=status,
+        grid_import_kw=[_value(v) for v in parts["import"]],
+        grid_export_kw=[_value(v) for v in parts["export"]],
         battery_charge_kw=[_value(v) for v in parts["charge"]] if parts["charge"] else zeros,
         battery_discharge_kw=[_value(v) for v in parts["discharge"]] if parts["discharge"] else zeros,
         soc=[_value(v) for v in parts["soc"]] if parts["soc"] else zeros,
         pv_used_kw=[_value(v) for v in parts["pv"]],
-        appliances_kw={**{a.name: [a.profile_kw[t - starts[a.name]] if 0 <= t - starts[a.name] < a.run_slots else 0.0
-                                   for t in range(n)] for a in s.appliances if a.name in starts},
-                       **{a.name: [_value(kw) for kw in parts["appliance_kw"][a.name]] for a in s.pausable}},
+        appliances_kw={
+            **{
+                a.name: [
+                    a.profile_kw[t - starts[a.name]] if 0 <= t - starts[a.name] < a.run_slots else 0.0
+                    for t in range(n)
+                ]
+                for a in s.appliances
+                if a.name in starts
+            },
+            **{a.name: [_value(kw) for kw in parts["appliance_kw"][a.name]] for a in s.pausable},
+        },
         starts=starts,
     )
 
@@ -203,37 +252,78 @@ def _broken(s: Scenario, parts: dict) -> list[str]:
             amount = sum(_value(slack[name][t]) for t in slots)
             lines.append((amount, describe(slots, amount)))
 
-    over("unserved", lambda sl, a: f"energy balance: {a * h:.2f} kWh of demand cannot be supplied in "
-         f"{_slots_text(sl, s)} (grid import limit {s.import_kw_max:g} kW, PV and battery exhausted)")
-    over("surplus", lambda sl, a: f"energy balance: {a * h:.2f} kWh cannot be taken anywhere in {_slots_text(sl, s)} "
-         f"(grid export limit {s.export_kw_max:g} kW, battery full)")
+    over(
+        "unserved",
+        lambda sl, a: (
+            f"energy balance: {a * h:.2f} kWh of demand cannot be supplied in "
+            f"{_slots_text(sl, s)} (grid import limit {s.import_kw_max:g} kW, PV and battery exhausted)"
+        ),
+    )
+    over(
+        "surplus",
+        lambda sl, a: (
+            f"energy balance: {a * h:.2f} kWh cannot be taken anywhere in {_slots_text(sl, s)} "
+            f"(grid export limit {s.export_kw_max:g} kW, battery full)"
+        ),
+    )
     b = s.battery
     if b:
-        over("soc_under", lambda sl, a: f"battery soc_min {b.soc_min:g}: the state of charge falls below it in {_slots_text(sl, s)}")
-        over("soc_over", lambda sl, a: f"battery soc_max {b.soc_max:g}: the state of charge rises above it in {_slots_text(sl, s)}")
+        over(
+            "soc_under",
+            lambda sl, a: (
+                f"battery soc_min {b.soc_min:g}: the state of charge falls below it in {_slots_text(sl, s)}"
+            ),
+        )
+        over(
+            "soc_over",
+            lambda sl, a: (
+                f"battery soc_max {b.soc_max:g}: the state of charge rises above it in {_slots_text(sl, s)}"
+            ),
+        )
         if slack.get("soc_final") and _value(slack["soc_final"][0]) > TOLERANCE:
             reached = _value(parts["soc"][-1])
-            lines.append((_value(slack["soc_final"][0]) * b.capacity_kwh,
-                          f"battery soc_final {b.soc_final:g}: only {reached:.3f} can be reached by the end of the horizon"))
+            lines.append(
+                (
+                    _value(slack["soc_final"][0]) * b.capacity_kwh,
+                    f"battery soc_final {b.soc_final:g}: only {reached:.3f} can be reached by the end of the horizon",
+                )
+            )
     for a in s.pausable:
         short = _value(slack[f"short {a.name}"][0])
         if short > TOLERANCE:
-            lines.append((PENALTY * short, f"appliance {a.name!r}: only {a.energy_kwh - short:.2f} of its {a.energy_kwh:g} kWh "
-                                           f"fit its window (at most {a.power_kw:g} kW, at least {a.min_power_kw:g} kW "
-                                           f"while on)"))
+            lines.append(
+                (
+                    PENALTY * short,
+                    f"appliance {a.name!r}: only {a.energy_kwh - short:.2f} of its {a.energy_kwh:g} kWh "
+                    f"fit its window (at most {a.power_kw:g} kW, at least {a.min_power_kw:g} kW "
+                    f"while on)",
+                )
+            )
     for a in s.appliances:
         start = max(parts["choice"][a.name], key=lambda k: _value(parts["choice"][a.name][k]), default=None)
         if start is not None and (start < a.earliest_start or start + a.run_slots > a.latest_end):
             window = max(0, min(a.latest_end, s.slots) - max(a.earliest_start, 0))
-            lines.append((PENALTY, f"appliance {a.name!r}: its run of {a.run_slots} slots does not fit its window of "
-                                   f"{window} slot(s); it runs from {s.slot_start(start):%H:%M} instead"))
+            lines.append(
+                (
+                    PENALTY,
+                    f"appliance {a.name!r}: its run of {a.run_slots} slots does not fit its window of "
+                    f"{window} slot(s); it runs from {s.slot_start(start):%H:%M} instead",
+                )
+            )
     return [text for _, text in sorted(lines, key=lambda item: -item[0])]
 
 
 def _both_ways(parts: dict) -> set[int]:
     """Slots that import and export, or charge and discharge, at once."""
-    pairs = [(parts["import"], parts["export"])] + ([(parts["charge"], parts["discharge"])] if parts["charge"] else [])
-    return {t for ins, outs in pairs for t, (i, o) in enumerate(zip(ins, outs)) if _value(i) > TOLERANCE and _value(o) > TOLERANCE}
+    pairs = [(parts["import"], parts["export"])] + (
+        [(parts["charge"], parts["discharge"])] if parts["charge"] else []
+    )
+    return {
+        t
+        for ins, outs in pairs
+        for t, (i, o) in enumerate(zip(ins, outs))
+        if _value(i) > TOLERANCE and _value(o) > TOLERANCE
+    }
 
 
 def _status(prob: pulp.LpProblem) -> str:
@@ -250,7 +340,11 @@ def _status(prob: pulp.LpProblem) -> str:
 
 def _gap(prob: pulp.LpProblem) -> float:
     info = prob.solverModel.getInfo()
-    return max(0.0, abs(info.objective_function_value - info.mip_dual_bound)) if info.mip_node_count >= 0 else 0.0
+    return (
+        max(0.0, abs(info.objective_function_value - info.mip_dual_bound))
+        if info.mip_node_count >= 0
+        else 0.0
+    )
 
 
 _banner_shown = False
@@ -283,7 +377,9 @@ def _solve(s: Scenario, relaxed: bool, time_limit: float) -> tuple[str, dict]:
     while True:
         prob, parts = _build(s, relaxed, exclusive)
         _quiet_banner()
-        prob.solve(pulp.HiGHS(msg=False, timeLimit=time_limit, gapAbs=GAP_CHF, gapRel=GAP_RELATIVE, **SOLVER_OPTIONS))
+        prob.solve(
+            pulp.HiGHS(msg=False, timeLimit=time_limit, gapAbs=GAP_CHF, gapRel=GAP_RELATIVE, **SOLVER_OPTIONS)
+        )
         status = _status(prob)
         both = _both_ways(parts) - exclusive if status in ("Optimal", "TimeLimit") else set()
         if not both:
@@ -305,17 +401,35 @@ def solve(s: Scenario, time_limit: float = 60.0) -> Schedule:
             schedule.gap_chf = parts["gap_chf"]
             schedule.solve_seconds = time.perf_counter() - began
             return schedule
-    s_relaxed = s if not unplaceable else Scenario(**{**s.__dict__, "appliances": tuple(a for a in s.appliances
-                                                                                             if a.name not in unplaceable)})
+    s_relaxed = (
+        s
+        if not unplaceable
+        else Scenario(
+            **{**s.__dict__, "appliances": tuple(a for a in s.appliances if a.name not in unplaceable)}
+        )
+    )
     status, parts = _solve(s_relaxed, True, time_limit)
     if status not in ("Optimal", "TimeLimit"):
         n = s.slots
-        return Schedule("optimised", "infeasible", [0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n, {}, {},
-                        reason=f"the solver found no schedule, even relaxed ({status})",
-                        solve_seconds=time.perf_counter() - began)
+        return Schedule(
+            "optimised",
+            "infeasible",
+            [0.0] * n,
+            [0.0] * n,
+            [0.0] * n,
+            [0.0] * n,
+            [0.0] * n,
+            [0.0] * n,
+            {},
+            {},
+            reason=f"the solver found no schedule, even relaxed ({status})",
+            solve_seconds=time.perf_counter() - began,
+        )
     schedule = _schedule(s_relaxed, parts, "relaxed")
-    broken = [f"appliance {name!r}: its run is longer than the horizon ({s.slots} slots); not scheduled"
-              for name in unplaceable] + _broken(s_relaxed, parts)
+    broken = [
+        f"appliance {name!r}: its run is longer than the horizon ({s.slots} slots); not scheduled"
+        for name in unplaceable
+    ] + _broken(s_relaxed, parts)
     schedule.relaxed = broken
     schedule.reason = broken[0] if broken else "the constraints could only be met approximately"
     schedule.solve_seconds = time.perf_counter() - began

@@ -34,8 +34,15 @@ class Played:
     soc_end: float
 
 
-def play(actual: Scenario, plan_soc: list[float] | None, appliances_kw: dict[str, list[float]], soc_start: float,
-         first: int = 0, last: int | None = None, store_surplus: bool = False) -> Played:
+def play(
+    actual: Scenario,
+    plan_soc: list[float] | None,
+    appliances_kw: dict[str, list[float]],
+    soc_start: float,
+    first: int = 0,
+    last: int | None = None,
+    store_surplus: bool = False,
+) -> Played:
     """Slots first..last (exclusive) of `actual` played by the real-time rule, the battery following `plan_soc`
     (the plan's state of charge at the end of each slot of `actual`; None: no battery used).
     `store_surplus`: PV the home does not use goes into the battery whatever the plan says (the plan's state of
@@ -50,12 +57,16 @@ def play(actual: Scenario, plan_soc: list[float] | None, appliances_kw: dict[str
             room = max(0.0, (b.soc_max - soc) * b.capacity_kwh / (b.eff_charge * h))
             if store_surplus and demand < 0:
                 charge = min(-demand, b.charge_kw_max, room)
-            stored = (plan_soc[t] - soc) * b.capacity_kwh - b.eff_charge * charge * h  # kWh still to add (or take)
+            stored = (
+                plan_soc[t] - soc
+            ) * b.capacity_kwh - b.eff_charge * charge * h  # kWh still to add (or take)
             if stored > 0:
                 charge += max(0.0, min(b.charge_kw_max - charge, stored / (b.eff_charge * h), room - charge))
             elif stored < 0 and charge == 0:
                 available = (soc - b.soc_min) * b.capacity_kwh * b.eff_discharge / h
-                discharge = max(0.0, min(b.discharge_kw_max, -stored * b.eff_discharge / h, available, max(demand, 0.0)))
+                discharge = max(
+                    0.0, min(b.discharge_kw_max, -stored * b.eff_discharge / h, available, max(demand, 0.0))
+                )
             soc += (b.eff_charge * charge - discharge / b.eff_discharge) * h / b.capacity_kwh
         grid = demand + charge - discharge
         grid_in = max(grid, 0.0)
@@ -67,16 +78,22 @@ def play(actual: Scenario, plan_soc: list[float] | None, appliances_kw: dict[str
 
 def with_soc(scenario: Scenario, soc: float) -> Scenario:
     """The scenario with its battery starting at `soc`."""
-    return replace(scenario, battery=replace(scenario.battery, soc_init=soc)) if scenario.battery else scenario
+    return (
+        replace(scenario, battery=replace(scenario.battery, soc_init=soc)) if scenario.battery else scenario
+    )
 
 
-def day_ahead(actual: Scenario, forecast: Scenario, soc: float, store_surplus: bool = False) -> tuple[Played, Schedule]:
+def day_ahead(
+    actual: Scenario, forecast: Scenario, soc: float, store_surplus: bool = False
+) -> tuple[Played, Schedule]:
     """Plan the day once on `forecast`, play it on `actual`."""
     plan = solve(with_soc(forecast, soc))
     return play(actual, plan.soc, plan.appliances_kw, soc, store_surplus=store_surplus), plan
 
 
-def replan_hourly(actual: Scenario, forecast: Scenario, soc: float, plan: Schedule, store_surplus: bool = False) -> Played:
+def replan_hourly(
+    actual: Scenario, forecast: Scenario, soc: float, plan: Schedule, store_surplus: bool = False
+) -> Played:
     """Play the day one hour at a time, re-planning the battery before each hour for the rest of the day from
     its actual state of charge (the appliances stay where the day-ahead `plan` put them)."""
     per_hour = max(1, round(60 / actual.step_minutes))
@@ -84,12 +101,25 @@ def replan_hourly(actual: Scenario, forecast: Scenario, soc: float, plan: Schedu
     cost = bought = sold = 0.0
     for first in range(0, actual.slots, per_hour):
         rest = slice(first, None)
-        ahead = replace(forecast, load_kw=tuple(l + a for l, a in zip(forecast.load_kw[rest], committed[rest])),
-                        pv_kw=forecast.pv_kw[rest], price_import=forecast.price_import[rest],
-                        price_export=forecast.price_export[rest], appliances=(), pausable=(),
-                        start=forecast.slot_start(first))
+        ahead = replace(
+            forecast,
+            load_kw=tuple(kw + a for kw, a in zip(forecast.load_kw[rest], committed[rest])),
+            pv_kw=forecast.pv_kw[rest],
+            price_import=forecast.price_import[rest],
+            price_export=forecast.price_export[rest],
+            appliances=(),
+            pausable=(),
+            start=forecast.slot_start(first),
+        )
         replanned = solve(with_soc(ahead, soc))
         target = [0.0] * first + replanned.soc
-        hour = play(actual, target, plan.appliances_kw, soc, first, min(first + per_hour, actual.slots), store_surplus)
-        cost, bought, sold, soc = cost + hour.cost_chf, bought + hour.import_kwh, sold + hour.export_kwh, hour.soc_end
+        hour = play(
+            actual, target, plan.appliances_kw, soc, first, min(first + per_hour, actual.slots), store_surplus
+        )
+        cost, bought, sold, soc = (
+            cost + hour.cost_chf,
+            bought + hour.import_kwh,
+            sold + hour.export_kwh,
+            hour.soc_end,
+        )
     return Played(cost, bought, sold, soc)

@@ -109,7 +109,9 @@ class Scenario:
     export_kw_max: float
     appliances: tuple[Appliance, ...] = ()
     pausable: tuple[PausableAppliance, ...] = ()
-    weights: dict[str, float] = field(default_factory=lambda: {"cost": 1.0, "self_consumption": 0.0, "export": 0.0})
+    weights: dict[str, float] = field(
+        default_factory=lambda: {"cost": 1.0, "self_consumption": 0.0, "export": 0.0}
+    )
     timezone: str | None = None
 
     @property
@@ -160,34 +162,55 @@ def read_scenario(doc: dict) -> Scenario:
     series = {}
     for key in SERIES:
         values = doc.get(key)
-        if not isinstance(values, list) or not values or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
+        if (
+            not isinstance(values, list)
+            or not values
+            or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values)
+        ):
             raise ScenarioError(f"{key}: a non-empty list of numbers is required")
         series[key] = tuple(float(v) for v in values)
     lengths = {len(v) for v in series.values()}
     if len(lengths) != 1:
-        raise ScenarioError(f"the series differ in length: {', '.join(f'{k}={len(v)}' for k, v in series.items())}")
+        raise ScenarioError(
+            f"the series differ in length: {', '.join(f'{k}={len(v)}' for k, v in series.items())}"
+        )
     battery = None
     if doc.get("battery"):
         b = doc["battery"]
         defaults = {"eff_charge": 0.95, "eff_discharge": 0.95, "wear_chf_kwh": 0.0, "end_value_chf_kwh": 0.0}
-        battery = Battery(**{k: _number(b, k, "battery", defaults.get(k)) for k in Battery.__dataclass_fields__})
+        battery = Battery(
+            **{k: _number(b, k, "battery", defaults.get(k)) for k in Battery.__dataclass_fields__}
+        )
         if not 0 < battery.eff_charge <= 1 or not 0 < battery.eff_discharge <= 1:
             raise ScenarioError("battery: efficiencies are fractions in (0, 1]")
         if battery.wear_chf_kwh < 0:
             raise ScenarioError("battery.wear_chf_kwh: a cost, never negative")
     grid = doc.get("grid") or {}
     scenario = Scenario(
-        start=start, step_minutes=_number(doc, "step_minutes", "scenario", 15), price_import=series["price_import_chf_kwh"],
-        price_export=series["price_export_chf_kwh"], load_kw=series["load_kw"], pv_kw=series["pv_kw"], battery=battery,
-        import_kw_max=_number(grid, "import_kw_max", "grid", 1e6), export_kw_max=_number(grid, "export_kw_max", "grid", 1e6),
-        weights={"cost": 1.0, "self_consumption": 0.0, "export": 0.0, **{k: float(v) for k, v in (doc.get("weights") or {}).items()}},
+        start=start,
+        step_minutes=_number(doc, "step_minutes", "scenario", 15),
+        price_import=series["price_import_chf_kwh"],
+        price_export=series["price_export_chf_kwh"],
+        load_kw=series["load_kw"],
+        pv_kw=series["pv_kw"],
+        battery=battery,
+        import_kw_max=_number(grid, "import_kw_max", "grid", 1e6),
+        export_kw_max=_number(grid, "export_kw_max", "grid", 1e6),
+        weights={
+            "cost": 1.0,
+            "self_consumption": 0.0,
+            "export": 0.0,
+            **{k: float(v) for k, v in (doc.get("weights") or {}).items()},
+        },
         timezone=doc.get("timezone"),
     )
     appliances, pausable = [], []
     for i, a in enumerate(doc.get("appliances") or []):
         name = a.get("name") or f"appliance_{i + 1}"
-        window = (scenario.slot_of(a.get("earliest_start", 0), f"appliance {name!r} earliest_start"),
-                  scenario.slot_of(a.get("latest_end", scenario.slots), f"appliance {name!r} latest_end"))
+        window = (
+            scenario.slot_of(a.get("earliest_start", 0), f"appliance {name!r} earliest_start"),
+            scenario.slot_of(a.get("latest_end", scenario.slots), f"appliance {name!r} latest_end"),
+        )
         if "energy_kwh" in a:
             pausable.append(_pausable(a, name, window))
             continue
@@ -209,5 +232,7 @@ def _pausable(doc: dict, name: str, window: tuple[int, int]) -> PausableApplianc
     energy, power = _number(doc, "energy_kwh", where), _number(doc, "power_kw", where)
     least = _number(doc, "min_power_kw", where, 0.0)
     if energy < 0 or power <= 0 or not 0 <= least <= power:
-        raise ScenarioError(f"{where}: energy_kwh >= 0, power_kw > 0 and 0 <= min_power_kw <= power_kw are required")
+        raise ScenarioError(
+            f"{where}: energy_kwh >= 0, power_kw > 0 and 0 <= min_power_kw <= power_kw are required"
+        )
     return PausableAppliance(name, energy, power, least, *window)

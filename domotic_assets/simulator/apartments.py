@@ -70,12 +70,27 @@ class Apartment:
 
 def _sensors(prefix: str, devices: tuple[Device, ...]) -> tuple[Sensor, ...]:
     """The ~19 sensors of a reference apartment, ids in the contract's style (P-JIM-01 ...)."""
-    out = [Sensor(f"P-{prefix}-{i:02d}", "plugs", d.room, "Shelly Plug S", device=d.name) for i, d in enumerate(devices, 1)]
+    out = [
+        Sensor(f"P-{prefix}-{i:02d}", "plugs", d.room, "Shelly Plug S", device=d.name)
+        for i, d in enumerate(devices, 1)
+    ]
     doors = [("Entrance", "door"), ("Living", "window"), ("Bedroom", "window"), ("Kitchen", "window")]
-    out += [Sensor(f"D-{prefix}-{i:02d}", "doors", room, "Aqara MCCGQ11", kind=kind) for i, (room, kind) in enumerate(doors, 1)]
-    out += [Sensor(f"M-{prefix}-{i:02d}", "motions", room, "Hue Motion") for i, room in enumerate(["Living", "Kitchen", "Bedroom", "Entrance"], 1)]
-    out += [Sensor(f"W-{prefix}-{i:02d}", "meteos", room, "Netatmo Weather Station") for i, room in enumerate(["Living", "Bedroom"], 1)]
-    out += [Sensor(f"H-{prefix}-{i:02d}", "humidities", room, "Aqara WSDCGQ11") for i, room in enumerate(["Bathroom", "Kitchen"], 1)]
+    out += [
+        Sensor(f"D-{prefix}-{i:02d}", "doors", room, "Aqara MCCGQ11", kind=kind)
+        for i, (room, kind) in enumerate(doors, 1)
+    ]
+    out += [
+        Sensor(f"M-{prefix}-{i:02d}", "motions", room, "Hue Motion")
+        for i, room in enumerate(["Living", "Kitchen", "Bedroom", "Entrance"], 1)
+    ]
+    out += [
+        Sensor(f"W-{prefix}-{i:02d}", "meteos", room, "Netatmo Weather Station")
+        for i, room in enumerate(["Living", "Bedroom"], 1)
+    ]
+    out += [
+        Sensor(f"H-{prefix}-{i:02d}", "humidities", room, "Aqara WSDCGQ11")
+        for i, room in enumerate(["Bathroom", "Kitchen"], 1)
+    ]
     out += [Sensor(f"C-{prefix}-01", "consumptions", "Entrance", "Landis+Gyr E450")]
     return tuple(out)
 
@@ -90,8 +105,12 @@ def _apartment(code: str, prefix: str, **kwargs) -> Apartment:
         Device("Computer", "Office", "computer", 140, False),
     )
     rooms = (
-        Room("Entrance", 0, 6.5), Room("Living", 0, 32.0), Room("Kitchen", 0, 12.0),
-        Room("Bedroom", 0, 16.0), Room("Bathroom", 0, 7.5), Room("Office", 0, 10.0),
+        Room("Entrance", 0, 6.5),
+        Room("Living", 0, 32.0),
+        Room("Kitchen", 0, 12.0),
+        Room("Bedroom", 0, 16.0),
+        Room("Bathroom", 0, 7.5),
+        Room("Office", 0, 10.0),
     )
     apt = Apartment(code=code, rooms=rooms, devices=devices, **kwargs)
     return Apartment(**{**apt.__dict__, "sensors": _sensors(prefix, devices)})
@@ -99,13 +118,27 @@ def _apartment(code: str, prefix: str, **kwargs) -> Apartment:
 
 REFERENCE_APARTMENTS: dict[str, Apartment] = {
     "jimmy": _apartment(
-        "jimmy", "JIM", name="Résidence du Rhône 4.2", city="Sion", weather_site="Sion",
-        timezone="Europe/Zurich", naive_timestamps=False, nested_folders=True,
-        people=(Person("a", "office"), Person("b", "home_office")), pv_kwp=6.0, battery_kwh=10.0,
+        "jimmy",
+        "JIM",
+        name="Résidence du Rhône 4.2",
+        city="Sion",
+        weather_site="Sion",
+        timezone="Europe/Zurich",
+        naive_timestamps=False,
+        nested_folders=True,
+        people=(Person("a", "office"), Person("b", "home_office")),
+        pv_kwp=6.0,
+        battery_kwh=10.0,
     ),
     "jeremie": _apartment(
-        "jeremie", "JER", name="Les Vergers 1.1", city="Sierre", weather_site="Sierre",
-        timezone="Europe/Zurich", naive_timestamps=True, nested_folders=False,
+        "jeremie",
+        "JER",
+        name="Les Vergers 1.1",
+        city="Sierre",
+        weather_site="Sierre",
+        timezone="Europe/Zurich",
+        naive_timestamps=True,
+        nested_folders=False,
         people=(Person("c", "office"), Person("d", "student"), Person("e", "office")),
     ),
 }
@@ -120,9 +153,17 @@ def apartments_for(codes: list[str]) -> list[Apartment]:
             continue
         prefix = (code.upper() + "XXX")[:3] + f"{index:02d}"
         people = (Person("p1", "office"), Person("p2", ["home_office", "student", "office"][index % 3]))
-        out.append(_apartment(
-            code, prefix, name=f"Apartment {code}", city="Sion", weather_site="Sion",
-            timezone="Europe/Zurich", naive_timestamps=index % 2 == 1, nested_folders=index % 2 == 0,
-            people=people,
-        ))
+        out.append(
+            _apartment(
+                code,
+                prefix,
+                name=f"Apartment {code}",
+                city="Sion",
+                weather_site="Sion",
+                timezone="Europe/Zurich",
+                naive_timestamps=index % 2 == 1,
+                nested_folders=index % 2 == 0,
+                people=people,
+            )
+        )
     return out

@@ -17,7 +17,14 @@ from domotic_assets.simulator.faults import FILE_FAULTS, IMPOSSIBLE, VALUE_FAULT
 DECIMALS = {"power": 1, "total": 3, "temperature": 1, "humidity": 1, "pressure": 1, "light": 1}
 INTEGERS = {"co2", "noise", "battery"}
 BOOLEANS = {"open", "on", "motion"}
-ID_LETTER = {"plugs": "P", "doors": "D", "motions": "M", "meteos": "W", "humidities": "H", "consumptions": "C"}
+ID_LETTER = {
+    "plugs": "P",
+    "doors": "D",
+    "motions": "M",
+    "meteos": "W",
+    "humidities": "H",
+    "consumptions": "C",
+}
 """First letter of a sensor id per category (P-JIM-01 ...), to file sensors unknown to pidb."""
 
 
@@ -81,13 +88,35 @@ class DocumentWriter:
                 static = {"meter": "main"}
             self.attrs[s.external_id] = static
 
-    def _note(self, kind: str, relpath: str, ts: datetime, sensor: str | None = None, measure: str | None = None, detail: str = ""):
-        self.faults.append({"kind": kind, "apartment": self.apartment.code, "file": relpath,
-                            "ts": ts, "sensor": sensor, "measure": measure, "detail": detail})
+    def _note(
+        self,
+        kind: str,
+        relpath: str,
+        ts: datetime,
+        sensor: str | None = None,
+        measure: str | None = None,
+        detail: str = "",
+    ):
+        self.faults.append(
+            {
+                "kind": kind,
+                "apartment": self.apartment.code,
+                "file": relpath,
+                "ts": ts,
+                "sensor": sensor,
+                "measure": measure,
+                "detail": detail,
+            }
+        )
 
-    def day_files(self, instants: list[datetime], values: dict[tuple[str, str], np.ndarray],
-                  missing_minutes: np.ndarray, room_override: dict[str, tuple[np.ndarray, str]],
-                  rng: np.random.Generator) -> list[FeedFile]:
+    def day_files(
+        self,
+        instants: list[datetime],
+        values: dict[tuple[str, str], np.ndarray],
+        missing_minutes: np.ndarray,
+        room_override: dict[str, tuple[np.ndarray, str]],
+        rng: np.random.Generator,
+    ) -> list[FeedFile]:
         apt = self.apartment
         tz = self.tz
         n = len(instants)
@@ -102,7 +131,9 @@ class DocumentWriter:
                 ms = [(m, columns[(s.external_id, m)]) for m in measures if (s.external_id, m) in columns]
                 sensors.append((s.external_id, ms))
                 slots += [(category, s.external_id, m) for m, _ in ms]
-            extra = sorted({sid for (sid, _m) in values if sid not in self.attrs and sid[0] == ID_LETTER[category]})
+            extra = sorted(
+                {sid for (sid, _m) in values if sid not in self.attrs and sid[0] == ID_LETTER[category]}
+            )
             for sid in extra:  # sensors unknown to pidb
                 ms = [(m, columns[(sid, m)]) for m in measures if (sid, m) in columns]
                 sensors.append((sid, ms))
@@ -165,13 +196,23 @@ class DocumentWriter:
             return f"{self.apartment.code}/{local:%Y/%m/%d}/{name}.json"
         return f"{self.apartment.code}/{name}.json"
 
-    def _with_file_faults(self, doc: dict, name: str, relpath: str, ts: datetime, i: int,
-                          draw: dict[str, np.ndarray], rng: np.random.Generator) -> list[FeedFile]:
+    def _with_file_faults(
+        self,
+        doc: dict,
+        name: str,
+        relpath: str,
+        ts: datetime,
+        i: int,
+        draw: dict[str, np.ndarray],
+        rng: np.random.Generator,
+    ) -> list[FeedFile]:
         arrival = ts + timedelta(seconds=int(rng.integers(2, 9)))
         kind = next((k for k in FILE_FAULTS if k in draw and draw[k][i]), None)
         extra: list[FeedFile] = []
         if kind == "unknown_category":
-            doc["thermostats"] = {f"T-{self.apartment.code[:3].upper()}-01": {"room": "Living", "setpoint": 21.0}}
+            doc["thermostats"] = {
+                f"T-{self.apartment.code[:3].upper()}-01": {"room": "Living", "setpoint": 21.0}
+            }
         elif kind == "apartment_mismatch":
             doc["apartment"] = f"{self.apartment.code}-old"
         elif kind == "conflicting_duplicate":
@@ -182,7 +223,14 @@ class DocumentWriter:
                         if isinstance(entry, dict) and isinstance(entry.get("power"), (int, float)):
                             entry["power"] = round(entry["power"] * 1.1 + 1, 1)
             twin = self._relpath(name + "_b", ts)
-            extra.append(FeedFile(twin, json.dumps(other, separators=(",", ":")).encode(), ts, arrival + timedelta(seconds=20)))
+            extra.append(
+                FeedFile(
+                    twin,
+                    json.dumps(other, separators=(",", ":")).encode(),
+                    ts,
+                    arrival + timedelta(seconds=20),
+                )
+            )
         text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
         data = text.encode("utf-8")
         if kind == "malformed_json":
@@ -197,10 +245,14 @@ class DocumentWriter:
         elif kind == "bom":
             data = b"\xef\xbb\xbf" + data
         elif kind == "duplicate_document":
-            extra.append(FeedFile(self._relpath(name + "_copy", ts), data, ts, arrival + timedelta(seconds=30)))
+            extra.append(
+                FeedFile(self._relpath(name + "_copy", ts), data, ts, arrival + timedelta(seconds=30))
+            )
         elif kind == "late_file":
             arrival = ts + timedelta(minutes=int(rng.integers(60, 60 * 72)))
             relpath = self._relpath(name, arrival)
         if kind:
-            self._note(kind, relpath, ts, detail=f"arrives {arrival.isoformat()}" if kind == "late_file" else "")
+            self._note(
+                kind, relpath, ts, detail=f"arrives {arrival.isoformat()}" if kind == "late_file" else ""
+            )
         return [FeedFile(relpath, data, ts, arrival), *extra]

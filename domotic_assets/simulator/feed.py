@@ -14,8 +14,8 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import holidays
@@ -96,9 +96,9 @@ class ApartmentFeed:
 
     def day(self, day: date) -> list[FeedFile]:
         cfg, apt = self.config, self.apartment
-        start = datetime(day.year, day.month, day.day, tzinfo=self.tz).astimezone(timezone.utc)
+        start = datetime(day.year, day.month, day.day, tzinfo=self.tz).astimezone(UTC)
         nxt = day + timedelta(days=1)
-        end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=self.tz).astimezone(timezone.utc)
+        end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=self.tz).astimezone(UTC)
         n = int((end - start).total_seconds() // 60)
         instants = [start + timedelta(minutes=i) for i in range(n)]
         epoch = np.arange(n) + int(start.timestamp() // 60)
@@ -107,20 +107,37 @@ class ApartmentFeed:
         working = day.weekday() < 5 and day not in public_holidays(day.year)
         heating = float(np.mean(outdoor["temperature"])) < 14.0
         occ = simulate_day(apt, working, rng, n)
-        plan = plan_day(apt, np.random.default_rng([cfg.seed, self.index, day.toordinal(), 8]), n, heating, cfg.anomalies)
-        self.anomalies += [{"kind": e["kind"], "apartment": apt.code, "sensor": e["sensor"], "room": e["room"],
-                            "start": instants[e["first"]], "end": instants[e["last"]] + timedelta(minutes=1),
-                            "detail": e["detail"]} for e in plan.events]
+        plan = plan_day(
+            apt, np.random.default_rng([cfg.seed, self.index, day.toordinal(), 8]), n, heating, cfg.anomalies
+        )
+        self.anomalies += [
+            {
+                "kind": e["kind"],
+                "apartment": apt.code,
+                "sensor": e["sensor"],
+                "room": e["room"],
+                "start": instants[e["first"]],
+                "end": instants[e["last"]] + timedelta(minutes=1),
+                "detail": e["detail"],
+            }
+            for e in plan.events
+        ]
         signals = simulate_signals(apt, occ, outdoor, working, heating, rng, self.state, plan)
         missing, overrides = self._events(day, instants, signals.values, rng)
         files = self.writer.day_files(instants, signals.values, missing, overrides, rng)
         self.readings += sum(int(np.count_nonzero(~np.isnan(v[~missing]))) for v in signals.values.values())
         stamps = pd.to_datetime(epoch, unit="m", utc=True)
         for r, room in enumerate(occ.rooms):
-            self.occupancy.append(pd.DataFrame({
-                "apartment": apt.code, "ts": stamps, "room": room,
-                "people": (occ.location == r).sum(axis=0).astype(np.int8),
-            }))
+            self.occupancy.append(
+                pd.DataFrame(
+                    {
+                        "apartment": apt.code,
+                        "ts": stamps,
+                        "room": room,
+                        "people": (occ.location == r).sum(axis=0).astype(np.int8),
+                    }
+                )
+            )
         return files
 
     def _events(self, day, instants, values, rng):
@@ -134,8 +151,17 @@ class ApartmentFeed:
             return start, start + int(rng.integers(lo, hi))
 
         def note(kind, a, b, sensor=None, measure=None, detail=""):
-            self.faults.append({"kind": kind, "apartment": apt.code, "file": None, "ts": instants[a],
-                                "sensor": sensor, "measure": measure, "detail": f"until {instants[b - 1].isoformat()} {detail}".strip()})
+            self.faults.append(
+                {
+                    "kind": kind,
+                    "apartment": apt.code,
+                    "file": None,
+                    "ts": instants[a],
+                    "sensor": sensor,
+                    "measure": measure,
+                    "detail": f"until {instants[b - 1].isoformat()} {detail}".strip(),
+                }
+            )
 
         if rng.random() < rates["gap"]:
             a, b = window(10, 90)
@@ -179,7 +205,9 @@ def public_holidays(year: int):
     return holidays.country_holidays("CH", subdiv="ZH", years=year)
 
 
-def _batch_apartment(args: tuple[Apartment, int, SimulationConfig]) -> tuple[int, int, list[dict], pd.DataFrame, list[dict]]:
+def _batch_apartment(
+    args: tuple[Apartment, int, SimulationConfig],
+) -> tuple[int, int, list[dict], pd.DataFrame, list[dict]]:
     apartment, index, cfg = args
     feed = ApartmentFeed(apartment, index, cfg)
     written = 0
@@ -206,8 +234,17 @@ def weather_file(sites: list[str], cfg: SimulationConfig, issued: date, faults: 
     name = file_name(issued)
 
     def note(kind, detail=""):
-        faults.append({"kind": f"weather_{kind}", "apartment": None, "file": f"meteo2/{name}", "ts": None,
-                       "sensor": None, "measure": None, "detail": detail})
+        faults.append(
+            {
+                "kind": f"weather_{kind}",
+                "apartment": None,
+                "file": f"meteo2/{name}",
+                "ts": None,
+                "sensor": None,
+                "measure": None,
+                "detail": detail,
+            }
+        )
 
     if rng.random() < rates["missing_value"]:
         for i in rng.integers(0, len(rows), 3):
@@ -243,14 +280,18 @@ def _write_weather(cfg: SimulationConfig, sites: list[str], issued: date, faults
     os.utime(path, (at, at))
 
 
-def write_manifest(out: Path, faults: list[dict], occupancy: list[pd.DataFrame], anomalies: list[dict]) -> None:
+def write_manifest(
+    out: Path, faults: list[dict], occupancy: list[pd.DataFrame], anomalies: list[dict]
+) -> None:
     """Ground truth: every injected fault and anomaly, and the true number of people per room and minute."""
     folder = out / "manifest"
     folder.mkdir(parents=True, exist_ok=True)
     frame = pd.DataFrame(faults, columns=["kind", "apartment", "file", "ts", "sensor", "measure", "detail"])
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     frame.to_parquet(folder / "faults.parquet", index=False)
-    events = pd.DataFrame(anomalies, columns=["kind", "apartment", "sensor", "room", "start", "end", "detail"])
+    events = pd.DataFrame(
+        anomalies, columns=["kind", "apartment", "sensor", "room", "start", "end", "detail"]
+    )
     for column in ("start", "end"):
         events[column] = pd.to_datetime(events[column], utc=True)
     events.to_parquet(folder / "anomalies.parquet", index=False)
@@ -289,7 +330,9 @@ def simulate(cfg: SimulationConfig) -> SimulationSummary:
     return summary
 
 
-def simulate_live(cfg: SimulationConfig, speed: float = 1.0, start: datetime | None = None, log=print) -> SimulationSummary:
+def simulate_live(
+    cfg: SimulationConfig, speed: float = 1.0, start: datetime | None = None, log=print
+) -> SimulationSummary:
     """Live mode: files appear as simulated time passes (`speed` times real time), each one
     written in two steps, so a reader can catch it half-written. Runs `cfg.days` days, or
     forever when `cfg.days` is 0."""
@@ -297,7 +340,7 @@ def simulate_live(cfg: SimulationConfig, speed: float = 1.0, start: datetime | N
     cfg.out.mkdir(parents=True, exist_ok=True)
     write_pidb(cfg.pidb, apartments, cfg.start, cfg.seed)
     feeds = [ApartmentFeed(a, i, cfg) for i, a in enumerate(apartments)]
-    clock = start or datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    clock = start or datetime.now(UTC).replace(second=0, microsecond=0)
     local_tz = zone("Europe/Zurich")
     day = clock.astimezone(local_tz).date()
     stop = day + timedelta(days=cfg.days) if cfg.days else None
@@ -311,7 +354,9 @@ def simulate_live(cfg: SimulationConfig, speed: float = 1.0, start: datetime | N
                     heapq.heappush(pending, (f.arrival, sequence, f))
                     sequence += 1
         if datetime(day.year, day.month, day.day, 7, tzinfo=local_tz) >= clock:
-            heapq.heappush(pending, (datetime(day.year, day.month, day.day, 7, 2, tzinfo=local_tz), sequence, day))
+            heapq.heappush(
+                pending, (datetime(day.year, day.month, day.day, 7, 2, tzinfo=local_tz), sequence, day)
+            )
             sequence += 1
         day += timedelta(days=1)
         day_end = datetime(day.year, day.month, day.day, tzinfo=local_tz)
@@ -330,11 +375,18 @@ def simulate_live(cfg: SimulationConfig, speed: float = 1.0, start: datetime | N
                 handle.write(item.data[: len(item.data) // 2])
                 handle.flush()
                 time.sleep(min(0.05, 1.0 / speed))
-                handle.write(item.data[len(item.data) // 2:])
+                handle.write(item.data[len(item.data) // 2 :])
             summary.files += 1
             if summary.files % 100 == 0:
-                log(f"live: {summary.files} files, simulated time {arrival.astimezone(local_tz):%Y-%m-%d %H:%M}")
+                log(
+                    f"live: {summary.files} files, simulated time {arrival.astimezone(local_tz):%Y-%m-%d %H:%M}"
+                )
     for feed in feeds:
         faults += feed.faults
-    write_manifest(cfg.out, faults, [o for feed in feeds for o in feed.occupancy], [a for feed in feeds for a in feed.anomalies])
+    write_manifest(
+        cfg.out,
+        faults,
+        [o for feed in feeds for o in feed.occupancy],
+        [a for feed in feeds for a in feed.anomalies],
+    )
     return summary

@@ -47,7 +47,9 @@ def _minute(rng: np.random.Generator, hour: float, spread_min: float) -> int:
     return int(np.clip(hour * 60 + rng.normal(0, spread_min), 0, 1439))
 
 
-def _person_day(person: Person, rooms: list[str], working_day: bool, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _person_day(
+    person: Person, rooms: list[str], working_day: bool, rng: np.random.Generator, n: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Lay out one person's day as room segments over `n` local minutes."""
     r = {name: i for i, name in enumerate(rooms)}
     loc = np.full(n, r["Living"], dtype=np.int16)
@@ -60,8 +62,8 @@ def _person_day(person: Person, rooms: list[str], working_day: bool, rng: np.ran
     asleep[sleep:] = True
     shower = wake + int(rng.integers(3, 15))
     loc[wake:shower] = r["Bedroom"]
-    loc[shower:shower + 15] = r["Bathroom"]
-    loc[shower + 15:shower + 35] = r["Kitchen"]
+    loc[shower : shower + 15] = r["Bathroom"]
+    loc[shower + 15 : shower + 35] = r["Kitchen"]
     day_start = shower + 35
     if working_day and person.routine in ("office", "student"):
         leave = max(day_start, _minute(rng, 7.8 if person.routine == "office" else 8.4, 15))
@@ -70,30 +72,32 @@ def _person_day(person: Person, rooms: list[str], working_day: bool, rng: np.ran
         loc[leave:back] = AWAY
         day_start = back
     elif working_day:  # home office
-        loc[day_start:12 * 60] = r["Office"]
-        loc[12 * 60:13 * 60] = r["Kitchen"]
-        loc[13 * 60:17 * 60 + 30] = r["Office"]
+        loc[day_start : 12 * 60] = r["Office"]
+        loc[12 * 60 : 13 * 60] = r["Kitchen"]
+        loc[13 * 60 : 17 * 60 + 30] = r["Office"]
         day_start = 17 * 60 + 30
     else:
         if rng.random() < 0.7:  # an outing
             out = _minute(rng, 10.5 if rng.random() < 0.5 else 14.0, 40)
-            loc[out:out + int(rng.integers(90, 300))] = AWAY
+            loc[out : out + int(rng.integers(90, 300))] = AWAY
     dinner = max(day_start, _minute(rng, 18.7, 20))
     evening = np.arange(day_start, sleep)
     loc[evening] = np.where(loc[evening] == AWAY, AWAY, r["Living"])
-    loc[dinner:dinner + 45] = r["Kitchen"]
+    loc[dinner : dinner + 45] = r["Kitchen"]
     for _ in range(int(rng.integers(2, 5))):  # short bathroom visits while awake and home
         t = int(rng.integers(wake, max(wake + 1, sleep - 10)))
         if loc[t] != AWAY and not asleep[t]:
-            loc[t:t + int(rng.integers(3, 9))] = r["Bathroom"]
+            loc[t : t + int(rng.integers(3, 9))] = r["Bathroom"]
     if rng.random() < 0.15:  # a night-time bathroom visit
         t = int(rng.integers(60, 300))
-        loc[t:t + 5] = r["Bathroom"]
-        asleep[t:t + 5] = False
+        loc[t : t + 5] = r["Bathroom"]
+        asleep[t : t + 5] = False
     return loc, asleep
 
 
-def simulate_day(apartment: Apartment, working_day: bool, rng: np.random.Generator, n_minutes: int) -> DayOccupancy:
+def simulate_day(
+    apartment: Apartment, working_day: bool, rng: np.random.Generator, n_minutes: int
+) -> DayOccupancy:
     rooms = [room.name for room in apartment.rooms]
     locs, sleeps = zip(*(_person_day(p, rooms, working_day, rng, n_minutes) for p in apartment.people))
     return DayOccupancy(location=np.vstack(locs), asleep=np.vstack(sleeps), rooms=rooms)

@@ -19,7 +19,8 @@ personal_metadata = sa.MetaData()
 """Tables of people: written by the simulator, never read by the platform."""
 
 users = sa.Table(
-    "users", personal_metadata,
+    "users",
+    personal_metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("building_id", sa.Integer),
     sa.Column("first_name", sa.String(64)),
@@ -69,57 +70,118 @@ def write_pidb(url: str, apartments: list[Apartment], start: date, seed: int) ->
     rows["building_types"].append({"id": 1, "name": "apartment"})
     rows["parameters"] = [dict(zip(("name", "value", "valid_from"), r)) for r in PARAMETER_ROWS]
     rows["tariffs"] = [
-        dict(zip(("id", "tariff_code", "valid_from", "valid_to", "period", "weekday_mask", "start_time", "end_time", "price_chf_kwh"), (i, *r)))
+        dict(
+            zip(
+                (
+                    "id",
+                    "tariff_code",
+                    "valid_from",
+                    "valid_to",
+                    "period",
+                    "weekday_mask",
+                    "start_time",
+                    "end_time",
+                    "price_chf_kwh",
+                ),
+                (i, *r),
+            )
+        )
         for i, r in enumerate(TARIFF_ROWS, 1)
     ]
     room_id = device_id = sensor_id = error_id = user_id = 0
     installed = datetime.combine(start - timedelta(days=200), time(9))
     for b_id, apt in enumerate(apartments, 1):
-        rows["buildings"].append({
-            "id": b_id, "code": apt.code, "name": apt.name, "building_type_id": 1,
-            "city": apt.city, "weather_site": apt.weather_site, "timezone": apt.timezone,
-        })
-        rows["energy_profiles"].append({
-            "id": b_id, "building_id": b_id, "tariff_code": apt.tariff_code, "contract_kw": 13.0,
-            "pv_kwp": apt.pv_kwp, "battery_kwh": apt.battery_kwh,
-        })
+        rows["buildings"].append(
+            {
+                "id": b_id,
+                "code": apt.code,
+                "name": apt.name,
+                "building_type_id": 1,
+                "city": apt.city,
+                "weather_site": apt.weather_site,
+                "timezone": apt.timezone,
+            }
+        )
+        rows["energy_profiles"].append(
+            {
+                "id": b_id,
+                "building_id": b_id,
+                "tariff_code": apt.tariff_code,
+                "contract_kw": 13.0,
+                "pv_kwp": apt.pv_kwp,
+                "battery_kwh": apt.battery_kwh,
+            }
+        )
         for role in ("owner", "renter"):
-            rows["occupancy_roles"].append({"building_id": b_id, "role": role, "login": f"acct-{rng.integers(16**8):08x}"})
+            rows["occupancy_roles"].append(
+                {"building_id": b_id, "role": role, "login": f"acct-{rng.integers(16**8):08x}"}
+            )
         room_ids = {}
         for room in apt.rooms:
             room_id += 1
             room_ids[room.name] = room_id
-            rows["rooms"].append({"id": room_id, "building_id": b_id, "name": room.name, "floor": room.floor, "area_m2": room.area_m2})
+            rows["rooms"].append(
+                {
+                    "id": room_id,
+                    "building_id": b_id,
+                    "name": room.name,
+                    "floor": room.floor,
+                    "area_m2": room.area_m2,
+                }
+            )
         device_ids = {}
         for dev in apt.devices:
             device_id += 1
             device_ids[dev.name] = device_id
-            rows["devices"].append({
-                "id": device_id, "room_id": room_ids[dev.room], "name": dev.name, "kind": dev.kind,
-                "nominal_power_w": dev.nominal_power_w, "shiftable": dev.shiftable,
-            })
+            rows["devices"].append(
+                {
+                    "id": device_id,
+                    "room_id": room_ids[dev.room],
+                    "name": dev.name,
+                    "kind": dev.kind,
+                    "nominal_power_w": dev.nominal_power_w,
+                    "shiftable": dev.shiftable,
+                }
+            )
         for sensor in apt.sensors:
             sensor_id += 1
-            rows["sensors"].append({
-                "id": sensor_id, "external_id": sensor.external_id, "room_id": room_ids[sensor.room],
-                "device_id": device_ids.get(sensor.device), "category": sensor.category, "model": sensor.model,
-                "installed_at": installed, "removed_at": None,
-            })
+            rows["sensors"].append(
+                {
+                    "id": sensor_id,
+                    "external_id": sensor.external_id,
+                    "room_id": room_ids[sensor.room],
+                    "device_id": device_ids.get(sensor.device),
+                    "category": sensor.category,
+                    "model": sensor.model,
+                    "installed_at": installed,
+                    "removed_at": None,
+                }
+            )
             for _ in range(int(rng.poisson(1.5))):
                 error_id += 1
-                rows["di_errors"].append({
-                    "id": error_id, "sensor_id": sensor_id,
-                    "occurred_at": installed + timedelta(minutes=int(rng.integers(60 * 24 * 190))),
-                    "code": str(rng.choice(["COMM_TIMEOUT", "BATTERY_LOW", "REBOOT"])), "message": "from maintenance log",
-                })
+                rows["di_errors"].append(
+                    {
+                        "id": error_id,
+                        "sensor_id": sensor_id,
+                        "occurred_at": installed + timedelta(minutes=int(rng.integers(60 * 24 * 190))),
+                        "code": str(rng.choice(["COMM_TIMEOUT", "BATTERY_LOW", "REBOOT"])),
+                        "message": "from maintenance log",
+                    }
+                )
         for _person in apt.people:
             user_id += 1
             first, last = rng.choice(_FIRST), rng.choice(_LAST)
-            rows["users"].append({
-                "id": user_id, "building_id": b_id, "first_name": str(first), "last_name": str(last),
-                "email": f"{first}.{last}@example.ch".lower(), "phone": f"+41 79 {rng.integers(100, 999)} {rng.integers(10, 99)} {rng.integers(10, 99)}",
-                "birth_date": date(1960, 1, 1) + timedelta(days=int(rng.integers(15000))),
-            })
+            rows["users"].append(
+                {
+                    "id": user_id,
+                    "building_id": b_id,
+                    "first_name": str(first),
+                    "last_name": str(last),
+                    "email": f"{first}.{last}@example.ch".lower(),
+                    "phone": f"+41 79 {rng.integers(100, 999)} {rng.integers(10, 99)} {rng.integers(10, 99)}",
+                    "birth_date": date(1960, 1, 1) + timedelta(days=int(rng.integers(15000))),
+                }
+            )
     personal_metadata.drop_all(engine)
     metadata.drop_all(engine)
     metadata.create_all(engine)

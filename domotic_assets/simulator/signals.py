@@ -40,7 +40,9 @@ class DaySignals:
     n_minutes: int
 
 
-def _appliance_power(kind: str, occ: DayOccupancy, rng: np.random.Generator, n: int, state: ApartmentState, working_day: bool) -> np.ndarray:
+def _appliance_power(
+    kind: str, occ: DayOccupancy, rng: np.random.Generator, n: int, state: ApartmentState, working_day: bool
+) -> np.ndarray:
     power = np.zeros(n)
     if kind == "fridge":
         period, on_len = rng.uniform(48, 56), rng.uniform(15, 19)
@@ -56,7 +58,7 @@ def _appliance_power(kind: str, occ: DayOccupancy, rng: np.random.Generator, n: 
         power[:] = 1.9
         kitchen = np.flatnonzero((occ.awake_in("Kitchen") > 0) & (np.arange(n) < 11 * 60))
         for start in kitchen[::25][:3]:
-            power[start:start + 2] = rng.normal(1230, 25)
+            power[start : start + 2] = rng.normal(1230, 25)
         return power
     if kind == "computer":
         return np.where(occ.awake_in("Office") > 0, rng.normal(125, 12, n), 2.8)
@@ -69,8 +71,12 @@ def _appliance_power(kind: str, occ: DayOccupancy, rng: np.random.Generator, n: 
         home = np.flatnonzero(occ.anyone_home() & (np.arange(n) > 8 * 60) & (np.arange(n) < 21 * 60))
         if runs and len(home):
             start = int(home[-1] if kind == "dishwasher" else rng.choice(home))
-            profile = ([2050.0] * 25 + [180.0] * 55 + [520.0] * 12) if kind == "washer" else ([1850.0] * 20 + [95.0] * 50 + [1800.0] * 15 + [5.0] * 10)
-            seg = power[start:start + len(profile)]
+            profile = (
+                ([2050.0] * 25 + [180.0] * 55 + [520.0] * 12)
+                if kind == "washer"
+                else ([1850.0] * 20 + [95.0] * 50 + [1800.0] * 15 + [5.0] * 10)
+            )
+            seg = power[start : start + len(profile)]
             seg[:] = np.array(profile[: len(seg)]) + rng.normal(0, 15, len(seg))
             if kind == "washer":
                 state.days_since_wash = 0
@@ -79,8 +85,14 @@ def _appliance_power(kind: str, occ: DayOccupancy, rng: np.random.Generator, n: 
 
 
 def simulate_signals(
-    apartment: Apartment, occ: DayOccupancy, outdoor: dict[str, np.ndarray], working_day: bool,
-    heating_season: bool, rng: np.random.Generator, state: ApartmentState, anomalies: DayAnomalies | None = None,
+    apartment: Apartment,
+    occ: DayOccupancy,
+    outdoor: dict[str, np.ndarray],
+    working_day: bool,
+    heating_season: bool,
+    rng: np.random.Generator,
+    state: ApartmentState,
+    anomalies: DayAnomalies | None = None,
 ) -> DaySignals:
     n = occ.location.shape[1]
     anomalies = anomalies or DayAnomalies()
@@ -96,15 +108,19 @@ def simulate_signals(
             is_open = occ.transitions_out_in().copy()
         else:
             is_open = np.zeros(n, dtype=bool)
-            if occ.anyone_home()[7 * 60:10 * 60].any() and rng.random() < 0.65:
+            if occ.anyone_home()[7 * 60 : 10 * 60].any() and rng.random() < 0.65:
                 start = int(rng.integers(7 * 60, 10 * 60))
-                is_open[start:start + int(rng.integers(5, 12 if heating_season else 40))] = True
+                is_open[start : start + int(rng.integers(5, 12 if heating_season else 40))] = True
             if not heating_season and rng.random() < 0.45:
                 start = int(rng.integers(19 * 60, 22 * 60))
-                is_open[start:start + int(rng.integers(30, 180 if sensor.room != "Bedroom" else 600))] = True
+                is_open[start : start + int(rng.integers(30, 180 if sensor.room != "Bedroom" else 600))] = (
+                    True
+                )
             if sensor.external_id in anomalies.window_open:
                 is_open = is_open | anomalies.window_open[sensor.external_id]
-        window_open[sensor.room] = window_open.get(sensor.room, np.zeros(n, dtype=bool)) | (is_open if sensor.kind == "window" else False)
+        window_open[sensor.room] = window_open.get(sensor.room, np.zeros(n, dtype=bool)) | (
+            is_open if sensor.kind == "window" else False
+        )
         values[(sensor.external_id, "open")] = is_open.astype(float)
 
     any_window = np.zeros(n, dtype=bool)
@@ -124,7 +140,14 @@ def simulate_signals(
         t_in += (outdoor["temperature"][i] + 4.5 - t_in) / tau + gain + heat / 60
         temp[i] = t_in
     state.indoor_temp = t_in
-    room_offset = {"Living": 0.0, "Bedroom": -0.7, "Kitchen": 0.4, "Bathroom": 0.9, "Entrance": -0.4, "Office": 0.2}
+    room_offset = {
+        "Living": 0.0,
+        "Bedroom": -0.7,
+        "Kitchen": 0.4,
+        "Bathroom": 0.9,
+        "Entrance": -0.4,
+        "Office": 0.2,
+    }
 
     # CO2 per room: people breathe it in, ventilation (much faster with a window open) removes it.
     co2 = {}
@@ -173,21 +196,29 @@ def simulate_signals(
             values[(sid, "total")] = total
         elif sensor.category == "motions":
             awake, asleep = occ.awake_in(room), occ.people_in(room) - occ.awake_in(room)
-            p = 1 - (0.35 ** awake) * (0.97 ** asleep) * 0.999
+            p = 1 - (0.35**awake) * (0.97**asleep) * 0.999
             values[(sid, "motion")] = (rng.random(n) < p).astype(float)
             lamp = (awake > 0) & lamps_needed
-            values[(sid, "light")] = np.clip(outdoor["radiation"] * 0.45 + lamp * rng.normal(210, 15, n) + rng.normal(0, 3, n), 0, None)
+            values[(sid, "light")] = np.clip(
+                outdoor["radiation"] * 0.45 + lamp * rng.normal(210, 15, n) + rng.normal(0, 3, n), 0, None
+            )
             values[(sid, "temperature")] = temp + room_offset.get(room, 0) + rng.normal(0, 0.05, n)
         elif sensor.category == "meteos":
             people = occ.people_in(room)
             values[(sid, "temperature")] = temp + room_offset.get(room, 0) + rng.normal(0, 0.04, n)
-            values[(sid, "humidity")] = np.clip(42 + 0.3 * (outdoor["humidity"] - 55) + 1.5 * people + rng.normal(0, 0.4, n), 20, 80)
+            values[(sid, "humidity")] = np.clip(
+                42 + 0.3 * (outdoor["humidity"] - 55) + 1.5 * people + rng.normal(0, 0.4, n), 20, 80
+            )
             values[(sid, "co2")] = np.round(co2[room] + rng.normal(0, 6, n))
             loud = 32 + 9 * (occ.awake_in(room) > 0) + 12 * ((tv_power > 5) & (room == "Living"))
             values[(sid, "noise")] = np.round(loud + rng.normal(0, 1.5, n))
             values[(sid, "pressure")] = outdoor["pressure"] - 3 + rng.normal(0, 0.15, n)
         elif sensor.category == "humidities":
-            hum = bath if room == "Bathroom" else np.clip(45 + 15 * (occ.awake_in("Kitchen") > 0) * (minute > 18 * 60), 30, 80)
+            hum = (
+                bath
+                if room == "Bathroom"
+                else np.clip(45 + 15 * (occ.awake_in("Kitchen") > 0) * (minute > 18 * 60), 30, 80)
+            )
             values[(sid, "humidity")] = hum + rng.normal(0, 0.5, n)
             values[(sid, "temperature")] = temp + room_offset.get(room, 0) + rng.normal(0, 0.05, n)
 
@@ -199,7 +230,7 @@ def simulate_signals(
     hob = np.zeros(n)
     dinner = np.flatnonzero((occ.awake_in("Kitchen") > 0) & (minute > 17 * 60))
     if len(dinner) and rng.random() < 0.8:
-        hob[dinner[0]:dinner[0] + 30] = rng.normal(1900, 60)
+        hob[dinner[0] : dinner[0] + 30] = rng.normal(1900, 60)
     for sensor in apartment.sensors:
         if sensor.category == "consumptions":
             power = plug_total + base + lamps + hob

@@ -17,9 +17,9 @@ from __future__ import annotations
 import heapq
 import time
 import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import orjson
@@ -64,15 +64,21 @@ class SimMessage:
     """(household, measure, ts, value) the warehouse must hold once this message is in."""
 
 
-def simulated_households(count: int, apartments: tuple[str, ...] = ("jimmy", "jeremie"), seed: int = 42) -> list[Household]:
+def simulated_households(
+    count: int, apartments: tuple[str, ...] = ("jimmy", "jeremie"), seed: int = 42
+) -> list[Household]:
     """The reference apartments first (building ids in pidb order), then generated households."""
-    out = [Household(str(i), a.weather_site, a.pv_kwp, a.battery_kwh, 110.0 + 30 * i)
-           for i, a in enumerate(apartments_for(list(apartments)), 1)][:count]
+    out = [
+        Household(str(i), a.weather_site, a.pv_kwp, a.battery_kwh, 110.0 + 30 * i)
+        for i, a in enumerate(apartments_for(list(apartments)), 1)
+    ][:count]
     rng = np.random.default_rng([seed, 11])
     for i in range(len(out) + 1, count + 1):
         pv = float(rng.choice([0.0, 4.0, 6.0, 8.5, 10.0], p=[0.4, 0.15, 0.2, 0.15, 0.1]))
         battery = float(rng.choice([0.0, 5.0, 10.0, 13.5], p=[0.5, 0.15, 0.25, 0.1])) if pv else 0.0
-        out.append(Household(str(i), str(rng.choice(["Sion", "Sierre"])), pv, battery, float(rng.uniform(80, 300))))
+        out.append(
+            Household(str(i), str(rng.choice(["Sion", "Sierre"])), pv, battery, float(rng.uniform(80, 300)))
+        )
     return out
 
 
@@ -119,16 +125,22 @@ def _stamp(ts: datetime) -> str:
     return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _clean_messages(households: list[Household], start: datetime, end: datetime, step_seconds: int, seed: int,
-                    outage_rate: float) -> Iterator[SimMessage]:
+def _clean_messages(
+    households: list[Household],
+    start: datetime,
+    end: datetime,
+    step_seconds: int,
+    seed: int,
+    outage_rate: float,
+) -> Iterator[SimMessage]:
     """Every reading message from `start` (included) to `end` (excluded), in time order."""
     local = zone(PLATFORM_TIMEZONE)
     batteries = {h.id: _Battery(h.battery_kwh) for h in households if h.battery_kwh}
     step = timedelta(seconds=step_seconds)
     day = start.astimezone(local).date()
     while True:
-        day_start = datetime(day.year, day.month, day.day, tzinfo=local).astimezone(timezone.utc)
-        day_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), local).astimezone(timezone.utc)
+        day_start = datetime(day.year, day.month, day.day, tzinfo=local).astimezone(UTC)
+        day_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), local).astimezone(UTC)
         first = max(start, day_start)
         first += (day_start - first) % step  # instants on the step grid of the day
         count = max(0, int(np.ceil((min(end, day_end) - first) / step)))
@@ -170,8 +182,11 @@ def _clean_messages(households: list[Household], start: datetime, end: datetime,
         day += timedelta(days=1)
 
 
-_MEASURES = {"meter": (("consumption_w", "consumption"),), "pv": (("pv_w", "pv_power"),),
-             "battery": (("soc_pct", "battery_soc"), ("power_w", "battery_power"))}
+_MEASURES = {
+    "meter": (("consumption_w", "consumption"),),
+    "pv": (("pv_w", "pv_power"),),
+    "battery": (("soc_pct", "battery_soc"), ("power_w", "battery_power")),
+}
 
 
 def _malformed(message: SimMessage, kind: str) -> SimMessage:
@@ -179,7 +194,9 @@ def _malformed(message: SimMessage, kind: str) -> SimMessage:
     if kind == "malformed_json":
         payload = message.payload[: len(message.payload) // 2]
     elif kind == "bad_value":
-        payload = orjson.dumps({k: ("n/a" if k not in ("household_id", "ts") else v) for k, v in body.items()})
+        payload = orjson.dumps(
+            {k: ("n/a" if k not in ("household_id", "ts") else v) for k, v in body.items()}
+        )
     elif kind == "missing_timestamp":
         payload = orjson.dumps({k: v for k, v in body.items() if k != "ts"})
     else:
@@ -187,8 +204,14 @@ def _malformed(message: SimMessage, kind: str) -> SimMessage:
     return SimMessage(message.topic, payload, message.ts, kind, ())
 
 
-def telemetry_messages(households: list[Household], start: datetime, end: datetime, step_seconds: int = 60,
-                       seed: int = 42, faults: str = "default") -> Iterator[SimMessage]:
+def telemetry_messages(
+    households: list[Household],
+    start: datetime,
+    end: datetime,
+    step_seconds: int = 60,
+    seed: int = 42,
+    faults: str = "default",
+) -> Iterator[SimMessage]:
     """The stream in the order it is published, faults included (deterministic per seed)."""
     rates = TELEMETRY_FAULT_RATES[faults]
     rng = np.random.default_rng([seed, 29])
@@ -200,8 +223,14 @@ def telemetry_messages(households: list[Household], start: datetime, end: dateti
             # the reading is lost at the source: the gateway sent garbage instead
             message = _malformed(message, MALFORMED[int(rng.integers(len(MALFORMED)))])
         elif draw < rates["malformed"] + rates["late"]:
-            heapq.heappush(held, (position + int(rng.integers(*LATE_BY)), position, SimMessage(
-                message.topic, message.payload, message.ts, "late", message.keys)))
+            heapq.heappush(
+                held,
+                (
+                    position + int(rng.integers(*LATE_BY)),
+                    position,
+                    SimMessage(message.topic, message.payload, message.ts, "late", message.keys),
+                ),
+            )
             continue
         while held and held[0][0] <= position:
             yield heapq.heappop(held)[2]
@@ -222,8 +251,14 @@ class PublishSummary:
     kinds: dict[str, int] = field(default_factory=dict)
 
 
-def publish_telemetry(publisher: Publisher, messages: Iterable[SimMessage], rate: float | None = None, burst: int = 1,
-                      live_speed: float | None = None, log: Callable[[str], None] | None = None) -> PublishSummary:
+def publish_telemetry(
+    publisher: Publisher,
+    messages: Iterable[SimMessage],
+    rate: float | None = None,
+    burst: int = 1,
+    live_speed: float | None = None,
+    log: Callable[[str], None] | None = None,
+) -> PublishSummary:
     """Publish a stream: as fast as the broker takes it, at `rate` messages a second in bursts of
     `burst`, or live (each message at its own time, `live_speed` times real time). Returns once the
     broker has acknowledged every message."""

@@ -8,7 +8,7 @@ without simulating what came before. Forecasts are the truth plus an error growi
 from __future__ import annotations
 
 import zlib
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
@@ -59,21 +59,26 @@ def truth(site: str, seed: int, epoch_minutes: np.ndarray) -> dict[str, np.ndarr
     temperature = seasonal + anomaly + amplitude * np.cos(2 * np.pi * (solar_hour - 15) / 24)
     declination = np.radians(23.44) * np.sin(2 * np.pi * (284 + doy_arr) / 365)
     phi = np.radians(lat)
-    sin_el = np.sin(phi) * np.sin(declination) + np.cos(phi) * np.cos(declination) * np.cos(np.radians(15 * (solar_hour - 12)))
+    sin_el = np.sin(phi) * np.sin(declination) + np.cos(phi) * np.cos(declination) * np.cos(
+        np.radians(15 * (solar_hour - 12))
+    )
     radiation = np.where(sin_el > 0, 1000 * np.clip(sin_el, 0, 1) ** 1.15 * (1 - 0.72 * cloud), 0.0)
     humidity = np.clip(62 + 25 * cloud - 2.2 * (temperature - seasonal), 18, 100)
     wet = np.sin(2 * np.pi * (frac * 24 / 5.3 + cloud * 7))
     precipitation = np.where((cloud > 0.72) & (wet > 0.2), (cloud - 0.72) * 12 * wet, 0.0)
     pressure = 1016 - 9 * (cloud - 0.5) + 2 * _smooth_daily(seed, site, day, 3)
     return {
-        "temperature": temperature, "humidity": humidity, "precipitation": precipitation,
-        "radiation": radiation, "pressure": pressure,
+        "temperature": temperature,
+        "humidity": humidity,
+        "precipitation": precipitation,
+        "radiation": radiation,
+        "pressure": pressure,
     }
 
 
 def forecast_rows(site: str, seed: int, issued: date, rng: np.random.Generator) -> list[list]:
     """One site's rows of the file issued on `issued`: 46 hourly leads from 06:00 UTC."""
-    first = datetime(issued.year, issued.month, issued.day, 6, tzinfo=timezone.utc)
+    first = datetime(issued.year, issued.month, issued.day, 6, tzinfo=UTC)
     leads = np.arange(46)
     epoch_minutes = (first.timestamp() // 60) + leads * 60
     true = truth(site, seed, epoch_minutes)
@@ -85,5 +90,7 @@ def forecast_rows(site: str, seed: int, issued: date, rng: np.random.Generator) 
             values = np.clip(values, 0, 100 if key == "humidity" else None)
         for lead, value in zip(leads, values):
             valid = first + timedelta(hours=int(lead))
-            rows.append([valid.strftime("%Y-%m-%d %H:%M:%S"), round(float(value), 1), int(lead), site, code, unit])
+            rows.append(
+                [valid.strftime("%Y-%m-%d %H:%M:%S"), round(float(value), 1), int(lead), site, code, unit]
+            )
     return rows

@@ -15,9 +15,9 @@ import shutil
 import signal
 import subprocess
 import time
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Iterator
 
 from domotic_assets.local_ports import free_port, port_answers, port_free
 from domotic_assets.system_packages import apt_install
@@ -97,8 +97,13 @@ class EmbeddedBroker:
             config = self.folder / "mosquitto.conf"
             config.write_text(broker_config(port, self.folder, getpass.getuser()))
             with open(self.folder / "broker.log", "ab") as log:
-                process = subprocess.Popen([mosquitto_binary(), "-c", str(config)], stdout=log, stderr=log,
-                                           stdin=subprocess.DEVNULL, start_new_session=True)
+                process = subprocess.Popen(
+                    [mosquitto_binary(), "-c", str(config)],
+                    stdout=log,
+                    stderr=log,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
             self._pid_file.write_text(str(process.pid))
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and process.poll() is None and not port_answers(port):
@@ -119,10 +124,8 @@ class EmbeddedBroker:
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and self._pid():
                 time.sleep(0.05)
-                try:
+                with suppress(ChildProcessError):
                     os.waitpid(pid, os.WNOHANG)
-                except ChildProcessError:
-                    pass
             if self._pid():
                 os.killpg(pid, signal.SIGKILL)
             self._pid_file.unlink(missing_ok=True)

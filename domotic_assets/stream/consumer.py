@@ -27,9 +27,9 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import paho.mqtt.client as mqtt
 import psycopg
@@ -68,8 +68,15 @@ class StreamOptions:
 class StreamConsumer:
     """One consumer: paho's network thread receives, a writer thread stores and acknowledges."""
 
-    def __init__(self, endpoint: MqttEndpoint, dsn: str, buffer_dir: Path, options: StreamOptions = StreamOptions(),
-                 health: StreamHealth | None = None, report: Callable[[dict], None] | None = None):
+    def __init__(
+        self,
+        endpoint: MqttEndpoint,
+        dsn: str,
+        buffer_dir: Path,
+        options: StreamOptions = StreamOptions(),
+        health: StreamHealth | None = None,
+        report: Callable[[dict], None] | None = None,
+    ):
         self.endpoint, self.dsn, self.options = endpoint, dsn, options
         self.buffer = DiskBuffer(buffer_dir)
         self.health = health or StreamHealth()
@@ -98,14 +105,25 @@ class StreamConsumer:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            log.warning(json.dumps({"event": "broker_refused", "broker": self.endpoint.url, "reason": str(reason_code)}))
+            log.warning(
+                json.dumps(
+                    {"event": "broker_refused", "broker": self.endpoint.url, "reason": str(reason_code)}
+                )
+            )
             return
         self._generation += 1
         prefix = f"$share/{self.options.share_group}/" if self.options.share_group else ""
         client.subscribe([(prefix + topic, 1) for topic in SUBSCRIPTIONS])
         self.health.state(broker_connected=True)
-        log.info(json.dumps({"event": "broker_connected", "broker": self.endpoint.url,
-                             "session_present": bool(flags.session_present)}))
+        log.info(
+            json.dumps(
+                {
+                    "event": "broker_connected",
+                    "broker": self.endpoint.url,
+                    "session_present": bool(flags.session_present),
+                }
+            )
+        )
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         refused = [str(code) for code in reason_codes if code.is_failure]
@@ -119,11 +137,21 @@ class StreamConsumer:
         self.subscribed.clear()
         self.health.state(broker_connected=False)
         if not self._stopping.is_set():
-            log.warning(json.dumps({"event": "broker_disconnected", "broker": self.endpoint.url, "reason": str(reason_code)}))
+            log.warning(
+                json.dumps(
+                    {"event": "broker_disconnected", "broker": self.endpoint.url, "reason": str(reason_code)}
+                )
+            )
 
     def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
-        self._pending.append((self._generation, message.mid, message.qos,
-                              RawMessage(message.topic, message.payload, time.time_ns() // 1000)))
+        self._pending.append(
+            (
+                self._generation,
+                message.mid,
+                message.qos,
+                RawMessage(message.topic, message.payload, time.time_ns() // 1000),
+            )
+        )
         self.health.totals["received"] += 1
         if len(self._pending) >= self.options.batch_size:
             self._wake.set()
@@ -186,7 +214,9 @@ class StreamConsumer:
             if len(messages) == 1:  # its readings were refused (a NUL in a text, say): quarantined instead
                 return writer.write(rejected(messages[0], "rejected_by_warehouse"))
             results = [self._store([one]) for one in messages]
-            return WriteResult(*(sum(getattr(r, f) for r in results) for f in WriteResult.__dataclass_fields__))
+            return WriteResult(
+                *(sum(getattr(r, f) for r in results) for f in WriteResult.__dataclass_fields__)
+            )
 
     def _replay(self) -> bool:
         """Move the disk buffer into the warehouse, oldest first; False if the warehouse is down."""
@@ -197,10 +227,25 @@ class StreamConsumer:
             except psycopg.OperationalError:
                 return False
             self.buffer.remove(path, len(messages))
-            self.health.batch("replayed", len(messages), -1, 0, result.household_rows + result.sensor_rows,
-                              result.duplicates, result.quarantined)
-            log.info(json.dumps({"event": "buffer_replayed", "messages": len(messages),
-                                 "seconds": round(time.monotonic() - started, 3), "left": self.buffer.messages}))
+            self.health.batch(
+                "replayed",
+                len(messages),
+                -1,
+                0,
+                result.household_rows + result.sensor_rows,
+                result.duplicates,
+                result.quarantined,
+            )
+            log.info(
+                json.dumps(
+                    {
+                        "event": "buffer_replayed",
+                        "messages": len(messages),
+                        "seconds": round(time.monotonic() - started, 3),
+                        "left": self.buffer.messages,
+                    }
+                )
+            )
         self.health.state(buffer_messages=self.buffer.messages)
         return True
 
@@ -218,12 +263,21 @@ class StreamConsumer:
             self.health.state(buffer_messages=self.buffer.messages)
         latency = time.time() - oldest / 1e6
         if result:
-            self.health.batch("stored", len(messages), latency, newest, result.household_rows + result.sensor_rows,
-                              result.duplicates, result.quarantined)
+            self.health.batch(
+                "stored",
+                len(messages),
+                latency,
+                newest,
+                result.household_rows + result.sensor_rows,
+                result.duplicates,
+                result.quarantined,
+            )
         else:
             self.health.batch("buffered", len(messages), latency, newest)
         # acknowledgements of an earlier connection are void: the broker sends those messages again
-        self._client.ack_many([mid for generation, mid, qos, _ in batch if qos and generation == self._generation])
+        self._client.ack_many(
+            [mid for generation, mid, qos, _ in batch if qos and generation == self._generation]
+        )
 
     def _take(self) -> list[tuple]:
         return [self._pending.popleft() for _ in range(len(self._pending))]
@@ -242,7 +296,9 @@ class StreamConsumer:
                 elif not self.buffer.empty and self._connected_writer() is not None:
                     self._replay()
             except Exception:  # never die silently: what was not acknowledged comes again
-                log.exception("stream writer failed on a batch of %d messages; they will be redelivered", len(batch))
+                log.exception(
+                    "stream writer failed on a batch of %d messages; they will be redelivered", len(batch)
+                )
             if time.monotonic() >= next_report:
                 self.report(self.health.snapshot())
                 next_report = time.monotonic() + self.options.health_seconds
@@ -251,10 +307,15 @@ class StreamConsumer:
 
     # -- life cycle ---------------------------------------------------------------------------
 
-    def start(self) -> "StreamConsumer":
+    def start(self) -> StreamConsumer:
         o = self.options
-        self._client.connect_async(self.endpoint.host, self.endpoint.port, keepalive=o.keepalive_seconds, clean_start=False,
-                                   properties=connect_properties(o.session_expiry_seconds, o.receive_maximum))
+        self._client.connect_async(
+            self.endpoint.host,
+            self.endpoint.port,
+            keepalive=o.keepalive_seconds,
+            clean_start=False,
+            properties=connect_properties(o.session_expiry_seconds, o.receive_maximum),
+        )
         self._client.loop_start()
         self._thread.start()
         return self

@@ -16,8 +16,8 @@ from __future__ import annotations
 import os
 import struct
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from domotic_assets.contracts.mqtt_message import RawMessage
 
@@ -38,7 +38,11 @@ def encode(messages: list[RawMessage]) -> bytes:
     for message in messages:
         topic = message.topic.encode()
         crc = zlib.crc32(message.payload, zlib.crc32(topic))
-        parts += (HEADER.pack(len(topic), len(message.payload), message.received_us, crc), topic, message.payload)
+        parts += (
+            HEADER.pack(len(topic), len(message.payload), message.received_us, crc),
+            topic,
+            message.payload,
+        )
     return b"".join(parts)
 
 
@@ -50,7 +54,10 @@ def decode(data: bytes) -> tuple[list[RawMessage], bool]:
             return messages, False
         topic_len, payload_len, received_us, crc = HEADER.unpack_from(data, position)
         start = position + HEADER.size
-        topic, payload = data[start:start + topic_len], data[start + topic_len:start + topic_len + payload_len]
+        topic, payload = (
+            data[start : start + topic_len],
+            data[start + topic_len : start + topic_len + payload_len],
+        )
         if len(payload) != payload_len or zlib.crc32(payload, zlib.crc32(topic)) != crc:
             return messages, False
         messages.append(RawMessage(topic.decode(), payload, received_us))

@@ -36,19 +36,30 @@ class MqttEndpoint:
     key_file: str | None = None
 
     @classmethod
-    def from_url(cls, url: str, secrets: dict[str, str] | None = None) -> "MqttEndpoint":
+    def from_url(cls, url: str, secrets: dict[str, str] | None = None) -> MqttEndpoint:
         parts = urlsplit(url)
         if parts.scheme not in SCHEMES:
-            raise ValueError(f"broker URL must start with mqtt:// or mqtts://, not {url.split('://')[0]!r}://")
+            raise ValueError(
+                f"broker URL must start with mqtt:// or mqtts://, not {url.split('://')[0]!r}://"
+            )
         if parts.password is not None:
-            raise ValueError("a password in the broker URL is refused: set DOMOTIC_MQTT_PASSWORD or the secrets file")
+            raise ValueError(
+                "a password in the broker URL is refused: set DOMOTIC_MQTT_PASSWORD or the secrets file"
+            )
         if not parts.hostname:
             raise ValueError(f"no host in broker URL {url!r}")
         tls, default_port = SCHEMES[parts.scheme]
         secrets = secrets or {}
-        return cls(host=parts.hostname, port=parts.port or default_port, tls=tls,
-                   username=unquote(parts.username) if parts.username else None, password=secrets.get("password"),
-                   ca_file=secrets.get("ca_file"), cert_file=secrets.get("cert_file"), key_file=secrets.get("key_file"))
+        return cls(
+            host=parts.hostname,
+            port=parts.port or default_port,
+            tls=tls,
+            username=unquote(parts.username) if parts.username else None,
+            password=secrets.get("password"),
+            ca_file=secrets.get("ca_file"),
+            cert_file=secrets.get("cert_file"),
+            key_file=secrets.get("key_file"),
+        )
 
     @property
     def url(self) -> str:
@@ -74,10 +85,14 @@ class BulkClient(mqtt.Client):
             self._read_buffer, self._read_position = data, 0
         start = self._read_position
         self._read_position = start + bufsize
-        return self._read_buffer[start:self._read_position]
+        return self._read_buffer[start : self._read_position]
 
     def _buffered(self) -> bool:
-        return self._sock is not None and self._sock is self._read_socket and self._read_position < len(self._read_buffer)
+        return (
+            self._sock is not None
+            and self._sock is self._read_socket
+            and self._read_position < len(self._read_buffer)
+        )
 
     def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
         # select() cannot see what is already buffered: handle it before waiting on the socket again
@@ -104,13 +119,21 @@ def connect_properties(session_expiry: int | None = None, receive_maximum: int |
     return properties
 
 
-def new_client(endpoint: MqttEndpoint, client_id: str, *, manual_ack: bool = False, bulk: bool = False) -> mqtt.Client:
+def new_client(
+    endpoint: MqttEndpoint, client_id: str, *, manual_ack: bool = False, bulk: bool = False
+) -> mqtt.Client:
     """A paho client (MQTT 5) with the endpoint's credentials and TLS set; not connected yet."""
     kind = BulkClient if bulk else mqtt.Client
-    client = kind(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=manual_ack)
+    client = kind(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=manual_ack
+    )
     if endpoint.username:
         client.username_pw_set(endpoint.username, endpoint.password)
     if endpoint.tls:
-        client.tls_set(ca_certs=endpoint.ca_file, certfile=endpoint.cert_file, keyfile=endpoint.key_file,
-                       cert_reqs=ssl.CERT_REQUIRED)
+        client.tls_set(
+            ca_certs=endpoint.ca_file,
+            certfile=endpoint.cert_file,
+            keyfile=endpoint.key_file,
+            cert_reqs=ssl.CERT_REQUIRED,
+        )
     return client

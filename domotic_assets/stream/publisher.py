@@ -19,7 +19,9 @@ larger window costs more than it gains (measured: 20,000 in flight made publishi
 
 
 class Publisher:
-    def __init__(self, endpoint: MqttEndpoint, client_id: str, session_expiry: int = 3600, window: int = WINDOW):
+    def __init__(
+        self, endpoint: MqttEndpoint, client_id: str, session_expiry: int = 3600, window: int = WINDOW
+    ):
         self.window = window
         self.published = 0
         self.acknowledged = 0
@@ -30,8 +32,13 @@ class Publisher:
         self.client.max_inflight_messages_set(window)
         self.client.reconnect_delay_set(min_delay=0.5, max_delay=10)
         self.client.on_publish = self._on_publish
-        self.client.connect_async(endpoint.host, endpoint.port, keepalive=30, clean_start=False,
-                                  properties=connect_properties(session_expiry))
+        self.client.connect_async(
+            endpoint.host,
+            endpoint.port,
+            keepalive=30,
+            clean_start=False,
+            properties=connect_properties(session_expiry),
+        )
         self.client.loop_start()
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
@@ -49,8 +56,10 @@ class Publisher:
             while len(self._outstanding) > most:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(f"the broker acknowledged {self.acknowledged} of {self.published} messages "
-                                       f"within {timeout:.0f} s")
+                    raise TimeoutError(
+                        f"the broker acknowledged {self.acknowledged} of {self.published} messages "
+                        f"within {timeout:.0f} s"
+                    )
                 self._changed.wait(min(left, 1.0))
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, timeout: float = 600) -> None:

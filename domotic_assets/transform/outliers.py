@@ -48,7 +48,9 @@ def bounds_reason(frame: pd.DataFrame) -> np.ndarray:
     return np.where(out, "out_of_bounds", None)
 
 
-def spike_mask(frame: pd.DataFrame, previous_totals: dict[tuple[str, str], float] | None = None) -> np.ndarray:
+def spike_mask(
+    frame: pd.DataFrame, previous_totals: dict[tuple[str, str], float] | None = None
+) -> np.ndarray:
     """True for spikes; `frame` must be sorted by sensor, measure, ts (index 0..n-1). `previous_totals`:
     the last plausible counter reading per (apartment, sensor) before the frame's first."""
     mask = np.zeros(len(frame), dtype=bool)
@@ -60,7 +62,8 @@ def spike_mask(frame: pd.DataFrame, previous_totals: dict[tuple[str, str], float
         median = grouped.transform(lambda s: s.rolling(HAMPEL_WINDOW, center=True, min_periods=5).median())
         deviation = (part["value"] - median).abs()
         mad = deviation.groupby(part["sensor"], sort=False).transform(
-            lambda s: s.rolling(HAMPEL_WINDOW, center=True, min_periods=5).median())
+            lambda s: s.rolling(HAMPEL_WINDOW, center=True, min_periods=5).median()
+        )
         threshold = np.maximum(3 * MAD_SCALE * mad.to_numpy(), floor)
         mask[part.index.to_numpy()] = deviation.to_numpy() > threshold
     power = frame[frame["measure"] == "power"]
@@ -98,7 +101,9 @@ def _too_fast(counters: pd.DataFrame, tolerance: float) -> np.ndarray:
     return counters.index.to_numpy()[too_fast.fillna(False).to_numpy()]
 
 
-def flag_outliers(frame: pd.DataFrame, previous_totals: dict[tuple[str, str], float] | None = None) -> pd.DataFrame:
+def flag_outliers(
+    frame: pd.DataFrame, previous_totals: dict[tuple[str, str], float] | None = None
+) -> pd.DataFrame:
     """Add `is_outlier` and `outlier_reason` (bounds take precedence over spikes)."""
     reason = bounds_reason(frame)
     # spikes are judged among the plausible readings only, so an impossible value does not mask one

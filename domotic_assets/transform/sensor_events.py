@@ -22,9 +22,9 @@ Rules (each has a test):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -42,8 +42,21 @@ from domotic_assets.contracts.timestamps import AMBIGUOUS, zone
 from domotic_assets.contracts.values import SENTINELS, read_number
 from domotic_assets.transform.outliers import flag_outliers
 
-EVENT_COLUMNS = ("apartment", "room", "sensor", "category", "measure", "ts", "value", "unit",
-                 "is_outlier", "outlier_reason", "counter_reset", "ts_flag", "source_file_id")
+EVENT_COLUMNS = (
+    "apartment",
+    "room",
+    "sensor",
+    "category",
+    "measure",
+    "ts",
+    "value",
+    "unit",
+    "is_outlier",
+    "outlier_reason",
+    "counter_reset",
+    "ts_flag",
+    "source_file_id",
+)
 RESET_TOLERANCE_KWH = 0.01
 """A counter reading below the previous one by more than this is a reset (a re-paired plug starts
 again near zero); a smaller backward step is rounding jitter of the meter (1 Wh in real exports):
@@ -112,7 +125,9 @@ class _Parsed:
         self.flags: list[str | None] = [None] * self.n
 
 
-def _parse(files: list[SourceFile], read_bytes: Callable[[str], bytes], tz_of: Callable[[str], str]) -> _Parsed:
+def _parse(
+    files: list[SourceFile], read_bytes: Callable[[str], bytes], tz_of: Callable[[str], str]
+) -> _Parsed:
     """The hot loop: one pass over every document, appending to flat columns (locals: it is hot)."""
     out = _Parsed(len(files))
     add_file, add_sensor, add_category = out.file.append, out.sensor.append, out.category.append
@@ -143,7 +158,16 @@ def _parse(files: list[SourceFile], read_bytes: Callable[[str], bytes], tz_of: C
             add_value(value)
         out.totals[index], out.missing[index] = total, missing
         for error in device_errors(doc):
-            out.errors.append((source.apartment, error["sensor"], doc.ts, error["code"], error.get("message"), source.file_id))
+            out.errors.append(
+                (
+                    source.apartment,
+                    error["sensor"],
+                    doc.ts,
+                    error["code"],
+                    error.get("message"),
+                    source.file_id,
+                )
+            )
         _note_attributes(out.attributes, source.apartment, doc)
     return out
 
@@ -159,8 +183,12 @@ def _note_attributes(seen: dict, apartment: str, doc) -> None:
                     seen[key] = (value, doc.ts)
 
 
-def read_day(files: Iterable[SourceFile], read_bytes: Callable[[str], bytes], tz_of: Callable[[str], str],
-             previous_totals: dict[tuple[str, str], float] | None = None) -> DayReadings:
+def read_day(
+    files: Iterable[SourceFile],
+    read_bytes: Callable[[str], bytes],
+    tz_of: Callable[[str], str],
+    previous_totals: dict[tuple[str, str], float] | None = None,
+) -> DayReadings:
     """The rows of these files under every rule. `previous_totals`: the last plausible counter value
     per (apartment, sensor) before the first of them, to see a reset at the boundary (midnight)."""
     files = list(files)
@@ -168,47 +196,81 @@ def read_day(files: Iterable[SourceFile], read_bytes: Callable[[str], bytes], tz
     doc_ts, flags = parsed.doc_ts, parsed.flags
     _second_autumn_hour(files, doc_ts, flags, tz_of)
     file_index = np.asarray(parsed.file, dtype=np.int64)
-    frame = pd.DataFrame({
-        "file": file_index,
-        "apartment": pd.Categorical([files[i].apartment for i in file_index]),
-        "sensor": parsed.sensor, "category": parsed.category, "room": parsed.room, "measure": parsed.measure,
-        "ts_ns": doc_ts[file_index],
-        "value": np.asarray(parsed.value, dtype=float),
-    })
+    frame = pd.DataFrame(
+        {
+            "file": file_index,
+            "apartment": pd.Categorical([files[i].apartment for i in file_index]),
+            "sensor": parsed.sensor,
+            "category": parsed.category,
+            "room": parsed.room,
+            "measure": parsed.measure,
+            "ts_ns": doc_ts[file_index],
+            "value": np.asarray(parsed.value, dtype=float),
+        }
+    )
     rank = np.empty(len(files), dtype=np.int64)
-    rank[sorted(range(len(files)), key=lambda i: (files[i].mtime_ns, files[i].source_path))] = np.arange(len(files))
+    rank[sorted(range(len(files)), key=lambda i: (files[i].mtime_ns, files[i].source_path))] = np.arange(
+        len(files)
+    )
     frame["arrival_rank"] = rank[file_index]
-    frame = frame.sort_values(["apartment", "sensor", "measure", "ts_ns", "arrival_rank"], kind="stable", ignore_index=True)
+    frame = frame.sort_values(
+        ["apartment", "sensor", "measure", "ts_ns", "arrival_rank"], kind="stable", ignore_index=True
+    )
     winner = ~frame.duplicated(["apartment", "sensor", "measure", "ts_ns"], keep="last")
     duplicates = np.bincount(frame.loc[~winner, "file"].to_numpy(), minlength=len(files))
     events = flag_outliers(frame[winner].reset_index(drop=True), previous_totals)
     events = _counter_resets(events, previous_totals or {})
     loaded = np.bincount(events["file"].to_numpy(), minlength=len(files))
 
-    out = pd.DataFrame({
-        "apartment": events["apartment"].astype(str), "room": events["room"], "sensor": events["sensor"],
-        "category": events["category"], "measure": events["measure"],
-        "ts": pd.to_datetime(events["ts_ns"], utc=True), "value": events["value"],
-        "unit": [UNITS[(c, m)] for c, m in zip(events["category"], events["measure"])],
-        "is_outlier": events["is_outlier"], "outlier_reason": events["outlier_reason"],
-        "counter_reset": events["counter_reset"],
-        "ts_flag": [flags[i] for i in events["file"].to_numpy()],
-        "source_file_id": [files[i].file_id for i in events["file"].to_numpy()],
-    }, columns=list(EVENT_COLUMNS))
-    per_file = pd.DataFrame({
-        "file_id": [f.file_id for f in files], "readings_total": parsed.totals, "readings_missing": parsed.missing,
-        "readings_duplicate": duplicates, "rows_loaded": loaded, "status": parsed.status, "reason": parsed.reasons,
-    })
-    attributes = pd.DataFrame([(*key, value, ts) for key, (value, ts) in parsed.attributes.items()], columns=ATTRIBUTE_COLUMNS)
-    return DayReadings(events=out, files=per_file,
-                       errors=pd.DataFrame(parsed.errors, columns=["apartment", "sensor", "ts", "code", "message", "source_file_id"]),
-                       attributes=attributes)
+    out = pd.DataFrame(
+        {
+            "apartment": events["apartment"].astype(str),
+            "room": events["room"],
+            "sensor": events["sensor"],
+            "category": events["category"],
+            "measure": events["measure"],
+            "ts": pd.to_datetime(events["ts_ns"], utc=True),
+            "value": events["value"],
+            "unit": [UNITS[(c, m)] for c, m in zip(events["category"], events["measure"])],
+            "is_outlier": events["is_outlier"],
+            "outlier_reason": events["outlier_reason"],
+            "counter_reset": events["counter_reset"],
+            "ts_flag": [flags[i] for i in events["file"].to_numpy()],
+            "source_file_id": [files[i].file_id for i in events["file"].to_numpy()],
+        },
+        columns=list(EVENT_COLUMNS),
+    )
+    per_file = pd.DataFrame(
+        {
+            "file_id": [f.file_id for f in files],
+            "readings_total": parsed.totals,
+            "readings_missing": parsed.missing,
+            "readings_duplicate": duplicates,
+            "rows_loaded": loaded,
+            "status": parsed.status,
+            "reason": parsed.reasons,
+        }
+    )
+    attributes = pd.DataFrame(
+        [(*key, value, ts) for key, (value, ts) in parsed.attributes.items()], columns=ATTRIBUTE_COLUMNS
+    )
+    return DayReadings(
+        events=out,
+        files=per_file,
+        errors=pd.DataFrame(
+            parsed.errors, columns=["apartment", "sensor", "ts", "code", "message", "source_file_id"]
+        ),
+        attributes=attributes,
+    )
 
 
 def _second_autumn_hour(files: list[SourceFile], doc_ts: np.ndarray, flags: list, tz_of) -> None:
     """Move the second arrival of an ambiguous wall time (different bytes) to winter time."""
     seen: dict[tuple[str, int], set[str]] = {}
-    order = sorted((i for i, f in enumerate(flags) if f == AMBIGUOUS), key=lambda i: (files[i].mtime_ns, files[i].source_path))
+    order = sorted(
+        (i for i, f in enumerate(flags) if f == AMBIGUOUS),
+        key=lambda i: (files[i].mtime_ns, files[i].source_path),
+    )
     for i in order:
         key = (files[i].apartment, int(doc_ts[i]))
         checksums = seen.setdefault(key, set())
@@ -237,8 +299,9 @@ def with_previous_totals(events: pd.DataFrame, previous_totals: dict[tuple[str, 
     part = events.loc[totals, ["apartment", "sensor", "category", "measure", "value"]].reset_index(drop=True)
     part["ts_ns"] = events.loc[totals, "ts"].astype("int64").to_numpy()
     judged = _counter_resets(flag_outliers(part, previous_totals), previous_totals)
-    events.loc[totals, ["is_outlier", "outlier_reason", "counter_reset"]] = \
-        judged[["is_outlier", "outlier_reason", "counter_reset"]].to_numpy()
+    events.loc[totals, ["is_outlier", "outlier_reason", "counter_reset"]] = judged[
+        ["is_outlier", "outlier_reason", "counter_reset"]
+    ].to_numpy()
     return events
 
 

@@ -56,8 +56,9 @@ class PriceChange:
     last: date | None
 
 
-def price_change(old_tariffs: set[tuple], new_tariffs: set[tuple], old_profiles: set[tuple],
-                 new_profiles: set[tuple]) -> PriceChange | None:
+def price_change(
+    old_tariffs: set[tuple], new_tariffs: set[tuple], old_profiles: set[tuple], new_profiles: set[tuple]
+) -> PriceChange | None:
     """Which days must be priced again after pidb changed. Tariff rows are `TariffRow` fields in order; a
     row added, removed or altered affects its validity (both versions of an altered row). Profiles are
     (building_id, tariff_code): an apartment moved to another tariff affects all of its days."""
@@ -67,5 +68,7 @@ def price_change(old_tariffs: set[tuple], new_tariffs: set[tuple], old_profiles:
     if not changed:
         return None
     ends = [row.valid_to for row in changed]
-    return PriceChange(min(row.valid_from for row in changed),
-                       None if any(end is None for end in ends) else max(ends) - timedelta(days=1))
+    return PriceChange(
+        min(row.valid_from for row in changed),
+        None if any(end is None for end in ends) else max(ends) - timedelta(days=1),
+    )

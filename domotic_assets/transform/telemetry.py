@@ -10,9 +10,9 @@ message with some unreadable values keeps the readable ones and is also listed i
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
@@ -23,12 +23,23 @@ from domotic_assets.settings import PARTITIONS_START
 
 FUTURE_LIMIT = timedelta(days=1)
 """A reading dated further ahead of its arrival than this is a broken clock, not a forecast."""
-EARLIEST = datetime.fromisoformat(PARTITIONS_START).replace(tzinfo=timezone.utc)
+EARLIEST = datetime.fromisoformat(PARTITIONS_START).replace(tzinfo=UTC)
 """Readings before the first partition day (a gateway whose clock restarted at 1970) are quarantined."""
 
 HOUSEHOLD_COLUMNS = ("household", "measure", "ts", "value", "unit", "is_outlier", "ts_flag", "received_at")
-SENSOR_COLUMNS = ("apartment", "room", "sensor", "category", "measure", "ts", "value", "unit", "is_outlier", "outlier_reason",
-                  "ts_flag")
+SENSOR_COLUMNS = (
+    "apartment",
+    "room",
+    "sensor",
+    "category",
+    "measure",
+    "ts",
+    "value",
+    "unit",
+    "is_outlier",
+    "outlier_reason",
+    "ts_flag",
+)
 QUARANTINE_COLUMNS = ("message_key", "topic", "payload", "reason", "detail", "received_at")
 
 
@@ -50,13 +61,24 @@ def message_key(topic: str, payload: bytes) -> str:
 
 
 def _received(message: RawMessage) -> datetime:
-    return datetime.fromtimestamp(message.received_us / 1_000_000, timezone.utc)
+    return datetime.fromtimestamp(message.received_us / 1_000_000, UTC)
 
 
 def rejected(message: RawMessage, reason: str, detail: str | None = None) -> DecodedBatch:
     """A batch that only quarantines this message."""
-    return DecodedBatch(messages=1, quarantine=[(message_key(message.topic, message.payload), message.topic,
-                                                 message.payload, reason, detail, _received(message))])
+    return DecodedBatch(
+        messages=1,
+        quarantine=[
+            (
+                message_key(message.topic, message.payload),
+                message.topic,
+                message.payload,
+                reason,
+                detail,
+                _received(message),
+            )
+        ],
+    )
 
 
 def decode_batch(messages: Iterable[RawMessage], tz_of: Callable[[str], str]) -> DecodedBatch:
@@ -70,26 +92,71 @@ def decode_batch(messages: Iterable[RawMessage], tz_of: Callable[[str], str]) ->
         try:
             message = read_message(raw.topic, raw.payload, tz_of(source))
         except QuarantineError as problem:
-            add_quarantine((message_key(raw.topic, raw.payload), raw.topic, raw.payload, problem.reason,
-                            problem.detail or None, received))
+            add_quarantine(
+                (
+                    message_key(raw.topic, raw.payload),
+                    raw.topic,
+                    raw.payload,
+                    problem.reason,
+                    problem.detail or None,
+                    received,
+                )
+            )
             continue
         ts = message.readings[0].ts
         if ts > received + FUTURE_LIMIT or ts < EARLIEST:
-            reason, detail = (("future_timestamp", f"{ts.isoformat()} is more than {FUTURE_LIMIT} after its arrival")
-                              if ts > received else ("before_partitions_start", f"{ts.isoformat()} is before {PARTITIONS_START}"))
-            add_quarantine((message_key(raw.topic, raw.payload), raw.topic, raw.payload, reason, detail, received))
+            reason, detail = (
+                ("future_timestamp", f"{ts.isoformat()} is more than {FUTURE_LIMIT} after its arrival")
+                if ts > received
+                else ("before_partitions_start", f"{ts.isoformat()} is before {PARTITIONS_START}")
+            )
+            add_quarantine(
+                (message_key(raw.topic, raw.payload), raw.topic, raw.payload, reason, detail, received)
+            )
             continue
         if message.missing:
             out.values_missing += len(message.missing)
-            add_quarantine((message_key(raw.topic, raw.payload), raw.topic, raw.payload, "values_unreadable",
-                            orjson.dumps(message.missing).decode(), received))
+            add_quarantine(
+                (
+                    message_key(raw.topic, raw.payload),
+                    raw.topic,
+                    raw.payload,
+                    "values_unreadable",
+                    orjson.dumps(message.missing).decode(),
+                    received,
+                )
+            )
         for r in message.readings:
             if r.table == "household_telemetry":
                 low, high = TELEMETRY_BOUNDS[r.measure]
-                add_household((r.source, r.measure, r.ts, r.value, r.unit, not low <= r.value <= high, r.ts_flag, received))
+                add_household(
+                    (
+                        r.source,
+                        r.measure,
+                        r.ts,
+                        r.value,
+                        r.unit,
+                        not low <= r.value <= high,
+                        r.ts_flag,
+                        received,
+                    )
+                )
             else:
                 low, high = bounds_for(r.category, r.measure)
                 outlier = not low <= r.value <= high
-                add_sensor((r.source, r.room, r.sensor, r.category, r.measure, r.ts, r.value, r.unit, outlier,
-                            "out_of_bounds" if outlier else None, r.ts_flag))
+                add_sensor(
+                    (
+                        r.source,
+                        r.room,
+                        r.sensor,
+                        r.category,
+                        r.measure,
+                        r.ts,
+                        r.value,
+                        r.unit,
+                        outlier,
+                        "out_of_bounds" if outlier else None,
+                        r.ts_flag,
+                    )
+                )
     return out

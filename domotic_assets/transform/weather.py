@@ -52,14 +52,25 @@ def parse_weather_file(data: bytes, known_sites: set[str]) -> WeatherRows:
     missing = ~unreadable & (value.isna() | value.isin(SENTINELS))
     keep = ~unreadable & ~missing
     standard = frame["Measurement"].map(lambda code: STANDARD.get(code, (code.lower(), None)))
-    rows = pd.DataFrame({
-        "site": frame["Site"], "measure": standard.map(lambda s: s[0]),
-        "unit": [s[1] or u for s, u in zip(standard, frame["Unit"])], "valid_ts": valid_ts,
-        "lead_hours": lead, "value": value, "source_code": frame["Measurement"],
-    })[keep]
+    rows = pd.DataFrame(
+        {
+            "site": frame["Site"],
+            "measure": standard.map(lambda s: s[0]),
+            "unit": [s[1] or u for s, u in zip(standard, frame["Unit"])],
+            "valid_ts": valid_ts,
+            "lead_hours": lead,
+            "value": value,
+            "source_code": frame["Measurement"],
+        }
+    )[keep]
     before = len(rows)
     rows = rows.drop_duplicates(KEY, keep="last").reset_index(drop=True)
     rows["lead_hours"] = rows["lead_hours"].astype(int)
     rows["known_site"] = rows["site"].isin(known_sites)
-    return WeatherRows(rows=rows, rows_in_file=total, missing=int(missing.sum()), duplicates=before - len(rows),
-                       unreadable=int(unreadable.sum()))
+    return WeatherRows(
+        rows=rows,
+        rows_in_file=total,
+        missing=int(missing.sum()),
+        duplicates=before - len(rows),
+        unreadable=int(unreadable.sum()),
+    )

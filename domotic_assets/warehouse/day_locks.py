@@ -17,10 +17,11 @@ month's lock before its days) and holds none that comes later in that order whil
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from itertools import groupby
-from typing import Callable, Iterable, Iterator, NamedTuple
+from typing import NamedTuple
 
 import psycopg
 
@@ -61,17 +62,25 @@ def plan(tables: Iterable[str], days: Iterable[date]) -> list[WriterLock]:
 
 
 def _holder(conn: psycopg.Connection, lock: WriterLock) -> str:
-    row = conn.execute("""
+    row = conn.execute(
+        """
         SELECT a.application_name, a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND a.datname = current_database()
           AND l.classid = hashtext(%s)::oid AND l.objid = %s::oid AND a.pid <> pg_backend_pid()
-        LIMIT 1""", lock.key).fetchone()
+        LIMIT 1""",
+        lock.key,
+    ).fetchone()
     return f"{row[0] or 'a session'} (pid {row[1]})" if row else "another writer"
 
 
 @contextmanager
-def day_writer(conn: psycopg.Connection, tables: Iterable[str], days: Iterable[date], holder: str = "",
-               on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+def day_writer(
+    conn: psycopg.Connection,
+    tables: Iterable[str],
+    days: Iterable[date],
+    holder: str = "",
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[None]:
     """Hold the writer locks of `tables` for `days` while the block runs. `holder` names this writer to the
     others (it becomes the connection's application_name); `on_wait` hears whom it waits for, before it waits."""
     if holder:
@@ -80,7 +89,9 @@ def day_writer(conn: psycopg.Connection, tables: Iterable[str], days: Iterable[d
     try:
         for lock in plan(tables, days):
             mode = "" if lock.exclusive else "_shared"
-            if not conn.execute(f"SELECT pg_try_advisory_lock{mode}(hashtext(%s), %s)", lock.key).fetchone()[0]:
+            if not conn.execute(f"SELECT pg_try_advisory_lock{mode}(hashtext(%s), %s)", lock.key).fetchone()[
+                0
+            ]:
                 if on_wait:
                     on_wait(f"{lock} is being written by {_holder(conn, lock)}: waiting for it to finish")
                 conn.execute(f"SELECT pg_advisory_lock{mode}(hashtext(%s), %s)", lock.key)

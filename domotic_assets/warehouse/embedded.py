@@ -17,10 +17,10 @@ import secrets
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import quote
 
 from domotic_assets.local_ports import free_port, port_free
@@ -99,8 +99,14 @@ class EmbeddedPostgres:
         # user, group and no supplementary groups: keeping root's gid would make a root-owned
         # drwx-----x parent deny us (group bits apply before the "other" bits)
         drop = {"user": self.run_as, "group": self.run_as, "extra_groups": []} if self.run_as else {}
-        return subprocess.run([str(_binaries() / args[0]), *args[1:]], capture_output=True, text=True,
-                              env={**os.environ, "LC_ALL": "C.UTF-8"}, cwd="/", **drop)
+        return subprocess.run(
+            [str(_binaries() / args[0]), *args[1:]],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "LC_ALL": "C.UTF-8"},
+            cwd="/",
+            **drop,
+        )
 
     def _prepare_folder(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -122,8 +128,16 @@ class EmbeddedPostgres:
         if self.run_as:
             owner = pwd.getpwnam(self.run_as)
             os.chown(pwfile, owner.pw_uid, owner.pw_gid)
-        done = self._run("initdb", "-D", str(self.data), f"--username={ROLE}", f"--pwfile={pwfile}",
-                         "--auth=scram-sha-256", "--encoding=UTF8", "--no-locale")
+        done = self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            f"--username={ROLE}",
+            f"--pwfile={pwfile}",
+            "--auth=scram-sha-256",
+            "--encoding=UTF8",
+            "--no-locale",
+        )
         if done.returncode:
             raise EmbeddedPostgresError(f"initdb failed in {self.data}:\n{done.stderr[-2000:]}")
         with open(self.data / "postgresql.conf", "a") as conf:
@@ -174,13 +188,16 @@ class EmbeddedPostgres:
         log = self.folder / "server.log"
         for attempt in range(1, attempts + 1):
             before = log.stat().st_size if log.exists() else 0
-            started = self._run("pg_ctl", "start", "-D", str(self.data), "-l", str(log), "-w", "-t", "60",
-                                "-o", f"-p {port}")
+            started = self._run(
+                "pg_ctl", "start", "-D", str(self.data), "-l", str(log), "-w", "-t", "60", "-o", f"-p {port}"
+            )
             if not started.returncode:
                 return port
             tail = log.read_bytes()[before:].decode(errors="replace")[-2000:] if log.exists() else ""
             if attempt == attempts or "Address already in use" not in tail:
-                raise EmbeddedPostgresError(f"the private PostgreSQL server did not start:\n{started.stderr}\n{tail}")
+                raise EmbeddedPostgresError(
+                    f"the private PostgreSQL server did not start:\n{started.stderr}\n{tail}"
+                )
             port = free_port()
         return port
 
@@ -191,7 +208,9 @@ class EmbeddedPostgres:
         for attempt in range(50):
             try:
                 with psycopg.connect(admin, autocommit=True) as conn:
-                    if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
+                    if not conn.execute(
+                        "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)
+                    ).fetchone():
                         conn.execute(f'CREATE DATABASE "{DATABASE}"')
                     return
             except psycopg.OperationalError:

@@ -32,7 +32,9 @@ def energy_training_sets(conn, days: list[date], log=None) -> dict[str, EnergyTr
     start = days[0] - timedelta(days=TRAINING_DAYS)
     kwh_all = ml_inputs.energy_series(conn, start, days[-1] - timedelta(days=1))
     past_weather = ml_inputs.weather_hourly(conn, start, days[-1] - timedelta(days=1))
-    apartment_names = {(a, 0): f"apartment {c}" for a, c in zip(apartments["apartment_key"], apartments["code"])}
+    apartment_names = {
+        (a, 0): f"apartment {c}" for a, c in zip(apartments["apartment_key"], apartments["code"])
+    }
     out = {}
     for day in days:
         first, last = day - timedelta(days=TRAINING_DAYS), day - timedelta(days=1)
@@ -40,11 +42,22 @@ def energy_training_sets(conn, days: list[date], log=None) -> dict[str, EnergyTr
         devices = ml_inputs.main_devices(conn, first, last)
         kwh = kwh_all[(kwh_all["ts"] >= low) & (kwh_all["ts"] < origin)]
         series = energy_series(kwh, devices, low, origin)
-        ahead = ml_inputs.weather_hourly(conn, day, day + timedelta(days=DAYS_AHEAD), known_before=origin.to_pydatetime())
-        weather = pd.concat([past_weather[(past_weather["ts"] >= low) & (past_weather["ts"] < origin)], ahead])
+        ahead = ml_inputs.weather_hourly(
+            conn, day, day + timedelta(days=DAYS_AHEAD), known_before=origin.to_pydatetime()
+        )
+        weather = pd.concat(
+            [past_weather[(past_weather["ts"] >= low) & (past_weather["ts"] < origin)], ahead]
+        )
         weather = weather_for(series, weather, sites, origin, HORIZON_STEPS)
-        names = {**apartment_names, **{(a, d): n for a, d, n in zip(devices["apartment_key"], devices["device_key"], devices["name"])}}
-        out[day.isoformat()] = EnergyTrainingSet(first, last, {k: zones[k[0]] for k in series}, series, weather, names)
+        names = {
+            **apartment_names,
+            **{
+                (a, d): n for a, d, n in zip(devices["apartment_key"], devices["device_key"], devices["name"])
+            },
+        }
+        out[day.isoformat()] = EnergyTrainingSet(
+            first, last, {k: zones[k[0]] for k in series}, series, weather, names
+        )
         if log:
             log(f"{day}: {len(series)} series, {out[day.isoformat()].rows:,} quarter-hours")
     return out

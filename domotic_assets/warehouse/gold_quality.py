@@ -4,10 +4,10 @@ Python, presence against the simulator's ground truth)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 import psycopg
@@ -26,7 +26,8 @@ def meter_energy(conn: psycopg.Connection, days: list[date]) -> dict[tuple[str, 
     day of (last - first plausible reading) per run between resets, plus each reset's reading (the
     counter restarted from zero)."""
     low, high = range_bounds(days)
-    rows = conn.execute("""
+    rows = conn.execute(
+        """
         WITH readings AS (
             SELECT e.apartment, (e.ts AT TIME ZONE %(tz)s)::date AS day, e.ts, e.value, e.counter_reset,
                    count(*) FILTER (WHERE e.counter_reset) OVER (PARTITION BY e.apartment, (e.ts AT TIME ZONE %(tz)s)::date
@@ -39,7 +40,9 @@ def meter_energy(conn: psycopg.Connection, days: list[date]) -> dict[tuple[str, 
             FROM readings GROUP BY 1, 2, 3
         )
         SELECT apartment, day, sum(last_value - first_value + CASE WHEN starts_with_reset THEN first_value ELSE 0 END)
-        FROM segments GROUP BY 1, 2""", {"tz": PLATFORM_TIMEZONE, "low": low, "high": high}).fetchall()
+        FROM segments GROUP BY 1, 2""",
+        {"tz": PLATFORM_TIMEZONE, "low": low, "high": high},
+    ).fetchall()
     return {(apartment, day): float(kwh or 0) for apartment, day, kwh in rows}
 
 
@@ -54,16 +57,20 @@ def forget_energy_basis(conn: psycopg.Connection, days: list[date]) -> dict[tupl
     return meter_energy(conn, days)
 
 
-def record_energy_basis(conn: psycopg.Connection, days: list[date], before: dict[tuple[str, date], float]) -> int:
+def record_energy_basis(
+    conn: psycopg.Connection, days: list[date], before: dict[tuple[str, date], float]
+) -> int:
     """After Gold's energy of `days` was rebuilt: record the meters' kWh it was built from, for the
     apartment-days whose Silver meter readings did not change while it ran (the others stay unknown:
     the run that changed them rebuilds them). Returns the apartment-days recorded."""
     after = meter_energy(conn, days)
     stable = [(a, d, kwh) for (a, d), kwh in after.items() if _same_kwh(before.get((a, d)), kwh)]
     with conn.cursor() as cur:
-        cur.executemany("""INSERT INTO meta.gold_energy_basis (apartment, day, meter_kwh) VALUES (%s, %s, %s)
+        cur.executemany(
+            """INSERT INTO meta.gold_energy_basis (apartment, day, meter_kwh) VALUES (%s, %s, %s)
                            ON CONFLICT (apartment, day) DO UPDATE SET meter_kwh = EXCLUDED.meter_kwh, built_at = now()""",
-                        stable)
+            stable,
+        )
     return len(stable)
 
 
@@ -87,39 +94,58 @@ def energy_reconciliation(conn: psycopg.Connection, days: list[date]) -> tuple[b
     that changed them rebuilds and judges the day. Those are listed as `superseded`."""
     with snapshot(conn):
         counter = meter_energy(conn, days)
-        basis = dict(((a, d), kwh) for a, d, kwh in conn.execute(
-            "SELECT apartment, day, meter_kwh FROM meta.gold_energy_basis WHERE day = ANY(%s)", (days,)).fetchall())
-        gold = conn.execute("""
+        basis = dict(
+            ((a, d), kwh)
+            for a, d, kwh in conn.execute(
+                "SELECT apartment, day, meter_kwh FROM meta.gold_energy_basis WHERE day = ANY(%s)", (days,)
+            ).fetchall()
+        )
+        gold = conn.execute(
+            """
             SELECT a.code, f.local_day, sum(f.energy_kwh)
             FROM gold.fact_energy_minute f JOIN gold.dim_apartment a USING (apartment_key)
-            WHERE f.is_main_meter AND f.local_day BETWEEN %s AND %s GROUP BY 1, 2""", (days[0], days[-1])).fetchall()
+            WHERE f.is_main_meter AND f.local_day BETWEEN %s AND %s GROUP BY 1, 2""",
+            (days[0], days[-1]),
+        ).fetchall()
     gold_by_key = {(a, d): float(v or 0) for a, d, v in gold}
     worst, details, superseded = 0.0, {}, {}
     for (apartment, day), meter in sorted(counter.items()):
         if not _same_kwh(basis.get((apartment, day)), meter):
             built = basis.get((apartment, day))
-            superseded[f"{day} {apartment}"] = (f"Silver's meter now gives {meter:.3f} kWh, Gold was built from "
-                                                + (f"{built:.3f} kWh" if built is not None else "an unknown state"))
+            superseded[f"{day} {apartment}"] = (
+                f"Silver's meter now gives {meter:.3f} kWh, Gold was built from "
+                + (f"{built:.3f} kWh" if built is not None else "an unknown state")
+            )
             continue
         ours = gold_by_key.get((apartment, day), 0.0)
         gap = abs(ours - meter) / meter if meter > 0 else (0.0 if ours == 0 else 1.0)
         worst = max(worst, gap)
         details[f"{day} {apartment}"] = f"gold {ours:.3f} kWh, meter {meter:.3f} kWh, {100 * gap:.3f} %"
     return worst <= RECONCILIATION_TOLERANCE and bool(details), {
-        "apartment_days": len(counter), "judged": len(details), "worst_gap_pct": round(100 * worst, 4),
-        "tolerance_pct": 100 * RECONCILIATION_TOLERANCE, "per_apartment_day": details, "superseded": superseded,
+        "apartment_days": len(counter),
+        "judged": len(details),
+        "worst_gap_pct": round(100 * worst, 4),
+        "tolerance_pct": 100 * RECONCILIATION_TOLERANCE,
+        "per_apartment_day": details,
+        "superseded": superseded,
     }
 
 
 def cost_against_tariffs(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
     """Every Gold energy row's tariff and cost, recomputed with the Python tariff rule."""
-    rows = [TariffRow(*r) for r in conn.execute("""
+    rows = [
+        TariffRow(*r)
+        for r in conn.execute("""
         SELECT id, tariff_code, valid_from, valid_to, period, weekday_mask, start_time, end_time, price_chf_kwh::float8
-        FROM silver.dim_tariffs""").fetchall()]
-    facts = conn.execute("""
+        FROM silver.dim_tariffs""").fetchall()
+    ]
+    facts = conn.execute(
+        """
         SELECT f.ts, a.timezone, a.tariff_code, f.tariff_key, f.energy_kwh, f.cost_chf
         FROM gold.fact_energy_minute f JOIN gold.dim_apartment a USING (apartment_key)
-        WHERE f.local_day BETWEEN %s AND %s""", (days[0], days[-1])).fetchall()
+        WHERE f.local_day BETWEEN %s AND %s""",
+        (days[0], days[-1]),
+    ).fetchall()
     wrong_tariff = wrong_cost = 0
     examples: list[str] = []
     cache: dict[tuple, TariffRow | None] = {}
@@ -132,11 +158,16 @@ def cost_against_tariffs(conn: psycopg.Connection, days: list[date]) -> tuple[bo
         if expected is None or expected.tariff_key != tariff_key:
             wrong_tariff += 1
             if len(examples) < 5:
-                examples.append(f"{local:%Y-%m-%d %H:%M} {code}: gold row {tariff_key}, rule {expected and expected.tariff_key}")
+                examples.append(
+                    f"{local:%Y-%m-%d %H:%M} {code}: gold row {tariff_key}, rule {expected and expected.tariff_key}"
+                )
         elif kwh is not None and abs((cost or 0) - kwh * expected.price_chf_kwh) > 1e-9:
             wrong_cost += 1
     return bool(facts) and wrong_tariff == 0 and wrong_cost == 0, {
-        "rows": len(facts), "wrong_tariff": wrong_tariff, "wrong_cost": wrong_cost, "examples": examples,
+        "rows": len(facts),
+        "wrong_tariff": wrong_tariff,
+        "wrong_cost": wrong_cost,
+        "examples": examples,
     }
 
 
@@ -151,10 +182,16 @@ def presence_accuracy(conn: psycopg.Connection, days: list[date], truth_file: Pa
     low, high = range_bounds(days)
     truth = pd.read_parquet(truth_file)
     truth = truth[(truth["ts"] >= low) & (truth["ts"] < high)]
-    gold = pd.DataFrame(conn.execute("""
+    gold = pd.DataFrame(
+        conn.execute(
+            """
         SELECT a.code AS apartment, f.ts, r.name AS room, f.presence_flag
         FROM gold.fact_presence_minute f JOIN gold.dim_room r USING (room_key) JOIN gold.dim_apartment a ON a.apartment_key = f.apartment_key
-        WHERE f.local_day BETWEEN %s AND %s""", (days[0], days[-1])).fetchall(), columns=["apartment", "ts", "room", "presence_flag"])
+        WHERE f.local_day BETWEEN %s AND %s""",
+            (days[0], days[-1]),
+        ).fetchall(),
+        columns=["apartment", "ts", "room", "presence_flag"],
+    )
     if gold.empty:
         return {"minutes": 0}
     gold["ts"] = pd.to_datetime(gold["ts"], utc=True)
@@ -164,8 +201,13 @@ def presence_accuracy(conn: psycopg.Connection, days: list[date], truth_file: Pa
     true_positive = int((actual & predicted).sum())
     precision = true_positive / max(int(predicted.sum()), 1)
     recall = true_positive / max(int(actual.sum()), 1)
-    return {"minutes": len(both), "occupied_minutes": int(actual.sum()), "precision": round(precision, 4),
-            "recall": round(recall, 4), "f1": round(2 * precision * recall / max(precision + recall, 1e-9), 4)}
+    return {
+        "minutes": len(both),
+        "occupied_minutes": int(actual.sum()),
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(2 * precision * recall / max(precision + recall, 1e-9), 4),
+    }
 
 
 def days_between(first: date, last: date) -> list[date]:

@@ -38,8 +38,12 @@ NUMERIC = {"kwh", "mean_power_w", "unmetered_w", "co2_mean", "co2_rise", "light_
 
 
 def apartments(conn: psycopg.Connection) -> pd.DataFrame:
-    return _frame(conn, """SELECT apartment_key, code, coalesce(timezone, %(tz)s) AS timezone, weather_site
-                           FROM gold.dim_apartment ORDER BY apartment_key""", {"tz": PLATFORM_TIMEZONE})
+    return _frame(
+        conn,
+        """SELECT apartment_key, code, coalesce(timezone, %(tz)s) AS timezone, weather_site
+                           FROM gold.dim_apartment ORDER BY apartment_key""",
+        {"tz": PLATFORM_TIMEZONE},
+    )
 
 
 def rooms(conn: psycopg.Connection) -> pd.DataFrame:
@@ -54,29 +58,41 @@ def sensors(conn: psycopg.Connection) -> pd.DataFrame:
     return _frame(conn, "SELECT external_id, apartment_code, device_key, room_key FROM gold.dim_sensor", {})
 
 
-def main_devices(conn: psycopg.Connection, first: date, last: date, per_apartment: int = MAIN_DEVICES) -> pd.DataFrame:
+def main_devices(
+    conn: psycopg.Connection, first: date, last: date, per_apartment: int = MAIN_DEVICES
+) -> pd.DataFrame:
     """The largest plug-metered consumers of each apartment over the days."""
-    return _frame(conn, """
+    return _frame(
+        conn,
+        """
         SELECT apartment_key, device_key, room_key, name FROM (
             SELECT f.apartment_key, f.device_key, d.room_key, d.name,
                    row_number() OVER (PARTITION BY f.apartment_key ORDER BY sum(f.energy_kwh) DESC NULLS LAST) AS rank
             FROM gold.fact_energy_minute f JOIN gold.dim_device d USING (device_key)
             WHERE NOT f.is_main_meter AND f.ts >= %(low)s AND f.ts < %(high)s
             GROUP BY 1, 2, 3, 4) ranked
-        WHERE rank <= %(n)s ORDER BY 1, 2""", {**_bounds(first, last), "n": per_apartment})
+        WHERE rank <= %(n)s ORDER BY 1, 2""",
+        {**_bounds(first, last), "n": per_apartment},
+    )
 
 
 def energy_series(conn: psycopg.Connection, first: date, last: date) -> pd.DataFrame:
     """kWh per 15 minutes of each apartment (its main meter, device_key 0) and of each plug's device."""
-    return _frame(conn, """
+    return _frame(
+        conn,
+        """
         SELECT apartment_key, CASE WHEN is_main_meter THEN 0 ELSE device_key END AS device_key,
                date_bin('15 minutes', ts, timestamptz '2000-01-01 00:00:00+00') AS ts, sum(energy_kwh) AS kwh
         FROM gold.fact_energy_minute
         WHERE ts >= %(low)s AND ts < %(high)s AND (is_main_meter OR device_key IS NOT NULL)
-        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""", _bounds(first, last))
+        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""",
+        _bounds(first, last),
+    )
 
 
-def weather_hourly(conn: psycopg.Connection, first: date, last: date, known_before: datetime | None = None) -> pd.DataFrame:
+def weather_hourly(
+    conn: psycopg.Connection, first: date, last: date, known_before: datetime | None = None
+) -> pd.DataFrame:
     """Per site and hour, temperature and radiation as the newest forecast that had arrived by the hour's
     local midnight, and by `known_before` when given (a forecast's origin): nothing a model reads for an
     hour was issued after the moment it stands for. `known_at` says when the value used had arrived.
@@ -84,7 +100,9 @@ def weather_hourly(conn: psycopg.Connection, first: date, last: date, known_befo
     A file is known from its modification time on the drop, and at the latest from the end of the day it is
     named after (the service issues a day's file that day; a copy put on the drop later, as when a history is
     migrated, keeps its day). Of a file issued again with corrections, the version Silver keeps counts."""
-    frame = _frame(conn, """
+    frame = _frame(
+        conn,
+        """
         WITH issued AS (
             SELECT bronze_path, least(coalesce(arrived_at, stored_at),
                                       ((issue_day + 1)::timestamp AT TIME ZONE %(tz)s)) AS known_at
@@ -97,7 +115,8 @@ def weather_hourly(conn: psycopg.Connection, first: date, last: date, known_befo
           AND i.known_at <= least(((w.valid_ts AT TIME ZONE %(tz)s)::date)::timestamp AT TIME ZONE %(tz)s,
                                   coalesce(%(known_before)s, 'infinity'::timestamptz))
         ORDER BY w.site, w.measure, w.valid_ts, w.issue_day DESC""",
-                   {**_bounds(first, last), "tz": PLATFORM_TIMEZONE, "known_before": known_before})
+        {**_bounds(first, last), "tz": PLATFORM_TIMEZONE, "known_before": known_before},
+    )
     if frame.empty:
         return pd.DataFrame(columns=["weather_site", "ts", "air_temperature", "global_radiation", "known_at"])
     frame["known_at"] = pd.to_datetime(frame["known_at"], utc=True)
@@ -108,7 +127,9 @@ def weather_hourly(conn: psycopg.Connection, first: date, last: date, known_befo
 
 def presence_hourly(conn: psycopg.Connection, first: date, last: date) -> pd.DataFrame:
     """Per room and hour: minutes flagged present, motions, CO2, doors and windows opened, light (Silver)."""
-    return _frame(conn, """
+    return _frame(
+        conn,
+        """
         WITH presence AS (
             SELECT apartment_key, room_key, date_trunc('hour', ts) AS ts,
                    count(*) FILTER (WHERE presence_flag) AS presence_minutes, sum(motion_count) AS motion_count
@@ -125,14 +146,18 @@ def presence_hourly(conn: psycopg.Connection, first: date, last: date) -> pd.Dat
         SELECT p.apartment_key, p.room_key, p.ts, p.presence_minutes, p.motion_count,
                c.co2_mean, c.co2_rise, l.light_mean, coalesce(c.door_open_minutes, 0) AS door_open_minutes
         FROM presence p LEFT JOIN climate c USING (room_key, ts) LEFT JOIN light l USING (room_key, ts)
-        ORDER BY 1, 2, 3""", _bounds(first, last))
+        ORDER BY 1, 2, 3""",
+        _bounds(first, last),
+    )
 
 
 def anomaly_hourly(conn: psycopg.Connection, first: date, last: date) -> pd.DataFrame:
     """Hourly features per entity: devices (mean power, on-cycles), apartments (power on no plug),
     rooms (minutes a window stood open, and the outdoor temperature then), with a readable name per entity."""
     params = _bounds(first, last)
-    devices = _frame(conn, """
+    devices = _frame(
+        conn,
+        """
         WITH minutes AS (
             SELECT f.apartment_key, f.room_key, f.device_key, f.ts, f.power_w,
                    (f.power_w > 5 AND coalesce(lag(f.power_w) OVER w, 0) <= 5)::int AS switched_on
@@ -145,8 +170,12 @@ def anomaly_hourly(conn: psycopg.Connection, first: date, last: date) -> pd.Data
                d.name || ' (' || a.code || ')' AS name
         FROM minutes m JOIN gold.dim_device d USING (device_key) JOIN gold.dim_apartment a ON a.apartment_key = m.apartment_key
         GROUP BY m.apartment_key, m.room_key, m.device_key, date_trunc('hour', m.ts), d.name, a.code
-        HAVING count(*) >= 45""", params)
-    unmetered = _frame(conn, """
+        HAVING count(*) >= 45""",
+        params,
+    )
+    unmetered = _frame(
+        conn,
+        """
         WITH minutes AS (
             SELECT apartment_key, ts, avg(power_w) FILTER (WHERE is_main_meter) AS main_w,
                    coalesce(sum(power_w) FILTER (WHERE NOT is_main_meter), 0) AS plugs_w
@@ -155,8 +184,12 @@ def anomaly_hourly(conn: psycopg.Connection, first: date, last: date) -> pd.Data
                NULL::int AS room_key, NULL::int AS device_key, date_trunc('hour', m.ts) AS ts,
                avg(m.main_w - m.plugs_w) AS unmetered_w, 'main meter (' || a.code || ')' AS name
         FROM minutes m JOIN gold.dim_apartment a USING (apartment_key)
-        WHERE m.main_w IS NOT NULL GROUP BY m.apartment_key, date_trunc('hour', m.ts), a.code HAVING count(*) >= 45""", params)
-    rooms = _frame(conn, """
+        WHERE m.main_w IS NOT NULL GROUP BY m.apartment_key, date_trunc('hour', m.ts), a.code HAVING count(*) >= 45""",
+        params,
+    )
+    rooms = _frame(
+        conn,
+        """
         WITH outdoor AS (   -- the outdoor temperature forecast for each hour (the shortest lead)
             SELECT DISTINCT ON (site, valid_ts) site, valid_ts, value FROM silver.weather_clean
             WHERE measure = 'air_temperature' AND valid_ts >= %(low)s AND valid_ts < %(high)s
@@ -170,10 +203,24 @@ def anomaly_hourly(conn: psycopg.Connection, first: date, last: date) -> pd.Data
         SELECT 'room:' || h.room_key AS entity, 'room' AS kind, h.apartment_key, h.room_key, NULL::int AS device_key, h.ts,
                h.window_open_minutes, o.value AS outdoor_c, r.name || ' windows (' || a.code || ')' AS name
         FROM hours h JOIN gold.dim_room r USING (room_key) JOIN gold.dim_apartment a ON a.apartment_key = h.apartment_key
-        LEFT JOIN outdoor o ON o.site = a.weather_site AND o.valid_ts = h.ts""", params)
+        LEFT JOIN outdoor o ON o.site = a.weather_site AND o.valid_ts = h.ts""",
+        params,
+    )
     parts = [f for f in (devices, unmetered, rooms) if not f.empty]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=ANOMALY_COLUMNS)
 
 
-ANOMALY_COLUMNS = ["entity", "kind", "apartment_key", "room_key", "device_key", "ts", "mean_power_w", "cycles",
-                   "unmetered_w", "window_open_minutes", "outdoor_c", "name"]
+ANOMALY_COLUMNS = [
+    "entity",
+    "kind",
+    "apartment_key",
+    "room_key",
+    "device_key",
+    "ts",
+    "mean_power_w",
+    "cycles",
+    "unmetered_w",
+    "window_open_minutes",
+    "outdoor_c",
+    "name",
+]

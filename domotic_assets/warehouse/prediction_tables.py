@@ -48,23 +48,59 @@ CREATE TABLE IF NOT EXISTS gold.anomalies (
 CREATE INDEX IF NOT EXISTS anomalies_day ON gold.anomalies (local_day);
 """
 
-PREDICTION_COLUMNS = ["ts", "local_day", "date_key", "minute_of_day_key", "apartment_key", "room_key", "device_key",
-                      "model_key", "model_version_key", "target_key", "horizon_key", "predicted_value",
-                      "lower_value", "upper_value", "confidence", "issued_at"]
+PREDICTION_COLUMNS = [
+    "ts",
+    "local_day",
+    "date_key",
+    "minute_of_day_key",
+    "apartment_key",
+    "room_key",
+    "device_key",
+    "model_key",
+    "model_version_key",
+    "target_key",
+    "horizon_key",
+    "predicted_value",
+    "lower_value",
+    "upper_value",
+    "confidence",
+    "issued_at",
+]
 
 
-def register_version(conn: psycopg.Connection, model_key: int, model_code: str, version: str, first: date, last: date,
-                     training_rows: int, features: list[str], metrics: dict, artifact: str | None = None) -> int:
+def register_version(
+    conn: psycopg.Connection,
+    model_key: int,
+    model_code: str,
+    version: str,
+    first: date,
+    last: date,
+    training_rows: int,
+    features: list[str],
+    metrics: dict,
+    artifact: str | None = None,
+) -> int:
     """The version's key; training the same version again updates its metrics and artifact."""
-    row = conn.execute("""
+    row = conn.execute(
+        """
         INSERT INTO gold.model_versions (model_key, model_code, version, training_first_day, training_last_day,
                                          training_rows, features, metrics, artifact)
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
         ON CONFLICT (model_code, version) DO UPDATE SET trained_at = now(), training_rows = excluded.training_rows,
             features = excluded.features, metrics = excluded.metrics, artifact = excluded.artifact
         RETURNING model_version_key""",
-        (model_key, model_code, version, first, last, training_rows, json.dumps(features), json.dumps(_finite(metrics)),
-         artifact)).fetchone()
+        (
+            model_key,
+            model_code,
+            version,
+            first,
+            last,
+            training_rows,
+            json.dumps(features),
+            json.dumps(_finite(metrics)),
+            artifact,
+        ),
+    ).fetchone()
     return row[0]
 
 
@@ -79,13 +115,22 @@ def _finite(value):
 
 def previous_metrics(conn: psycopg.Connection, model_code: str, before_version: str) -> dict | None:
     """The metrics of the newest other version of the model, to compare a new one with."""
-    row = conn.execute("""SELECT metrics FROM gold.model_versions WHERE model_code = %s AND version <> %s
-                          ORDER BY training_last_day DESC, trained_at DESC LIMIT 1""", (model_code, before_version)).fetchone()
+    row = conn.execute(
+        """SELECT metrics FROM gold.model_versions WHERE model_code = %s AND version <> %s
+                          ORDER BY training_last_day DESC, trained_at DESC LIMIT 1""",
+        (model_code, before_version),
+    ).fetchone()
     return row[0] if row else None
 
 
-def replace_predictions(conn: psycopg.Connection, model_key: int, low: datetime, high: datetime, rows: pd.DataFrame,
-                        by: str = "issued_at") -> int:
+def replace_predictions(
+    conn: psycopg.Connection,
+    model_key: int,
+    low: datetime,
+    high: datetime,
+    rows: pd.DataFrame,
+    by: str = "issued_at",
+) -> int:
     """The model's predictions whose `by` (issued_at or ts) is in [low, high), replaced by `rows`, all or nothing."""
     if by not in ("issued_at", "ts"):
         raise ValueError(by)
@@ -93,32 +138,52 @@ def replace_predictions(conn: psycopg.Connection, model_key: int, low: datetime,
     keys = [c for c in PREDICTION_COLUMNS if c.endswith("_key")]
     frame[keys] = frame[keys].astype("Int64")  # a key column with a gap arrives as floats
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute(f"DELETE FROM gold.fact_prediction WHERE model_key = %s AND {by} >= %s AND {by} < %s",
-                    (model_key, low, high))
+        cur.execute(
+            f"DELETE FROM gold.fact_prediction WHERE model_key = %s AND {by} >= %s AND {by} < %s",
+            (model_key, low, high),
+        )
         with cur.copy(f"COPY gold.fact_prediction ({', '.join(PREDICTION_COLUMNS)}) FROM STDIN") as copy:
             for record in frame.itertuples(index=False):
                 copy.write_row([None if _missing(v) else v for v in record])
     return len(frame)
 
 
-def replace_anomalies(conn: psycopg.Connection, model_version_key: int, first: date, last: date, found: pd.DataFrame) -> None:
+def replace_anomalies(
+    conn: psycopg.Connection, model_version_key: int, first: date, last: date, found: pd.DataFrame
+) -> None:
     """The anomalies of the local days first..last; a room found unusual gets `is_anomaly` in the environment fact."""
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("DELETE FROM gold.anomalies WHERE local_day BETWEEN %s AND %s", (first, last))
         with cur.copy("""COPY gold.anomalies (model_version_key, local_day, entity, kind, apartment_key, room_key, device_key,
                          period_start, period_end, score, feature, reason) FROM STDIN""") as copy:
             for a in found.itertuples(index=False):
-                copy.write_row([model_version_key, a.local_day, a.entity, a.kind, int(a.apartment_key),
-                                None if _missing(a.room_key) else int(a.room_key),
-                                None if _missing(a.device_key) else int(a.device_key),
-                                a.start, a.end, a.score, a.feature, a.reason])
+                copy.write_row(
+                    [
+                        model_version_key,
+                        a.local_day,
+                        a.entity,
+                        a.kind,
+                        int(a.apartment_key),
+                        None if _missing(a.room_key) else int(a.room_key),
+                        None if _missing(a.device_key) else int(a.device_key),
+                        a.start,
+                        a.end,
+                        a.score,
+                        a.feature,
+                        a.reason,
+                    ]
+                )
         # is_anomaly: an outlier reading (dbt) or a room the anomaly model flagged (here, after dbt)
-        cur.execute("""UPDATE gold.fact_environment_minute e SET is_anomaly = true
+        cur.execute(
+            """UPDATE gold.fact_environment_minute e SET is_anomaly = true
                        FROM gold.anomalies a
                        WHERE a.local_day BETWEEN %s AND %s AND a.kind = 'room' AND a.room_key = e.room_key
                          AND e.ts >= a.period_start AND e.ts < a.period_end AND e.is_anomaly IS DISTINCT FROM true""",
-                    (first, last))
+            (first, last),
+        )
 
 
 def _missing(value) -> bool:
-    return value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+    return (
+        value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+    )

@@ -17,16 +17,25 @@ FRESHNESS_LIMIT_MINUTES = 10
 def judged_readings(conn: psycopg.Connection, days: list[date]) -> int:
     """Readings and files the checks of these days have to judge (0: nothing arrived for them)."""
     low, high = range_bounds(days)
-    return conn.execute("""SELECT (SELECT count(*) FROM silver.etl_watermark WHERE partition_day = ANY(%s))
+    return conn.execute(
+        """SELECT (SELECT count(*) FROM silver.etl_watermark WHERE partition_day = ANY(%s))
                                   + (SELECT count(*) FROM (SELECT 1 FROM silver.sensor_events WHERE ts >= %s AND ts < %s
-                                                           LIMIT 1) one)""", (days, low, high)).fetchone()[0]
+                                                           LIMIT 1) one)""",
+        (days, low, high),
+    ).fetchone()[0]
 
 
 def duplicate_keys(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
     low, high = range_bounds(days)
-    rows = conn.execute("""SELECT apartment, sensor, measure, ts, count(*) FROM silver.sensor_events
-                           WHERE ts >= %s AND ts < %s GROUP BY 1, 2, 3, 4 HAVING count(*) > 1 LIMIT 20""", (low, high)).fetchall()
-    return not rows, {"duplicate_keys": len(rows), "examples": [f"{a} {s} {m} {t.isoformat()}" for a, s, m, t, _ in rows]}
+    rows = conn.execute(
+        """SELECT apartment, sensor, measure, ts, count(*) FROM silver.sensor_events
+                           WHERE ts >= %s AND ts < %s GROUP BY 1, 2, 3, 4 HAVING count(*) > 1 LIMIT 20""",
+        (low, high),
+    ).fetchall()
+    return not rows, {
+        "duplicate_keys": len(rows),
+        "examples": [f"{a} {s} {m} {t.isoformat()}" for a, s, m, t, _ in rows],
+    }
 
 
 def reconciliation(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
@@ -35,24 +44,40 @@ def reconciliation(conn: psycopg.Connection, days: list[date]) -> tuple[bool, di
     low, high = range_bounds(days)
     total, missing, duplicate, loaded, files = conn.execute(
         """SELECT coalesce(sum(readings_total), 0), coalesce(sum(readings_missing), 0), coalesce(sum(readings_duplicate), 0),
-                  coalesce(sum(rows_loaded), 0), count(*) FROM silver.etl_watermark WHERE partition_day = ANY(%s)""", (days,)).fetchone()
-    in_table, from_stream = conn.execute("""SELECT count(*) FILTER (WHERE source_file_id IS NOT NULL), count(*) FILTER (WHERE source_file_id IS NULL)
-                                            FROM silver.sensor_events WHERE ts >= %s AND ts < %s""", (low, high)).fetchone()
+                  coalesce(sum(rows_loaded), 0), count(*) FROM silver.etl_watermark WHERE partition_day = ANY(%s)""",
+        (days,),
+    ).fetchone()
+    in_table, from_stream = conn.execute(
+        """SELECT count(*) FILTER (WHERE source_file_id IS NOT NULL), count(*) FILTER (WHERE source_file_id IS NULL)
+                                            FROM silver.sensor_events WHERE ts >= %s AND ts < %s""",
+        (low, high),
+    ).fetchone()
     bronze_files, quarantined = conn.execute(
         """SELECT count(*) FILTER (WHERE quarantine_reason IS NULL), count(*) FILTER (WHERE quarantine_reason IS NOT NULL)
-           FROM meta.bronze_sensor_files WHERE partition_day = ANY(%s) AND bronze_path IS NOT NULL""", (days,)).fetchone()
-    facts = {"readings_in_bronze": int(total), "rows_in_silver": int(in_table), "rows_from_mqtt": int(from_stream),
-             "readings_missing": int(missing),
-             "readings_duplicate": int(duplicate), "files_loaded": int(files), "files_readable_in_bronze": int(bronze_files),
-             "files_quarantined": int(quarantined)}
+           FROM meta.bronze_sensor_files WHERE partition_day = ANY(%s) AND bronze_path IS NOT NULL""",
+        (days,),
+    ).fetchone()
+    facts = {
+        "readings_in_bronze": int(total),
+        "rows_in_silver": int(in_table),
+        "rows_from_mqtt": int(from_stream),
+        "readings_missing": int(missing),
+        "readings_duplicate": int(duplicate),
+        "files_loaded": int(files),
+        "files_readable_in_bronze": int(bronze_files),
+        "files_quarantined": int(quarantined),
+    }
     passed = total == loaded + missing + duplicate and loaded == in_table and files == bronze_files
     return passed, facts
 
 
 def outlier_rates(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
     low, high = range_bounds(days)
-    rows = conn.execute("""SELECT measure, count(*), count(*) FILTER (WHERE is_outlier) FROM silver.sensor_events
-                           WHERE ts >= %s AND ts < %s GROUP BY 1 ORDER BY 1""", (low, high)).fetchall()
+    rows = conn.execute(
+        """SELECT measure, count(*), count(*) FILTER (WHERE is_outlier) FROM silver.sensor_events
+                           WHERE ts >= %s AND ts < %s GROUP BY 1 ORDER BY 1""",
+        (low, high),
+    ).fetchall()
     rates = {m: round(o / n, 5) for m, n, o in rows if n}
     worst = {m: r for m, r in rates.items() if r > OUTLIER_RATE_LIMIT}
     return not worst, {"outlier_rate_by_measure": rates, "above_limit": worst, "limit": OUTLIER_RATE_LIMIT}
@@ -61,7 +86,8 @@ def outlier_rates(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dic
 def stuck_sensors(conn: psycopg.Connection, days: list[date], hours: float) -> tuple[bool, dict]:
     """Sensors of normally varying measures whose reading did not change for `hours` or more."""
     low, high = range_bounds(days)
-    rows = conn.execute("""
+    rows = conn.execute(
+        """
         WITH marked AS (
             SELECT apartment, sensor, measure, ts, value,
                    CASE WHEN value IS DISTINCT FROM lag(value) OVER w THEN 1 ELSE 0 END AS changed
@@ -71,7 +97,9 @@ def stuck_sensors(conn: psycopg.Connection, days: list[date], hours: float) -> t
         SELECT apartment, sensor, measure, min(ts), max(ts), min(value) FROM runs
         GROUP BY apartment, sensor, measure, run
         HAVING max(ts) - min(ts) >= make_interval(secs => %s)
-        ORDER BY 4""", (low, high, list(SMOOTH_MEASURES), hours * 3600)).fetchall()
+        ORDER BY 4""",
+        (low, high, list(SMOOTH_MEASURES), hours * 3600),
+    ).fetchall()
     stuck = [f"{a} {s} {m} = {v} from {lo:%Y-%m-%d %H:%M} to {hi:%H:%M} UTC" for a, s, m, lo, hi, v in rows]
     return not stuck, {"stuck_runs": len(stuck), "runs": stuck[:50], "hours": hours}
 
@@ -82,65 +110,98 @@ def gaps(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
     for day in days:
         low, high = day_bounds(day)
         minutes = int((high - low).total_seconds() // 60)
-        rows += conn.execute("""SELECT %s::date, apartment, sensor, %s - count(DISTINCT date_trunc('minute', ts))
+        rows += conn.execute(
+            """SELECT %s::date, apartment, sensor, %s - count(DISTINCT date_trunc('minute', ts))
                                 FROM silver.sensor_events WHERE ts >= %s AND ts < %s GROUP BY apartment, sensor""",
-                             (day, minutes, low, high)).fetchall()
+            (day, minutes, low, high),
+        ).fetchall()
     missing = {f"{d} {a} {s}": int(m) for d, a, s, m in rows if m > 0}
     worst = {k: m for k, m in missing.items() if m > GAP_SHARE_LIMIT * 1440}
-    return not worst, {"missing_minutes_total": sum(missing.values()), "sensor_days_with_gaps": len(missing),
-                       "above_limit": dict(sorted(worst.items(), key=lambda kv: -kv[1])[:30])}
+    return not worst, {
+        "missing_minutes_total": sum(missing.values()),
+        "sensor_days_with_gaps": len(missing),
+        "above_limit": dict(sorted(worst.items(), key=lambda kv: -kv[1])[:30]),
+    }
 
 
 def unknown_references(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
-    rows = conn.execute("""SELECT kind, apartment, sensor, reported_room, expected_room, sum(readings) FROM silver.unknown_references
-                           WHERE partition_day = ANY(%s) GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3""", (days,)).fetchall()
-    listed = [f"{k}: {a} {s}" + (f" reports {r!r}, pidb says {e!r}" if k == "room_mismatch" else "") + f" ({n} readings)"
-              for k, a, s, r, e, n in rows]
+    rows = conn.execute(
+        """SELECT kind, apartment, sensor, reported_room, expected_room, sum(readings) FROM silver.unknown_references
+                           WHERE partition_day = ANY(%s) GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3""",
+        (days,),
+    ).fetchall()
+    listed = [
+        f"{k}: {a} {s}"
+        + (f" reports {r!r}, pidb says {e!r}" if k == "room_mismatch" else "")
+        + f" ({n} readings)"
+        for k, a, s, r, e, n in rows
+    ]
     return not rows, {"references_to_fix": len(rows), "details": listed[:50]}
 
 
 def freshness(conn: psycopg.Connection) -> tuple[bool | None, dict]:
     """The live path keeps up: Silver's newest reading is close to Bronze's newest readable file
     (None: no readable file yet, nothing to judge)."""
-    bronze, silver = conn.execute("""SELECT (SELECT max(doc_ts) FROM meta.bronze_sensor_files WHERE quarantine_reason IS NULL),
+    bronze, silver = (
+        conn.execute("""SELECT (SELECT max(doc_ts) FROM meta.bronze_sensor_files WHERE quarantine_reason IS NULL),
                                             (SELECT max(ts) FROM silver.sensor_events)""").fetchone()
+    )
     if bronze is None:
         return None, {"why": "no readable sensor file has arrived yet"}
     if silver is None:  # everything is still on its way: Silver is behind by all of it
         return False, {"newest_in_bronze": bronze.isoformat(), "newest_in_silver": None}
     lag = (bronze - silver).total_seconds() / 60
-    return lag <= FRESHNESS_LIMIT_MINUTES, {"newest_in_bronze": bronze.isoformat(), "newest_in_silver": silver.isoformat(),
-                                            "lag_minutes": round(lag, 1), "limit_minutes": FRESHNESS_LIMIT_MINUTES}
+    return lag <= FRESHNESS_LIMIT_MINUTES, {
+        "newest_in_bronze": bronze.isoformat(),
+        "newest_in_silver": silver.isoformat(),
+        "lag_minutes": round(lag, 1),
+        "limit_minutes": FRESHNESS_LIMIT_MINUTES,
+    }
 
 
 def parameter(conn: psycopg.Connection, name: str, default: float) -> float:
     exists = conn.execute("SELECT to_regclass('silver.dim_parameters') IS NOT NULL").fetchone()[0]
     if not exists:
         return default
-    row = conn.execute("SELECT value FROM silver.dim_parameters WHERE name = %s ORDER BY valid_from DESC LIMIT 1", (name,)).fetchone()
+    row = conn.execute(
+        "SELECT value FROM silver.dim_parameters WHERE name = %s ORDER BY valid_from DESC LIMIT 1", (name,)
+    ).fetchone()
     return float(row[0]) if row else default
 
 
 WEATHER_COMPLETENESS_LIMIT = 0.95
 
 
-def weather_completeness(conn: psycopg.Connection, days: list[date], core_measures: tuple[str, ...],
-                         leads: int = 46) -> tuple[bool | None, dict]:
+def weather_completeness(
+    conn: psycopg.Connection, days: list[date], core_measures: tuple[str, ...], leads: int = 46
+) -> tuple[bool | None, dict]:
     """Share of the expected core values (site x measure x lead) present per known site and issue day
     (None: no building is tied to a forecast site, nothing to judge)."""
     expected = len(core_measures) * leads
-    rows = conn.execute("""
+    rows = conn.execute(
+        """
         WITH sites AS (SELECT DISTINCT weather_site AS site FROM silver.dim_buildings WHERE weather_site IS NOT NULL),
              days AS (SELECT unnest(%s::date[]) AS issue_day)
         SELECT d.issue_day, s.site, count(w.value)
         FROM days d CROSS JOIN sites s
         LEFT JOIN silver.weather_clean w ON w.issue_day = d.issue_day AND w.site = s.site AND w.measure = ANY(%s)
-        GROUP BY 1, 2 ORDER BY 1, 2""", (days, list(core_measures))).fetchall()
+        GROUP BY 1, 2 ORDER BY 1, 2""",
+        (days, list(core_measures)),
+    ).fetchall()
     if not rows:
         return None, {"why": "no building in pidb is tied to a forecast site"}
     shares = {f"{d} {s}": round(n / expected, 3) for d, s, n in rows}
     short = {k: v for k, v in shares.items() if v < WEATHER_COMPLETENESS_LIMIT}
-    unknown = [r[0] for r in conn.execute("SELECT DISTINCT site FROM silver.weather_clean WHERE issue_day = ANY(%s) AND NOT known_site",
-                                          (days,))]
-    return not short, {"completeness": shares, "below_limit": short, "limit": WEATHER_COMPLETENESS_LIMIT,
-                       "unknown_sites": unknown}
+    unknown = [
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT site FROM silver.weather_clean WHERE issue_day = ANY(%s) AND NOT known_site",
+            (days,),
+        )
+    ]
+    return not short, {
+        "completeness": shares,
+        "below_limit": short,
+        "limit": WEATHER_COMPLETENESS_LIMIT,
+        "unknown_sites": unknown,
+    }

@@ -85,35 +85,67 @@ class StoredSchedule:
 
 
 def schedule_id(household: str, day: date, schedule: Schedule) -> str:
-    content = json.dumps([schedule.grid_import_kw, schedule.battery_charge_kw, schedule.battery_discharge_kw, schedule.starts],
-                         default=str, sort_keys=True)
+    content = json.dumps(
+        [schedule.grid_import_kw, schedule.battery_charge_kw, schedule.battery_discharge_kw, schedule.starts],
+        default=str,
+        sort_keys=True,
+    )
     return f"{household}:{day:%Y%m%d}:{hashlib.sha256(content.encode()).hexdigest()[:10]}"
 
 
-def replace_schedule(conn: psycopg.Connection, apartment_key: int, household: str, day: date, scenario: Scenario,
-                     schedule: Schedule, kpi_row: dict) -> StoredSchedule:
+def replace_schedule(
+    conn: psycopg.Connection,
+    apartment_key: int,
+    household: str,
+    day: date,
+    scenario: Scenario,
+    schedule: Schedule,
+    kpi_row: dict,
+) -> StoredSchedule:
     """Store a household's schedule of the day, replacing any earlier one of that day, all or nothing."""
     sid = schedule_id(household, day, schedule)
     step = timedelta(minutes=scenario.step_minutes)
     starts_at = {}
     for name, k in schedule.starts.items():
         starts_at.setdefault(k, []).append(name)
-    rows = [(sid, apartment_key, household, day, t, scenario.slot_start(t), scenario.slot_start(t) + step,
-             schedule.grid_import_kw[t], schedule.grid_export_kw[t], schedule.battery_charge_kw[t],
-             schedule.battery_discharge_kw[t], schedule.soc[t], schedule.pv_used_kw[t],
-             json.dumps({n: kw[t] for n, kw in schedule.appliances_kw.items()}), json.dumps(starts_at.get(t, [])))
-            for t in range(scenario.slots)]
+    rows = [
+        (
+            sid,
+            apartment_key,
+            household,
+            day,
+            t,
+            scenario.slot_start(t),
+            scenario.slot_start(t) + step,
+            schedule.grid_import_kw[t],
+            schedule.grid_export_kw[t],
+            schedule.battery_charge_kw[t],
+            schedule.battery_discharge_kw[t],
+            schedule.soc[t],
+            schedule.pv_used_kw[t],
+            json.dumps({n: kw[t] for n, kw in schedule.appliances_kw.items()}),
+            json.dumps(starts_at.get(t, [])),
+        )
+        for t in range(scenario.slots)
+    ]
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute("SELECT schedule_id FROM gold.schedule_kpis WHERE household = %s AND local_day = %s", (household, day))
+        cur.execute(
+            "SELECT schedule_id FROM gold.schedule_kpis WHERE household = %s AND local_day = %s",
+            (household, day),
+        )
         for (old,) in cur.fetchall():
             cur.execute("DELETE FROM gold.schedules WHERE schedule_id = %s", (old,))
-        cur.execute("DELETE FROM gold.schedule_kpis WHERE household = %s AND local_day = %s", (household, day))
+        cur.execute(
+            "DELETE FROM gold.schedule_kpis WHERE household = %s AND local_day = %s", (household, day)
+        )
         with cur.copy("""COPY gold.schedules (schedule_id, apartment_key, household, local_day, slot, slot_start, slot_end,
                          grid_import_kw, grid_export_kw, battery_charge_kw, battery_discharge_kw, soc, pv_used_kw,
                          appliances_kw, appliance_starts) FROM STDIN""") as copy:
             for row in rows:
                 copy.write_row(row)
         columns = ["schedule_id", "apartment_key", "household", "local_day", *kpi_row]
-        cur.execute(f"INSERT INTO gold.schedule_kpis ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
-                    [sid, apartment_key, household, day, *kpi_row.values()])
+        cur.execute(
+            f"INSERT INTO gold.schedule_kpis ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
+            [sid, apartment_key, household, day, *kpi_row.values()],
+        )
     return StoredSchedule(sid, household, day)

@@ -115,14 +115,30 @@ CREATE OR REPLACE VIEW meta.quarantine AS
     FROM meta.stream_quarantine q;
 """.replace("__PLATFORM_TIMEZONE__", PLATFORM_TIMEZONE)
 
-EVENT_TYPES = ["text", "text", "text", "text", "text", "timestamptz", "float8", "text", "bool", "text", "bool", "text", "int8"]
+EVENT_TYPES = [
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "timestamptz",
+    "float8",
+    "text",
+    "bool",
+    "text",
+    "bool",
+    "text",
+    "int8",
+]
 
 
 def day_bounds(day: date, tz_name: str = PLATFORM_TIMEZONE) -> tuple[datetime, datetime]:
     """The UTC instants of a local day's midnights (23 or 25 hours apart at DST changes)."""
     tz = zone(tz_name)
     nxt = day + timedelta(days=1)
-    return datetime(day.year, day.month, day.day, tzinfo=tz), datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz)
+    return datetime(day.year, day.month, day.day, tzinfo=tz), datetime(
+        nxt.year, nxt.month, nxt.day, tzinfo=tz
+    )
 
 
 def range_bounds(days: list[date]) -> tuple[datetime, datetime]:
@@ -167,16 +183,22 @@ def refresh_unknown_references(cur: psycopg.Cursor, day: date) -> None:
     """Re-list the day's sensors unknown to pidb (or not of that apartment) and rooms that differ from pidb."""
     name = partition_name(day)
     cur.execute("DELETE FROM silver.unknown_references WHERE partition_day = %s", (day,))
-    cur.execute("""SELECT to_regclass(%s) IS NOT NULL, to_regclass('silver.dim_sensors') IS NOT NULL
+    cur.execute(
+        """SELECT to_regclass(%s) IS NOT NULL, to_regclass('silver.dim_sensors') IS NOT NULL
                           AND to_regclass('silver.dim_rooms') IS NOT NULL AND to_regclass('silver.dim_buildings') IS NOT NULL""",
-                (f"silver.{name}",))
+        (f"silver.{name}",),
+    )
     with_day, with_dims = cur.fetchone()
     if not with_day:
         return
-    reference = ("""SELECT s.external_id, b.code AS apartment, r.name AS room FROM silver.dim_sensors s
+    reference = (
+        """SELECT s.external_id, b.code AS apartment, r.name AS room FROM silver.dim_sensors s
                     JOIN silver.dim_rooms r ON r.id = s.room_id JOIN silver.dim_buildings b ON b.id = r.building_id"""
-                 if with_dims else "SELECT NULL::text AS external_id, NULL::text AS apartment, NULL::text AS room WHERE false")
-    cur.execute(sql.SQL("""
+        if with_dims
+        else "SELECT NULL::text AS external_id, NULL::text AS apartment, NULL::text AS room WHERE false"
+    )
+    cur.execute(
+        sql.SQL("""
         INSERT INTO silver.unknown_references
             (partition_day, apartment, sensor, kind, reported_room, expected_room, readings, first_ts, last_ts)
         SELECT %s, e.apartment, e.sensor,
@@ -186,11 +208,19 @@ def refresh_unknown_references(cur: psycopg.Cursor, day: date) -> None:
                count(*), min(e.ts), max(e.ts)
         FROM {} e LEFT JOIN ({}) ref ON ref.external_id = e.sensor
         WHERE ref.external_id IS NULL OR ref.apartment <> e.apartment OR (e.room IS NOT NULL AND e.room <> ref.room)
-        GROUP BY 2, 3, 4, 5, 6""").format(sql.Identifier("silver", name), sql.SQL(reference)), (day,))
+        GROUP BY 2, 3, 4, 5, 6""").format(sql.Identifier("silver", name), sql.SQL(reference)),
+        (day,),
+    )
 
 
-def replace_day(conn: psycopg.Connection, day: date, events: pd.DataFrame, watermark: pd.DataFrame,
-                errors: pd.DataFrame, attributes: pd.DataFrame) -> None:
+def replace_day(
+    conn: psycopg.Connection,
+    day: date,
+    events: pd.DataFrame,
+    watermark: pd.DataFrame,
+    errors: pd.DataFrame,
+    attributes: pd.DataFrame,
+) -> None:
     """Swap in a new version of one day of Silver sensor data, all or nothing."""
     name = partition_name(day)
     low, high = day_bounds(day)
@@ -198,9 +228,17 @@ def replace_day(conn: psycopg.Connection, day: date, events: pd.DataFrame, water
         cur.execute(f"DROP TABLE IF EXISTS silver.{name}__load")
         cur.execute(f"CREATE TABLE silver.{name}__load (LIKE silver.sensor_events)")
         copy_frame(cur, f"silver.{name}__load", events, EVENT_TYPES)
-        cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK (ts >= {} AND ts < {})").format(
-            sql.Identifier("silver", f"{name}__load"), sql.Identifier(f"{name}_range"), sql.Literal(low), sql.Literal(high)))
-        cur.execute(f"CREATE UNIQUE INDEX {name}__load_key ON silver.{name}__load (apartment, sensor, measure, ts)")
+        cur.execute(
+            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK (ts >= {} AND ts < {})").format(
+                sql.Identifier("silver", f"{name}__load"),
+                sql.Identifier(f"{name}_range"),
+                sql.Literal(low),
+                sql.Literal(high),
+            )
+        )
+        cur.execute(
+            f"CREATE UNIQUE INDEX {name}__load_key ON silver.{name}__load (apartment, sensor, measure, ts)"
+        )
         cur.execute(f"ANALYZE silver.{name}__load")  # Gold's queries are planned on these statistics
         partition_lock(cur, name)
         cur.execute("SELECT to_regclass(%s)", (f"silver.{name}",))
@@ -212,28 +250,49 @@ def replace_day(conn: psycopg.Connection, day: date, events: pd.DataFrame, water
             cur.execute(f"DROP TABLE silver.{name}")
         cur.execute(f"ALTER TABLE silver.{name}__load RENAME TO {name}")
         cur.execute(f"ALTER INDEX silver.{name}__load_key RENAME TO {name}_key")
-        cur.execute(sql.SQL("ALTER TABLE silver.sensor_events ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(
-            sql.Identifier("silver", name), sql.Literal(low), sql.Literal(high)))
-        for table, frame in (("etl_watermark", watermark), ("sensor_errors", errors), ("sensor_attributes", attributes)):
+        cur.execute(
+            sql.SQL(
+                "ALTER TABLE silver.sensor_events ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})"
+            ).format(sql.Identifier("silver", name), sql.Literal(low), sql.Literal(high))
+        )
+        for table, frame in (
+            ("etl_watermark", watermark),
+            ("sensor_errors", errors),
+            ("sensor_attributes", attributes),
+        ):
             cur.execute(f"DELETE FROM silver.{table} WHERE partition_day = %s", (day,))
             if len(frame):
                 copy_frame(cur, f"silver.{table}", frame)  # the caller has set partition_day
         refresh_unknown_references(cur, day)
 
 
-def replace_tail(conn: psycopg.Connection, day: date, start: datetime, events: pd.DataFrame, watermark: pd.DataFrame,
-                 errors: pd.DataFrame, attributes: pd.DataFrame, file_ids: list[int]) -> None:
+def replace_tail(
+    conn: psycopg.Connection,
+    day: date,
+    start: datetime,
+    events: pd.DataFrame,
+    watermark: pd.DataFrame,
+    errors: pd.DataFrame,
+    attributes: pd.DataFrame,
+    file_ids: list[int],
+) -> None:
     """Replace the day's rows from `start` on, and the accounts of the files dated there, all or nothing."""
     table = sql.Identifier("silver", partition_name(day))
     with conn.transaction(), conn.cursor() as cur:
         # stream writes to this day wait until the tail is in (SHARE ROW EXCLUSIVE blocks inserts)
         cur.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(table))
-        cur.execute(sql.SQL("DELETE FROM {} WHERE ts >= %s AND source_file_id IS NOT NULL").format(table), (start,))
+        cur.execute(
+            sql.SQL("DELETE FROM {} WHERE ts >= %s AND source_file_id IS NOT NULL").format(table), (start,)
+        )
         cur.execute("CREATE TEMP TABLE sensor_events_tail (LIKE silver.sensor_events) ON COMMIT DROP")
         copy_frame(cur, "sensor_events_tail", events, EVENT_TYPES)
         # the file's copy of a reading that also came over MQTT wins
-        cur.execute(sql.SQL("""DELETE FROM {} e USING sensor_events_tail t WHERE e.source_file_id IS NULL
-                               AND (e.apartment, e.sensor, e.measure, e.ts) = (t.apartment, t.sensor, t.measure, t.ts)""").format(table))
+        cur.execute(
+            sql.SQL("""DELETE FROM {} e USING sensor_events_tail t WHERE e.source_file_id IS NULL
+                               AND (e.apartment, e.sensor, e.measure, e.ts) = (t.apartment, t.sensor, t.measure, t.ts)""").format(
+                table
+            )
+        )
         cur.execute(sql.SQL("INSERT INTO {} SELECT * FROM sensor_events_tail").format(table))
         cur.execute("DELETE FROM silver.etl_watermark WHERE file_id = ANY(%s)", (file_ids,))
         cur.execute("DELETE FROM silver.sensor_errors WHERE source_file_id = ANY(%s)", (file_ids,))
@@ -242,8 +301,15 @@ def replace_tail(conn: psycopg.Connection, day: date, start: datetime, events: p
         if len(errors):
             copy_frame(cur, "silver.sensor_errors", errors)
         if len(attributes):  # the tail saw the newest values
-            cur.execute("""DELETE FROM silver.sensor_attributes WHERE partition_day = %s
+            cur.execute(
+                """DELETE FROM silver.sensor_attributes WHERE partition_day = %s
                            AND (apartment, sensor, attribute) IN (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))""",
-                        (day, list(attributes["apartment"]), list(attributes["sensor"]), list(attributes["attribute"])))
+                (
+                    day,
+                    list(attributes["apartment"]),
+                    list(attributes["sensor"]),
+                    list(attributes["attribute"]),
+                ),
+            )
             copy_frame(cur, "silver.sensor_attributes", attributes)
         refresh_unknown_references(cur, day)

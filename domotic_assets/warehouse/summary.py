@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import psycopg
 
@@ -12,10 +11,13 @@ from domotic_assets.warehouse import gold_quality
 
 def table_rows(conn: psycopg.Connection, schemas=("meta", "silver", "gold")) -> list[tuple[str, int]]:
     # partitioned tables once (their partitions are counted in them), views not at all
-    tables = conn.execute("""SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    tables = conn.execute(
+        """SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                              WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p') AND NOT c.relispartition
                                AND c.relname NOT LIKE '%%\\_\\_load'
-                             ORDER BY 1""", (list(schemas),)).fetchall()
+                             ORDER BY 1""",
+        (list(schemas),),
+    ).fetchall()
     return [(name, conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]) for (name,) in tables]
 
 
@@ -26,16 +28,24 @@ def sensor_file_summary(conn: psycopg.Connection) -> dict:
     reasons = conn.execute("""SELECT quarantine_reason, count(*) FROM meta.bronze_sensor_files
                               WHERE quarantine_reason IS NOT NULL GROUP BY 1 ORDER BY 2 DESC""").fetchall()
     weather = conn.execute("SELECT count(*) FROM meta.bronze_weather_files").fetchone()[0]
-    return {"registered": total, "stored": stored, "not_yet_stored": pending,
-            "quarantined": dict(reasons), "weather_files": weather}
+    return {
+        "registered": total,
+        "stored": stored,
+        "not_yet_stored": pending,
+        "quarantined": dict(reasons),
+        "weather_files": weather,
+    }
 
 
 def gold_figures(conn: psycopg.Connection, first: date, last: date, ground_truth: str | None) -> str:
     """One line on Gold for the demo: energy against the meter, cost, and presence against the truth."""
     days = gold_quality.days_between(first, last)
     _ok, energy = gold_quality.energy_reconciliation(conn, days)
-    kwh, chf = conn.execute("""SELECT sum(energy_kwh), sum(cost_chf) FROM gold.fact_energy_minute
-                               WHERE is_main_meter AND local_day BETWEEN %s AND %s""", (first, last)).fetchone()
+    kwh, chf = conn.execute(
+        """SELECT sum(energy_kwh), sum(cost_chf) FROM gold.fact_energy_minute
+                               WHERE is_main_meter AND local_day BETWEEN %s AND %s""",
+        (first, last),
+    ).fetchone()
     line = f"{kwh or 0:.1f} kWh, CHF {chf or 0:.2f} (main meters), worst gap to the meter {energy['worst_gap_pct']} %"
     truth = gold_quality.occupancy_file(ground_truth)
     if truth:
@@ -46,15 +56,21 @@ def gold_figures(conn: psycopg.Connection, first: date, last: date, ground_truth
 
 def schedule_figures(conn: psycopg.Connection, first: date, last: date) -> str | None:
     """One line on the schedules of the days: how many, and what they save against the rule-based strategy."""
-    row = conn.execute("""SELECT count(*), count(DISTINCT household), sum(comparable_rule_based_chf), sum(comparable_optimised_chf),
+    row = conn.execute(
+        """SELECT count(*), count(DISTINCT household), sum(comparable_rule_based_chf), sum(comparable_optimised_chf),
                                  count(*) FILTER (WHERE status <> 'optimal')
-                          FROM gold.schedule_kpis WHERE local_day BETWEEN %s AND %s""", (first, last)).fetchone()
+                          FROM gold.schedule_kpis WHERE local_day BETWEEN %s AND %s""",
+        (first, last),
+    ).fetchone()
     count, households, rules, optimised, not_optimal = row
     if not count:
         return None
     saving = 100 * (rules - optimised) / abs(rules) if rules else 0.0
-    return (f"{count} schedules for {households} household(s): CHF {optimised:.2f} optimised against CHF {rules:.2f} "
-            f"rule-based ({saving:+.1f} %, energy left in the battery counted)" + (f"; {not_optimal} not optimal" if not_optimal else ""))
+    return (
+        f"{count} schedules for {households} household(s): CHF {optimised:.2f} optimised against CHF {rules:.2f} "
+        f"rule-based ({saving:+.1f} %, energy left in the battery counted)"
+        + (f"; {not_optimal} not optimal" if not_optimal else "")
+    )
 
 
 def prediction_figures(conn: psycopg.Connection) -> list[str]:
@@ -65,12 +81,21 @@ def prediction_figures(conn: psycopg.Connection) -> list[str]:
                  AND NOT v.metrics ? 'not_evaluated' ORDER BY v.training_last_day DESC LIMIT 1)
         FROM gold.dim_model m LEFT JOIN gold.fact_prediction p USING (model_key)
         GROUP BY m.model_key, m.code ORDER BY m.model_key""").fetchall()
-    shown = {"energy_forecast": ("mae_kwh", "typical_day_mae_kwh", "improvement_vs_typical_day"),
-             "presence": ("f1", "baseline_f1"), "anomaly_detection": ()}
+    shown = {
+        "energy_forecast": ("mae_kwh", "typical_day_mae_kwh", "improvement_vs_typical_day"),
+        "presence": ("f1", "baseline_f1"),
+        "anomaly_detection": (),
+    }
     lines = []
     for code, count, first, last, metrics in rows:
-        scores = ", ".join(f"{k}={metrics[k]}" for k in shown.get(code, ()) if metrics and metrics.get(k) is not None)
-        lines.append(f"{code}: {count:,} predictions" + (f" for {first} .. {last}" if count else "") + (f" ({scores})" if scores else ""))
+        scores = ", ".join(
+            f"{k}={metrics[k]}" for k in shown.get(code, ()) if metrics and metrics.get(k) is not None
+        )
+        lines.append(
+            f"{code}: {count:,} predictions"
+            + (f" for {first} .. {last}" if count else "")
+            + (f" ({scores})" if scores else "")
+        )
     anomalies = conn.execute("SELECT count(*) FROM gold.anomalies").fetchone()[0]
     lines.append(f"anomalies found: {anomalies} (gold.anomalies, each with its reason)")
     return lines

@@ -56,11 +56,21 @@ CREATE INDEX IF NOT EXISTS stream_quarantine_received ON meta.stream_quarantine 
 """
 
 STAGING = {
-    "household": ("stream_household", HOUSEHOLD_COLUMNS,
-                  ["text", "text", "timestamptz", "float8", "text", "bool", "text", "timestamptz"]),
-    "sensor": ("stream_sensor", SENSOR_COLUMNS,
-               ["text", "text", "text", "text", "text", "timestamptz", "float8", "text", "bool", "text", "text"]),
-    "quarantine": ("stream_quarantine", QUARANTINE_COLUMNS, ["text", "text", "bytea", "text", "text", "timestamptz"]),
+    "household": (
+        "stream_household",
+        HOUSEHOLD_COLUMNS,
+        ["text", "text", "timestamptz", "float8", "text", "bool", "text", "timestamptz"],
+    ),
+    "sensor": (
+        "stream_sensor",
+        SENSOR_COLUMNS,
+        ["text", "text", "text", "text", "text", "timestamptz", "float8", "text", "bool", "text", "text"],
+    ),
+    "quarantine": (
+        "stream_quarantine",
+        QUARANTINE_COLUMNS,
+        ["text", "text", "bytea", "text", "text", "timestamptz"],
+    ),
 }
 
 STAGING_DDL = """
@@ -110,8 +120,14 @@ def ensure_day_partition(conn: psycopg.Connection, parent: str, day: date) -> No
         partition_lock(cur, name)
         cur.execute("SELECT to_regclass(%s)", (f"silver.{name}",))
         if cur.fetchone()[0] is None:
-            cur.execute(sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
-                sql.Identifier("silver", name), sql.Identifier("silver", parent), sql.Literal(low), sql.Literal(high)))
+            cur.execute(
+                sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
+                    sql.Identifier("silver", name),
+                    sql.Identifier("silver", parent),
+                    sql.Literal(low),
+                    sql.Literal(high),
+                )
+            )
 
 
 class TelemetryWriter:
@@ -138,7 +154,11 @@ class TelemetryWriter:
         self._ensure_partitions("sensor_events", batch.sensor, SENSOR_COLUMNS.index("ts"))
         stored = {}
         with self.conn.transaction(), self.conn.cursor() as cur:
-            for kind, rows in (("household", batch.household), ("sensor", batch.sensor), ("quarantine", batch.quarantine)):
+            for kind, rows in (
+                ("household", batch.household),
+                ("sensor", batch.sensor),
+                ("quarantine", batch.quarantine),
+            ):
                 stored[kind] = 0
                 if not rows:
                     continue
@@ -150,5 +170,9 @@ class TelemetryWriter:
                 cur.execute(self._sensor_insert if kind == "sensor" else INSERTS[kind])
                 stored[kind] = cur.rowcount
         readings = len(batch.household) + len(batch.sensor)
-        return WriteResult(household_rows=stored["household"], sensor_rows=stored["sensor"], quarantined=stored["quarantine"],
-                           duplicates=readings - stored["household"] - stored["sensor"])
+        return WriteResult(
+            household_rows=stored["household"],
+            sensor_rows=stored["sensor"],
+            quarantined=stored["quarantine"],
+            duplicates=readings - stored["household"] - stored["sensor"],
+        )

@@ -24,16 +24,22 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
-from domotic_assets_tests.servers.base import port_answers, port_free, free_port
+from domotic_assets_tests.servers.base import free_port, port_answers, port_free
 from domotic_assets_tests.servers.mariadb import MariaDbServer, answers
 from domotic_assets_tests.servers.mosquitto import MosquittoServer
 from domotic_assets_tests.servers.samba import SambaServer
 from domotic_assets_tests.servers.sshd import SftpServer
 
-STATE = Path(os.environ.get("DOMOTIC_TEST_STATE", Path(__file__).resolve().parents[2] / ".domotic-test")).resolve()
+STATE = Path(
+    os.environ.get("DOMOTIC_TEST_STATE", Path(__file__).resolve().parents[2] / ".domotic-test")
+).resolve()
 NAMES = ("postgres", "mariadb", "mosquitto", "samba", "sftp")
-PRIVATE = {"mariadb": (MariaDbServer, 33307), "mosquitto": (MosquittoServer, 11883),
-           "samba": (SambaServer, 14445), "sftp": (SftpServer, 12222)}
+PRIVATE = {
+    "mariadb": (MariaDbServer, 33307),
+    "mosquitto": (MosquittoServer, 11883),
+    "samba": (SambaServer, 14445),
+    "sftp": (SftpServer, 12222),
+}
 
 
 @contextmanager
@@ -49,7 +55,11 @@ def _registry():
 
 def _alive(name: str, info: dict) -> bool:
     if name == "postgres":
-        return EmbeddedPostgres(Path(info["folder"])).running_port() == info["port"] if info.get("folder") else True
+        return (
+            EmbeddedPostgres(Path(info["folder"])).running_port() == info["port"]
+            if info.get("folder")
+            else True
+        )
     if name == "mariadb":
         return answers(info["url"])
     return port_answers(info["port"])
@@ -60,7 +70,9 @@ def _reuse(name: str) -> dict | None:
     if name == "postgres" and os.environ.get("DOMOTIC_TEST_PG_DSN"):
         return {"dsn": os.environ["DOMOTIC_TEST_PG_DSN"]}
     if name == "mariadb":
-        for url in filter(None, (os.environ.get("DOMOTIC_TEST_MYSQL_URL"), "mysql+pymysql://root@127.0.0.1:3306/")):
+        for url in filter(
+            None, (os.environ.get("DOMOTIC_TEST_MYSQL_URL"), "mysql+pymysql://root@127.0.0.1:3306/")
+        ):
             if answers(url):
                 return {"url": url}
     return None

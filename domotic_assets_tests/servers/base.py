@@ -64,14 +64,20 @@ class PrivateServer:
     def log_path(self) -> Path:
         return self.folder / "server.log"
 
-    def start(self) -> "PrivateServer":
+    def start(self) -> PrivateServer:
         if not port_free(self.port):
             raise RuntimeError(f"{self.kind}: port {self.port} is already taken")
         self.folder.mkdir(parents=True, exist_ok=True)
         self.prepare()
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(self.command(), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                                            start_new_session=True, cwd=self.folder)
+            self.process = subprocess.Popen(
+                self.command(),
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=self.folder,
+            )
         (self.folder / "group.pid").write_text(str(self.process.pid))
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
@@ -82,7 +88,9 @@ class PrivateServer:
             time.sleep(0.1)
         tail = self.log_path.read_text(errors="replace")[-3000:]
         self.kill()
-        raise RuntimeError(f"{self.kind} did not start on port {self.port}; its log ({self.log_path}):\n{tail}")
+        raise RuntimeError(
+            f"{self.kind} did not start on port {self.port}; its log ({self.log_path}):\n{tail}"
+        )
 
     def _signal(self, sig: int) -> None:
         pid_file = self.folder / "group.pid"

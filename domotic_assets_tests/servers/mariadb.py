@@ -34,14 +34,31 @@ class MariaDbServer(PrivateServer):
         data = self.folder / "data"
         if not (data / "mysql").exists():
             shutil.rmtree(data, ignore_errors=True)  # a half-made data folder
-            subprocess.run([binary("mariadb-install-db", "mariadb-server"), "--no-defaults", f"--datadir={data}",
-                            f"--user={self.user}", "--auth-root-authentication-method=normal", "--skip-test-db"],
-                           check=True, capture_output=True)
+            subprocess.run(
+                [
+                    binary("mariadb-install-db", "mariadb-server"),
+                    "--no-defaults",
+                    f"--datadir={data}",
+                    f"--user={self.user}",
+                    "--auth-root-authentication-method=normal",
+                    "--skip-test-db",
+                ],
+                check=True,
+                capture_output=True,
+            )
 
     def command(self) -> list[str]:
-        return [self._mariadbd, "--no-defaults", f"--datadir={self.folder / 'data'}", f"--port={self.port}",
-                "--bind-address=127.0.0.1", f"--socket={self.folder / 'mysqld.sock'}",
-                f"--pid-file={self.folder / 'mysqld.pid'}", f"--user={self.user}", "--skip-name-resolve"]
+        return [
+            self._mariadbd,
+            "--no-defaults",
+            f"--datadir={self.folder / 'data'}",
+            f"--port={self.port}",
+            "--bind-address=127.0.0.1",
+            f"--socket={self.folder / 'mysqld.sock'}",
+            f"--pid-file={self.folder / 'mysqld.pid'}",
+            f"--user={self.user}",
+            "--skip-name-resolve",
+        ]
 
     def ready(self) -> bool:
         return answers(self.url)

@@ -68,16 +68,33 @@ class SambaServer(PrivateServer):
         self.conf.write_text(CONFIG.format(port=self.port, folder=self.folder, share=SHARE, user=self.user))
         self._smbd = smbd
         password = self.password
-        subprocess.run([binary("smbpasswd", "samba"), "-c", str(self.conf), "-s", "-a", self.user],
-                       input=f"{password}\n{password}\n", text=True, check=True, capture_output=True)
+        subprocess.run(
+            [binary("smbpasswd", "samba"), "-c", str(self.conf), "-s", "-a", self.user],
+            input=f"{password}\n{password}\n",
+            text=True,
+            check=True,
+            capture_output=True,
+        )
 
     def command(self) -> list[str]:
-        return [self._smbd, "--foreground", "--no-process-group", "--debug-stdout", "-d", "1",
-                f"--configfile={self.conf}"]
+        return [
+            self._smbd,
+            "--foreground",
+            "--no-process-group",
+            "--debug-stdout",
+            "-d",
+            "1",
+            f"--configfile={self.conf}",
+        ]
 
     def url(self, path: str = "") -> str:
         return f"smb://{self.user}@127.0.0.1:{self.port}/{SHARE}" + (f"/{path}" if path else "")
 
     def info(self) -> dict:
-        return {**super().info(), "url": self.url(), "user": self.user, "password": self.password,
-                "share_path": str(self.share_path)}
+        return {
+            **super().info(),
+            "url": self.url(),
+            "user": self.user,
+            "password": self.password,
+            "share_path": str(self.share_path),
+        }

@@ -47,8 +47,11 @@ class SftpServer(PrivateServer):
 
     def _keygen(self, path: Path) -> None:
         if not path.exists():
-            subprocess.run([binary("ssh-keygen", "openssh-client"), "-q", "-t", "ed25519", "-N", "", "-f", str(path)],
-                           check=True, capture_output=True)
+            subprocess.run(
+                [binary("ssh-keygen", "openssh-client"), "-q", "-t", "ed25519", "-N", "", "-f", str(path)],
+                check=True,
+                capture_output=True,
+            )
 
     def prepare(self) -> None:
         self._sshd = binary("sshd", "openssh-server")
@@ -60,8 +63,9 @@ class SftpServer(PrivateServer):
         (self.folder / "authorized_keys").write_text(Path(f"{self.client_key}.pub").read_text())
         host_key = Path(self.folder / "host_key.pub").read_text().split()
         self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {host_key[0]} {host_key[1]}\n")
-        (self.folder / "sshd_config").write_text(CONFIG.format(port=self.port, folder=self.folder, user=self.user,
-                                                               root=self.root))
+        (self.folder / "sshd_config").write_text(
+            CONFIG.format(port=self.port, folder=self.folder, user=self.user, root=self.root)
+        )
 
     def command(self) -> list[str]:
         return [self._sshd, "-D", "-e", "-f", str(self.folder / "sshd_config")]
@@ -70,5 +74,11 @@ class SftpServer(PrivateServer):
         return f"sftp://{self.user}@127.0.0.1:{self.port}/{path}"
 
     def info(self) -> dict:
-        return {**super().info(), "url": self.url(), "user": self.user, "key": str(self.client_key),
-                "known_hosts": str(self.known_hosts), "root": str(self.root)}
+        return {
+            **super().info(),
+            "url": self.url(),
+            "user": self.user,
+            "key": str(self.client_key),
+            "known_hosts": str(self.known_hosts),
+            "root": str(self.root),
+        }

@@ -18,7 +18,6 @@ A share that refuses us (bad credentials, missing share) is not hammered: the se
 4 ... up to 15 minutes between attempts, saying why in its skip reason, until the share answers.
 """
 
-
 import json
 import time
 from contextlib import closing
@@ -54,27 +53,41 @@ def days_with_a_queued_run(instance: dg.DagsterInstance) -> set[str]:
 
 
 LIVE_SELECTION = dg.AssetSelection.assets(bronze_sensor_files.key).downstream() & (
-    dg.AssetSelection.assets(bronze_sensor_files.key, "sensor_events") | GOLD_DAILY)
+    dg.AssetSelection.assets(bronze_sensor_files.key, "sensor_events") | GOLD_DAILY
+)
 """A run for new files carries them through Bronze, Silver and the day's Gold facts and aggregates built
 from them, nothing more: models retrain on their own schedule, schedules are planned a day ahead."""
 
 
-@dg.sensor(asset_selection=LIVE_SELECTION, minimum_interval_seconds=TICK_SECONDS, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(
+    asset_selection=LIVE_SELECTION,
+    minimum_interval_seconds=TICK_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
 def sensor_files_sensor(
-    context: dg.SensorEvaluationContext, warehouse: WarehouseResource, landing: LandingResource,
-    bronze: BronzeResource, pidb: PidbResource,
+    context: dg.SensorEvaluationContext,
+    warehouse: WarehouseResource,
+    landing: LandingResource,
+    bronze: BronzeResource,
+    pidb: PidbResource,
 ) -> dg.SensorResult:
     cursor = json.loads(context.cursor) if context.cursor else {}
     refused = cursor.get("refused")
     if refused and time.time() < refused["until"]:
-        return dg.SensorResult(cursor=context.cursor, skip_reason=(
-            f"{refused['reason']} (next attempt in {refused['until'] - time.time():.0f} s)"))
+        return dg.SensorResult(
+            cursor=context.cursor,
+            skip_reason=(f"{refused['reason']} (next attempt in {refused['until'] - time.time():.0f} s)"),
+        )
     with warehouse.connect() as conn:
         try:
             with closing(landing.open(patience=0)) as share:
                 report = ingest_sensor_files(
-                    share, conn, bronze.path, pidb.apartment_timezone(context.log),
-                    previous_look=cursor.get("waiting", {}), limit=MAX_FILES_PER_TICK,
+                    share,
+                    conn,
+                    bronze.path,
+                    pidb.apartment_timezone(context.log),
+                    previous_look=cursor.get("waiting", {}),
+                    limit=MAX_FILES_PER_TICK,
                 )
         except SourceError as exc:
             if isinstance(exc, SourceRefused):
@@ -94,15 +107,26 @@ def sensor_files_sensor(
         if key in queued:
             continue
         # one request per day and state of its backlog: a failed run is not re-requested every tick
-        requests.append(dg.RunRequest(partition_key=key, run_key=f"bronze_sensor_files:{key}:{newest}",
-                                      tags={"domotic/files_waiting": str(count), LIVE_DAY_TAG: key}))
+        requests.append(
+            dg.RunRequest(
+                partition_key=key,
+                run_key=f"bronze_sensor_files:{key}:{newest}",
+                tags={"domotic/files_waiting": str(count), LIVE_DAY_TAG: key},
+            )
+        )
     if skipped:
-        context.log.warning(f"files dated outside the partitions were registered but not requested: {skipped}")
+        context.log.warning(
+            f"files dated outside the partitions were registered but not requested: {skipped}"
+        )
     new_cursor = {"waiting": report.waiting, "registered": cursor.get("registered", 0) + report.registered}
     return dg.SensorResult(
         run_requests=requests,
         cursor=json.dumps(new_cursor),
-        skip_reason=None if requests else (
-            f"the queued runs of {', '.join(sorted(queued))} will take the new files" if queued and pending
-            else f"no new complete files ({len(report.waiting)} still being written)"),
+        skip_reason=None
+        if requests
+        else (
+            f"the queued runs of {', '.join(sorted(queued))} will take the new files"
+            if queued and pending
+            else f"no new complete files ({len(report.waiting)} still being written)"
+        ),
     )

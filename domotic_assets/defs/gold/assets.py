@@ -7,8 +7,9 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
@@ -60,8 +61,14 @@ def _target(context: dg.AssetExecutionContext, window: str, dsn: str) -> Path:
     return RUNS_DIR / f"{context.op_execution_context.op.name}-{window}-{digest}"
 
 
-def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args: list[str],
-               window: str = "all", days: list | None = None):
+def _dbt_build(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    args: list[str],
+    window: str = "all",
+    days: list | None = None,
+):
     """`dbt build` against the platform's warehouse, holding the run's days of Gold (one writer per day).
     When it rebuilds the energy facts of `days`, it records the Silver meter readings they were built
     from, which `energy_reconciliation` judges them against.
@@ -85,20 +92,33 @@ def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
             shutil.rmtree(folder, ignore_errors=True)
 
 
-@dbt_assets(manifest=manifest, project=dbt_project, select="tag:reference", dagster_dbt_translator=translator,
-            name="gold_dimensions")
+@dbt_assets(
+    manifest=manifest,
+    project=dbt_project,
+    select="tag:reference",
+    dagster_dbt_translator=translator,
+    name="gold_dimensions",
+)
 def gold_dimensions(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Dimensions of the star schema, rebuilt from the Silver reference tables. A fact's relationship
     test names a dimension too: `buildable` keeps it for the facts' run, where it belongs."""
     yield from _dbt_build(context, dbt, warehouse, ["--indirect-selection", "buildable"])
 
 
-@dbt_assets(manifest=manifest, project=dbt_project, select="tag:daily", dagster_dbt_translator=translator,
-            partitions_def=daily_partitions, backfill_policy=single_run_backfill, name="gold_daily")
+@dbt_assets(
+    manifest=manifest,
+    project=dbt_project,
+    select="tag:daily",
+    dagster_dbt_translator=translator,
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    name="gold_daily",
+)
 def gold_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Facts and aggregates for the run's local days (dbt vars first_day / last_day): each day is
     deleted and rebuilt in one transaction per table, so re-runs and backfills are idempotent."""
     days = partition_days(context)
     window = {"first_day": days[0].isoformat(), "last_day": days[-1].isoformat()}
-    yield from _dbt_build(context, dbt, warehouse, ["--vars", json.dumps(window)], f"{days[0]:%Y%m%d}-{days[-1]:%Y%m%d}",
-                          days)
+    yield from _dbt_build(
+        context, dbt, warehouse, ["--vars", json.dumps(window)], f"{days[0]:%Y%m%d}-{days[-1]:%Y%m%d}", days
+    )

@@ -30,37 +30,60 @@ def _changes_after(instance: dg.DagsterInstance, storage_id: int) -> tuple[int, 
     newest, found = storage_id, []
     for key in PRICING_KEYS:
         records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, after_storage_id=storage_id), limit=10_000, ascending=True).records
+            dg.AssetRecordsFilter(asset_key=key, after_storage_id=storage_id), limit=10_000, ascending=True
+        ).records
         for record in records:
             newest = max(newest, record.storage_id)
             metadata = record.asset_materialization.metadata
             if "reprice_first_day" in metadata:
-                found.append((record.storage_id, date.fromisoformat(metadata["reprice_first_day"].value),
-                              date.fromisoformat(metadata["reprice_last_day"].value)))
+                found.append(
+                    (
+                        record.storage_id,
+                        date.fromisoformat(metadata["reprice_first_day"].value),
+                        date.fromisoformat(metadata["reprice_last_day"].value),
+                    )
+                )
     return newest, sorted(found)
 
 
-def repricing_request(instance: dg.DagsterInstance, cursor: dict) -> tuple[dg.RunRequest | dg.SkipReason, dict]:
+def repricing_request(
+    instance: dg.DagsterInstance, cursor: dict
+) -> tuple[dg.RunRequest | dg.SkipReason, dict]:
     """What the sensor asks for, and its next cursor: {"seen": newest storage id read, "pending": [first day,
     last day, storage id of the newest change]}."""
     seen, changes = _changes_after(instance, cursor.get("seen", 0))
     pending = cursor.get("pending")
     for storage_id, first, last in changes:
         if pending:
-            first, last = min(first, date.fromisoformat(pending[0])), max(last, date.fromisoformat(pending[1]))
+            first, last = (
+                min(first, date.fromisoformat(pending[0])),
+                max(last, date.fromisoformat(pending[1])),
+            )
         pending = [first.isoformat(), last.isoformat(), storage_id]
     if not pending:
         return dg.SkipReason("no tariff or energy profile changed"), {"seen": seen}
-    calendar = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=CALENDAR), limit=1, ascending=False).records
+    calendar = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=CALENDAR), limit=1, ascending=False
+    ).records
     if not calendar or calendar[0].storage_id < pending[2]:
-        return (dg.SkipReason(f"prices of {pending[0]} .. {pending[1]} changed: waiting for Gold's dimensions to be rebuilt"),
-                {"seen": seen, "pending": pending})
-    request = dg.RunRequest(run_key=f"reprice:{pending[0]}:{pending[1]}:{pending[2]}",
-                            tags={RANGE_START_TAG: pending[0], RANGE_END_TAG: pending[1], "domotic/reason": "prices changed"})
+        return (
+            dg.SkipReason(
+                f"prices of {pending[0]} .. {pending[1]} changed: waiting for Gold's dimensions to be rebuilt"
+            ),
+            {"seen": seen, "pending": pending},
+        )
+    request = dg.RunRequest(
+        run_key=f"reprice:{pending[0]}:{pending[1]}:{pending[2]}",
+        tags={RANGE_START_TAG: pending[0], RANGE_END_TAG: pending[1], "domotic/reason": "prices changed"},
+    )
     return request, {"seen": seen}
 
 
-@dg.sensor(asset_selection=REPRICE_SELECTION, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(
+    asset_selection=REPRICE_SELECTION,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
 def repricing_sensor(context: dg.SensorEvaluationContext):
     answer, cursor = repricing_request(context.instance, json.loads(context.cursor) if context.cursor else {})
     context.update_cursor(json.dumps(cursor))

@@ -16,21 +16,34 @@ FLOOR = 0.7
 """Precision and recall the detector must keep on the injected anomalies."""
 
 
-@dg.asset_check(asset="anomaly_detection", description="Precision and recall of gold.anomalies against the anomalies "
-                f"the simulator injected (each at least {FLOOR}); with none injected, no anomaly may be reported.")
-def anomalies_against_injected(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
-                               ground_truth: GroundTruthResource) -> dg.AssetCheckResult:
+@dg.asset_check(
+    asset="anomaly_detection",
+    description="Precision and recall of gold.anomalies against the anomalies "
+    f"the simulator injected (each at least {FLOOR}); with none injected, no anomaly may be reported.",
+)
+def anomalies_against_injected(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, ground_truth: GroundTruthResource
+) -> dg.AssetCheckResult:
     _, injected = ground_truth.manifest()
     if injected is None:
         return nothing_to_judge(None, f"no anomalies file in the ground truth {ground_truth.folder!r}")
     with warehouse.connect() as conn:
         days = checked_days(context, conn, "anomalies")
-        found = pd.DataFrame(conn.execute(
-            "SELECT entity, period_start, period_end FROM gold.anomalies WHERE local_day BETWEEN %s AND %s",
-            (days[0], days[-1])).fetchall(), columns=["entity", "start", "end"])
-        scored = conn.execute("SELECT count(*) FROM gold.fact_prediction WHERE model_key = %s AND ts >= %s AND ts < %s",
-                              (MODEL_KEYS["anomaly_detection"], local_midnight(days[0]),
-                               local_midnight(days[-1] + timedelta(days=1)))).fetchone()[0]
+        found = pd.DataFrame(
+            conn.execute(
+                "SELECT entity, period_start, period_end FROM gold.anomalies WHERE local_day BETWEEN %s AND %s",
+                (days[0], days[-1]),
+            ).fetchall(),
+            columns=["entity", "start", "end"],
+        )
+        scored = conn.execute(
+            "SELECT count(*) FROM gold.fact_prediction WHERE model_key = %s AND ts >= %s AND ts < %s",
+            (
+                MODEL_KEYS["anomaly_detection"],
+                local_midnight(days[0]),
+                local_midnight(days[-1] + timedelta(days=1)),
+            ),
+        ).fetchone()[0]
         truth = truth_maps.injected_anomalies(injected, ml_inputs.sensors(conn), ml_inputs.apartments(conn))
     if not scored:
         return nothing_to_judge(None, f"no hour of {days[0]} .. {days[-1]} was scored (no baseline yet)")
@@ -38,6 +51,10 @@ def anomalies_against_injected(context: dg.AssetCheckExecutionContext, warehouse
     truth = truth[(truth["end"] > low) & (truth["start"] < high)]
     scores = match_anomalies(found, truth)
     passed = scores["precision"] >= FLOOR and scores["recall"] >= FLOOR
-    return dg.AssetCheckResult(passed=bool(passed), severity=dg.AssetCheckSeverity.WARN,
-                               metadata=check_metadata({**scores, "entity_hours_scored": scored,
-                                                        "days": f"{days[0]} .. {days[-1]}"}))
+    return dg.AssetCheckResult(
+        passed=bool(passed),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata=check_metadata(
+            {**scores, "entity_hours_scored": scored, "days": f"{days[0]} .. {days[-1]}"}
+        ),
+    )

@@ -6,4 +6,6 @@ import dagster as dg
 from domotic_assets.defs.optimisation.assets import household_schedules
 from domotic_assets.defs.optimisation.sensors import day_ahead_schedules_sensor, schedules_job
 
-defs = dg.Definitions(assets=[household_schedules], jobs=[schedules_job], sensors=[day_ahead_schedules_sensor])
+defs = dg.Definitions(
+    assets=[household_schedules], jobs=[schedules_job], sensors=[day_ahead_schedules_sensor]
+)

@@ -17,14 +17,18 @@ from domotic_assets.settings import PLATFORM_TIMEZONE
 
 FORECAST_DEADLINE_HOUR = 12
 
-schedules_job = dg.define_asset_job("schedules_job", selection=[household_schedules.key],
-                                    description="Every household's battery and appliance schedule of one day.")
+schedules_job = dg.define_asset_job(
+    "schedules_job",
+    selection=[household_schedules.key],
+    description="Every household's battery and appliance schedule of one day.",
+)
 
 
 def _latest(instance: dg.DagsterInstance, key: str, day: str) -> int | None:
     """The storage id of the newest materialization of `key` for partition `day`, if any."""
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(key), asset_partitions=[day]), limit=1, ascending=False).records
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(key), asset_partitions=[day]), limit=1, ascending=False
+    ).records
     return records[0].storage_id if records else None
 
 
@@ -36,9 +40,14 @@ def day_ahead_request(instance: dg.DagsterInstance, now: datetime) -> dg.RunRequ
     if weather is None:
         return dg.SkipReason(f"waiting for today's weather issue ({today}) to plan {tomorrow}")
     if forecast is None and now.hour < FORECAST_DEADLINE_HOUR:
-        return dg.SkipReason(f"waiting for today's energy forecast ({today}) until {FORECAST_DEADLINE_HOUR}:00 to plan {tomorrow}")
-    return dg.RunRequest(partition_key=tomorrow, run_key=f"schedules:{tomorrow}:weather-{weather}:forecast-{forecast}",
-                         tags={"domotic/planned_on": today})
+        return dg.SkipReason(
+            f"waiting for today's energy forecast ({today}) until {FORECAST_DEADLINE_HOUR}:00 to plan {tomorrow}"
+        )
+    return dg.RunRequest(
+        partition_key=tomorrow,
+        run_key=f"schedules:{tomorrow}:weather-{weather}:forecast-{forecast}",
+        tags={"domotic/planned_on": today},
+    )
 
 
 @dg.sensor(job=schedules_job, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING)

@@ -1,7 +1,6 @@
 """Silver assets: sensor events per local day, and the ten `dim_*` tables from pidb."""
 
-
-from typing import Iterator
+from collections.abc import Iterator
 
 import dagster as dg
 
@@ -27,12 +26,18 @@ PRICING_TABLES = {"dim_tariffs", "dim_energy_profiles"}
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(dim_table(name), group_name="silver", kinds={"postgres"},
-                     description=f"silver.{dim_table(name)}: pidb `{name}`, the contract's columns only.")
+        dg.AssetSpec(
+            dim_table(name),
+            group_name="silver",
+            kinds={"postgres"},
+            description=f"silver.{dim_table(name)}: pidb `{name}`, the contract's columns only.",
+        )
         for name in REFERENCE_TABLES
     ],
 )
-def pidb_dimensions(context: dg.AssetExecutionContext, warehouse: WarehouseResource, pidb: PidbResource) -> Iterator[dg.MaterializeResult]:
+def pidb_dimensions(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, pidb: PidbResource
+) -> Iterator[dg.MaterializeResult]:
     """A changed tariff or energy profile names the days of Gold's energy facts to price again
     (`reprice_first_day`, `reprice_last_day` on dim_tariffs and dim_energy_profiles): `repricing_sensor` acts on it."""
     with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn):
@@ -47,7 +52,9 @@ def pidb_dimensions(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         metadata = {"rows": result.rows, "changed": result.changed, "content_hash": result.content_hash[:16]}
         if reprice and result.changed and result.table in PRICING_TABLES:
             metadata.update(reprice_first_day=reprice[0].isoformat(), reprice_last_day=reprice[1].isoformat())
-            context.log.info(f"{result.table} changed: Gold's energy facts of {reprice[0]} .. {reprice[1]} are to be priced again")
+            context.log.info(
+                f"{result.table} changed: Gold's energy facts of {reprice[0]} .. {reprice[1]} are to be priced again"
+            )
         yield dg.MaterializeResult(asset_key=result.table, metadata=metadata)
 
 
@@ -68,8 +75,12 @@ class SensorEventsConfig(dg.Config):
     "missing values counted (etl_watermark), unknown sensors reported (unknown_references). Each day is "
     "rebuilt from its Bronze files and swapped in atomically; a live run appends only the files not loaded yet.",
 )
-def sensor_events(context: dg.AssetExecutionContext, config: SensorEventsConfig, warehouse: WarehouseResource,
-                  bronze: BronzeResource) -> dg.MaterializeResult:
+def sensor_events(
+    context: dg.AssetExecutionContext,
+    config: SensorEventsConfig,
+    warehouse: WarehouseResource,
+    bronze: BronzeResource,
+) -> dg.MaterializeResult:
     days = partition_days(context)
     with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn):
         appended = None if config.rebuild or len(days) > 1 else append_new_files(conn, bronze.path, days[0])
@@ -97,12 +108,19 @@ def sensor_events(context: dg.AssetExecutionContext, config: SensorEventsConfig,
     group_name="silver",
     kinds={"postgres"},
     deps=[bronze_weather_files, "dim_buildings"],
-    check_specs=[dg.AssetCheckSpec("weather_completeness", asset="weather_clean",
-                                   description="Each known site has its core forecast values for every lead of the day's issue.")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "weather_completeness",
+            asset="weather_clean",
+            description="Each known site has its core forecast values for every lead of the day's issue.",
+        )
+    ],
     description="silver.weather_clean: one standardised value per site, measure, valid time and lead time, "
     "from the newest issue of each day's file; -99999 is missing.",
 )
-def weather_clean(context: dg.AssetExecutionContext, warehouse: WarehouseResource, bronze: BronzeResource) -> dg.MaterializeResult:
+def weather_clean(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, bronze: BronzeResource
+) -> dg.MaterializeResult:
     days = partition_days(context)
     with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn):
         loads = load_weather_days(conn, bronze.path, days)
@@ -110,7 +128,14 @@ def weather_clean(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     problems = {str(d.day): f"{d.status}: {d.reason}" for d in loads if d.status != "loaded"}
     return dg.MaterializeResult(
         metadata={"rows": sum(d.rows for d in loads), "days_not_loaded": dg.MetadataValue.json(problems)},
-        check_results=[nothing_to_judge("weather_completeness", facts["why"]) if passed is None else
-                       dg.AssetCheckResult(check_name="weather_completeness", passed=passed, severity=dg.AssetCheckSeverity.WARN,
-                                           metadata=check_metadata(facts))],
+        check_results=[
+            nothing_to_judge("weather_completeness", facts["why"])
+            if passed is None
+            else dg.AssetCheckResult(
+                check_name="weather_completeness",
+                passed=passed,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata=check_metadata(facts),
+            )
+        ],
     )

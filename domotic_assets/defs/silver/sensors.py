@@ -18,12 +18,20 @@ from domotic_assets.ingest.pidb_import import PidbUnavailable, content_hashes, i
 PIDB_CHECK_SECONDS = 600
 
 reference_job = dg.define_asset_job(
-    "reference_job", selection=dg.AssetSelection.assets(*pidb_dimensions.keys) | GOLD_REFERENCE,
-    description="The ten Silver dimensions from pidb, then the dimensions of Gold's star schema.")
+    "reference_job",
+    selection=dg.AssetSelection.assets(*pidb_dimensions.keys) | GOLD_REFERENCE,
+    description="The ten Silver dimensions from pidb, then the dimensions of Gold's star schema.",
+)
 
 
-@dg.sensor(job=reference_job, minimum_interval_seconds=PIDB_CHECK_SECONDS, default_status=dg.DefaultSensorStatus.RUNNING)
-def pidb_changes_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource, pidb: PidbResource):
+@dg.sensor(
+    job=reference_job,
+    minimum_interval_seconds=PIDB_CHECK_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def pidb_changes_sensor(
+    context: dg.SensorEvaluationContext, warehouse: WarehouseResource, pidb: PidbResource
+):
     try:
         now = content_hashes(pidb.url, pidb.password())
     except PidbUnavailable as exc:

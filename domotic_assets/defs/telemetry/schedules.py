@@ -10,12 +10,18 @@ from domotic_assets.settings import PLATFORM_TIMEZONE
 
 telemetry_job = dg.define_asset_job(
     "telemetry_job",
-    selection=dg.AssetSelection.assets(household_telemetry).downstream() & (dg.AssetSelection.assets(household_telemetry) | GOLD_DAILY),
-    description="household_telemetry of a day and its Gold rollups (15 minutes, hour).")
+    selection=dg.AssetSelection.assets(household_telemetry).downstream()
+    & (dg.AssetSelection.assets(household_telemetry) | GOLD_DAILY),
+    description="household_telemetry of a day and its Gold rollups (15 minutes, hour).",
+)
 
 
-@dg.schedule(job=telemetry_job, cron_schedule="2-59/15 * * * *", execution_timezone=PLATFORM_TIMEZONE,
-             default_status=dg.DefaultScheduleStatus.RUNNING)
+@dg.schedule(
+    job=telemetry_job,
+    cron_schedule="2-59/15 * * * *",
+    execution_timezone=PLATFORM_TIMEZONE,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
 def telemetry_schedule(context: dg.ScheduleEvaluationContext):
     """Today's partition; just after midnight, yesterday's too, so its last quarter-hours are rolled up."""
     now = context.scheduled_execution_time  # already in Europe/Zurich
