@@ -44,6 +44,21 @@ class Command:
             }
         )
 
+    @property
+    def log_values(self) -> tuple:
+        """The command's columns of `meta.control_log`: schedule_id, slot, target, household, topic, payload,
+        due_at, until."""
+        return (
+            self.schedule_id,
+            self.slot,
+            self.target,
+            self.household,
+            self.topic,
+            self.payload.decode(),
+            self.due_at,
+            self.until,
+        )
+
 
 def slot_commands(
     schedule_id: str,

@@ -96,16 +96,7 @@ class Controller:
                         """
                         INSERT INTO meta.control_log (schedule_id, slot, target, household, topic, payload, due_at, until, outcome)
                         VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'expired') ON CONFLICT DO NOTHING""",
-                        (
-                            c.schedule_id,
-                            c.slot,
-                            c.target,
-                            c.household,
-                            c.topic,
-                            c.payload.decode(),
-                            c.due_at,
-                            c.until,
-                        ),
+                        c.log_values,
                     ).rowcount
                 due = []
                 for c in self._commands(conn, now, ended=False):
@@ -117,16 +108,7 @@ class Controller:
                                             ON CONFLICT (schedule_id, slot, target) DO UPDATE SET sent_at = now()
                                                 WHERE control_log.outcome = 'sending'
                                             RETURNING (xmax = 0)""",
-                        (
-                            c.schedule_id,
-                            c.slot,
-                            c.target,
-                            c.household,
-                            c.topic,
-                            c.payload.decode(),
-                            c.due_at,
-                            c.until,
-                        ),
+                        c.log_values,
                     ).fetchone()
                     if state is None or key in self._published:
                         continue  # acknowledged before, or sent by this process and on its way
