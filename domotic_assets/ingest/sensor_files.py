@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import NamedTuple
 
 import psycopg
 
@@ -28,28 +27,9 @@ from domotic_assets.contracts.timestamps import zone
 from domotic_assets.ingest.bronze_store import flush_to_disk, sha256, store_immutable, sweep_incoming
 from domotic_assets.ingest.landing import Landing, LandingEntry
 from domotic_assets.settings import PLATFORM_TIMEZONE
+from domotic_assets.warehouse import bronze_files
 
 CHUNK = 5_000
-
-
-class FileRow(NamedTuple):
-    """A file's row of `meta.bronze_sensor_files`, in the order of its COPY."""
-
-    apartment: str
-    source_path: str
-    size: int
-    mtime_ns: int
-    checksum: str
-    partition_day: date
-    doc_ts: datetime | None
-    ts_flag: str | None
-    quarantine_reason: str | None
-    quarantine_detail: str | None
-    bronze_path: str | None = None
-    stored_at: datetime | None = None
-
-
-COLUMNS = FileRow._fields
 
 
 @dataclass
@@ -72,7 +52,9 @@ def _bronze_relpath(entry: LandingEntry, local: datetime, quarantined: bool) -> 
     return f"{entry.apartment}/{local:%Y/%m/%d/%H}/{entry.name}"
 
 
-def _examine(entry: LandingEntry, data: bytes, tz_of: Callable[[str], str]) -> tuple[FileRow, date, str]:
+def _examine(
+    entry: LandingEntry, data: bytes, tz_of: Callable[[str], str]
+) -> tuple[bronze_files.FileRow, date, str]:
     """Date and judge one complete file: its tracking row (unstored), day, and Bronze path."""
     platform = zone(PLATFORM_TIMEZONE)
     try:
@@ -83,7 +65,7 @@ def _examine(entry: LandingEntry, data: bytes, tz_of: Callable[[str], str]) -> t
     except QuarantineError as problem:
         local = datetime.fromtimestamp(entry.mtime_ns / 1e9, tz=UTC).astimezone(platform)
         reason, detail, doc_ts, flag = problem.reason, problem.detail, None, None
-    row = FileRow(
+    row = bronze_files.FileRow(
         entry.apartment,
         entry.relpath,
         entry.size,
@@ -96,30 +78,6 @@ def _examine(entry: LandingEntry, data: bytes, tz_of: Callable[[str], str]) -> t
         detail,
     )
     return row, local.date(), _bronze_relpath(entry, local, reason is not None)
-
-
-def _known(conn: psycopg.Connection) -> set[tuple[str, int, int]]:
-    with conn.cursor() as cur:
-        cur.execute("SELECT source_path, size, mtime_ns FROM meta.bronze_sensor_files")
-        return set(cur.fetchall())
-
-
-def _insert(conn: psycopg.Connection, rows: list[FileRow]) -> None:
-    """COPY into a temporary table, then insert what is not there yet (concurrent runs are fine)."""
-    if not rows:
-        return
-    with conn.cursor() as cur:
-        cur.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS incoming_sensor_files "
-            "(LIKE meta.bronze_sensor_files INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-        )
-        with cur.copy(f"COPY incoming_sensor_files ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cur.execute(f"""
-            INSERT INTO meta.bronze_sensor_files ({", ".join(COLUMNS)})
-            SELECT {", ".join(COLUMNS)} FROM incoming_sensor_files
-            ON CONFLICT (source_path, size, mtime_ns) DO NOTHING""")
 
 
 def ingest_sensor_files(
@@ -141,7 +99,7 @@ def ingest_sensor_files(
     store_days = set(store_days)
     previous_look = previous_look or {}
     now_ns = int((now if now is not None else time.time()) * 1e9)
-    known = _known(conn)
+    known = bronze_files.known_files(conn)
     complete: list[LandingEntry] = []
     for entry in landing.list(".json"):
         if "/" not in entry.relpath or (entry.relpath, entry.size, entry.mtime_ns) in known:
@@ -182,7 +140,7 @@ def ingest_sensor_files(
         if report.stored:
             flush_to_disk()
         with conn.transaction():
-            _insert(conn, rows)
+            bronze_files.register(conn, rows)
     if store_days:
         _store_registered(landing, conn, bronze_root, sorted(store_days), report)
     return report
@@ -192,14 +150,7 @@ def _store_registered(
     landing: Landing, conn: psycopg.Connection, bronze_root: Path, days: list[date], report: IngestReport
 ) -> None:
     """Copy files registered earlier (by the sensor, or by a run that was killed) for these days."""
-    with conn.cursor() as cur:
-        cur.execute(
-            """SELECT id, source_path, size, mtime_ns, checksum, doc_ts, quarantine_reason
-                       FROM meta.bronze_sensor_files WHERE bronze_path IS NULL AND partition_day = ANY(%s)
-                       ORDER BY id""",
-            (days,),
-        )
-        pending = cur.fetchall()
+    pending = bronze_files.not_yet_stored(conn, days)
     platform = zone(PLATFORM_TIMEZONE)
     for start in range(0, len(pending), CHUNK):
         updates = []
@@ -220,15 +171,4 @@ def _store_registered(
             updates.append((file_id, store_immutable(bronze_root, relpath, data), None))
             report.stored += 1
         flush_to_disk()
-        with conn.transaction(), conn.cursor() as cur:
-            cur.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS stored_sensor_files "
-                "(id bigint, bronze_path text, reason text) ON COMMIT DELETE ROWS"
-            )
-            with cur.copy("COPY stored_sensor_files (id, bronze_path, reason) FROM STDIN") as copy:
-                for row in updates:
-                    copy.write_row(row)
-            cur.execute("""UPDATE meta.bronze_sensor_files f
-                           SET bronze_path = s.bronze_path, stored_at = now(),
-                               quarantine_reason = coalesce(s.reason, f.quarantine_reason)
-                           FROM stored_sensor_files s WHERE f.id = s.id""")
+        bronze_files.record_stored(conn, updates)

@@ -11,6 +11,7 @@ from domotic_assets.defs.partitions import daily_partitions, partition_days, sin
 from domotic_assets.defs.resources import BronzeResource, LandingResource, PidbResource, WarehouseResource
 from domotic_assets.ingest.sensor_files import ingest_sensor_files
 from domotic_assets.ingest.weather_files import ingest_weather_files
+from domotic_assets.warehouse import bronze_files
 
 SETTLE_SECONDS = 30.0
 """A file untouched this long is complete even if no sensor tick saw it twice."""
@@ -55,18 +56,9 @@ def bronze_sensor_files(
             store_days=days,
             settle_seconds=SETTLE_SECONDS,
         )
-        in_bronze, quarantined, not_yet_stored = conn.execute(
-            """SELECT count(*) FILTER (WHERE bronze_path <> ''), count(*) FILTER (WHERE quarantine_reason IS NOT NULL),
-                      count(*) FILTER (WHERE bronze_path IS NULL)
-               FROM meta.bronze_sensor_files WHERE partition_day = ANY(%s)""",
-            (days,),
-        ).fetchone()
-        recorded = conn.execute(
-            "SELECT bronze_path FROM meta.bronze_sensor_files WHERE partition_day = ANY(%s) "
-            "AND bronze_path <> ''",
-            (days,),
-        ).fetchall()
-    not_on_disk = [path for (path,) in recorded if not (bronze.path / path).is_file()]
+        totals = bronze_files.day_totals(conn, days)
+        recorded = bronze_files.stored_paths(conn, days)
+    not_on_disk = [path for path in recorded if not (bronze.path / path).is_file()]
     other_days = {d.isoformat(): n for d, n in sorted(report.days.items()) if d not in set(days)}
     if other_days:
         context.log.info(
@@ -79,9 +71,9 @@ def bronze_sensor_files(
         )
     accounted = dg.AssetCheckResult(
         check_name="files_accounted_for",
-        passed=not not_on_disk and not_yet_stored == 0,
+        passed=not not_on_disk and totals.not_yet_stored == 0,
         metadata={
-            "files_not_yet_stored": int(not_yet_stored),
+            "files_not_yet_stored": totals.not_yet_stored,
             "files_missing_on_disk": len(not_on_disk),
             "first_missing": dg.MetadataValue.json(not_on_disk[:20]),
         },
@@ -91,9 +83,9 @@ def bronze_sensor_files(
         metadata={
             "days": dg.MetadataValue.text(f"{days[0]} .. {days[-1]}"),
             "files_stored_now": report.stored,
-            "files_in_bronze": int(in_bronze),
-            "files_quarantined": int(quarantined),
-            "files_not_yet_stored": int(not_yet_stored),
+            "files_in_bronze": totals.in_bronze,
+            "files_quarantined": totals.quarantined,
+            "files_not_yet_stored": totals.not_yet_stored,
             "quarantine_reasons_now": dg.MetadataValue.json(report.quarantined),
             "files_still_being_written": len(report.waiting),
             "files_left_being_written": dg.MetadataValue.json(sorted(report.waiting)[:100]),

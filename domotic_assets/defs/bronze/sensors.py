@@ -21,7 +21,6 @@ A share that refuses us (bad credentials, missing share) is not hammered: the se
 import json
 import time
 from contextlib import closing
-from datetime import date
 
 import dagster as dg
 
@@ -31,6 +30,7 @@ from domotic_assets.defs.resources import BronzeResource, LandingResource, PidbR
 from domotic_assets.defs.selections import GOLD_DAILY
 from domotic_assets.ingest.landing import SourceError, SourceRefused
 from domotic_assets.ingest.sensor_files import ingest_sensor_files
+from domotic_assets.warehouse.bronze_files import unstored_days
 
 MAX_FILES_PER_TICK = 20_000
 TICK_SECONDS = 5
@@ -38,12 +38,6 @@ LIVE_DAY_TAG = "domotic/live_day"
 """The run queue lets two runs per value of this tag run at once (`cli.DAGSTER_YAML`, `deploy/dagster.yaml`)."""
 NOT_YET_STARTED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
 REFUSED_FIRST_WAIT, REFUSED_LONGEST_WAIT = 60, 900
-
-
-def unstored_days(conn) -> list[tuple[date, int, int]]:
-    """(day, files waiting, newest file id) for every day with registered files not in Bronze."""
-    return conn.execute("""SELECT partition_day, count(*), max(id) FROM meta.bronze_sensor_files
-                           WHERE bronze_path IS NULL GROUP BY partition_day ORDER BY partition_day""").fetchall()
 
 
 def days_with_a_queued_run(instance: dg.DagsterInstance) -> set[str]:
