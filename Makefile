@@ -15,10 +15,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python scripts/test_servers.py run -- $(BIN)/python -m pytest
 
-# ruff: lint (pyflakes, pycodestyle, isort, bugbear, pyupgrade, simplify) and format, configured in pyproject.toml
+# ruff: lint (pyflakes, pycodestyle, isort, bugbear, pyupgrade, simplify) and format; mypy on the pure
+# packages (contracts, transform, optimise); both configured in pyproject.toml
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # the pure tests alone, no server started (a unit test that starts one fails): under a minute
 test-unit: $(STAMP)

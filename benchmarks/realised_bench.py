@@ -12,7 +12,8 @@ from each day to the next, every plan made with what the platform knows when it 
   can (the grid takes the rest), or the same with PV surplus always stored.
 * Day-ahead with the stored energy valued (`battery.end_value_chf_kwh`), to decide whether the platform's
   scenarios should ask for it: the realised cost over consecutive days decides, not a day's objective.
-* The day-ahead plan's appliances with the battery left to the rule-based real-time rule.
+* The day-ahead plan's appliances with the battery left to the rule-based real-time rule: what the
+  platform's controller sends by default (`optimise.baseline.plan_with_battery_by_rule`).
 * Rule-based (the real-time rule of `optimise.baseline`, on the actual day) and no battery: the baselines,
   measured in the same run on the same actual days.
 * Perfect foresight, day by day: each day solved on its actual load and PV (ending at the scenario's
@@ -46,7 +47,7 @@ import pandas as pd
 from domotic_assets.ml.energy_forecast import EnergyForecaster
 from domotic_assets.ml.evaluation import local_midnight
 from domotic_assets.ml.public_series import amsterdam_radiation, sceaux_household
-from domotic_assets.optimise.baseline import rule_based, without_battery
+from domotic_assets.optimise.baseline import plan_with_battery_by_rule, rule_based, without_battery
 from domotic_assets.optimise.household_parameters import pv_kw
 from domotic_assets.optimise.model import solve
 from domotic_assets.optimise.realise import day_ahead, replan_hourly, with_soc
@@ -298,20 +299,9 @@ def play_days(source: Source) -> tuple[dict[str, float], dict]:
                 played = replan_hourly(actual, planned_on, soc[name], plan, store_surplus)
             cost[name] += played.cost_chf
             soc[name] = played.soc_end if actual.battery else 0.5
-            if (
-                name == "day-ahead, surplus stored"
-            ):  # the same plan's appliances, the battery left to the rule
-                fixed = replace(
-                    actual,
-                    appliances=(),
-                    pausable=(),
-                    load_kw=tuple(
-                        kw_load + sum(kw[t] for kw in plan.appliances_kw.values())
-                        for t, kw_load in enumerate(actual.load_kw)
-                    ),
-                )
-                ruled = rule_based(with_soc(fixed, soc[HYBRID]))
-                cost[HYBRID] += cost_chf(fixed, ruled)
+            if name == "day-ahead, surplus stored":  # what the platform sends by default
+                ruled = plan_with_battery_by_rule(with_soc(actual, soc[HYBRID]), plan)
+                cost[HYBRID] += cost_chf(actual, ruled)
                 soc[HYBRID] = ruled.soc[-1] if actual.battery else 0.5
     cost[WHOLE], soc[WHOLE] = whole_period(played_days)
     for name in STRATEGIES:  # what is left in the battery at the end

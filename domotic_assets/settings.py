@@ -152,13 +152,12 @@ def source_secrets(source: str, environ: dict[str, str] | None = None) -> dict[s
     from_file: dict[str, str] = {}
     if env.get("DOMOTIC_SECRETS_FILE"):
         for line in Path(env["DOMOTIC_SECRETS_FILE"]).read_text().splitlines():
-            name, sep, value = line.strip().partition("=")
+            name, sep, text = line.strip().partition("=")
             if sep and not name.startswith("#"):
-                from_file[name.strip()] = value.strip()
+                from_file[name.strip()] = text.strip()
     found = {}
     for key, suffix in SECRET_KEYS.items():
         name = f"DOMOTIC_{source}_{suffix}"
-        value = env.get(name) or from_file.get(name)
-        if value:
+        if value := env.get(name) or from_file.get(name):
             found[key] = value
     return found

@@ -57,7 +57,9 @@ class Devices:
         self.client.loop_stop()
 
 
-def store_schedule(dsn: str, start: datetime, step_minutes: float, slots: int) -> str:
+def store_schedule(
+    dsn: str, start: datetime, step_minutes: float, slots: int, battery_follows_plan: bool = False
+) -> str:
     """A household with a battery and a washer whose run must start in slot 1."""
     doc = {
         "start": start.isoformat(),
@@ -81,18 +83,10 @@ def store_schedule(dsn: str, start: datetime, step_minutes: float, slots: int) -
         "appliances": [{"name": "washer", "profile_kw": [2.0], "earliest_start": 1, "latest_end": 2}],
     }
     scenario = read_scenario(doc)
-    plan = plan_day(scenario)
+    plan = plan_day(scenario, battery_follows_plan)
     ensure_schema(dsn)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        stored = replace_schedule(
-            conn,
-            1,
-            "1",
-            start.date(),
-            scenario,
-            plan.schedule,
-            {**plan.kpis, "inputs": "{}", "scenario": orjson.dumps(doc).decode()},
-        )
+        stored = replace_schedule(conn, 1, "1", start.date(), scenario, plan, {}, doc)
     return stored.schedule_id
 
 
@@ -133,8 +127,31 @@ def test_each_slot_is_sent_once_at_its_start_and_a_restart_neither_resends_nor_s
     assert devices.keys() == [(0, "battery"), (1, "battery"), (1, "washer"), (3, "battery")]
     log = outcomes(warehouse_dsn)
     assert log[(2, "battery")] == "expired" and all(v == "acknowledged" for k, v in log.items() if k[0] != 2)
-    first_command = next(m for m in devices.received if m["slot"] == 3)
-    assert first_command["action"] in ("charge", "discharge", "idle") and first_command["valid_until"]
+    battery = next(m for m in devices.received if m["slot"] == 3 and m["target"] == "battery")
+    # by default the battery runs its rule, keeping the reserve for the day's end (soc_final 0.5)
+    assert (
+        battery["action"] == "self_consumption" and 10 <= battery["setpoint"] <= 50 and battery["valid_until"]
+    )
+    devices.close()
+
+
+def test_a_battery_told_to_follow_the_plan_gets_the_plans_setpoints(broker, warehouse_dsn):
+    store_schedule(warehouse_dsn, T0, 15, 4, battery_follows_plan=True)
+    devices = Devices(broker.port)
+    endpoint = MqttEndpoint.from_url(f"mqtt://127.0.0.1:{broker.port}")
+    with psycopg.connect(warehouse_dsn) as conn:
+        planned = conn.execute(
+            "SELECT battery_charge_kw, battery_discharge_kw FROM gold.schedules WHERE slot = 0"
+        ).fetchone()
+    controller = Controller(warehouse_dsn, endpoint, "controller", clock=lambda: T0 + timedelta(minutes=1))
+    assert controller.tick()["sent"] == 1
+    controller.close()
+    devices.settle(1)
+    (command,) = devices.received
+    charge, discharge = planned
+    # slot 0 is cheap (0.1 against 0.3): the plan charges for the dear slots
+    assert command["action"] == "charge" and charge > 0 and discharge == 0
+    assert command["setpoint"] == pytest.approx(charge, abs=1e-3)
     devices.close()
 
 

@@ -8,9 +8,15 @@ from datetime import date, datetime
 import numpy as np
 import pytest
 
-from domotic_assets.optimise.baseline import rule_based, without_battery
+from domotic_assets.optimise.baseline import (
+    plan_with_battery_by_rule,
+    reserve_soc,
+    rule_based,
+    without_battery,
+)
 from domotic_assets.optimise.checker import violations
 from domotic_assets.optimise.model import solve
+from domotic_assets.optimise.plan import plan_day
 from domotic_assets.optimise.scenario import ScenarioError, read_scenario
 from domotic_assets.optimise.schedule import Schedule, cost_chf, objective_chf, result_document
 from domotic_assets.simulator.scenarios import simulated_scenario
@@ -197,6 +203,36 @@ def test_random_scenarios_are_solved_soundly_and_never_beaten_by_the_simpler_str
             assert cost_chf(s, schedule) <= cost_chf(s, simpler) + schedule.gap_chf + 1e-6
             compared += 1
     assert compared == 24
+
+
+def test_by_default_the_plans_appliances_are_sent_with_the_battery_by_the_rule():
+    # PV at noon, a dear evening: the washer belongs in the sun whatever the battery does
+    doc = scenario(
+        price_import_chf_kwh=[0.1, 0.3, 0.3, 0.5],
+        load_kw=[0.2, 0.2, 0.2, 1.0],
+        pv_kw=[0.0, 2.5, 0.5, 0.0],
+        battery=battery(capacity_kwh=2.0, soc_min=0.1, soc_final=0.3),
+        appliances=[{"name": "washer", "profile_kw": [1.5], "earliest_start": 0, "latest_end": 4}],
+    )
+    s = read_scenario(doc)
+    default, following = plan_day(s), plan_day(s, battery_follows_plan=True)
+    assert default.battery_mode == "rule" and following.battery_mode == "plan"
+    assert default.violations == [] and following.violations == []
+    optimised = solve(s)
+    assert default.schedule.starts == optimised.starts == {"washer": 1}
+    assert following.schedule.battery_charge_kw == optimised.battery_charge_kw
+    ruled = plan_with_battery_by_rule(s, optimised)
+    assert default.schedule.battery_charge_kw == ruled.battery_charge_kw
+    # the rule stores the noon surplus and covers the evening, never below its reserve
+    assert ruled.battery_charge_kw[1] == pytest.approx(0.8) and ruled.battery_discharge_kw[3] > 0
+    assert all(soc >= reserve_soc(s.battery, 4, 1.0, t) - 1e-9 for t, soc in enumerate(ruled.soc))
+    assert reserve_soc(s.battery, 4, 1.0, 3) == pytest.approx(0.3)
+    # the KPIs are those of what is sent; the optimiser's own cost is kept beside them
+    assert default.kpis["cost_sent_chf"] == pytest.approx(cost_chf(s, ruled), abs=1e-4)
+    assert following.kpis["cost_sent_chf"] == following.kpis["cost_optimised_chf"]
+    assert default.kpis["cost_optimised_chf"] <= default.kpis["cost_sent_chf"]
+    assert default.kpis["savings_vs_rule_based_pct"] > 0  # the washer moved into the sun
+    assert plan_day(read_scenario(scenario(load_kw=[1, 1, 1, 1]))).battery_mode is None
 
 
 def test_domotic_optimize_writes_the_documented_schedule(tmp_path):

@@ -103,8 +103,8 @@ def _values(
         if key not in body:
             continue
         value, why = read_number(body[key], bounds(measure))
-        if why:
-            missing[key] = why
+        if value is None:
+            missing[key] = why or "unreadable"
         else:
             values.append((measure, value, unit))
     if not values:

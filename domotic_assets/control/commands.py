@@ -1,7 +1,10 @@
 """The commands of one schedule slot (pure): what `home/<household>/cmd` receives (shared/contracts/mqtt.md).
 
-The battery gets a command every slot (charge or discharge at a setpoint in kW, or idle); an
-appliance gets `start` in the slot its run begins. Each command names its schedule and slot, so a
+The battery gets a command every slot: by default `self_consumption`, its own real-time rule (PV surplus in,
+the home's load covered) with `setpoint` the state of charge in % it keeps in reserve for the day's end;
+where a building asks the battery to follow the plan (`battery_mode` plan), charge or discharge at a
+setpoint in kW, or idle. An appliance gets `start` in the slot its run begins. Each command names its
+schedule and slot, so a
 device can ignore one it was sent twice.
 """
 
@@ -66,13 +69,28 @@ def slot_commands(
     slot: int,
     due_at: datetime,
     until: datetime,
-    has_battery: bool,
+    battery_mode: str | None,
     charge_kw: float,
     discharge_kw: float,
+    reserve_soc: float | None,
     appliance_starts: list[str],
 ) -> list[Command]:
+    """The slot's commands; `battery_mode` None: no battery."""
     commands = []
-    if has_battery:
+    if battery_mode == "rule":
+        commands.append(
+            Command(
+                schedule_id,
+                slot,
+                "battery",
+                household,
+                due_at,
+                until,
+                "self_consumption",
+                round(100 * reserve_soc, 1),
+            )
+        )
+    elif battery_mode == "plan":
         if charge_kw > IDLE_BELOW_KW:
             action, setpoint = "charge", round(charge_kw, 3)
         elif discharge_kw > IDLE_BELOW_KW:

@@ -70,8 +70,10 @@ class Controller:
         )
         rows = conn.execute(
             f"""
-            SELECT s.schedule_id, s.household, s.slot, s.slot_start, s.slot_end, k.has_battery, s.battery_charge_kw,
-                   s.battery_discharge_kw, s.appliance_starts
+            SELECT s.schedule_id, s.household, s.slot, s.slot_start, s.slot_end,
+                   -- schedules made before the battery modes followed the plan
+                   CASE WHEN k.has_battery THEN coalesce(k.battery_mode, 'plan') END,
+                   s.battery_charge_kw, s.battery_discharge_kw, s.battery_reserve_soc, s.appliance_starts
             FROM gold.schedules s JOIN gold.schedule_kpis k USING (schedule_id)
             WHERE {condition} ORDER BY s.slot_start, s.household""",
             {"now": now, "since": now - LOOKBACK},

@@ -6,6 +6,9 @@
   needs to end the horizon at its target (`soc_final`): it never discharges below the charge it could
   still bring back to the target by the end, and tops up from the grid when it would fall below it;
   the grid takes or gives the rest, PV being curtailed only when the export limit is reached.
+* `plan_with_battery_by_rule`: an optimised plan's appliance runs with the battery by the same rule,
+  what the platform's controller sends unless a building asks for the plan's battery setpoints
+  (`optimise.household_parameters.BATTERY_FOLLOWS_PLAN`).
 * `without_battery`: the same household with its battery left idle (its state of charge stays where it
   starts), which is what a household without one pays.
 
@@ -17,36 +20,55 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from domotic_assets.optimise.scenario import Scenario
+from domotic_assets.optimise.scenario import Battery, Scenario
 from domotic_assets.optimise.schedule import Schedule
 
 
-def rule_based(s: Scenario, strategy: str = "rule_based") -> Schedule:
-    n, h, b = s.slots, s.step_hours, s.battery
+def reserve_soc(b: Battery, slots: int, step_hours: float, t: int) -> float:
+    """The state of charge the rule keeps at the end of slot `t` of `slots`: what charging at full power
+    could still bring back to the target (`soc_final`) by the horizon's end, within the battery's bounds.
+    The battery never discharges below it and tops up from the grid when it would fall below it."""
+    per_slot = b.charge_kw_max * b.eff_charge * step_hours / b.capacity_kwh
+    return min(max(b.soc_min, b.soc_final - (slots - 1 - t) * per_slot), b.soc_max)
+
+
+def rule_based(s: Scenario) -> Schedule:
+    """Appliances at their earliest allowed start, the battery by the rule."""
     starts = {a.name: -(-max(a.earliest_start, 0) // a.start_every) * a.start_every for a in s.appliances}
     appliances = {
         a.name: [
             a.profile_kw[t - starts[a.name]] if 0 <= t - starts[a.name] < a.run_slots else 0.0
-            for t in range(n)
+            for t in range(s.slots)
         ]
         for a in s.appliances
     }
     for a in s.pausable:
         first = max(a.earliest_start, 0)
-        slots = max(1, math.ceil(a.energy_kwh / (a.power_kw * h) - 1e-9))
+        slots = max(1, math.ceil(a.energy_kwh / (a.power_kw * s.step_hours) - 1e-9))
         appliances[a.name] = [
-            a.energy_kwh / (slots * h) if first <= t < first + slots else 0.0 for t in range(n)
+            a.energy_kwh / (slots * s.step_hours) if first <= t < first + slots else 0.0
+            for t in range(s.slots)
         ]
+    return battery_by_rule(s, appliances, starts, "rule_based")
+
+
+def plan_with_battery_by_rule(s: Scenario, plan: Schedule) -> Schedule:
+    """The plan's appliance runs, the battery by the rule: what the controller sends by default."""
+    return battery_by_rule(s, plan.appliances_kw, plan.starts, "plan_battery_by_rule")
+
+
+def battery_by_rule(
+    s: Scenario, appliances: dict[str, list[float]], starts: dict[str, int], strategy: str
+) -> Schedule:
+    """The appliances as given, the battery by the rule of the module's docstring, slot by slot."""
+    n, h, b = s.slots, s.step_hours, s.battery
     out = Schedule(strategy, "optimal", [], [], [], [], [], [], appliances, starts)
     soc = b.soc_init if b else 0.0
-    per_slot = b.charge_kw_max * b.eff_charge * h / b.capacity_kwh if b else 0.0
-    """State of charge a slot of charging at full power adds."""
     for t in range(n):
         net = s.load_kw[t] + sum(kw[t] for kw in appliances.values()) - s.pv_kw[t]
         charge = discharge = 0.0
         if b:
-            # the charge the battery must hold at the end of this slot to still reach its target at the end
-            floor = min(max(b.soc_min, b.soc_final - (n - 1 - t) * per_slot), b.soc_max)
+            floor = reserve_soc(b, n, h, t)
             room = max(0.0, (b.soc_max - soc) * b.capacity_kwh / (b.eff_charge * h))
             if net < 0:
                 charge = min(-net, b.charge_kw_max, room)
@@ -79,7 +101,8 @@ def rule_based(s: Scenario, strategy: str = "rule_based") -> Schedule:
 
 
 def without_battery(s: Scenario) -> Schedule:
-    idle = rule_based(replace(s, battery=None), strategy="no_battery")
+    idle = rule_based(replace(s, battery=None))
+    idle.strategy = "no_battery"
     if s.battery:
         idle.soc = [s.battery.soc_init] * s.slots
     return idle

@@ -75,8 +75,9 @@ def violations(s: Scenario, sch: Schedule, tolerance: float = TOLERANCE) -> list
             a.profile_kw[t - start] if start is not None and 0 <= t - start < a.run_slots else 0.0
             for t in range(n)
         ]
-        if start is None and any(a.profile_kw):
-            found.append(f"appliance {a.name!r}: never runs")
+        if start is None:
+            if any(a.profile_kw):
+                found.append(f"appliance {a.name!r}: never runs")
         elif any(abs(x - y) > tol for x, y in zip(kw, expected)) or start + a.run_slots > n:
             found.append(f"appliance {a.name!r}: not one contiguous run of its profile")
         elif not a.may_start(start):
@@ -88,20 +89,20 @@ def violations(s: Scenario, sch: Schedule, tolerance: float = TOLERANCE) -> list
                 f"appliance {a.name!r}: runs in slots {start}..{start + a.run_slots - 1}, outside its window "
                 f"[{a.earliest_start}, {a.latest_end})"
             )
-    for a in s.pausable:
-        kw = sch.appliances_kw.get(a.name)
+    for d in s.pausable:
+        kw = sch.appliances_kw.get(d.name)
         if kw is None:
-            found.append(f"appliance {a.name!r}: not scheduled")
+            found.append(f"appliance {d.name!r}: not scheduled")
             continue
         for t, p in enumerate(kw):
-            if abs(p) > tol and not a.earliest_start <= t < a.latest_end:
+            if abs(p) > tol and not d.earliest_start <= t < d.latest_end:
                 found.append(
-                    f"appliance {a.name!r}: on in slot {t}, outside its window [{a.earliest_start}, {a.latest_end})"
+                    f"appliance {d.name!r}: on in slot {t}, outside its window [{d.earliest_start}, {d.latest_end})"
                 )
-            elif p < -tol or (abs(p) > tol and not a.min_power_kw - tol <= p <= a.power_kw + tol):
+            elif p < -tol or (abs(p) > tol and not d.min_power_kw - tol <= p <= d.power_kw + tol):
                 found.append(
-                    f"appliance {a.name!r}: {p:.6f} kW in slot {t}, outside [{a.min_power_kw:g}, {a.power_kw:g}]"
+                    f"appliance {d.name!r}: {p:.6f} kW in slot {t}, outside [{d.min_power_kw:g}, {d.power_kw:g}]"
                 )
-        if abs(sum(kw) * h - a.energy_kwh) > tol * max(1.0, a.energy_kwh):
-            found.append(f"appliance {a.name!r}: takes {sum(kw) * h:.6f} kWh, not its {a.energy_kwh:g}")
+        if abs(sum(kw) * h - d.energy_kwh) > tol * max(1.0, d.energy_kwh):
+            found.append(f"appliance {d.name!r}: takes {sum(kw) * h:.6f} kWh, not its {d.energy_kwh:g}")
     return found

@@ -1,8 +1,9 @@
 """What the optimiser assumes about a household where pidb says nothing, and how its PV follows the sun.
 
 A building that differs sets the pidb parameter of the same name (`silver.dim_parameters`: the battery's
-`battery_c_rate`, `battery_soc_min`, `battery_soc_max`, `battery_efficiency`, `battery_soc_target`, and
-`pv_performance_ratio`) or its energy profile (`contract_kw`, `pv_kwp`, `battery_kwh`).
+`battery_c_rate`, `battery_soc_min`, `battery_soc_max`, `battery_efficiency`, `battery_soc_target`,
+`battery_follows_plan` and `pv_performance_ratio`) or its energy profile (`contract_kw`, `pv_kwp`,
+`battery_kwh`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,14 @@ BATTERY_DEFAULTS = {
 """Power as a share of capacity per hour, state-of-charge bounds, and the efficiency each way."""
 SOC_TARGET_DEFAULT = 0.5
 """The state of charge a day starts from without a recent report, and ends at (`soc_final`)."""
+BATTERY_FOLLOWS_PLAN = 0
+"""1: the controller sends the battery the plan's charge and discharge setpoints, slot by slot. 0 (default):
+the battery runs the rule-based real-time rule (`optimise.baseline`: PV surplus in, the load covered, the
+reserve for the day's end kept) while the appliances start when the plan says. Played over 30 consecutive
+days on
+forecasts (docs/benchmarks.md, "Savings as realised"), following the plan lost 25.5 % to the rule for the
+simulated households with a battery in June and 68 % on a real household's June (the PV the forecast
+missed is exported), and gained only 0.9 % and 3.7 % in January."""
 LOAD_HISTORY_DAYS = 7
 """Days of metered load averaged per local quarter-hour when no load forecast covers the day."""
 

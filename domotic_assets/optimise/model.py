@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 
 import highspy
 import pulp
@@ -57,7 +58,7 @@ SOLVER_OPTIONS = {
 }
 
 
-def _value(variable) -> float:
+def _value(variable: pulp.LpVariable | float) -> float:
     value = variable.value() if hasattr(variable, "value") else variable
     return float(value or 0.0)
 
@@ -85,7 +86,7 @@ def _windows(scenario: Scenario, relaxed: bool) -> dict[str, list[int]]:
     return starts
 
 
-def _build(s: Scenario, relaxed: bool, exclusive: frozenset[int]):
+def _build(s: Scenario, relaxed: bool, exclusive: frozenset[int]) -> tuple[pulp.LpProblem, dict]:
     n, h, b = s.slots, s.step_hours, s.battery
     prob = pulp.LpProblem("household_schedule", pulp.LpMinimize)
     T = range(n)
@@ -106,7 +107,9 @@ def _build(s: Scenario, relaxed: bool, exclusive: frozenset[int]):
         slack["surplus"] = [prob.add_variable(f"surplus_{t}", 0) for t in T]
         penalties += [PENALTY * h * v for k in ("unserved", "surplus") for v in slack[k]]
 
-    charge = discharge = soc = None
+    charge: list = []
+    discharge: list = []
+    soc: list = []
     if b:
         charge = [prob.add_variable(f"charge_{t}", 0, b.charge_kw_max) for t in T]
         discharge = [prob.add_variable(f"discharge_{t}", 0, b.discharge_kw_max) for t in T]
@@ -154,21 +157,21 @@ def _build(s: Scenario, relaxed: bool, exclusive: frozenset[int]):
             outside = [k for k in starts[a.name] if k < a.earliest_start or k + a.run_slots > a.latest_end]
             penalties += [PENALTY * h * sum(a.profile_kw) * choice[a.name][k] for k in outside]
 
-    for i, a in enumerate(s.pausable):
-        window = range(max(a.earliest_start, 0), min(a.latest_end, n))
-        kw = {t: prob.add_variable(f"pausable_{i}_{t}", 0, a.power_kw) for t in window}
-        if a.min_power_kw > 0:
-            for t, p in kw.items():
+    for i, d in enumerate(s.pausable):
+        window = range(max(d.earliest_start, 0), min(d.latest_end, n))
+        power = {t: prob.add_variable(f"pausable_{i}_{t}", 0, d.power_kw) for t in window}
+        if d.min_power_kw > 0:
+            for t, p in power.items():
                 on = prob.add_variable(f"on_{i}_{t}", cat="Binary")
-                prob += p <= a.power_kw * on
-                prob += p >= a.min_power_kw * on
-        energy = pulp.lpSum(kw.values()) * h
+                prob += p <= d.power_kw * on
+                prob += p >= d.min_power_kw * on
+        energy = pulp.lpSum(power.values()) * h
         if relaxed:  # energy its window cannot take goes short
-            slack[f"short {a.name}"] = [prob.add_variable(f"short_{i}", 0)]
-            energy += slack[f"short {a.name}"][0]
-            penalties.append(PENALTY * slack[f"short {a.name}"][0])
-        prob += energy == a.energy_kwh
-        appliance_kw[a.name] = [kw.get(t, 0) for t in T]
+            slack[f"short {d.name}"] = [prob.add_variable(f"short_{i}", 0)]
+            energy += slack[f"short {d.name}"][0]
+            penalties.append(PENALTY * slack[f"short {d.name}"][0])
+        prob += energy == d.energy_kwh
+        appliance_kw[d.name] = [power.get(t, 0) for t in T]
 
     for t in T:
         supply = (
@@ -246,7 +249,7 @@ def _broken(s: Scenario, parts: dict) -> list[str]:
     h = s.step_hours
     slack = parts["slack"]
 
-    def over(name: str, describe) -> None:
+    def over(name: str, describe: Callable[[list[int], float], str]) -> None:
         slots = [t for t, v in enumerate(slack.get(name, [])) if _value(v) > TOLERANCE]
         if slots:
             amount = sum(_value(slack[name][t]) for t in slots)
@@ -288,14 +291,14 @@ def _broken(s: Scenario, parts: dict) -> list[str]:
                     f"battery soc_final {b.soc_final:g}: only {reached:.3f} can be reached by the end of the horizon",
                 )
             )
-    for a in s.pausable:
-        short = _value(slack[f"short {a.name}"][0])
+    for d in s.pausable:
+        short = _value(slack[f"short {d.name}"][0])
         if short > TOLERANCE:
             lines.append(
                 (
                     PENALTY * short,
-                    f"appliance {a.name!r}: only {a.energy_kwh - short:.2f} of its {a.energy_kwh:g} kWh "
-                    f"fit its window (at most {a.power_kw:g} kW, at least {a.min_power_kw:g} kW "
+                    f"appliance {d.name!r}: only {d.energy_kwh - short:.2f} of its {d.energy_kwh:g} kWh "
+                    f"fit its window (at most {d.power_kw:g} kW, at least {d.min_power_kw:g} kW "
                     f"while on)",
                 )
             )

@@ -126,7 +126,7 @@ class Scenario:
         instant = self.start + timedelta(minutes=self.step_minutes * t)
         return instant.astimezone(ZoneInfo(self.timezone)) if self.timezone else instant
 
-    def slot_of(self, value, name: str) -> int:
+    def slot_of(self, value: object, name: str) -> int:
         """A slot number from a slot number or an ISO time (rounded up to the next slot start)."""
         if isinstance(value, bool) or value is None:
             raise ScenarioError(f"{name}: a slot number or an ISO time, not {value!r}")
@@ -142,7 +142,7 @@ class Scenario:
         return int(-(-minutes // self.step_minutes))
 
 
-def _number(doc: dict, key: str, where: str, default=None) -> float:
+def _number(doc: dict, key: str, where: str, default: float | None = None) -> float:
     value = doc.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ScenarioError(f"{where}.{key}: a number is required, got {value!r}")
@@ -204,7 +204,8 @@ def read_scenario(doc: dict) -> Scenario:
         },
         timezone=doc.get("timezone"),
     )
-    appliances, pausable = [], []
+    appliances: list[Appliance] = []
+    pausable: list[PausableAppliance] = []
     for i, a in enumerate(doc.get("appliances") or []):
         name = a.get("name") or f"appliance_{i + 1}"
         window = (
@@ -221,7 +222,7 @@ def read_scenario(doc: dict) -> Scenario:
         if every < 1 or abs(every - round(every)) > 1e-9:
             raise ScenarioError(f"appliance {name!r}: start_step_minutes must be a multiple of step_minutes")
         appliances.append(Appliance(name, tuple(float(p) for p in profile), *window, round(every)))
-    names = [a.name for a in (*appliances, *pausable)]
+    names = [a.name for a in appliances] + [d.name for d in pausable]
     if len(set(names)) != len(names):
         raise ScenarioError("appliance names must be unique")
     return Scenario(**{**scenario.__dict__, "appliances": tuple(appliances), "pausable": tuple(pausable)})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from domotic_assets.optimise.scenario import Scenario
@@ -61,7 +62,7 @@ def objective_chf(scenario: Scenario, schedule: Schedule) -> float:
     return value
 
 
-def stored_energy_rate(price_import: list[float], eff_discharge: float) -> float:
+def stored_energy_rate(price_import: Sequence[float], eff_discharge: float) -> float:
     """CHF per kWh in the battery at the horizon's end: what it delivers (discharge efficiency) at the
     horizon's lowest import price."""
     return min(price_import) * eff_discharge

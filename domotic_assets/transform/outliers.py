@@ -45,7 +45,7 @@ def bounds_reason(frame: pd.DataFrame) -> np.ndarray:
         high[power] = [bounds_for(c, "power")[1] for c in cats]
     values = frame["value"].to_numpy(float)
     out = (values < low) | (values > high)
-    return np.where(out, "out_of_bounds", None)
+    return np.where(out, "out_of_bounds", np.array(None, dtype=object))
 
 
 def spike_mask(

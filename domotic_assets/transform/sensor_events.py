@@ -33,6 +33,7 @@ from domotic_assets.contracts.bounds import bounds_for, possible
 from domotic_assets.contracts.sensor_file import (
     MEASURES,
     QuarantineError,
+    SensorDocument,
     device_errors,
     iter_sensors,
     iter_values,
@@ -88,8 +89,8 @@ class DayReadings:
     """The newest value of each sensor's text attributes (ATTRIBUTES): apartment, sensor, attribute, value, last_ts."""
 
 
-def _fast_number(raw, category: str, measure: str):
-    """read_number's answer for the common case without a call; falls back for the rest."""
+def _fast_number(raw: object, category: str, measure: str) -> float | None:
+    """read_number's value (None: missing) for the common case without a call; falls back for the rest."""
     if type(raw) is float:
         if math.isnan(raw):
             return None
@@ -116,7 +117,7 @@ class _Parsed:
     errors: list = field(default_factory=list)
     attributes: dict = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.totals = np.zeros(self.n, dtype=np.int64)
         self.missing = np.zeros(self.n, dtype=np.int64)
         self.doc_ts = np.zeros(self.n, dtype=np.int64)
@@ -172,7 +173,7 @@ def _parse(
     return out
 
 
-def _note_attributes(seen: dict, apartment: str, doc) -> None:
+def _note_attributes(seen: dict, apartment: str, doc: SensorDocument) -> None:
     """Keep the newest value of each text attribute of the document's sensors."""
     for category, sensor, attributes in iter_sensors(doc, ATTRIBUTES):
         for name in ATTRIBUTES[category]:
@@ -264,7 +265,9 @@ def read_day(
     )
 
 
-def _second_autumn_hour(files: list[SourceFile], doc_ts: np.ndarray, flags: list, tz_of) -> None:
+def _second_autumn_hour(
+    files: list[SourceFile], doc_ts: np.ndarray, flags: list, tz_of: Callable[[str], str]
+) -> None:
     """Move the second arrival of an ambiguous wall time (different bytes) to winter time."""
     seen: dict[tuple[str, int], set[str]] = {}
     order = sorted(

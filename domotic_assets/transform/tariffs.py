@@ -67,8 +67,8 @@ def price_change(
     changed = [TariffRow(*row) for row in old_tariffs ^ new_tariffs]
     if not changed:
         return None
-    ends = [row.valid_to for row in changed]
+    ends = [row.valid_to for row in changed if row.valid_to is not None]
     return PriceChange(
         min(row.valid_from for row in changed),
-        None if any(end is None for end in ends) else max(ends) - timedelta(days=1),
+        max(ends) - timedelta(days=1) if len(ends) == len(changed) else None,
     )

@@ -14,7 +14,10 @@
 * **Battery**: `energy_profiles.battery_kwh`, power, bounds and efficiency from pidb parameters
   (`battery_c_rate`, `battery_soc_min`, `battery_soc_max`, `battery_efficiency`) or the defaults of
   `optimise.household_parameters`; the day starts from the last state of charge the battery reported
-  over MQTT, if recent.
+  over MQTT, if recent, and must end at `battery_soc_target`. The energy left at the end is given no
+  value: the plan minimises the day's cost (valuing it lost 20 to 31 points over 30 June days, simulated
+  and real; docs/decisions.md). Whether the battery then follows the plan or its rule is the pidb
+  parameter `battery_follows_plan` (`battery_follows_plan` below).
 * **Appliances**: pidb devices marked shiftable whose kind has a profile (`optimise.appliances`),
   one run a day within the kind's window.
 """
@@ -31,13 +34,13 @@ from domotic_assets.contracts.timestamps import zone
 from domotic_assets.optimise.appliances import SHAPES, WINDOWS, profile_kw, start_step_minutes
 from domotic_assets.optimise.household_parameters import (
     BATTERY_DEFAULTS,
+    BATTERY_FOLLOWS_PLAN,
     CONTRACT_KW_DEFAULT,
     LOAD_HISTORY_DAYS,
     PV_PERFORMANCE_RATIO,
     SOC_TARGET_DEFAULT,
     pv_kw,
 )
-from domotic_assets.optimise.schedule import stored_energy_rate
 from domotic_assets.transform.tariffs import TariffRow, tariff_at
 from domotic_assets.warehouse.quality import parameter
 from domotic_assets.warehouse.silver_tables import day_bounds
@@ -70,6 +73,12 @@ class ScenarioInputs:
     lacking: str | None = None
     """What was missing when there is no scenario: `load_history` (a household too new to plan for),
     `tariff` or `pv_forecast` (an input the household should have had)."""
+
+
+def battery_follows_plan(conn: psycopg.Connection) -> bool:
+    """Whether batteries get the plan's setpoints (pidb parameter `battery_follows_plan` 1) rather than run
+    the rule-based real-time rule beside the plan's appliance starts (0, `optimise.household_parameters`)."""
+    return parameter(conn, "battery_follows_plan", BATTERY_FOLLOWS_PLAN) >= 0.5
 
 
 def households(conn: psycopg.Connection) -> list[Household]:
@@ -356,7 +365,5 @@ def scenario_for(
             "discharge_kw_max": power,
             "eff_charge": p["battery_efficiency"],
             "eff_discharge": p["battery_efficiency"],
-            # a kWh left at the end is worth what the plan's KPIs compare strategies at
-            "end_value_chf_kwh": round(stored_energy_rate(prices, p["battery_efficiency"]), 6),
         }
     return ScenarioInputs(doc, notes)

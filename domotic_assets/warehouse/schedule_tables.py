@@ -14,6 +14,8 @@ from datetime import date, timedelta
 
 import psycopg
 
+from domotic_assets.optimise.baseline import reserve_soc
+from domotic_assets.optimise.plan import Plan
 from domotic_assets.optimise.scenario import Scenario
 from domotic_assets.optimise.schedule import Schedule
 
@@ -31,6 +33,8 @@ CREATE TABLE IF NOT EXISTS gold.schedules (
     battery_charge_kw    double precision NOT NULL,
     battery_discharge_kw double precision NOT NULL,
     soc                  double precision NOT NULL,  -- fraction of capacity at the end of the slot
+    battery_reserve_soc  double precision,  -- battery by the rule: the state of charge it keeps (null:
+                                            -- setpoints)
     pv_used_kw           double precision NOT NULL,
     appliances_kw        jsonb       NOT NULL,       -- appliance -> kW in this slot
     appliance_starts     jsonb       NOT NULL,       -- appliances whose run starts in this slot
@@ -45,11 +49,17 @@ CREATE TABLE IF NOT EXISTS gold.schedule_kpis (
     status                text    NOT NULL,     -- optimal | feasible | relaxed | infeasible
     reason                text,
     has_battery           boolean NOT NULL,
-    cost_no_battery_chf   double precision,     -- the same day without a battery, appliances at their earliest start
-    cost_rule_based_chf   double precision,     -- PV surplus charges, the battery covers the load, earliest starts
-    cost_optimised_chf    double precision,
+    battery_mode          text,                 -- plan (setpoints sent) | rule (the battery runs the rule) |
+                                                -- null
+    cost_no_battery_chf   double precision,     -- the same day without a battery, appliances at their
+                                                -- earliest start
+    cost_rule_based_chf   double precision,     -- PV surplus charges, the battery covers the load, earliest
+                                                -- starts
+    cost_optimised_chf    double precision,     -- the optimiser's schedule
+    cost_sent_chf         double precision,     -- what the controller sends (gold.schedules), on the
+                                                -- forecasts
     comparable_rule_based_chf double precision, -- both with the energy left in the battery counted
-    comparable_optimised_chf  double precision,
+    comparable_sent_chf   double precision,
     savings_vs_rule_based_pct double precision,
     self_consumption_rate double precision,
     autarky_rate          double precision,
@@ -74,6 +84,17 @@ CREATE TABLE IF NOT EXISTS meta.control_log (
     acked_at    timestamptz,           -- the broker's PUBACK (QoS 1)
     PRIMARY KEY (schedule_id, slot, target)
 );
+-- warehouses made before 7 December 2026, when the battery's rule became what is sent by default
+ALTER TABLE gold.schedules ADD COLUMN IF NOT EXISTS battery_reserve_soc double precision;
+ALTER TABLE gold.schedule_kpis ADD COLUMN IF NOT EXISTS battery_mode text;
+ALTER TABLE gold.schedule_kpis ADD COLUMN IF NOT EXISTS cost_sent_chf double precision;
+DO $$ BEGIN  -- what was sent then was the optimised schedule
+    IF EXISTS (SELECT FROM information_schema.columns WHERE table_schema = 'gold' AND table_name =
+        'schedule_kpis'
+               AND column_name = 'comparable_optimised_chf') THEN
+        ALTER TABLE gold.schedule_kpis RENAME COLUMN comparable_optimised_chf TO comparable_sent_chf;
+    END IF;
+END $$;
 """
 
 
@@ -99,11 +120,21 @@ def replace_schedule(
     household: str,
     day: date,
     scenario: Scenario,
-    schedule: Schedule,
-    kpi_row: dict,
+    plan: Plan,
+    inputs: dict,
+    document: dict,
 ) -> StoredSchedule:
-    """Store a household's schedule of the day, replacing any earlier one of that day, all or nothing."""
+    """Store what a household's controller will send on the day (`plan.schedule`, with the battery's reserve
+    when it runs the rule) and the plan's KPIs, the notes on its inputs and the scenario document, replacing
+    any earlier schedule of that day, all or nothing."""
+    schedule, b = plan.schedule, scenario.battery
     sid = schedule_id(household, day, schedule)
+    reserve = (
+        [reserve_soc(b, scenario.slots, scenario.step_hours, t) for t in range(scenario.slots)]
+        if b is not None and plan.battery_mode == "rule"
+        else [None] * scenario.slots
+    )
+    kpi_row = {**plan.kpis, "inputs": json.dumps(inputs), "scenario": json.dumps(document)}
     step = timedelta(minutes=scenario.step_minutes)
     starts_at = {}
     for name, k in schedule.starts.items():
@@ -122,6 +153,7 @@ def replace_schedule(
             schedule.battery_charge_kw[t],
             schedule.battery_discharge_kw[t],
             schedule.soc[t],
+            reserve[t],
             schedule.pv_used_kw[t],
             json.dumps({n: kw[t] for n, kw in schedule.appliances_kw.items()}),
             json.dumps(starts_at.get(t, [])),
@@ -139,7 +171,8 @@ def replace_schedule(
             "DELETE FROM gold.schedule_kpis WHERE household = %s AND local_day = %s", (household, day)
         )
         with cur.copy("""COPY gold.schedules (schedule_id, apartment_key, household, local_day, slot, slot_start, slot_end,
-                         grid_import_kw, grid_export_kw, battery_charge_kw, battery_discharge_kw, soc, pv_used_kw,
+                         grid_import_kw, grid_export_kw, battery_charge_kw, battery_discharge_kw, soc,
+                             battery_reserve_soc, pv_used_kw,
                          appliances_kw, appliance_starts) FROM STDIN""") as copy:
             for row in rows:
                 copy.write_row(row)

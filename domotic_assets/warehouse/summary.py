@@ -57,17 +57,17 @@ def gold_figures(conn: psycopg.Connection, first: date, last: date, ground_truth
 def schedule_figures(conn: psycopg.Connection, first: date, last: date) -> str | None:
     """One line on the schedules of the days: how many, and what they save against the rule-based strategy."""
     row = conn.execute(
-        """SELECT count(*), count(DISTINCT household), sum(comparable_rule_based_chf), sum(comparable_optimised_chf),
+        """SELECT count(*), count(DISTINCT household), sum(comparable_rule_based_chf), sum(comparable_sent_chf),
                                  count(*) FILTER (WHERE status <> 'optimal')
                           FROM gold.schedule_kpis WHERE local_day BETWEEN %s AND %s""",
         (first, last),
     ).fetchone()
-    count, households, rules, optimised, not_optimal = row
+    count, households, rules, sent, not_optimal = row
     if not count:
         return None
-    saving = 100 * (rules - optimised) / abs(rules) if rules else 0.0
+    saving = 100 * (rules - sent) / abs(rules) if rules else 0.0
     return (
-        f"{count} schedules for {households} household(s): CHF {optimised:.2f} optimised against CHF {rules:.2f} "
+        f"{count} schedules for {households} household(s): CHF {sent:.2f} as sent against CHF {rules:.2f} "
         f"rule-based ({saving:+.1f} %, energy left in the battery counted)"
         + (f"; {not_optimal} not optimal" if not_optimal else "")
     )

@@ -1,7 +1,6 @@
 """`household_schedules`: per day, every household's optimised schedule in `gold.schedules` with its KPIs
-in `gold.schedule_kpis` (cost without battery, with the rule-based strategy, optimised; self-consumption)."""
-
-import json
+in `gold.schedule_kpis` (cost without battery, with the rule-based strategy, optimised, as sent;
+self-consumption)."""
 
 import dagster as dg
 
@@ -17,7 +16,7 @@ from domotic_assets.defs.partitions import (
 from domotic_assets.defs.resources import WarehouseResource
 from domotic_assets.optimise.plan import plan_day
 from domotic_assets.optimise.scenario import read_scenario
-from domotic_assets.warehouse.schedule_inputs import households, scenario_for
+from domotic_assets.warehouse.schedule_inputs import battery_follows_plan, households, scenario_for
 from domotic_assets.warehouse.schedule_tables import replace_schedule
 
 CHECKS = {
@@ -28,8 +27,8 @@ CHECKS = {
     ),
     "schedules_beat_rule_based": (
         False,
-        "No optimised schedule costs more than the rule-based strategy (energy left in "
-        "the battery counted), and none had to be relaxed.",
+        "No schedule as sent (the plan's appliances, the battery by the rule unless it follows the plan) "
+        "costs more than the rule-based strategy (energy left in the battery counted), and none had to be relaxed.",
     ),
     "schedules_made": (
         False,
@@ -77,6 +76,7 @@ def household_schedules(
     planned, too_new, unscheduled, unsound, worse = {}, {}, {}, {}, {}
     missing_days: set[str] = set()
     with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn):
+        follow_plan = battery_follows_plan(conn)
         for day in partition_days(context):
             for household in households(conn):
                 key = f"{household.code} {day}"
@@ -89,21 +89,18 @@ def household_schedules(
                         missing_days.add(day.isoformat())
                     continue
                 scenario = read_scenario(inputs.document)
-                plan = plan_day(scenario)
+                plan = plan_day(scenario, follow_plan)
                 replace_schedule(
                     conn,
                     household.apartment_key,
                     str(household.apartment_key),
                     day,
                     scenario,
-                    plan.schedule,
-                    {
-                        **plan.kpis,
-                        "inputs": json.dumps(inputs.notes),
-                        "scenario": json.dumps(inputs.document),
-                    },
+                    plan,
+                    inputs.notes,
+                    inputs.document,
                 )
-                planned[key] = f"{plan.kpis['status']}, CHF {plan.kpis['cost_optimised_chf']:.2f}" + (
+                planned[key] = f"{plan.kpis['status']}, CHF {plan.kpis['cost_sent_chf']:.2f}" + (
                     f", {plan.kpis['savings_vs_rule_based_pct']:+.1f} % vs rule-based"
                     if plan.kpis["savings_vs_rule_based_pct"] is not None
                     else ""
@@ -111,7 +108,11 @@ def household_schedules(
                 if plan.violations:
                     unsound[key] = plan.violations[:5]
                 if plan.schedule.status != "optimal" or (plan.kpis["savings_vs_rule_based_pct"] or 0) < -0.5:
-                    worse[key] = plan.kpis["reason"] or f"{plan.kpis['savings_vs_rule_based_pct']} %"
+                    worse[key] = (
+                        plan.schedule.reason
+                        or plan.kpis["reason"]
+                        or f"{plan.kpis['savings_vs_rule_based_pct']} %"
+                    )
     if too_new or unscheduled:
         context.log.warning(
             f"no schedule for {len(too_new) + len(unscheduled)} household-day(s): {too_new | unscheduled}"
