@@ -61,7 +61,8 @@ WEAR_CHF_KWH = 0.05
 PAUSABLE = {"name": "boiler", "energy_kwh": 3.0, "power_kw": 2.0, "min_power_kw": 2.0}
 """On at full power or off, for an hour and a half in all between 07:00 and 22:00 (a hot-water boiler)."""
 MODULATING = {**PAUSABLE, "name": "heat-pump boiler", "min_power_kw": 0.8}
-"""The same energy, at any power from 0.8 to 2 kW while on, or off (EMHASS: a deferrable load with a minimum power)."""
+"""The same energy, at any power from 0.8 to 2 kW while on, or off (EMHASS: a deferrable load with a minimum
+power)."""
 
 
 def emhass_python() -> Path:
@@ -179,13 +180,13 @@ def main() -> None:
             else ""
         )
         print(
-            f"| {k} {doc['start'][:10]}{wear} | {len(doc['load_kw'])} | {doc['battery']['soc_init']:.2f} | {mine:.4f} | {other:.4f} "
-            f"| {a['soc_final']:.3f} | {b['soc_final']:.3f} | {a['solve_seconds']:.3f} | {b['solve_seconds']:.3f} "
-            f"| {domotic[k]:.2f} | {emhass[k]:.2f} |"
+            f"| {k} {doc['start'][:10]}{wear} | {len(doc['load_kw'])} | {doc['battery']['soc_init']:.2f} | "
+            f"{mine:.4f} | {other:.4f} | {a['soc_final']:.3f} | {b['soc_final']:.3f} | "
+            f"{a['solve_seconds']:.3f} | {b['solve_seconds']:.3f} | {domotic[k]:.2f} | {emhass[k]:.2f} |"
         )
     print(
-        f"objective, EMHASS minus platform: min {min(gaps):+.6f}, max {max(gaps):+.6f} CHF; platform higher than EMHASS on "
-        f"{len(worse)} of {len(docs)} (target: none)"
+        f"objective, EMHASS minus platform: min {min(gaps):+.6f}, max {max(gaps):+.6f} CHF; platform higher "
+        f"than EMHASS on {len(worse)} of {len(docs)} (target: none)"
     )
     for label, keep in (
         ("all", lambda n: True),
@@ -199,8 +200,9 @@ def main() -> None:
             np.median([theirs[k]["solve_seconds"] for k in chosen]),
         )
         print(
-            f"{label} ({len(chosen)}): whole command p50 {mine:.2f} s against {other:.2f} s for EMHASS, {other / mine:.1f} times faster "
-            f"(target >= 10: {'met' if other / mine >= 10 else 'NOT met'}); solve p50 {solve_mine:.3f} s against {solve_other:.3f} s"
+            f"{label} ({len(chosen)}): whole command p50 {mine:.2f} s against {other:.2f} s for EMHASS, "
+            f"{other / mine:.1f} times faster (target >= 10: {'met' if other / mine >= 10 else 'NOT met'}); "
+            f"solve p50 {solve_mine:.3f} s against {solve_other:.3f} s"
         )
 
 

@@ -55,7 +55,8 @@ def newest_minutes(conn) -> tuple[dict, dict]:
     gold = (
         dict(
             conn.execute(
-                """SELECT a.code, max(f.ts) FROM gold.fact_energy_minute f JOIN gold.dim_apartment a USING (apartment_key)
+                """SELECT a.code, max(f.ts) FROM gold.fact_energy_minute f JOIN gold.dim_apartment a
+                       USING (apartment_key)
                                 WHERE f.ts >= %s GROUP BY 1""",
                 (since,),
             ).fetchall()
@@ -130,7 +131,8 @@ def main() -> None:
             start_new_session=True,
         )
         print(
-            f"live for {args.minutes:g} min: simulator, dagster-daemon (file sensor every 5 s), state in {work}",
+            f"live for {args.minutes:g} min: simulator, dagster-daemon (file sensor every 5 s), state in "
+            f"{work}",
             flush=True,
         )
         files: dict[Path, dict] = {}
@@ -190,7 +192,8 @@ def main() -> None:
                 }
             )
         print(
-            f"live runs carried {sorted(carried)} asset(s) each; other runs in the same time: {others or 'none'}"
+            f"live runs carried {sorted(carried)} asset(s) each; other runs in the same time: "
+            f"{others or 'none'}"
         )
         baseline = dbt_day_seconds(dsn)
     finally:
@@ -205,7 +208,8 @@ def main() -> None:
 def failed_steps(instance: dg.DagsterInstance, run_id: str) -> str:
     """A failed run, as its id and the steps that failed."""
     failures = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records
-    return f"{run_id[:8]}: {', '.join(sorted({r.event_log_entry.step_key or '?' for r in failures})) or 'no step failed'}"
+    steps = ", ".join(sorted({r.event_log_entry.step_key or "?" for r in failures}))
+    return f"{run_id[:8]}: {steps or 'no step failed'}"
 
 
 def dbt_day_seconds(dsn: str) -> float:
@@ -224,7 +228,8 @@ def report(files: dict, durations: list[float], failed: list[str], baseline: flo
     gold = [f["gold"] for f in files.values() if "gold" in f]
     missing = len(files) - len(gold)
     print(
-        f"files: {len(files)}; reached Silver: {len(silver)}, Gold: {len(gold)}; never reached Gold: {missing}"
+        f"files: {len(files)}; reached Silver: {len(silver)}, Gold: {len(gold)}; never reached Gold: "
+        f"{missing}"
     )
     print(
         f"live runs: {len(durations)} finished ({len(failed)} runs failed in all), run duration mean "
@@ -235,11 +240,12 @@ def report(files: dict, durations: list[float], failed: list[str], baseline: flo
     met = percentile(gold, 0.95) < TARGET_P95_GOLD_S and not missing and not failed
     print(f"latency to Silver: p50 {percentile(silver, 0.5):.1f} s, p95 {percentile(silver, 0.95):.1f} s")
     print(
-        f"latency to Gold:   p50 {percentile(gold, 0.5):.1f} s, p95 {percentile(gold, 0.95):.1f} s "
-        f"(target p95 < {TARGET_P95_GOLD_S:.0f} s, every file in Gold, no run failed: {'met' if met else 'NOT met'})"
+        f"latency to Gold:   p50 {percentile(gold, 0.5):.1f} s, p95 {percentile(gold, 0.95):.1f} s (target "
+        f"p95 < {TARGET_P95_GOLD_S:.0f} s, every file in Gold, no run failed: {'met' if met else 'NOT met'})"
     )
     print(
-        f"baseline, the day's Gold by dbt directly: {baseline:.1f} s; Gold p95 / baseline = {percentile(gold, 0.95) / baseline:.1f}"
+        f"baseline, the day's Gold by dbt directly: {baseline:.1f} s; Gold p95 / baseline = "
+        f"{percentile(gold, 0.95) / baseline:.1f}"
     )
 
 

@@ -46,16 +46,16 @@ def main() -> None:
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
             silver_rows, first, last = conn.execute(
-                "SELECT count(*), min(ts AT TIME ZONE 'Europe/Zurich')::date, max(ts AT TIME ZONE 'Europe/Zurich')::date "
-                "FROM silver.sensor_events"
+                "SELECT count(*), min(ts AT TIME ZONE 'Europe/Zurich')::date, max(ts AT TIME ZONE "
+                "'Europe/Zurich')::date FROM silver.sensor_events"
             ).fetchone()
             conn.execute("DROP SCHEMA IF EXISTS gold CASCADE")
             target = args.silver / "dbt-target"
             whole_s = dbt(dsn, target, "build", "--full-refresh")
             rows = {t: conn.execute(f"SELECT count(*) FROM gold.{t}").fetchone()[0] for t in FACTS}
             print(
-                f"Silver -> Gold, {(last - first).days + 1} days, {silver_rows:,} Silver rows: {whole_s:.1f} s for every "
-                f"model and test ({silver_rows / whole_s:,.0f} Silver rows/s)",
+                f"Silver -> Gold, {(last - first).days + 1} days, {silver_rows:,} Silver rows: "
+                f"{whole_s:.1f} s for every model and test ({silver_rows / whole_s:,.0f} Silver rows/s)",
                 flush=True,
             )
             print("  " + ", ".join(f"{t} {n:,}" for t, n in rows.items()), flush=True)

@@ -62,7 +62,8 @@ SUPPLEMENTARY = {
     "the 14 origins before the evaluated ones": (LAST - timedelta(days=14), 14),
     "the 14 before those (4 to 6 weeks of history)": (LAST - timedelta(days=28), 14),
 }
-"""Further evaluations of the energy forecast (last day, origins): 14 days decide little for on/off devices."""
+"""Further evaluations of the energy forecast (last day, origins): 14 days decide little for on/off
+devices."""
 ANOMALY_RATE = None  # the default feed's: 0.05 per apartment-day and kind
 TARGETS = {"energy": 0.15, "presence_f1": 0.8, "anomaly": 0.7, "seconds": 120.0, "real_vs_weekly_naive": 0.2}
 
@@ -78,8 +79,8 @@ def build(work: Path) -> str:
         shutil.rmtree(feed.out, ignore_errors=True)
         summary = simulate(feed)
         print(
-            f"simulated {DAYS} days from {FIRST}: {summary.files:,} files, {summary.anomalies} anomalies injected "
-            f"({summary.seconds:.0f} s)",
+            f"simulated {DAYS} days from {FIRST}: {summary.files:,} files, {summary.anomalies} anomalies "
+            f"injected ({summary.seconds:.0f} s)",
             flush=True,
         )
         settings = Settings(
@@ -146,9 +147,10 @@ def energy(conn, starts) -> dict:
         )
         scores = out[label] = evaluations[label].metrics()
         print(
-            f"energy, {label} ({len(keys)} series, {scores['points']:,} quarter-hours): {_against_naive(scores)}, "
-            f"typical day {scores['typical_day_mae_kwh']:.4f} ({100 * scores['improvement_vs_typical_day']:+.1f} %), "
-            f"80 % interval covers {100 * scores['interval_coverage']:.0f} % [{time.perf_counter() - began:.0f} s]",
+            f"energy, {label} ({len(keys)} series, {scores['points']:,} quarter-hours): "
+            f"{_against_naive(scores)}, typical day {scores['typical_day_mae_kwh']:.4f} "
+            f"({100 * scores['improvement_vs_typical_day']:+.1f} %), 80 % interval covers "
+            f"{100 * scores['interval_coverage']:.0f} % [{time.perf_counter() - began:.0f} s]",
             flush=True,
         )
     points = sum(g["points"] for g in out.values())
@@ -165,7 +167,8 @@ def energy(conn, starts) -> dict:
         ),
     }
     print(
-        f"energy, all {len(series)} series pooled ({points:,} quarter-hours): {_against_naive(out['all series'])}",
+        f"energy, all {len(series)} series pooled ({points:,} quarter-hours): "
+        f"{_against_naive(out['all series'])}",
         flush=True,
     )
     for window, (last, count) in SUPPLEMENTARY.items():
@@ -185,10 +188,11 @@ def _real_line(label: str, scores: dict, source: str, seconds: float) -> None:
     mae, best = scores["mae"], scores["best_baseline"]
     print(
         f"real, {label} ({scores['points']:,} points; {source}): forecaster MAE {mae['forecaster']:.4g}, "
-        f"weekly naive {mae['seasonal_naive_7d']:.4g} ({100 * scores['improvement_vs_weekly_naive']:+.1f} %, 95 % "
-        f"{_interval(scores['improvement_vs_weekly_naive_ci95'])}), best baseline {best} {mae[best]:.4g} "
-        f"({100 * scores['improvement_vs_best_baseline']:+.1f} %, {_interval(scores['improvement_vs_best_baseline_ci95'])}); "
-        f"80 % interval held {100 * scores['interval_coverage']:.0f} %; chosen {scores['chosen']} [{seconds:.0f} s]",
+        f"weekly naive {mae['seasonal_naive_7d']:.4g} ({100 * scores['improvement_vs_weekly_naive']:+.1f} "
+        f"%, 95 % {_interval(scores['improvement_vs_weekly_naive_ci95'])}), best baseline {best} "
+        f"{mae[best]:.4g} ({100 * scores['improvement_vs_best_baseline']:+.1f} %, "
+        f"{_interval(scores['improvement_vs_best_baseline_ci95'])}); 80 % interval held "
+        f"{100 * scores['interval_coverage']:.0f} %; chosen {scores['chosen']} [{seconds:.0f} s]",
         flush=True,
     )
 
@@ -235,11 +239,12 @@ def presence_scores(conn, starts, manifest: Path) -> dict:
         select=lambda r, o: r[(r["ts"] >= o) & (r["ts"] < o + pd.Timedelta(days=1)) & (r["lead_hours"] == 1)],
     )
     print(
-        f"presence, issued at midnight for the next 24 hours ({midnight['room_hours']:,} room-hours): F1 {midnight['f1']:.3f} "
-        f"(precision {midnight['precision']:.3f}, recall {midnight['recall']:.3f}), time-of-day baseline F1 "
-        f"{midnight['baseline_f1']:.3f}; Brier {midnight['brier']:.4f} vs {midnight['baseline_brier']:.4f} "
-        f"({100 * midnight['brier_improvement']:+.1f} %, 95 % {_interval(midnight['brier_improvement_ci95'])}); one hour ahead: "
-        f"F1 {hour_ahead['f1']:.3f} vs {hour_ahead['baseline_f1']:.3f} [{time.perf_counter() - began:.0f} s]",
+        f"presence, issued at midnight for the next 24 hours ({midnight['room_hours']:,} room-hours): F1 "
+        f"{midnight['f1']:.3f} (precision {midnight['precision']:.3f}, recall {midnight['recall']:.3f}), "
+        f"time-of-day baseline F1 {midnight['baseline_f1']:.3f}; Brier {midnight['brier']:.4f} vs "
+        f"{midnight['baseline_brier']:.4f} ({100 * midnight['brier_improvement']:+.1f} %, 95 % "
+        f"{_interval(midnight['brier_improvement_ci95'])}); one hour ahead: F1 {hour_ahead['f1']:.3f} vs "
+        f"{hour_ahead['baseline_f1']:.3f} [{time.perf_counter() - began:.0f} s]",
         flush=True,
     )
     return {"rows": rows, "zones": zones, "midnight": midnight, "hour_ahead": hour_ahead}
@@ -267,15 +272,17 @@ def anomaly_scores(conn, manifest: Path, days: list[date]) -> dict:
     scores = match_anomalies(found, truth[(truth["end"] > low) & (truth["start"] < high)])
     kinds = truth[(truth["end"] > low) & (truth["start"] < high)]["kind"].value_counts().to_dict()
     print(
-        f"anomalies, {days[0]} .. {days[-1]}: precision {scores['precision']:.2f}, recall {scores['recall']:.2f} "
-        f"({scores['found']} found, {scores['matched_injected']} of {scores['injected']} injected: {kinds})",
+        f"anomalies, {days[0]} .. {days[-1]}: precision {scores['precision']:.2f}, recall "
+        f"{scores['recall']:.2f} ({scores['found']} found, {scores['matched_injected']} of "
+        f"{scores['injected']} injected: {kinds})",
         flush=True,
     )
     return {"hourly": hourly, "zones": zones, "scores": scores, "found": found}
 
 
 def train_and_predict_once(energy_inputs: dict, presence_inputs: dict, anomaly_inputs: dict) -> float:
-    """Every model trained once on the window before the last day, and that day predicted: the daily job's work."""
+    """Every model trained once on the window before the last day, and that day predicted: the daily job's
+    work."""
     day = LAST
     origin = local_midnight(day)
     began = time.perf_counter()
@@ -307,9 +314,9 @@ def train_and_predict_once(energy_inputs: dict, presence_inputs: dict, anomaly_i
     anomalies.hour_scores(baseline.score(hourly[hourly["ts"] >= origin]))
     total = time.perf_counter() - began
     print(
-        f"train every model once and predict {day}: {total:.1f} s (energy {energy_s:.1f} s, {len(models.forecasters)} "
-        f"series, {len(forecast):,} values; presence {presence_s:.1f} s, {len(hours)} room-hours; anomalies "
-        f"{total - energy_s - presence_s:.1f} s)",
+        f"train every model once and predict {day}: {total:.1f} s (energy {energy_s:.1f} s, "
+        f"{len(models.forecasters)} series, {len(forecast):,} values; presence {presence_s:.1f} s, "
+        f"{len(hours)} room-hours; anomalies {total - energy_s - presence_s:.1f} s)",
         flush=True,
     )
     return total
@@ -381,10 +388,9 @@ def main() -> None:
             f"{TARGETS['energy']:.0%}",
         )
         if ci:
-            print(
-                f"  (main devices, 95 % interval over the {EVALUATED} origins: {_interval(ci)}; "
-                f"{target + ' lies inside it: this sample cannot tell' if ci[0] < TARGETS['energy'] < ci[1] else 'clear of ' + target})"
-            )
+            inside = ci[0] < TARGETS["energy"] < ci[1]
+            verdict = f"{target} lies inside it: this sample cannot tell" if inside else f"clear of {target}"
+            print(f"  (main devices, 95 % interval over the {EVALUATED} origins: {_interval(ci)}; {verdict})")
     finally:
         server.stop()
         if args.keep is None:

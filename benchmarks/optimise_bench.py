@@ -75,12 +75,13 @@ def main() -> None:
         print(
             f"{label}, battery + 3 appliances, {len(solves)} days: solve p50 {p50:.3f} s, p95 {p95:.3f} s, "
             f"max {max(solves):.3f} s{verdict}; rule-based p50 {np.percentile(rules, 50) * 1000:.1f} ms "
-            f"(ratio {p50 / np.percentile(rules, 50):.0f}x); checker: {len(solves) - run['unsound']}/{len(solves)} sound"
+            f"(ratio {p50 / np.percentile(rules, 50):.0f}x); checker: "
+            f"{len(solves) - run['unsound']}/{len(solves)} sound"
         )
     finer = np.array(runs[(5, None)]["costs"]) - np.array(runs[(5, 5)]["costs"])
     print(
-        f"what 5-minute starts save over quarter-hour starts: mean {finer.mean():.4f} CHF a day, max {finer.max():.4f} "
-        f"(each solve is optimal within the solver's tolerance of {GAP_CHF} CHF)"
+        f"what 5-minute starts save over quarter-hour starts: mean {finer.mean():.4f} CHF a day, max "
+        f"{finer.max():.4f} (each solve is optimal within the solver's tolerance of {GAP_CHF} CHF)"
     )
 
     first = date.fromisoformat(args.month + "-01")
@@ -106,7 +107,8 @@ def main() -> None:
         totals.setdefault(kind, []).append(saving)
         print(
             f"household {household.id} ({kind}, {household.pv_kwp:g} kWp, {household.battery_kwh:g} kWh): "
-            f"rule-based CHF {rule_sum:.2f}, optimised CHF {opt_sum:.2f} over {len(month)} days: {saving:+.1f} %"
+            f"rule-based CHF {rule_sum:.2f}, optimised CHF {opt_sum:.2f} over {len(month)} days: "
+            f"{saving:+.1f} %"
         )
     savings = [s for values in totals.values() for s in values]
     print(

@@ -109,8 +109,8 @@ def pv_forecast(household: Household, day: date, slots: int) -> tuple[float, ...
 def load_forecasts(
     history: pd.Series, days: list[date], timezone: str, lead_days: int
 ) -> tuple[dict[date, tuple[float, ...]], dict]:
-    """Each day's load as forecast at the local midnight `lead_days` before it (1: the day ahead; 2: the second
-    day of a 48-hour forecast), and the forecast's MAE beside weekly naive's over the days."""
+    """Each day's load as forecast at the local midnight `lead_days` before it (1: the day ahead; 2: the
+    second day of a 48-hour forecast), and the forecast's MAE beside weekly naive's over the days."""
     per_day = round(pd.Timedelta(days=1) / (history.index[1] - history.index[0]))
     out, errors, naive, forecaster = {}, [], [], None
     for k, day in enumerate(days):
@@ -139,9 +139,9 @@ def load_forecasts(
 
 
 def whole_period(days: list[tuple[Scenario, object]]) -> tuple[float, float]:
-    """Cost and final state of charge of the battery planned over all the days at once on their actual load and
-    PV (the appliances where the day-by-day perfect-foresight plans put them), counting what is left at the end
-    as every strategy's is counted: the best any strategy could do."""
+    """Cost and final state of charge of the battery planned over all the days at once on their actual load
+    and PV (the appliances where the day-by-day perfect-foresight plans put them), counting what is left at
+    the end as every strategy's is counted: the best any strategy could do."""
     actual = [a for a, _ in days]
     load = [
         kw_load + sum(kw[t] for kw in plan.appliances_kw.values())
@@ -233,9 +233,10 @@ def real_source(
     kwh: float,
     days: list[date],
 ) -> Source:
-    """The Sceaux household's consumption (`real_load`) with `kwp` of PV under Amsterdam's typical radiation and
-    a `kwh` battery, at the platform's tariffs of the same weekday whole weeks later (from 2023). Planned at the
-    local midnight that opens the day: the load forecast for the day ahead, yesterday's PV (persistence)."""
+    """The Sceaux household's consumption (`real_load`) with `kwp` of PV under Amsterdam's typical radiation
+    and a `kwh` battery, at the platform's tariffs of the same weekday whole weeks later (from 2023). Planned
+    at the local midnight that opens the day: the load forecast for the day ahead, yesterday's PV
+    (persistence)."""
     history, loads, quality = measured_load
     shift = timedelta(weeks=max(0, -(-(FIRST_TARIFF_DAY - days[0]).days // 7)))
     household = Household("sceaux", "Sion", kwp, kwh, 0.0)
@@ -329,9 +330,9 @@ def main() -> None:
     if args.real:
         measured, radiation = real_load(days), amsterdam_radiation()
         print(
-            f"{args.days} consecutive days from {first}, state of charge carried; the Sceaux household's measured load, "
-            f"Amsterdam's typical-year radiation; planned at midnight on the platform's day-ahead load forecast "
-            f"(refitted every {REFIT_EVERY_DAYS} days) and yesterday's PV"
+            f"{args.days} consecutive days from {first}, state of charge carried; the Sceaux household's "
+            "measured load, Amsterdam's typical-year radiation; planned at midnight on the platform's "
+            f"day-ahead load forecast (refitted every {REFIT_EVERY_DAYS} days) and yesterday's PV"
         )
         households = {
             f"{kwp:g} kWp {kwh:g} kWh": (
@@ -343,8 +344,9 @@ def main() -> None:
         }
     else:
         print(
-            f"{args.days} consecutive days from {first}, state of charge carried; load forecast by the platform's "
-            f"forecaster (refitted every {REFIT_EVERY_DAYS} days), PV from the radiation forecast of the day before"
+            f"{args.days} consecutive days from {first}, state of charge carried; load forecast by the "
+            f"platform's forecaster (refitted every {REFIT_EVERY_DAYS} days), PV from the radiation "
+            "forecast of the day before"
         )
         households = {
             f"household {h.id}": (h.pv_kwp, h.battery_kwh, functools.partial(simulated_source, h))
@@ -360,14 +362,15 @@ def main() -> None:
             else ""
         )
         print(
-            f"{name} ({kind}, {kwp:g} kWp, {kwh:g} kWh): load forecast MAE {quality['mae_kw']:.3f} kW against "
-            f"{quality['weekly_naive_mae_kw']:.3f} for weekly naive (its last fit chose {quality['method']}){gaps}, "
-            f"{quality['seconds']:.0f} s",
+            f"{name} ({kind}, {kwp:g} kWp, {kwh:g} kWh): load forecast MAE {quality['mae_kw']:.3f} kW "
+            f"against {quality['weekly_naive_mae_kw']:.3f} for weekly naive (its last fit chose "
+            f"{quality['method']}){gaps}, {quality['seconds']:.0f} s",
             flush=True,
         )
     groups = {"all": list(households), "with a battery": [n for n, (_, kwh, _) in households.items() if kwh]}
     print(
-        f"\nrealised cost in CHF over the {args.days} days (the energy left in a battery credited), and against rule-based:"
+        f"\nrealised cost in CHF over the {args.days} days (the energy left in a battery credited), and "
+        "against rule-based:"
     )
     print("| strategy | " + " | ".join(households) + " | " + " | ".join(groups) + " |")
     print("|---" * (1 + len(households) + len(groups)) + "|")

@@ -74,8 +74,9 @@ def main() -> None:
             silver_s = time.perf_counter() - began
             rows, files = sum(d.rows for d in loads), sum(d.files for d in loads)
             print(
-                f"Bronze -> Silver, {args.days} days: {silver_s:.1f} s, {files:,} files ({files / silver_s:,.0f}/s), "
-                f"{rows:,} rows ({rows / silver_s:,.0f}/s), peak memory {peak_mib():,.0f} MiB",
+                f"Bronze -> Silver, {args.days} days: {silver_s:.1f} s, {files:,} files "
+                f"({files / silver_s:,.0f}/s), {rows:,} rows ({rows / silver_s:,.0f}/s), peak memory "
+                f"{peak_mib():,.0f} MiB",
                 flush=True,
             )
 
@@ -113,9 +114,12 @@ def main() -> None:
             # the live case: the day's last minute arrives (one file per apartment) and is appended
             ids, first = conn.execute(
                 """SELECT array_agg(id), min(doc_ts) FROM meta.bronze_sensor_files
-                                         WHERE partition_day = %s AND quarantine_reason IS NULL AND bronze_path <> ''
-                                           AND doc_ts >= (SELECT max(doc_ts) - interval '30 seconds' FROM meta.bronze_sensor_files
-                                                          WHERE partition_day = %s AND quarantine_reason IS NULL)""",
+                                         WHERE partition_day = %s AND quarantine_reason IS NULL
+                                             AND bronze_path <> ''
+                                           AND doc_ts >= (SELECT max(doc_ts) - interval '30 seconds'
+                                               FROM meta.bronze_sensor_files
+                                                          WHERE partition_day = %s
+                                                              AND quarantine_reason IS NULL)""",
                 (last, last),
             ).fetchone()
             conn.execute("DELETE FROM silver.etl_watermark WHERE file_id = ANY(%s)", (ids,))

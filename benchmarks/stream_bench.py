@@ -98,7 +98,8 @@ def reference(endpoint: MqttEndpoint, dsn: str, messages: int) -> float:
     """The usual loop: decode each message, insert 50 rows at a time with executemany, commit."""
     conn = psycopg.connect(dsn)
     client, finished, count, rows = stock_client("bench-reference"), threading.Event(), [0], []
-    insert = """INSERT INTO silver.household_telemetry (household, measure, ts, value, unit, is_outlier, ts_flag, received_at)
+    insert = """INSERT INTO silver.household_telemetry (household, measure, ts, value, unit, is_outlier,
+                    ts_flag, received_at)
                 VALUES (%s, %s, %s, %s, %s, false, %s, now()) ON CONFLICT DO NOTHING"""
 
     def flush():
@@ -223,8 +224,8 @@ def main() -> None:
         published = BackgroundPublisher(url, stream, rate=None, client_id="bench-meters")
         published.join(timeout=1800)
         print(
-            f"backlog: {len(stream):,} messages ({len(expected):,} readings, duplicates and malformed included), "
-            f"published in {published.summary.seconds:.1f} s, queued for each subscriber"
+            f"backlog: {len(stream):,} messages ({len(expected):,} readings, duplicates and malformed "
+            f"included), published in {published.summary.seconds:.1f} s, queued for each subscriber"
         )
 
         bare_s = bare(endpoint, len(stream))
@@ -238,16 +239,17 @@ def main() -> None:
         n = len(stream)
         print(f"{'bare paho subscriber (stores nothing)':<44} {bare_s:8.2f} s  {n / bare_s:>9,.0f} msg/s")
         print(
-            f"{'reference: executemany, batches of 50':<44} {reference_s:8.2f} s  {n / reference_s:>9,.0f} msg/s"
-            f"   rows {ref_rows:,}"
+            f"{'reference: executemany, batches of 50':<44} {reference_s:8.2f} s  {n / reference_s:>9,.0f} "
+            f"msg/s   rows {ref_rows:,}"
         )
         print(
-            f"{'domotic stream consumer (COPY, durable acks)':<44} {consumer_s:8.2f} s  {n / consumer_s:>9,.0f} msg/s"
-            f"   rows {len(stored):,}, lost {lost}, unexpected {extra}"
+            f"{'domotic stream consumer (COPY, durable acks)':<44} {consumer_s:8.2f} s  "
+            f"{n / consumer_s:>9,.0f} msg/s   rows {len(stored):,}, lost {lost}, unexpected {extra}"
         )
         print(
             f"consumer / bare: {bare_s / consumer_s:.0%} (target >= 70 %); consumer / reference: "
-            f"{reference_s / consumer_s:.1f}x (target >= 10x); zero loss: {'yes' if lost == extra == 0 else 'NO'}"
+            f"{reference_s / consumer_s:.1f}x (target >= 10x); zero loss: "
+            f"{'yes' if lost == extra == 0 else 'NO'}"
         )
 
         if args.soak_minutes > 0:
@@ -255,8 +257,9 @@ def main() -> None:
             rss = result["rss_by_minute"]
             half = rss[len(rss) // 2 :]
             print(
-                f"soak: {result['messages']:,} messages in {result['seconds']:.0f} s (target rate {args.soak_rate:,.0f} msg/s); "
-                f"lost {result['lost']}, doubled {result['doubled']}, unexpected {result['unexpected']}"
+                f"soak: {result['messages']:,} messages in {result['seconds']:.0f} s (target rate "
+                f"{args.soak_rate:,.0f} msg/s); lost {result['lost']}, doubled {result['doubled']}, "
+                f"unexpected {result['unexpected']}"
             )
             print(
                 "consumer memory by minute (MiB): "

@@ -25,9 +25,11 @@ telemetry:
 # writing step (domotic_assets/warehouse/day_locks.py); the queue only keeps a day's live runs few.
 run_queue:
   max_concurrent_runs: 4
-  dequeue_interval_seconds: 1   # a live run starts within a second of its request (the default waits up to 5)
+  # a live run starts within a second of its request (the default waits up to 5)
+  dequeue_interval_seconds: 1
   tag_concurrency_limits:
-    - key: domotic/live_day   # a day's live runs overlap by two at most: one in Gold, the next in Bronze and Silver
+    # a day's live runs overlap by two at most: one in Gold, the next in Bronze and Silver
+    - key: domotic/live_day
       value:
         applyLimitPerUniqueValue: true
       limit: 2
@@ -192,7 +194,8 @@ def simulate(
     click.echo("faults injected: " + ", ".join(f"{k}={v}" for k, v in sorted(summary.faults.items())))
     click.echo(f"anomalies injected: {summary.anomalies} (manifest/anomalies.parquet)")
     click.echo(
-        f"to judge presence and anomalies against what really happened: DOMOTIC_GROUND_TRUTH={out / 'manifest'}"
+        "to judge presence and anomalies against what really happened: "
+        f"DOMOTIC_GROUND_TRUTH={out / 'manifest'}"
     )
 
 
@@ -215,7 +218,8 @@ def _simulate_mqtt(
     with broker_url(settings.mqtt_url, settings.embedded_broker_dir) as url:
         endpoint = _endpoint(url)
         click.echo(
-            f"publishing telemetry of {households} household(s) from {begin:%Y-%m-%d %H:%M} UTC to {endpoint.url} ..."
+            f"publishing telemetry of {households} household(s) from {begin:%Y-%m-%d %H:%M} UTC to "
+            f"{endpoint.url} ..."
         )
         summary = publish_telemetry(
             Publisher(endpoint, f"domotic-simulator-{seed}"),
@@ -300,14 +304,17 @@ def demo(days: int, fresh: bool) -> None:
     feed = settings.feed_dir
     config = SimulationConfig(out=feed, days=days)
     marker = feed / ".simulated"
-    stamp = f"{config.start} {config.days} {config.seed} {config.faults} anomalies={config.anomalies} {','.join(config.apartments)}"
+    stamp = (
+        f"{config.start} {config.days} {config.seed} {config.faults} anomalies={config.anomalies} "
+        + ",".join(config.apartments)
+    )
     if fresh or not marker.exists() or marker.read_text() != stamp:
         click.echo(f"simulating {days} days for {', '.join(config.apartments)} into {feed} ...")
         summary = run_batch(config)
         marker.write_text(stamp)
         click.echo(
-            f"  {summary.files} sensor files, {summary.readings} readings, {summary.weather_files} weather files "
-            f"in {summary.seconds:.1f} s"
+            f"  {summary.files} sensor files, {summary.readings} readings, {summary.weather_files} weather "
+            f"files in {summary.seconds:.1f} s"
         )
     # The demo reads its own simulated feed, whatever the environment points at.
     os.environ.update(
@@ -433,8 +440,9 @@ def control(client_id: str, interval: float) -> None:
 
 
 @main.command(
-    help="Schedule a battery and shiftable appliances for one scenario (JSON, see docs/schedules.md) and write the "
-    "schedule. Exit status 0: optimal (or the best within the time limit); 2: relaxed or infeasible."
+    help="Schedule a battery and shiftable appliances for one scenario (JSON, see docs/schedules.md) and "
+    "write the schedule. Exit status 0: optimal (or the best within the time limit); 2: relaxed or "
+    "infeasible."
 )
 @click.option(
     "--scenario", "scenario_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
@@ -532,7 +540,8 @@ def forecast(
 
 
 @main.command(
-    help="Consume live telemetry from the MQTT broker into the warehouse (stops cleanly on SIGTERM or Ctrl-C)."
+    help="Consume live telemetry from the MQTT broker into the warehouse (stops cleanly on SIGTERM or "
+    "Ctrl-C)."
 )
 @click.option(
     "--client-id", default="domotic-stream", show_default=True, help="The broker session to resume."

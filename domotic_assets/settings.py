@@ -14,7 +14,8 @@ PARTITIONS_START = "2023-01-01"
 
 
 class SecretInLocation(ValueError):
-    """A password was put where it would be shown (a URL or DSN in the environment, the resource config, the UI)."""
+    """A password was put where it would be shown (a URL or DSN in the environment, the resource config, the
+    UI)."""
 
 
 def _dsn_carries_password(dsn: str) -> bool:
@@ -45,15 +46,16 @@ def _refuse(variable: str, secret: str) -> SecretInLocation:
 class Settings:
     """Where the platform keeps its state and finds its sources.
 
-    | variable            | meaning                                   | default                            |
-    |---------------------|-------------------------------------------|------------------------------------|
-    | `DOMOTIC_HOME`      | state folder: Bronze, Dagster, warehouse  | `./.domotic`                       |
-    | `DOMOTIC_LANDING`   | where sensor files arrive                 | `$DOMOTIC_HOME/feed/share`         |
-    | `DOMOTIC_WEATHER`   | where weather CSVs arrive                 | `$DOMOTIC_HOME/feed/meteo2`        |
-    | `DOMOTIC_PIDB_URL`  | reference database (SQLAlchemy URL)       | `sqlite:///$DOMOTIC_HOME/feed/pidb.sqlite` |
-    | `DOMOTIC_PG_DSN`    | the warehouse (PostgreSQL)                | a private server in `$DOMOTIC_HOME/pg` |
-    | `DOMOTIC_MQTT_URL`  | the telemetry broker (`mqtt://[user@]host:port`, `mqtts://` for TLS) | a private Mosquitto in `$DOMOTIC_HOME/mqtt` |
-    | `DOMOTIC_GROUND_TRUTH` | a simulator's manifest folder: what really happened, to judge presence and anomalies by | the demo feed's manifest, when the landing is the demo feed |
+    * `DOMOTIC_HOME`: the state folder: Bronze, Dagster, warehouse (default `./.domotic`);
+    * `DOMOTIC_LANDING`: where sensor files arrive (`$DOMOTIC_HOME/feed/share`);
+    * `DOMOTIC_WEATHER`: where weather CSVs arrive (`$DOMOTIC_HOME/feed/meteo2`);
+    * `DOMOTIC_PIDB_URL`: the reference database, an SQLAlchemy URL
+      (`sqlite:///$DOMOTIC_HOME/feed/pidb.sqlite`);
+    * `DOMOTIC_PG_DSN`: the warehouse, PostgreSQL (a private server in `$DOMOTIC_HOME/pg`);
+    * `DOMOTIC_MQTT_URL`: the telemetry broker, `mqtt://[user@]host:port` or `mqtts://` for TLS (a private
+      Mosquitto in `$DOMOTIC_HOME/mqtt`);
+    * `DOMOTIC_GROUND_TRUTH`: a simulator's manifest folder, what really happened, to judge presence and
+      anomalies by (the demo feed's manifest, when the landing is the demo feed).
 
     Passwords never live here: a DSN or URL that carries one is refused (`SecretInLocation`), and each
     is read when its source is opened (`source_secrets`).
@@ -137,13 +139,12 @@ def source_secrets(source: str, environ: dict[str, str] | None = None) -> dict[s
     """The credentials of a source (`LANDING`, `WEATHER`, `MQTT`, `PIDB` or `PG`, the warehouse), read when
     the source is opened.
 
-    | variable                      | meaning                                       |
-    |-------------------------------|-----------------------------------------------|
-    | `DOMOTIC_<SOURCE>_PASSWORD`   | password of the URL's user (SMB, MQTT, pidb, the warehouse) |
-    | `DOMOTIC_<SOURCE>_KEY`        | sFTP private key file; MQTT TLS client key    |
-    | `DOMOTIC_<SOURCE>_KNOWN_HOSTS`| sFTP known_hosts file pinning the server's key (default `~/.ssh/known_hosts`) |
-    | `DOMOTIC_<SOURCE>_CA_FILE`    | MQTT TLS: the CA bundle to trust (default: the system's) |
-    | `DOMOTIC_<SOURCE>_CERT_FILE`  | MQTT TLS: the client certificate              |
+    * `DOMOTIC_<SOURCE>_PASSWORD`: the password of the URL's user (SMB, MQTT, pidb, the warehouse);
+    * `DOMOTIC_<SOURCE>_KEY`: the sFTP private key file; the MQTT TLS client key;
+    * `DOMOTIC_<SOURCE>_KNOWN_HOSTS`: the sFTP known_hosts file pinning the server's key (default
+      `~/.ssh/known_hosts`);
+    * `DOMOTIC_<SOURCE>_CA_FILE`: MQTT TLS, the CA bundle to trust (default: the system's);
+    * `DOMOTIC_<SOURCE>_CERT_FILE`: MQTT TLS, the client certificate.
 
     Each is taken from the environment, else from `$DOMOTIC_SECRETS_FILE` (`NAME=value` lines,
     `#` comments; keep it readable by the platform's user only). Never from the repository.

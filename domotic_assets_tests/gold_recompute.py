@@ -30,7 +30,8 @@ def silver_readings(conn: psycopg.Connection) -> pd.DataFrame:
         """SELECT e.apartment, e.sensor, e.category, e.measure, e.ts, e.value, e.is_outlier, e.counter_reset,
                                      s.sensor_key, s.room_key, s.apartment_key
                               FROM silver.sensor_events e
-                              JOIN gold.dim_sensor s ON s.external_id = e.sensor AND s.apartment_code = e.apartment""",
+                              JOIN gold.dim_sensor s ON s.external_id = e.sensor
+                                  AND s.apartment_code = e.apartment""",
     )
     readings["ts"] = pd.to_datetime(readings["ts"], utc=True)
     readings["minute"] = readings["ts"].dt.floor("min")
@@ -90,7 +91,8 @@ def rollup(
 def differences(
     expected: pd.DataFrame, gold: pd.DataFrame, keys: list[str], measures: list[str]
 ) -> dict[str, int]:
-    """Rows per measure where Gold and the recomputation differ (missing on one side, or by more than 1e-6)."""
+    """Rows per measure where Gold and the recomputation differ (missing on one side, or by more than
+    1e-6)."""
     both = expected.merge(gold, on=keys, how="outer", suffixes=("_expected", "_gold"), indicator=True)
     out = {"rows_only_on_one_side": int((both["_merge"] != "both").sum())}
     for measure in measures:

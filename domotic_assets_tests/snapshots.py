@@ -37,8 +37,8 @@ def warehouse_snapshot(dsn: str, schemas=("meta", "silver", "gold")) -> dict[str
         ).fetchall()
         for schema, table in tables:
             columns = conn.execute(
-                "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
-                "ORDER BY ordinal_position",
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s AND "
+                "table_name = %s ORDER BY ordinal_position",
                 (schema, table),
             ).fetchall()
             # a float aggregate may differ in its last digits when rows are summed in another order

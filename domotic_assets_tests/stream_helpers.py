@@ -1,4 +1,5 @@
-"""Helpers for the stream tests: a simulated stream, what it must leave in the warehouse, the consumer as a process."""
+"""Helpers for the stream tests: a simulated stream, what it must leave in the warehouse, the consumer as a
+process."""
 
 from __future__ import annotations
 
@@ -61,7 +62,8 @@ def quarantine_reasons(dsn: str) -> Counter:
 
 
 def wait_for_readings(dsn: str, expected: set, timeout: float) -> Counter:
-    """Poll the warehouse until it holds every expected reading (or `timeout` passed); returns what it holds."""
+    """Poll the warehouse until it holds every expected reading (or `timeout` passed); returns what it
+    holds."""
     deadline = time.monotonic() + timeout
     while True:
         try:

@@ -37,7 +37,8 @@ def test_a_day_lands_by_the_timestamp_inside_each_file(settings, feed):
     unstored = dict(
         _rows(
             settings,
-            "SELECT partition_day, count(*) FROM meta.bronze_sensor_files WHERE bronze_path IS NULL GROUP BY 1",
+            "SELECT partition_day, count(*) FROM meta.bronze_sensor_files WHERE bronze_path IS NULL GROUP "
+            "BY 1",
         )
     )
     assert date(2023, 8, 19) in unstored, (

@@ -16,8 +16,8 @@ def _domotic(*args, env):
 
 
 def test_a_range_with_days_of_no_data_finishes_every_layer_and_bronze_rebuilds_identically(settings, feed):
-    """The feed has files and forecasts for 18-19 August only: 17 and 20 hold the other layers back in nothing.
-    Bronze deleted and rebuilt alone for the range is what it was."""
+    """The feed has files and forecasts for 18-19 August only: 17 and 20 hold the other layers back in
+    nothing. Bronze deleted and rebuilt alone for the range is what it was."""
     done = _domotic("run", "--from", "2023-08-17", "--to", "2023-08-20", env=domotic_env(settings))
     assert done.returncode == 3, done.stdout[-3000:] + done.stderr[-3000:]
     assert "finished, with data missing for 2 day(s): 2023-08-17, 2023-08-20" in done.stdout

@@ -164,8 +164,10 @@ def test_a_command_recorded_but_not_confirmed_before_a_crash_is_sent_again_withi
     with psycopg.connect(
         warehouse_dsn, autocommit=True
     ) as conn:  # as if killed right after recording its intent
-        conn.execute("""INSERT INTO meta.control_log (schedule_id, slot, target, household, topic, payload, due_at, until, outcome)
-                        SELECT schedule_id, slot, 'battery', household, 'home/1/cmd', '{}', slot_start, slot_end, 'sending'
+        conn.execute("""INSERT INTO meta.control_log (schedule_id, slot, target, household, topic, payload,
+                            due_at, until, outcome)
+                        SELECT schedule_id, slot, 'battery', household, 'home/1/cmd', '{}', slot_start,
+                            slot_end, 'sending'
                         FROM gold.schedules WHERE slot IN (0, 1)""")
     controller = Controller(warehouse_dsn, endpoint, "controller", clock=lambda: T0 + timedelta(minutes=20))
     counts = controller.tick()

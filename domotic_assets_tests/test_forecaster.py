@@ -94,8 +94,9 @@ def test_a_series_that_repeats_every_week_is_forecast_by_the_weekly_naive():
 
 
 def test_the_day_before_moved_carries_a_new_level_over_with_the_weeks_shape():
-    """A level that rose on the history's last day (a cold spell) and stays: the weekly naive misses it, the day
-    before moved by the weeks' usual change from one day to the next has it, on both days of a 48-hour horizon."""
+    """A level that rose on the history's last day (a cold spell) and stays: the weekly naive misses it, the
+    day before moved by the weeks' usual change from one day to the next has it, on both days of a 48-hour
+    horizon."""
     rng = np.random.default_rng(5)
     week = rng.gamma(2.0, 1.0, 7 * 24)
     index = pd.date_range("2024-01-01", periods=5 * 7 * 24, freq="1h", tz="UTC")
@@ -180,8 +181,8 @@ def test_the_day_ahead_evaluation_judges_the_forecaster_and_every_baseline_on_th
 
 
 def _weather_driven_load(weeks: int = 8) -> tuple[pd.Series, pd.DataFrame]:
-    """A quarter-hour load that follows the temperature, and a temperature forecast per instant known (like the
-    service's file) at 07:00 of the day before the instant's local day."""
+    """A quarter-hour load that follows the temperature, and a temperature forecast per instant known (like
+    the service's file) at 07:00 of the day before the instant's local day."""
     tz = "Europe/Zurich"
     index = pd.date_range("2024-01-01", periods=weeks * 7 * 96, freq="15min", tz=tz).tz_convert("UTC")
     rng = np.random.default_rng(3)
@@ -194,8 +195,9 @@ def _weather_driven_load(weeks: int = 8) -> tuple[pd.Series, pd.DataFrame]:
 
 
 def test_weather_that_arrived_after_the_origin_never_reaches_a_forecast():
-    """Predict: changing the temperature of the instants whose forecast arrived after the origin (the day after
-    the origin's) changes nothing; changing it where it had arrived changes the forecast (the model reads it)."""
+    """Predict: changing the temperature of the instants whose forecast arrived after the origin (the day
+    after the origin's) changes nothing; changing it where it had arrived changes the forecast (the model
+    reads it)."""
     load, weather = _weather_driven_load()
     origin = load.index[-2 * 96]
     history = load[load.index < origin]

@@ -114,7 +114,8 @@ def test_the_range_fills_every_gold_table_and_every_check_passes(built):
             d
             for (d,) in query(
                 settings,
-                f"SELECT DISTINCT {'issue_day' if table == 'fact_weather_day' else 'local_day'} FROM gold.{table}",
+                f"SELECT DISTINCT {'issue_day' if table == 'fact_weather_day' else 'local_day'} FROM "
+                f"gold.{table}",
             )
         }
         assert days == set(DAYS), table
@@ -130,7 +131,8 @@ def test_local_days_at_the_daylight_saving_change_have_their_true_length(built):
     hours = dict(
         query(
             settings,
-            "SELECT date, hours_in_day FROM gold.dim_date WHERE date IN ('2023-03-26', '2023-10-29', '2023-10-30')",
+            "SELECT date, hours_in_day FROM gold.dim_date WHERE date IN ('2023-03-26', '2023-10-29', "
+            "'2023-10-30')",
         )
     )
     assert hours == {date(2023, 3, 26): 23, date(2023, 10, 29): 25, date(2023, 10, 30): 24}
@@ -149,7 +151,8 @@ def test_local_days_at_the_daylight_saving_change_have_their_true_length(built):
     assert expected == {date(2023, 10, 28): 1440, date(2023, 10, 29): 1500, date(2023, 10, 30): 1440}
     hours_of_day = query(
         settings,
-        """SELECT count(*) FROM gold.agg_energy_apartment_hour h JOIN gold.dim_apartment a USING (apartment_key)
+        """SELECT count(*) FROM gold.agg_energy_apartment_hour h JOIN gold.dim_apartment a
+               USING (apartment_key)
                                       WHERE a.code = 'jimmy' AND h.local_day = '2023-10-29'""",
     )
     assert hours_of_day == [(25,)]
@@ -179,21 +182,24 @@ def test_energy_reconciles_with_the_main_meter_and_cost_follows_the_tariff(built
     high_hours = query(
         settings,
         """SELECT min(m.label), max(m.label) FROM gold.fact_energy_minute f
-                                    JOIN gold.dim_minute_of_day m USING (minute_of_day_key) WHERE f.tariff_period = 'high'""",
+                                    JOIN gold.dim_minute_of_day m USING (minute_of_day_key)
+                                        WHERE f.tariff_period = 'high'""",
     )
     assert high_hours == [("07:00", "19:59")]
     # the per-device and the whole-apartment figures come from one table without double counting
     plugs, meter = query(
         settings,
-        """SELECT sum(energy_kwh) FILTER (WHERE NOT is_main_meter), sum(energy_kwh) FILTER (WHERE is_main_meter)
+        """SELECT sum(energy_kwh) FILTER (WHERE NOT is_main_meter), sum(energy_kwh)
+               FILTER (WHERE is_main_meter)
                                       FROM gold.fact_energy_minute""",
     )[0]
     assert 0 < plugs < meter
 
 
 def test_outliers_never_reach_any_measure_of_any_fact_or_aggregate(built):
-    """Every Gold measure equals its recomputation from Silver's plausible readings alone (pandas, docs/gold.md's
-    rules): an outlier that entered a minute fact or a rollup, a counter spike in energy_kwh included, differs."""
+    """Every Gold measure equals its recomputation from Silver's plausible readings alone (pandas,
+    docs/gold.md's rules): an outlier that entered a minute fact or a rollup, a counter spike in energy_kwh
+    included, differs."""
     settings = built[0]
     with psycopg.connect(settings.pg_dsn) as conn:
         readings = silver_readings(conn)
@@ -324,19 +330,21 @@ def test_the_python_checks_of_gold_fail_on_a_corrupted_minute_and_a_corrupted_ta
         return {e.check_name: e.passed for e in gold_checks_of_the_last_day(defs)}
 
     assert run_checks() == {"energy_reconciliation": True, "cost_matches_tariff": True}
-    one_minute = """(SELECT sensor_key, ts FROM gold.fact_energy_minute WHERE is_main_meter AND local_day = '2023-10-30'
+    one_minute = """(SELECT sensor_key, ts FROM gold.fact_energy_minute WHERE is_main_meter
+                        AND local_day = '2023-10-30'
                      AND energy_kwh > 0 ORDER BY ts LIMIT 1)"""
     with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
         conn.execute(
-            f"UPDATE gold.fact_energy_minute SET energy_kwh = energy_kwh + 1 WHERE (sensor_key, ts) IN {one_minute}"
+            "UPDATE gold.fact_energy_minute SET energy_kwh = energy_kwh + 1 WHERE (sensor_key, ts) IN "
+            f"{one_minute}"
         )
         try:
             assert run_checks() == {"energy_reconciliation": False, "cost_matches_tariff": False}
         finally:
             conn.execute(
                 "UPDATE gold.fact_energy_minute SET energy_kwh = energy_kwh - 1 WHERE (sensor_key, ts) IN "
-                "(SELECT sensor_key, ts FROM gold.fact_energy_minute WHERE is_main_meter AND local_day = '2023-10-30' "
-                "AND energy_kwh > 1 ORDER BY ts LIMIT 1)"
+                "(SELECT sensor_key, ts FROM gold.fact_energy_minute WHERE is_main_meter AND local_day = "
+                "'2023-10-30' AND energy_kwh > 1 ORDER BY ts LIMIT 1)"
             )
         assert run_checks() == {"energy_reconciliation": True, "cost_matches_tariff": True}
         # pidb's price of the high tariff changes and Gold was not priced again: the cost check sees it
@@ -357,7 +365,8 @@ def test_energy_is_judged_against_the_silver_it_was_built_from(built):
     Gold is behind, not wrong. The check judges an apartment-day only where Gold was built from the meter
     readings Silver has now, lists the others, and never says passed with nothing judged."""
     settings = built[0]
-    last_reading = """(SELECT apartment, sensor, measure, ts FROM silver.sensor_events WHERE category = 'consumptions'
+    last_reading = """(SELECT apartment, sensor, measure, ts FROM silver.sensor_events
+                          WHERE category = 'consumptions'
                        AND measure = 'total' AND NOT is_outlier AND ts >= %s AND ts < %s AND apartment = %s
                        ORDER BY ts DESC LIMIT 1)"""
     low, high = day_bounds(LAST)
@@ -369,8 +378,8 @@ def test_energy_is_judged_against_the_silver_it_was_built_from(built):
 
         def move_meter(apartment: str, kwh: float) -> None:
             conn.execute(
-                f"UPDATE silver.sensor_events SET value = value + %s WHERE (apartment, sensor, measure, ts) IN "
-                f"{last_reading}",
+                "UPDATE silver.sensor_events SET value = value + %s WHERE (apartment, sensor, measure, ts) "
+                f"IN {last_reading}",
                 (kwh, low, high, apartment),
             )
 
@@ -452,7 +461,8 @@ def test_presence_thresholds_come_from_pidb_parameters(built):
     def present_minutes():
         return query(
             settings,
-            "SELECT count(*) FILTER (WHERE presence_flag) FROM gold.fact_presence_minute WHERE local_day = '2023-10-28'",
+            "SELECT count(*) FILTER (WHERE presence_flag) FROM gold.fact_presence_minute WHERE local_day = "
+            "'2023-10-28'",
         )[0][0]
 
     window = json.dumps({"first_day": "2023-10-28", "last_day": "2023-10-28"})

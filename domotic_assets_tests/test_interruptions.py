@@ -37,8 +37,10 @@ import sys
 import dagster as dg
 from domotic_assets.definitions import defs
 from domotic_assets.defs.bronze.sensors import LIVE_SELECTION
-result = dg.materialize([*defs.assets, *defs.asset_checks], selection=LIVE_SELECTION, partition_key=sys.argv[1],
-                        resources=defs.resources, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+result = dg.materialize(
+    [*defs.assets, *defs.asset_checks], selection=LIVE_SELECTION, partition_key=sys.argv[1],
+    resources=defs.resources, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+)
 sys.exit(0 if result.success else 1)
 """
 """What the file sensor's run of one day carries, launched from outside `domotic run`."""
@@ -46,8 +48,8 @@ sys.exit(0 if result.success else 1)
 
 @pytest.fixture(scope="module")
 def clean_run(feed_2days, tmp_path_factory, pg_server_dsn):
-    """Bronze and the warehouse after one clean `domotic run` of the two days, on a copy of the feed (the copies
-    keep the files' modification times, so every copy registers alike)."""
+    """Bronze and the warehouse after one clean `domotic run` of the two days, on a copy of the feed (the
+    copies keep the files' modification times, so every copy registers alike)."""
     out = tmp_path_factory.mktemp("clean") / "feed"
     shutil.copytree(feed_2days.out, out)
     with databases(pg_server_dsn) as make:
@@ -143,7 +145,8 @@ def _waiting_for(dsn: str, table: str, day: date) -> int:
     with connect(dsn) as conn:
         return conn.execute(
             """SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
-                               WHERE d.datname = current_database() AND l.locktype = 'advisory' AND NOT l.granted
+                               WHERE d.datname = current_database() AND l.locktype = 'advisory'
+                                   AND NOT l.granted
                                AND l.objsubid = 2 AND l.classid = hashtext(%s)::oid AND l.objid = %s::oid""",
             (NAMESPACE + table, day.toordinal()),
         ).fetchone()[0]
@@ -152,8 +155,9 @@ def _waiting_for(dsn: str, table: str, day: date) -> int:
 def test_a_backfill_and_a_live_run_of_the_same_day_take_turns_and_end_as_the_backfill_alone(
     settings, feed, clean_run, tmp_path
 ):
-    """One writer per table and day, whatever launched the runs: `domotic run` over two days and a live run of the
-    second, started together, both succeed, one waiting for the other, and leave what the backfill alone leaves."""
+    """One writer per table and day, whatever launched the runs: `domotic run` over two days and a live run of
+    the second, started together, both succeed, one waiting for the other, and leave what the backfill alone
+    leaves."""
     defs = build_definitions(settings)  # a platform already running: its reference data is in
     graph = defs.resolve_asset_graph()
     reference = [k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is None]
@@ -190,9 +194,8 @@ def test_a_backfill_and_a_live_run_of_the_same_day_take_turns_and_end_as_the_bac
     with connect(settings.pg_dsn) as conn:
         assert (
             conn.execute("""SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
-                               WHERE d.datname = current_database() AND l.locktype = 'advisory'""").fetchone()[
-                0
-            ]
+                               WHERE d.datname = current_database()
+                                   AND l.locktype = 'advisory'""").fetchone()[0]
             == 0
         )
     files, expected = clean_run

@@ -303,7 +303,8 @@ def test_presence_rows_issued_at_midnight_use_only_the_hours_before_it():
 
 
 def entity_history(days=28, stop_on=None, off_one_evening=None, hob_days=()) -> pd.DataFrame:
-    """Hourly features of a fridge (cycling all day), a TV (on every evening) and an apartment's unmetered load."""
+    """Hourly features of a fridge (cycling all day), a TV (on every evening) and an apartment's unmetered
+    load."""
     ts = pd.date_range("2023-11-01", periods=days * 24, freq="h", tz=TZ).tz_convert("UTC")
     hour, day = ts.tz_convert(TZ).hour, (ts - ts[0]).days
     rng = np.random.default_rng(3)

@@ -65,8 +65,10 @@ def query(settings: Settings, sql: str, params=()):
 def predictions(settings: Settings) -> list[tuple]:
     return query(
         settings,
-        """SELECT m.code, count(*), count(DISTINCT p.local_day), min(p.local_day), count(DISTINCT p.model_version_key)
-                              FROM gold.fact_prediction p JOIN gold.dim_model m USING (model_key) GROUP BY 1 ORDER BY 1""",
+        """SELECT m.code, count(*), count(DISTINCT p.local_day), min(p.local_day),
+               count(DISTINCT p.model_version_key)
+                              FROM gold.fact_prediction p JOIN gold.dim_model m USING (model_key) GROUP BY 1
+                                  ORDER BY 1""",
     )
 
 
@@ -78,7 +80,8 @@ def test_every_model_writes_its_predictions_to_gold_once_it_has_history(built):
     }
     assert set(by_model) == {"energy_forecast", "presence", "anomaly_detection"}
     energy_rows, energy_days, energy_first, _ = by_model["energy_forecast"]
-    # an energy model needs a day of rows with two-day lags (four days with the feed's gaps): then every day is issued
+    # an energy model needs a day of rows with two-day lags (four days with the feed's gaps): then every day
+    # is issued
     assert FIRST + timedelta(days=3) <= energy_first <= FIRST + timedelta(days=4)
     issues = (LAST - energy_first).days + 1
     assert energy_days == issues + 1  # each issue covers its day and the next
@@ -91,12 +94,14 @@ def test_every_model_writes_its_predictions_to_gold_once_it_has_history(built):
     bad = query(
         settings,
         """SELECT count(*) FROM gold.fact_prediction WHERE model_key = 1
-                             AND NOT (lower_value <= predicted_value AND predicted_value <= upper_value AND lower_value >= 0)""",
+                             AND NOT (lower_value <= predicted_value AND predicted_value <= upper_value
+                                 AND lower_value >= 0)""",
     )
     assert bad == [(0,)]
     hours = query(
         settings,
-        """SELECT min(predicted_value), max(predicted_value), count(DISTINCT room_key) FROM gold.fact_prediction
+        """SELECT min(predicted_value), max(predicted_value), count(DISTINCT room_key)
+               FROM gold.fact_prediction
                                WHERE model_key = 2""",
     )[0]
     assert 0 <= hours[0] < hours[1] <= 1 and hours[2] == 4, "the four rooms with a motion sensor"
@@ -104,8 +109,8 @@ def test_every_model_writes_its_predictions_to_gold_once_it_has_history(built):
         settings, "SELECT model_code, metrics FROM gold.model_versions ORDER BY model_version_key"
     )
     assert {code for code, _ in versions} == {"energy_forecast", "presence", "anomaly_detection"}
-    # a backfill trains once a week: one energy version, trained with four days of history, which is too little
-    # to hold two days out and judge it: it says so rather than show a figure
+    # a backfill trains once a week: one energy version, trained with four days of history, which is too
+    # little to hold two days out and judge it: it says so rather than show a figure
     energy = [m for code, m in versions if code == "energy_forecast"]
     assert [m.pop("not_evaluated") for m in energy] == [
         "no series has enough history before the evaluation origins"
@@ -150,13 +155,15 @@ def test_anomalies_come_with_a_score_and_a_reason_and_rooms_are_marked_in_gold(b
     marked = query(
         settings,
         """SELECT count(*) FROM gold.fact_environment_minute e JOIN gold.anomalies a
-                                ON a.kind = 'room' AND a.room_key = e.room_key AND e.ts >= a.period_start AND e.ts < a.period_end
+                                ON a.kind = 'room' AND a.room_key = e.room_key AND e.ts >= a.period_start
+                                    AND e.ts < a.period_end
                                 WHERE e.is_anomaly""",
     )
     within = query(
         settings,
         """SELECT count(*) FROM gold.fact_environment_minute e JOIN gold.anomalies a
-                                ON a.kind = 'room' AND a.room_key = e.room_key AND e.ts >= a.period_start AND e.ts < a.period_end""",
+                                ON a.kind = 'room' AND a.room_key = e.room_key AND e.ts >= a.period_start
+                                    AND e.ts < a.period_end""",
     )
     assert marked == within and within[0][0] > 0, "every minute of a room found unusual is flagged in Gold"
 
@@ -208,7 +215,8 @@ def test_a_day_predicted_again_from_the_ui_retrains_shows_its_scores_and_replace
     duplicates = query(
         settings,
         """SELECT count(*) FROM (SELECT 1 FROM gold.fact_prediction
-                                    GROUP BY apartment_key, room_key, device_key, model_key, target_key, horizon_key, ts
+                                    GROUP BY apartment_key, room_key, device_key, model_key, target_key,
+                                        horizon_key, ts
                                     HAVING count(*) > 1) d""",
     )
     assert duplicates == [(0,)]
@@ -223,10 +231,10 @@ def test_the_optimiser_plans_on_the_energy_forecast(built):
 
 
 def test_a_days_energy_inputs_are_those_of_the_warehouse_cut_at_its_origin(built):
-    """The training set of LAST (origin: its midnight), read from the whole warehouse, equals the one read from
-    the warehouse as it stood at the origin: the energy facts after it and the weather files that arrived after
-    it removed (in a transaction rolled back). Every value: the series, the weather over the window and the
-    48 hours ahead, and the forecast made from them."""
+    """The training set of LAST (origin: its midnight), read from the whole warehouse, equals the one read
+    from the warehouse as it stood at the origin: the energy facts after it and the weather files that arrived
+    after it removed (in a transaction rolled back). Every value: the series, the weather over the window and
+    the 48 hours ahead, and the forecast made from them."""
     import pandas as pd
 
     from domotic_assets.ml import energy_models
@@ -238,7 +246,8 @@ def test_a_days_energy_inputs_are_those_of_the_warehouse_cut_at_its_origin(built
     with psycopg.connect(settings.pg_dsn) as conn:
         whole = energy_training_sets(conn, [LAST])[LAST.isoformat()]
         late_files = """SELECT bronze_path FROM meta.bronze_weather_files
-                        WHERE least(arrived_at, ((issue_day + 1)::timestamp AT TIME ZONE 'Europe/Zurich')) > %s"""
+                        WHERE least(arrived_at,
+                            ((issue_day + 1)::timestamp AT TIME ZONE 'Europe/Zurich')) > %s"""
         ahead = conn.execute(
             f"""SELECT count(*) FROM silver.weather_clean WHERE bronze_path IN ({late_files})
                                  AND valid_ts >= %s AND valid_ts < %s""",

@@ -66,7 +66,8 @@ def test_the_daily_weather_fetch_rebuilds_the_weather_facts_of_its_issue(platfor
     assert weather_job.execute_in_process(
         partition_key="2023-08-18", run_config=fetch, instance=instance
     ).success
-    sql = """SELECT max(temperature_max_c) FROM gold.fact_weather_day f JOIN gold.dim_weather_site s USING (weather_site_key)
+    sql = """SELECT max(temperature_max_c) FROM gold.fact_weather_day f JOIN gold.dim_weather_site s
+                 USING (weather_site_key)
              WHERE f.issue_day = '2023-08-18' AND s.name = 'Sion' AND f.lead_days = 0"""
     before = _query(settings, sql)[0][0]
     assert before is not None and before < 45
@@ -119,7 +120,8 @@ def test_a_change_in_pidb_reaches_silver_and_gold_dimensions_on_its_own(platform
 def test_a_new_tariff_row_prices_the_days_it_reaches_again(platform):
     """From Saturday 19 August the utility sells its weekend energy at 0.20 CHF/kWh instead of 0.248."""
     settings, _feed, defs, instance = platform
-    cost = """SELECT local_day::text, round((sum(cost_chf) / sum(energy_kwh))::numeric, 4)::float8 FROM gold.fact_energy_minute
+    cost = """SELECT local_day::text, round((sum(cost_chf) / sum(energy_kwh))::numeric, 4)::float8
+                  FROM gold.fact_energy_minute
               WHERE is_main_meter AND energy_kwh > 0 GROUP BY 1 ORDER BY 1"""
     before = _query(settings, cost)
     assert [day for day, _ in before] == ["2023-08-18", "2023-08-19"] and before[1][1] == 0.248
@@ -131,9 +133,9 @@ def test_a_new_tariff_row_prices_the_days_it_reaches_again(platform):
         conn.execute(sa.text("UPDATE tariffs SET valid_to = '2023-08-19' WHERE id = 3"))
         conn.execute(
             sa.text(
-                "INSERT INTO tariffs (id, tariff_code, valid_from, valid_to, period, weekday_mask, start_time, "
-                "end_time, price_chf_kwh) VALUES (7, 'OIKEN-DT', '2023-08-19', '2024-01-01', 'low', '0000011', "
-                "'00:00:00', '00:00:00', 0.20)"
+                "INSERT INTO tariffs (id, tariff_code, valid_from, valid_to, period, weekday_mask, "
+                "start_time, end_time, price_chf_kwh) VALUES (7, 'OIKEN-DT', '2023-08-19', '2024-01-01', "
+                "'low', '0000011', '00:00:00', '00:00:00', 0.20)"
             )
         )
     engine.dispose()

@@ -1,5 +1,5 @@
-"""The pipeline from the sources to Gold, configured only by environment, against Samba, OpenSSH sftp, MariaDB and
-PostgreSQL: the same Silver and Gold as from the embedded defaults."""
+"""The pipeline from the sources to Gold, configured only by environment, against Samba, OpenSSH sftp, MariaDB
+and PostgreSQL: the same Silver and Gold as from the embedded defaults."""
 
 import dataclasses
 import subprocess
@@ -31,8 +31,8 @@ def test_the_pipeline_on_real_servers_equals_the_pipeline_on_local_sources(
     remote = dataclasses.replace(remote, pidb_url=mariadb_admin_url + database)
     secrets = tmp_path / "secrets.env"
     secrets.write_text(
-        f"# credentials of the sources\nDOMOTIC_LANDING_PASSWORD={samba_server['password']}\n"
-        f"DOMOTIC_WEATHER_KEY={sftp_server['key']}\nDOMOTIC_WEATHER_KNOWN_HOSTS={sftp_server['known_hosts']}\n"
+        "# credentials of the "
+        f"sources\nDOMOTIC_LANDING_PASSWORD={samba_server['password']}\nDOMOTIC_WEATHER_KEY={sftp_server['key']}\nDOMOTIC_WEATHER_KNOWN_HOSTS={sftp_server['known_hosts']}\n"
     )
     secrets.chmod(0o600)
     env = {

@@ -1,4 +1,5 @@
-"""The real public series are read as their sources measured them: a gap the packager filled is a gap again."""
+"""The real public series are read as their sources measured them: a gap the packager filled is a gap
+again."""
 
 import numpy as np
 import pandas as pd

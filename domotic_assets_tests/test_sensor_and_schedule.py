@@ -85,7 +85,8 @@ def test_a_half_written_file_waits_for_a_second_look(settings, feed):
 
 
 def test_the_cursor_survives_a_restart(settings, feed):
-    """What the sensor saw lives in the warehouse: a fresh instance and an empty cursor re-register nothing."""
+    """What the sensor saw lives in the warehouse: a fresh instance and an empty cursor re-register
+    nothing."""
     with dg.instance_for_test() as instance:
         first = _tick(settings, instance)
     with dg.instance_for_test() as fresh:

@@ -60,14 +60,21 @@ def test_appending_new_minutes_gives_exactly_what_a_rebuild_gives(settings, feed
 
 def table_digest(dsn) -> str:
     with psycopg.connect(dsn) as conn:
-        rows = conn.execute("""SELECT e.apartment, e.room, e.sensor, e.category, e.measure, e.ts, e.value, e.unit,
-                                      e.is_outlier, e.outlier_reason, e.counter_reset, e.ts_flag, b.source_path
-                               FROM silver.sensor_events e JOIN meta.bronze_sensor_files b ON b.id = e.source_file_id
+        rows = conn.execute("""SELECT e.apartment, e.room, e.sensor, e.category, e.measure, e.ts, e.value,
+                                   e.unit,
+                                      e.is_outlier, e.outlier_reason, e.counter_reset, e.ts_flag,
+                                          b.source_path
+                               FROM silver.sensor_events e JOIN meta.bronze_sensor_files b
+                                   ON b.id = e.source_file_id
                                ORDER BY e.apartment, e.sensor, e.measure, e.ts""").fetchall()
-        marks = conn.execute("""SELECT path, checksum, partition_day, readings_total, readings_missing, readings_duplicate,
-                                       rows_loaded, status FROM silver.etl_watermark ORDER BY path""").fetchall()
-        reports = conn.execute("""SELECT partition_day, apartment, sensor, kind, reported_room, expected_room, readings,
-                                         first_ts, last_ts FROM silver.unknown_references ORDER BY 1, 2, 3, 4, 5""").fetchall()
+        marks = conn.execute("""SELECT path, checksum, partition_day, readings_total, readings_missing,
+                                    readings_duplicate,
+                                       rows_loaded, status FROM silver.etl_watermark
+                                           ORDER BY path""").fetchall()
+        reports = conn.execute("""SELECT partition_day, apartment, sensor, kind, reported_room,
+                                      expected_room, readings,
+                                         first_ts, last_ts FROM silver.unknown_references ORDER BY 1, 2, 3,
+                                             4, 5""").fetchall()
         errors = conn.execute("""SELECT partition_day, apartment, sensor, ts, code FROM silver.sensor_errors
                                  ORDER BY 1, 2, 3, 4, 5""").fetchall()
     return hashlib.sha256(repr((rows, marks, reports, errors)).encode()).hexdigest()
@@ -97,8 +104,10 @@ def test_two_days_load_with_every_check_passing_or_warning(settings, feed):
             "SELECT count(*) FROM pg_inherits WHERE inhparent = 'silver.sensor_events'::regclass"
         ).fetchone()[0]
         rows = conn.execute("SELECT count(*) FROM silver.sensor_events").fetchone()[0]
-        flagged = conn.execute("""SELECT b.source_path, e.sensor, e.measure, e.outlier_reason FROM silver.sensor_events e
-                                  JOIN meta.bronze_sensor_files b ON b.id = e.source_file_id WHERE e.is_outlier""").fetchall()
+        flagged = conn.execute("""SELECT b.source_path, e.sensor, e.measure, e.outlier_reason
+                                      FROM silver.sensor_events e
+                                  JOIN meta.bronze_sensor_files b ON b.id = e.source_file_id
+                                      WHERE e.is_outlier""").fetchall()
     assert partitions == 2 and 2 * 2 * 1440 * 50 < rows < 2 * 2 * 1440 * 70
     faults = pd.read_parquet(feed.out / "manifest" / "faults.parquet")
     impossible = faults[
@@ -201,7 +210,8 @@ def test_a_late_file_brings_its_own_day_up_to_date(settings, feed):
     assert result.success
     with psycopg.connect(settings.pg_dsn) as conn:
         row = conn.execute("SELECT value FROM silver.sensor_events WHERE sensor = 'W-JIM-09'").fetchall()
-        unknown = conn.execute("""SELECT sensor, kind, reported_room, expected_room, readings FROM silver.unknown_references
+        unknown = conn.execute("""SELECT sensor, kind, reported_room, expected_room, readings
+                                      FROM silver.unknown_references
                                   WHERE sensor IN ('W-JIM-09', 'W-JIM-01') ORDER BY sensor""").fetchall()
         mode = result.asset_materializations_for_node("sensor_events")[0].metadata["mode"].value
     assert row == [(22.2,)]
@@ -218,7 +228,8 @@ def test_checks_catch_lost_rows_stuck_sensors_gaps_and_a_lagging_live_path(setti
     with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
         assert quality.reconciliation(conn, days)[0]
         assert quality.stuck_sensors(conn, days, 3.0)[0]
-        conn.execute("""UPDATE silver.sensor_events SET value = 21.5 WHERE sensor = 'W-JIM-01' AND measure = 'temperature'
+        conn.execute("""UPDATE silver.sensor_events SET value = 21.5 WHERE sensor = 'W-JIM-01'
+                            AND measure = 'temperature'
                         AND ts >= '2023-08-18 08:00Z' AND ts < '2023-08-18 12:30Z'""")
         stuck, facts = quality.stuck_sensors(conn, days, 3.0)
         assert not stuck and any("W-JIM-01 temperature = 21.5" in run for run in facts["runs"])
@@ -234,7 +245,8 @@ def test_checks_catch_lost_rows_stuck_sensors_gaps_and_a_lagging_live_path(setti
         assert not late and facts["lag_minutes"] > 30
         rows_before = quality.reconciliation(conn, days)[1]["rows_in_silver"]
         conn.execute(
-            "DELETE FROM silver.sensor_events_20230819 WHERE ctid = (SELECT ctid FROM silver.sensor_events_20230819 LIMIT 1)"
+            "DELETE FROM silver.sensor_events_20230819 WHERE ctid = (SELECT ctid FROM "
+            "silver.sensor_events_20230819 LIMIT 1)"
         )
         passed, facts = quality.reconciliation(conn, days)
         assert not passed and facts["rows_in_silver"] == rows_before - 1
@@ -255,12 +267,13 @@ def test_a_counter_spike_at_midnight_is_caught_when_the_days_are_loaded_together
     os.utime(midnight, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert load(settings).success  # both days in one run
     with psycopg.connect(settings.pg_dsn) as conn:
-        flagged = conn.execute("""SELECT outlier_reason FROM silver.sensor_events WHERE sensor = 'P-JIM-02' AND measure = 'total'
+        flagged = conn.execute("""SELECT outlier_reason FROM silver.sensor_events WHERE sensor = 'P-JIM-02'
+                                      AND measure = 'total'
                                   AND ts = '2023-08-18 22:00+00'""").fetchall()
-        resets = conn.execute("""SELECT count(*) FROM silver.sensor_events WHERE sensor = 'P-JIM-02' AND counter_reset
-                                 AND ts BETWEEN '2023-08-18 21:00+00' AND '2023-08-18 23:00+00'""").fetchone()[
-            0
-        ]
+        resets = conn.execute("""SELECT count(*) FROM silver.sensor_events WHERE sensor = 'P-JIM-02'
+                                     AND counter_reset
+                                 AND ts BETWEEN '2023-08-18 21:00+00'
+                                     AND '2023-08-18 23:00+00'""").fetchone()[0]
     assert flagged == [("spike",)] and resets == 0
     one_by_one = dataclasses.replace(settings, home=tmp_path / "days", pg_dsn=make_database())
     for day in ("2023-08-18", "2023-08-19"):

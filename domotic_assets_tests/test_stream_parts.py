@@ -1,4 +1,5 @@
-"""The streaming consumer's pure parts: the disk buffer, batch decoding, the broker URL, the telemetry simulator."""
+"""The streaming consumer's pure parts: the disk buffer, batch decoding, the broker URL, the telemetry
+simulator."""
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta

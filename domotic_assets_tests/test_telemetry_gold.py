@@ -91,9 +91,12 @@ def test_rollups_match_an_independent_computation_on_a_25_hour_day(telemetry_bui
         slot = ts.replace(minute=ts.minute - ts.minute % 15, second=0)
         means[(household, slot, measure)].append(value)
     with psycopg.connect(settings.pg_dsn) as conn:
-        rows = conn.execute("""SELECT household, period_start, local_day, apartment_key, consumption_kwh, pv_kwh,
-                                      battery_soc_end_pct FROM gold.agg_household_telemetry_15min""").fetchall()
-        hourly = conn.execute("""SELECT household, local_day, count(*), sum(consumption_kwh) FROM gold.agg_household_telemetry_hour
+        rows = conn.execute("""SELECT household, period_start, local_day, apartment_key, consumption_kwh,
+                                   pv_kwh,
+                                      battery_soc_end_pct
+                                          FROM gold.agg_household_telemetry_15min""").fetchall()
+        hourly = conn.execute("""SELECT household, local_day, count(*), sum(consumption_kwh)
+                                     FROM gold.agg_household_telemetry_hour
                                  GROUP BY 1, 2 ORDER BY 1, 2""").fetchall()
     slots = defaultdict(int)
     for household, start, day, apartment_key, kwh, pv_kwh, soc in rows:

@@ -79,7 +79,8 @@ def test_demo_runs_on_embedded_defaults_and_the_ui_shows_its_gold_checks_passed(
     nodes, resources = ui_query(
         demo.env,
         """{ assetNodes { assetKey { path } groupName
-        assetChecksOrError { ... on AssetChecks { checks { name executionForLatestMaterialization { status } } } } } }""",
+        assetChecksOrError { ... on AssetChecks { checks { name
+            executionForLatestMaterialization { status } } } } } }""",
         RESOURCES,
     )
     gold = {
@@ -97,7 +98,8 @@ def test_demo_runs_on_embedded_defaults_and_the_ui_shows_its_gold_checks_passed(
     _no_password_shown(home, resources)
 
 
-RESOURCES = """{ workspaceOrError { ... on Workspace { locationEntries { locationOrLoadError { ... on RepositoryLocation {
+RESOURCES = """{ workspaceOrError { ... on Workspace { locationEntries {
+    locationOrLoadError { ... on RepositoryLocation {
     repositories { allTopLevelResourceDetails { name configuredValues { key value type } } } } } } } } }"""
 
 

@@ -28,7 +28,8 @@ from domotic_assets.contracts.values import read_number
 
 @dataclass(frozen=True)
 class RawMessage:
-    """A message as the broker delivered it: its topic, its bytes, and when it was received (µs since the epoch)."""
+    """A message as the broker delivered it: its topic, its bytes, and when it was received (µs since the
+    epoch)."""
 
     topic: str
     payload: bytes

@@ -96,7 +96,8 @@ class Controller:
                 for c in self._commands(conn, now, ended=True):
                     counts["expired"] += conn.execute(
                         """
-                        INSERT INTO meta.control_log (schedule_id, slot, target, household, topic, payload, due_at, until, outcome)
+                        INSERT INTO meta.control_log (schedule_id, slot, target, household, topic, payload,
+                            due_at, until, outcome)
                         VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'expired') ON CONFLICT DO NOTHING""",
                         c.log_values,
                     ).rowcount
@@ -107,7 +108,8 @@ class Controller:
                         """INSERT INTO meta.control_log (schedule_id, slot, target, household, topic, payload,
                                                                            due_at, until, outcome, sent_at)
                                             VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'sending', now())
-                                            ON CONFLICT (schedule_id, slot, target) DO UPDATE SET sent_at = now()
+                                            ON CONFLICT (schedule_id, slot, target)
+                                                DO UPDATE SET sent_at = now()
                                                 WHERE control_log.outcome = 'sending'
                                             RETURNING (xmax = 0)""",
                         c.log_values,

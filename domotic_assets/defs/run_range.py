@@ -79,7 +79,8 @@ def materialize_range(
     unknown = {graph.get(k).partitions_def for k in keys} - set(BATCHES)
     if unknown:
         raise ValueError(
-            f"no batch for the partitions of {sorted(k.to_user_string() for k in keys if graph.get(k).partitions_def in unknown)}"
+            "no batch for the partitions of "
+            f"{sorted(k.to_user_string() for k in keys if graph.get(k).partitions_def in unknown)}"
         )
     outcome = RangeOutcome()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -90,7 +91,8 @@ def materialize_range(
         tags = {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()} if partitions else {}
         label = f"{first} .. {last}" if tags else "reference data"
         echo(
-            f"> materializing {len(batch)} asset(s), {label}: {', '.join(sorted(k.to_user_string() for k in batch))}"
+            f"> materializing {len(batch)} asset(s), {label}: "
+            f"{', '.join(sorted(k.to_user_string() for k in batch))}"
         )
         result = dg.materialize(
             assets=[*(defs.assets or []), *(defs.asset_checks or [])],

@@ -45,7 +45,8 @@ def _pg_columns(table: sa.Table) -> str:
 
 
 def _engine(pidb: str | sa.Engine, password: str | None = None) -> tuple[sa.Engine, bool]:
-    """An engine for a URL and the password kept apart from it (ours to dispose of), or the caller's own engine."""
+    """An engine for a URL and the password kept apart from it (ours to dispose of), or the caller's own
+    engine."""
     if isinstance(pidb, sa.Engine):
         return pidb, False
     url = sa.engine.make_url(pidb)
@@ -141,7 +142,8 @@ def import_reference_tables(
                 """INSERT INTO meta.dim_imports (table_name, row_count, content_hash, imported_at, changed_at)
                            VALUES (%s, %s, %s, now(), now())
                            ON CONFLICT (table_name) DO UPDATE SET row_count = excluded.row_count,
-                               content_hash = excluded.content_hash, imported_at = now(), changed_at = now()""",
+                               content_hash = excluded.content_hash, imported_at = now(),
+                                   changed_at = now()""",
                 (target, len(rows), content_hash),
             )
             results.append(DimImport(target, len(rows), True, content_hash))

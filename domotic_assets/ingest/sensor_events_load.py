@@ -68,7 +68,8 @@ def _source_files(
                            FROM meta.bronze_sensor_files f
                            WHERE f.partition_day = %s AND f.quarantine_reason IS NULL AND f.bronze_path <> ''
                              AND (%s::timestamptz IS NULL OR f.doc_ts >= %s)
-                             AND (NOT %s OR NOT EXISTS (SELECT 1 FROM silver.etl_watermark w WHERE w.file_id = f.id))
+                             AND (NOT %s OR NOT EXISTS (SELECT 1 FROM silver.etl_watermark w
+                                 WHERE w.file_id = f.id))
                            ORDER BY f.id""",
         (day, since, since, new_only),
     ).fetchall()

@@ -70,7 +70,8 @@ def ingest_weather_files(
             flush_to_disk()
             arrived = datetime.fromtimestamp(found[day].mtime_ns / 1e9, UTC)
             cur.execute(
-                """INSERT INTO meta.bronze_weather_files (file_name, issue_day, checksum, size, version, bronze_path,
+                """INSERT INTO meta.bronze_weather_files (file_name, issue_day, checksum, size, version,
+                       bronze_path,
                                                                   arrived_at)
                            VALUES (%s, %s, %s, %s, %s, %s, %s)""",
                 (name, day, checksum, len(data), version, relpath, arrived),

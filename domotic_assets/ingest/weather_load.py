@@ -53,7 +53,8 @@ def load_weather_days(conn: psycopg.Connection, bronze_root: Path, days: list[da
                 conn.execute(
                     """INSERT INTO silver.weather_loads (issue_day, bronze_path, version, status, reason)
                                 VALUES (%s, %s, %s, 'quarantined', %s) ON CONFLICT (issue_day) DO UPDATE SET
-                                bronze_path = excluded.bronze_path, version = excluded.version, status = excluded.status,
+                                bronze_path = excluded.bronze_path, version = excluded.version,
+                                    status = excluded.status,
                                 reason = excluded.reason, loaded_at = now()""",
                     (day, path, version, problem.reason),
                 )
@@ -64,12 +65,17 @@ def load_weather_days(conn: psycopg.Connection, bronze_root: Path, days: list[da
             cur.execute("DELETE FROM silver.weather_clean WHERE issue_day = %s", (day,))
             copy_frame(cur, "silver.weather_clean", rows)
             cur.execute(
-                """INSERT INTO silver.weather_loads (issue_day, bronze_path, version, status, reason, rows_in_file,
+                """INSERT INTO silver.weather_loads (issue_day, bronze_path, version, status, reason,
+                       rows_in_file,
                                    rows_loaded, missing, duplicates, unreadable)
-                           VALUES (%s, %s, %s, 'loaded', NULL, %s, %s, %s, %s, %s) ON CONFLICT (issue_day) DO UPDATE SET
-                           bronze_path = excluded.bronze_path, version = excluded.version, status = excluded.status,
-                           reason = NULL, rows_in_file = excluded.rows_in_file, rows_loaded = excluded.rows_loaded,
-                           missing = excluded.missing, duplicates = excluded.duplicates, unreadable = excluded.unreadable,
+                           VALUES (%s, %s, %s, 'loaded', NULL, %s, %s, %s, %s, %s) ON CONFLICT (issue_day)
+                               DO UPDATE SET
+                           bronze_path = excluded.bronze_path, version = excluded.version,
+                               status = excluded.status,
+                           reason = NULL, rows_in_file = excluded.rows_in_file,
+                               rows_loaded = excluded.rows_loaded,
+                           missing = excluded.missing, duplicates = excluded.duplicates,
+                               unreadable = excluded.unreadable,
                            loaded_at = now()""",
                 (
                     day,

@@ -1,13 +1,13 @@
 """Anomalies: devices and rooms behaving unlike their own history at the same hour of the day.
 
-Each entity has hourly features: a plug-metered device its mean power and its on-cycles, an
-apartment the power its main meter sees that no plug explains, a room the minutes its windows
-stood open (while it is cold outside). The baseline of an entity is the range, median and spread (MAD) of each feature at each
-local hour over its history; an hour's score is the robust z-score in the direction that matters (a
-device that usually runs at this hour and stops; more unexplained load; a window open for longer),
-measured beyond the entity's usual range at that hour (`USUAL_LOW`, `USUAL_HIGH`) in units of its spread, with a floor on the spread so a
-very regular history does not turn noise into alarms. Flagged
-hours of one entity that follow each other form one anomaly, with its score and a reason in words.
+Each entity has hourly features: a plug-metered device its mean power and its on-cycles, an apartment the
+power its main meter sees that no plug explains, a room the minutes its windows stood open (while it is cold
+outside). The baseline of an entity is the range, median and spread (MAD) of each feature at each local hour
+over its history; an hour's score is the robust z-score in the direction that matters (a device that usually
+runs at this hour and stops; more unexplained load; a window open for longer), measured beyond the entity's
+usual range at that hour (`USUAL_LOW`, `USUAL_HIGH`) in units of its spread, with a floor on the spread so a
+very regular history does not turn noise into alarms. Flagged hours of one entity that follow each other form
+one anomaly, with its score and a reason in words.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ RUNNING_W, ACTIVE_SHARE, ALWAYS_ON_HOURS = 5.0, 0.75, 0.8
 past days in ALWAYS_ON_HOURS of the hours, a fridge), and only at hours where it usually ran: a
 dishwasher or a TV that is not used one evening is not a fault."""
 COLD_BELOW_C = 12.0
-"""A window open for long is only an anomaly while it is cold outside (heat goes out; in summer it is airing)."""
+"""A window open for long is only an anomaly while it is cold outside (heat goes out; in summer it is
+airing)."""
 USUAL_LOW, USUAL_HIGH = 0.25, 0.9
 """The edges of an hour's usual range. Low at the quartile: a device that failed on a few past days
 (up to a quarter of them) must not make failing look usual; high at the 90th percentile: an
@@ -88,7 +89,8 @@ class Baseline:
         return self
 
     def score(self, hourly: pd.DataFrame) -> pd.DataFrame:
-        """One row per entity, hour and feature watched: value, usual range, z-score beyond it in the bad direction."""
+        """One row per entity, hour and feature watched: value, usual range, z-score beyond it in the bad
+        direction."""
         frame = _with_hour(hourly, self.timezones)
         if "outdoor_c" not in frame:
             frame["outdoor_c"] = np.nan
@@ -159,9 +161,10 @@ def events(
                     "end": block["ts"].max() + pd.Timedelta(hours=1),
                     "score": float(block["score"].max()),
                     "feature": top["feature"],
-                    "reason": f"{names.get(entity, entity)}: {words} {top['value']:.1f} at {len(block)} hour(s) from "
-                    f"{block['ts'].min():%Y-%m-%d %H:%M} UTC; its usual range at this hour reaches "
-                    f"{'up to' if RULES[top['feature']][0] > 0 else 'down to'} {top['usual']:.1f} (median {top['median']:.1f})",
+                    "reason": f"{names.get(entity, entity)}: {words} {top['value']:.1f} at {len(block)} "
+                    f"hour(s) from {block['ts'].min():%Y-%m-%d %H:%M} UTC; its usual range at this hour "
+                    f"reaches {'up to' if RULES[top['feature']][0] > 0 else 'down to'} "
+                    f"{top['usual']:.1f} (median {top['median']:.1f})",
                 }
             )
     columns = [

@@ -158,7 +158,8 @@ def choose(check: Backtest, fallback: str = "typical_day") -> Choice:
 
 @dataclass
 class Interval:
-    """Offsets from the forecast to the interval's bounds, per local block of the day, from backtest errors."""
+    """Offsets from the forecast to the interval's bounds, per local block of the day, from backtest
+    errors."""
 
     lower: dict[int, float]
     upper: dict[int, float]
@@ -212,7 +213,8 @@ def calibrate(check: Backtest, forecast: np.ndarray, coverage: float) -> Interva
 
 
 def day_to_day_interval(values: np.ndarray, step: pd.Timedelta, coverage: float) -> Interval:
-    """With no backtest (under MIN_HISTORY_DAYS of history): the spread of the history's day-to-day changes."""
+    """With no backtest (under MIN_HISTORY_DAYS of history): the spread of the history's day-to-day
+    changes."""
     per_day = steps_per_day(step)
     change = values[per_day:] - values[:-per_day] if len(values) > per_day else values - np.nanmean(values)
     change = change[~np.isnan(change)]

@@ -123,7 +123,8 @@ class EnergyForecaster:
         }
 
     def summary(self) -> str:
-        """One line: what the forecast uses, its backtest error beside the best baseline's, the interval's record."""
+        """One line: what the forecast uses, its backtest error beside the best baseline's, the interval's
+        record."""
         errors, choice = self.choice.mae, self.choice
         if not errors:
             return f"{self.method} (too little history for a backtest)"
@@ -134,15 +135,15 @@ class EnergyForecaster:
             else ""
         )
         return (
-            f"{self.method}; backtest MAE {errors[choice.chosen]:.4g} against {errors[best]:.4g} for the best "
-            f"baseline ({best}), {choice.points} points at {choice.origins} origins{held}"
+            f"{self.method}; backtest MAE {errors[choice.chosen]:.4g} against {errors[best]:.4g} for the "
+            f"best baseline ({best}), {choice.points} points at {choice.origins} origins{held}"
         )
 
     def predict(
         self, history: pd.Series, weather: pd.DataFrame | None = None, steps: int | None = None
     ) -> pd.DataFrame:
-        """The next `steps` (at most the horizon) after the end of `history`: ts, value, lower, upper. A weather
-        value that arrived after the origin (its `known_at`, where `weather` has one) is not read."""
+        """The next `steps` (at most the horizon) after the end of `history`: ts, value, lower, upper. A
+        weather value that arrived after the origin (its `known_at`, where `weather` has one) is not read."""
         steps = steps or self.horizon_steps
         if steps > self.horizon_steps:
             raise ValueError(f"fitted for {self.horizon_steps} steps ahead, asked for {steps}")

@@ -78,8 +78,8 @@ def forecast(
     weather: dict[SeriesKey, pd.DataFrame],
     origin: pd.Timestamp,
 ) -> pd.DataFrame:
-    """The 48 hours after `origin` for every series with a forecaster, from its history before `origin`:
-    ts, issued_at, apartment_key, device_key (None: the apartment), predicted_value, lower_value, upper_value."""
+    """The 48 hours after `origin` for every series with a forecaster, from its history before `origin`: ts,
+    issued_at, apartment_key, device_key (None: the apartment), predicted_value, lower_value, upper_value."""
     frames = []
     for key, forecaster in models.forecasters.items():
         y = series.get(key)

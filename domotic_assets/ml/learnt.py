@@ -94,7 +94,8 @@ def features(
 
 
 def weather_known_at(weather: pd.DataFrame | None, index: pd.DatetimeIndex) -> np.ndarray | None:
-    """When the weather forecast of each instant had arrived (ns since the epoch; None: the frame does not say)."""
+    """When the weather forecast of each instant had arrived (ns since the epoch; None: the frame does not
+    say)."""
     if weather is None or "known_at" not in weather:
         return None
     known = pd.to_datetime(weather["known_at"].reindex(index), utc=True)

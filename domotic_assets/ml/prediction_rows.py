@@ -1,4 +1,5 @@
-"""Predictions as rows of `gold.fact_prediction`: keys, the horizon that covers each lead time, the interval."""
+"""Predictions as rows of `gold.fact_prediction`: keys, the horizon that covers each lead time, the
+interval."""
 
 from __future__ import annotations
 

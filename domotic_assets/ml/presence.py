@@ -25,7 +25,8 @@ OCCUPIED_MINUTES = 30
 LEADS = tuple(range(1, 25))
 PROFILE_DAYS = 14
 HOURLY = ("presence_minutes", "motion_count", "co2_mean", "co2_rise", "light_mean", "door_open_minutes")
-"""Per room and hour: minutes flagged present (Gold's rule), motions, CO2 mean and rise, light, doors opened."""
+"""Per room and hour: minutes flagged present (Gold's rule), motions, CO2 mean and rise, light, doors
+opened."""
 
 
 def label(presence_minutes: pd.Series | np.ndarray) -> np.ndarray:

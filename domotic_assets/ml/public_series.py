@@ -104,7 +104,8 @@ def _installed_file(distribution: str, path: str):
 
 
 def day_before_copies(minutes: np.ndarray, run: int = COPIED_RUN_MINUTES) -> np.ndarray:
-    """Which minutes of a regular per-minute series equal the minute a day earlier in runs of at least `run`."""
+    """Which minutes of a regular per-minute series equal the minute a day earlier in runs of at least
+    `run`."""
     same = np.zeros(len(minutes), dtype=bool)
     same[1440:] = minutes[1440:] == minutes[:-1440]
     starts = np.flatnonzero(np.diff(np.r_[0, same.astype(int)]) == 1)
@@ -155,7 +156,8 @@ def sceaux_2008() -> list[PublicSeries]:
 
 
 def amsterdam_radiation() -> pd.Series:
-    """Global horizontal radiation (W/m2) of the typical year, by (month, day, hour of the local standard day)."""
+    """Global horizontal radiation (W/m2) of the typical year, by (month, day, hour of the local standard
+    day)."""
     from pvlib.iotools import read_epw
 
     frame, _ = read_epw(_installed_file("pvlib", "pvlib/data/NLD_Amsterdam062400_IWEC.epw"))

@@ -1,4 +1,5 @@
-"""The energy series the forecaster works on, out of the warehouse's frames: one per apartment and main device."""
+"""The energy series the forecaster works on, out of the warehouse's frames: one per apartment and main
+device."""
 
 from __future__ import annotations
 
@@ -35,8 +36,8 @@ def weather_for(
     end: pd.Timestamp,
     horizon_steps: int,
 ) -> dict[SeriesKey, pd.DataFrame]:
-    """Each series' weather forecast on its grid extended by the horizon (hourly values held for the hour), with
-    when each had arrived (`known_at`)."""
+    """Each series' weather forecast on its grid extended by the horizon (hourly values held for the hour),
+    with when each had arrived (`known_at`)."""
     out = {}
     for key, y in series.items():
         site = weather[weather["weather_site"] == sites.get(key[0])]

@@ -1,1 +1,2 @@
-"""Scheduling a home battery and shiftable appliances against tariffs and forecasts (pure Python, no Dagster)."""
+"""Scheduling a home battery and shiftable appliances against tariffs and forecasts (pure Python, no
+Dagster)."""

@@ -97,11 +97,13 @@ def violations(s: Scenario, sch: Schedule, tolerance: float = TOLERANCE) -> list
         for t, p in enumerate(kw):
             if abs(p) > tol and not d.earliest_start <= t < d.latest_end:
                 found.append(
-                    f"appliance {d.name!r}: on in slot {t}, outside its window [{d.earliest_start}, {d.latest_end})"
+                    f"appliance {d.name!r}: on in slot {t}, outside its window [{d.earliest_start}, "
+                    f"{d.latest_end})"
                 )
             elif p < -tol or (abs(p) > tol and not d.min_power_kw - tol <= p <= d.power_kw + tol):
                 found.append(
-                    f"appliance {d.name!r}: {p:.6f} kW in slot {t}, outside [{d.min_power_kw:g}, {d.power_kw:g}]"
+                    f"appliance {d.name!r}: {p:.6f} kW in slot {t}, outside [{d.min_power_kw:g}, "
+                    f"{d.power_kw:g}]"
                 )
         if abs(sum(kw) * h - d.energy_kwh) > tol * max(1.0, d.energy_kwh):
             found.append(f"appliance {d.name!r}: takes {sum(kw) * h:.6f} kWh, not its {d.energy_kwh:g}")

@@ -11,7 +11,8 @@ from __future__ import annotations
 PV_PERFORMANCE_RATIO = 0.82
 """Share of the panels' rated output that reaches the house (inverter, temperature, soiling)."""
 CONTRACT_KW_DEFAULT = 13.0
-"""The grid connection's limit, both ways, of a household whose energy profile gives none (a 3 x 20 A supply)."""
+"""The grid connection's limit, both ways, of a household whose energy profile gives none (a 3 x 20 A
+supply)."""
 BATTERY_DEFAULTS = {
     "battery_c_rate": 0.5,
     "battery_soc_min": 0.1,

@@ -1,7 +1,7 @@
 """The scheduling MILP (PuLP, solved by HiGHS), and what to do when a scenario cannot be met.
 
-Per slot t (length h hours): grid import and export, never both; battery charge and discharge,
-never both (binaries, added where needed: see `_solve`); PV used, at most the forecast (curtailment when it cannot go
+Per slot t (length h hours): grid import and export, never both; battery charge and discharge, never both
+(binaries, added where needed: see `_solve`); PV used, at most the forecast (curtailment when it cannot go
 anywhere); the balance
 
     import - export + pv_used + discharge = load + charge + sum of appliances
@@ -288,7 +288,8 @@ def _broken(s: Scenario, parts: dict) -> list[str]:
             lines.append(
                 (
                     _value(slack["soc_final"][0]) * b.capacity_kwh,
-                    f"battery soc_final {b.soc_final:g}: only {reached:.3f} can be reached by the end of the horizon",
+                    f"battery soc_final {b.soc_final:g}: only {reached:.3f} can be reached by the end of "
+                    "the horizon",
                 )
             )
     for d in s.pausable:
@@ -392,7 +393,8 @@ def _solve(s: Scenario, relaxed: bool, time_limit: float) -> tuple[str, dict]:
 
 
 def solve(s: Scenario, time_limit: float = 60.0) -> Schedule:
-    """The best schedule of a scenario; a relaxed one, its broken constraints named, when none meets them all."""
+    """The best schedule of a scenario; a relaxed one, its broken constraints named, when none meets them
+    all."""
     began = time.perf_counter()
     unplaceable = [a.name for a in s.appliances if a.run_slots > s.slots]
     if not unplaceable:
@@ -400,7 +402,10 @@ def solve(s: Scenario, time_limit: float = 60.0) -> Schedule:
         if status in ("Optimal", "TimeLimit"):
             schedule = _schedule(s, parts, "optimal" if status == "Optimal" else "feasible")
             if status == "TimeLimit":
-                schedule.reason = f"time limit of {time_limit:g} s: the best schedule found, within {parts['gap_chf']:.4f} CHF of the bound"
+                schedule.reason = (
+                    f"time limit of {time_limit:g} s: the best schedule found, within "
+                    f"{parts['gap_chf']:.4f} CHF of the bound"
+                )
             schedule.gap_chf = parts["gap_chf"]
             schedule.solve_seconds = time.perf_counter() - began
             return schedule

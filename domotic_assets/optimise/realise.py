@@ -43,10 +43,10 @@ def play(
     last: int | None = None,
     store_surplus: bool = False,
 ) -> Played:
-    """Slots first..last (exclusive) of `actual` played by the real-time rule, the battery following `plan_soc`
-    (the plan's state of charge at the end of each slot of `actual`; None: no battery used).
-    `store_surplus`: PV the home does not use goes into the battery whatever the plan says (the plan's state of
-    charge is then a floor for discharging and a target for charging from the grid, not a ceiling)."""
+    """Slots first..last (exclusive) of `actual` played by the real-time rule, the battery following
+    `plan_soc` (the plan's state of charge at the end of each slot of `actual`; None: no battery used).
+    `store_surplus`: PV the home does not use goes into the battery whatever the plan says (the plan's state
+    of charge is then a floor for discharging and a target for charging from the grid, not a ceiling)."""
     b, h = actual.battery, actual.step_hours
     last = actual.slots if last is None else last
     soc, cost, bought, sold = soc_start, 0.0, 0.0, 0.0

@@ -70,7 +70,8 @@ def stored_energy_rate(price_import: Sequence[float], eff_discharge: float) -> f
 
 def stored_energy_value(scenario: Scenario) -> float:
     """`stored_energy_rate` of a scenario's battery, for comparing strategies that end a day at different
-    states of charge (`comparable_cost_chf`); the optimiser counts what the scenario says (`end_value_chf_kwh`)."""
+    states of charge (`comparable_cost_chf`); the optimiser counts what the scenario says
+    (`end_value_chf_kwh`)."""
     b = scenario.battery
     return stored_energy_rate(scenario.price_import, b.eff_discharge) if b else 0.0
 

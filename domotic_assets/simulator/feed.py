@@ -379,7 +379,8 @@ def simulate_live(
             summary.files += 1
             if summary.files % 100 == 0:
                 log(
-                    f"live: {summary.files} files, simulated time {arrival.astimezone(local_tz):%Y-%m-%d %H:%M}"
+                    f"live: {summary.files} files, simulated time "
+                    f"{arrival.astimezone(local_tz):%Y-%m-%d %H:%M}"
                 )
     for feed in feeds:
         faults += feed.faults

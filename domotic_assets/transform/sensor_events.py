@@ -82,11 +82,13 @@ class SourceFile:
 class DayReadings:
     events: pd.DataFrame
     files: pd.DataFrame
-    """Per file: file_id, readings_total, readings_missing, readings_duplicate, rows_loaded, status, reason."""
+    """Per file: file_id, readings_total, readings_missing, readings_duplicate, rows_loaded, status,
+    reason."""
     errors: pd.DataFrame
     """Device error reports of the feed: apartment, sensor, ts, code, message, source_file_id."""
     attributes: pd.DataFrame
-    """The newest value of each sensor's text attributes (ATTRIBUTES): apartment, sensor, attribute, value, last_ts."""
+    """The newest value of each sensor's text attributes (ATTRIBUTES): apartment, sensor, attribute, value,
+    last_ts."""
 
 
 def _fast_number(raw: object, category: str, measure: str) -> float | None:

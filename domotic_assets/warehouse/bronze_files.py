@@ -75,7 +75,8 @@ def not_yet_stored(conn: psycopg.Connection, days: list[date]) -> list[tuple]:
 
 
 def record_stored(conn: psycopg.Connection, updates: list[tuple[int, str, str | None]]) -> None:
-    """(id, Bronze path or '' when gone, reason or None) for each file copied or given up, in one transaction."""
+    """(id, Bronze path or '' when gone, reason or None) for each file copied or given up, in one
+    transaction."""
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS stored_sensor_files "
@@ -93,7 +94,8 @@ def record_stored(conn: psycopg.Connection, updates: list[tuple[int, str, str | 
 def day_totals(conn: psycopg.Connection, days: list[date]) -> DayTotals:
     """The days' files in Bronze, quarantined, and registered but not copied yet."""
     row = conn.execute(
-        """SELECT count(*) FILTER (WHERE bronze_path <> ''), count(*) FILTER (WHERE quarantine_reason IS NOT NULL),
+        """SELECT count(*) FILTER (WHERE bronze_path <> ''), count(*)
+               FILTER (WHERE quarantine_reason IS NOT NULL),
                   count(*) FILTER (WHERE bronze_path IS NULL)
            FROM meta.bronze_sensor_files WHERE partition_day = ANY(%s)""",
         (days,),
@@ -104,7 +106,8 @@ def day_totals(conn: psycopg.Connection, days: list[date]) -> DayTotals:
 def stored_paths(conn: psycopg.Connection, days: list[date]) -> list[str]:
     """The Bronze paths of the days' copied files."""
     rows = conn.execute(
-        "SELECT bronze_path FROM meta.bronze_sensor_files WHERE partition_day = ANY(%s) AND bronze_path <> ''",
+        "SELECT bronze_path FROM meta.bronze_sensor_files WHERE partition_day = ANY(%s) AND bronze_path <> "
+        "''",
         (days,),
     ).fetchall()
     return [path for (path,) in rows]
@@ -113,4 +116,5 @@ def stored_paths(conn: psycopg.Connection, days: list[date]) -> list[str]:
 def unstored_days(conn: psycopg.Connection) -> list[tuple[date, int, int]]:
     """(day, files waiting, newest file id) for every day with registered files not in Bronze."""
     return conn.execute("""SELECT partition_day, count(*), max(id) FROM meta.bronze_sensor_files
-                           WHERE bronze_path IS NULL GROUP BY partition_day ORDER BY partition_day""").fetchall()
+                           WHERE bronze_path IS NULL GROUP BY partition_day
+                               ORDER BY partition_day""").fetchall()

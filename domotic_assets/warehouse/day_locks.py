@@ -82,7 +82,8 @@ def day_writer(
     on_wait: Callable[[str], None] | None = None,
 ) -> Iterator[None]:
     """Hold the writer locks of `tables` for `days` while the block runs. `holder` names this writer to the
-    others (it becomes the connection's application_name); `on_wait` hears whom it waits for, before it waits."""
+    others (it becomes the connection's application_name); `on_wait` hears whom it waits for, before it
+    waits."""
     if holder:
         conn.execute("SELECT set_config('application_name', %s, false)", (holder[:63],))
     held: list[WriterLock] = []

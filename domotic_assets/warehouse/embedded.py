@@ -84,7 +84,8 @@ class EmbeddedPostgres:
 
     @property
     def passfile(self) -> Path:
-        """The password in libpq's format, readable by the platform's user only (libpq ignores it otherwise)."""
+        """The password in libpq's format, readable by the platform's user only (libpq ignores it
+        otherwise)."""
         path = self.folder / "pgpass"
         if not path.exists():
             path.touch(mode=0o600)

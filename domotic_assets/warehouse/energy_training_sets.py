@@ -21,7 +21,8 @@ from domotic_assets.ml.series import STEP, energy_series, weather_for
 from domotic_assets.warehouse import ml_inputs
 
 DAYS_AHEAD = math.ceil(HORIZON_STEPS * STEP / pd.Timedelta(days=1))
-"""Local days after the origin's day whose weather a forecast may read (the last one partly: a 25-hour day)."""
+"""Local days after the origin's day whose weather a forecast may read (the last one partly: a 25-hour
+day)."""
 
 
 def energy_training_sets(conn, days: list[date], log=None) -> dict[str, EnergyTrainingSet]:

@@ -30,16 +30,20 @@ def meter_energy(conn: psycopg.Connection, days: list[date]) -> dict[tuple[str, 
         """
         WITH readings AS (
             SELECT e.apartment, (e.ts AT TIME ZONE %(tz)s)::date AS day, e.ts, e.value, e.counter_reset,
-                   count(*) FILTER (WHERE e.counter_reset) OVER (PARTITION BY e.apartment, (e.ts AT TIME ZONE %(tz)s)::date
+                   count(*) FILTER (WHERE e.counter_reset) OVER (PARTITION BY e.apartment,
+                       (e.ts AT TIME ZONE %(tz)s)::date
                                                                 ORDER BY e.ts) AS segment
             FROM silver.sensor_events e
-            WHERE e.category = 'consumptions' AND e.measure = 'total' AND NOT e.is_outlier AND e.ts >= %(low)s AND e.ts < %(high)s
+            WHERE e.category = 'consumptions' AND e.measure = 'total' AND NOT e.is_outlier
+                AND e.ts >= %(low)s AND e.ts < %(high)s
         ), segments AS (
-            SELECT apartment, day, segment, (array_agg(value ORDER BY ts))[1] AS first_value, (array_agg(value ORDER BY ts DESC))[1] AS last_value,
+            SELECT apartment, day, segment, (array_agg(value ORDER BY ts))[1] AS first_value,
+                (array_agg(value ORDER BY ts DESC))[1] AS last_value,
                    bool_or(counter_reset) AS starts_with_reset
             FROM readings GROUP BY 1, 2, 3
         )
-        SELECT apartment, day, sum(last_value - first_value + CASE WHEN starts_with_reset THEN first_value ELSE 0 END)
+        SELECT apartment, day, sum(last_value - first_value + CASE WHEN starts_with_reset THEN first_value
+            ELSE 0 END)
         FROM segments GROUP BY 1, 2""",
         {"tz": PLATFORM_TIMEZONE, "low": low, "high": high},
     ).fetchall()
@@ -68,7 +72,8 @@ def record_energy_basis(
     with conn.cursor() as cur:
         cur.executemany(
             """INSERT INTO meta.gold_energy_basis (apartment, day, meter_kwh) VALUES (%s, %s, %s)
-                           ON CONFLICT (apartment, day) DO UPDATE SET meter_kwh = EXCLUDED.meter_kwh, built_at = now()""",
+                           ON CONFLICT (apartment, day) DO UPDATE SET meter_kwh = EXCLUDED.meter_kwh,
+                               built_at = now()""",
             stable,
         )
     return len(stable)
@@ -136,7 +141,8 @@ def cost_against_tariffs(conn: psycopg.Connection, days: list[date]) -> tuple[bo
     rows = [
         TariffRow(*r)
         for r in conn.execute("""
-        SELECT id, tariff_code, valid_from, valid_to, period, weekday_mask, start_time, end_time, price_chf_kwh::float8
+        SELECT id, tariff_code, valid_from, valid_to, period, weekday_mask, start_time, end_time,
+            price_chf_kwh::float8
         FROM silver.dim_tariffs""").fetchall()
     ]
     facts = conn.execute(
@@ -159,7 +165,8 @@ def cost_against_tariffs(conn: psycopg.Connection, days: list[date]) -> tuple[bo
             wrong_tariff += 1
             if len(examples) < 5:
                 examples.append(
-                    f"{local:%Y-%m-%d %H:%M} {code}: gold row {tariff_key}, rule {expected and expected.tariff_key}"
+                    f"{local:%Y-%m-%d %H:%M} {code}: gold row {tariff_key}, rule "
+                    f"{expected and expected.tariff_key}"
                 )
         elif kwh is not None and abs((cost or 0) - kwh * expected.price_chf_kwh) > 1e-9:
             wrong_cost += 1
@@ -186,7 +193,8 @@ def presence_accuracy(conn: psycopg.Connection, days: list[date], truth_file: Pa
         conn.execute(
             """
         SELECT a.code AS apartment, f.ts, r.name AS room, f.presence_flag
-        FROM gold.fact_presence_minute f JOIN gold.dim_room r USING (room_key) JOIN gold.dim_apartment a ON a.apartment_key = f.apartment_key
+        FROM gold.fact_presence_minute f JOIN gold.dim_room r USING (room_key) JOIN gold.dim_apartment a
+            ON a.apartment_key = f.apartment_key
         WHERE f.local_day BETWEEN %s AND %s""",
             (days[0], days[-1]),
         ).fetchall(),

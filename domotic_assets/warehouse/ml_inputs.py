@@ -67,7 +67,8 @@ def main_devices(
         """
         SELECT apartment_key, device_key, room_key, name FROM (
             SELECT f.apartment_key, f.device_key, d.room_key, d.name,
-                   row_number() OVER (PARTITION BY f.apartment_key ORDER BY sum(f.energy_kwh) DESC NULLS LAST) AS rank
+                   row_number() OVER (PARTITION BY f.apartment_key
+                       ORDER BY sum(f.energy_kwh) DESC NULLS LAST) AS rank
             FROM gold.fact_energy_minute f JOIN gold.dim_device d USING (device_key)
             WHERE NOT f.is_main_meter AND f.ts >= %(low)s AND f.ts < %(high)s
             GROUP BY 1, 2, 3, 4) ranked
@@ -107,7 +108,8 @@ def weather_hourly(
             SELECT bronze_path, least(coalesce(arrived_at, stored_at),
                                       ((issue_day + 1)::timestamp AT TIME ZONE %(tz)s)) AS known_at
             FROM meta.bronze_weather_files)
-        SELECT DISTINCT ON (w.site, w.measure, w.valid_ts) w.site AS weather_site, w.measure, w.valid_ts AS ts, w.value,
+        SELECT DISTINCT ON (w.site, w.measure, w.valid_ts) w.site AS weather_site, w.measure,
+            w.valid_ts AS ts, w.value,
                i.known_at
         FROM silver.weather_clean w JOIN issued i USING (bronze_path)
         WHERE w.measure IN ('air_temperature', 'global_radiation') AND w.known_site
@@ -132,7 +134,8 @@ def presence_hourly(conn: psycopg.Connection, first: date, last: date) -> pd.Dat
         """
         WITH presence AS (
             SELECT apartment_key, room_key, date_trunc('hour', ts) AS ts,
-                   count(*) FILTER (WHERE presence_flag) AS presence_minutes, sum(motion_count) AS motion_count
+                   count(*) FILTER (WHERE presence_flag) AS presence_minutes,
+                       sum(motion_count) AS motion_count
             FROM gold.fact_presence_minute WHERE ts >= %(low)s AND ts < %(high)s GROUP BY 1, 2, 3),
         climate AS (
             SELECT room_key, date_trunc('hour', ts) AS ts, avg(co2_ppm) AS co2_mean,
@@ -141,8 +144,10 @@ def presence_hourly(conn: psycopg.Connection, first: date, last: date) -> pd.Dat
             FROM gold.fact_environment_minute WHERE ts >= %(low)s AND ts < %(high)s GROUP BY 1, 2),
         light AS (
             SELECT s.room_key, date_trunc('hour', e.ts) AS ts, avg(e.value) AS light_mean
-            FROM silver.sensor_events e JOIN gold.dim_sensor s ON s.external_id = e.sensor AND s.apartment_code = e.apartment
-            WHERE e.measure = 'light' AND NOT e.is_outlier AND e.ts >= %(low)s AND e.ts < %(high)s GROUP BY 1, 2)
+            FROM silver.sensor_events e JOIN gold.dim_sensor s ON s.external_id = e.sensor
+                AND s.apartment_code = e.apartment
+            WHERE e.measure = 'light' AND NOT e.is_outlier AND e.ts >= %(low)s AND e.ts < %(high)s
+                GROUP BY 1, 2)
         SELECT p.apartment_key, p.room_key, p.ts, p.presence_minutes, p.motion_count,
                c.co2_mean, c.co2_rise, l.light_mean, coalesce(c.door_open_minutes, 0) AS door_open_minutes
         FROM presence p LEFT JOIN climate c USING (room_key, ts) LEFT JOIN light l USING (room_key, ts)
@@ -165,10 +170,12 @@ def anomaly_hourly(conn: psycopg.Connection, first: date, last: date) -> pd.Data
             WHERE NOT f.is_main_meter AND f.device_key IS NOT NULL AND f.power_w IS NOT NULL
               AND f.ts >= %(low)s AND f.ts < %(high)s
             WINDOW w AS (PARTITION BY f.device_key ORDER BY f.ts))
-        SELECT 'device:' || m.device_key AS entity, 'device' AS kind, m.apartment_key, m.room_key, m.device_key,
+        SELECT 'device:' || m.device_key AS entity, 'device' AS kind, m.apartment_key, m.room_key,
+            m.device_key,
                date_trunc('hour', m.ts) AS ts, avg(m.power_w) AS mean_power_w, sum(m.switched_on) AS cycles,
                d.name || ' (' || a.code || ')' AS name
-        FROM minutes m JOIN gold.dim_device d USING (device_key) JOIN gold.dim_apartment a ON a.apartment_key = m.apartment_key
+        FROM minutes m JOIN gold.dim_device d USING (device_key) JOIN gold.dim_apartment a
+            ON a.apartment_key = m.apartment_key
         GROUP BY m.apartment_key, m.room_key, m.device_key, date_trunc('hour', m.ts), d.name, a.code
         HAVING count(*) >= 45""",
         params,
@@ -184,7 +191,8 @@ def anomaly_hourly(conn: psycopg.Connection, first: date, last: date) -> pd.Data
                NULL::int AS room_key, NULL::int AS device_key, date_trunc('hour', m.ts) AS ts,
                avg(m.main_w - m.plugs_w) AS unmetered_w, 'main meter (' || a.code || ')' AS name
         FROM minutes m JOIN gold.dim_apartment a USING (apartment_key)
-        WHERE m.main_w IS NOT NULL GROUP BY m.apartment_key, date_trunc('hour', m.ts), a.code HAVING count(*) >= 45""",
+        WHERE m.main_w IS NOT NULL GROUP BY m.apartment_key, date_trunc('hour', m.ts), a.code
+            HAVING count(*) >= 45""",
         params,
     )
     rooms = _frame(
@@ -200,9 +208,11 @@ def anomaly_hourly(conn: psycopg.Connection, first: date, last: date) -> pd.Data
             FROM gold.fact_environment_minute e
             WHERE e.ts >= %(low)s AND e.ts < %(high)s AND e.window_open IS NOT NULL
             GROUP BY 1, 2, 3 HAVING count(*) >= 45)
-        SELECT 'room:' || h.room_key AS entity, 'room' AS kind, h.apartment_key, h.room_key, NULL::int AS device_key, h.ts,
+        SELECT 'room:' || h.room_key AS entity, 'room' AS kind, h.apartment_key, h.room_key,
+            NULL::int AS device_key, h.ts,
                h.window_open_minutes, o.value AS outdoor_c, r.name || ' windows (' || a.code || ')' AS name
-        FROM hours h JOIN gold.dim_room r USING (room_key) JOIN gold.dim_apartment a ON a.apartment_key = h.apartment_key
+        FROM hours h JOIN gold.dim_room r USING (room_key) JOIN gold.dim_apartment a
+            ON a.apartment_key = h.apartment_key
         LEFT JOIN outdoor o ON o.site = a.weather_site AND o.valid_ts = h.ts""",
         params,
     )

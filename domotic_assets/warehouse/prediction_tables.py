@@ -83,10 +83,12 @@ def register_version(
     """The version's key; training the same version again updates its metrics and artifact."""
     row = conn.execute(
         """
-        INSERT INTO gold.model_versions (model_key, model_code, version, training_first_day, training_last_day,
+        INSERT INTO gold.model_versions (model_key, model_code, version, training_first_day,
+            training_last_day,
                                          training_rows, features, metrics, artifact)
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-        ON CONFLICT (model_code, version) DO UPDATE SET trained_at = now(), training_rows = excluded.training_rows,
+        ON CONFLICT (model_code, version) DO UPDATE SET trained_at = now(),
+            training_rows = excluded.training_rows,
             features = excluded.features, metrics = excluded.metrics, artifact = excluded.artifact
         RETURNING model_version_key""",
         (
@@ -131,7 +133,8 @@ def replace_predictions(
     rows: pd.DataFrame,
     by: str = "issued_at",
 ) -> int:
-    """The model's predictions whose `by` (issued_at or ts) is in [low, high), replaced by `rows`, all or nothing."""
+    """The model's predictions whose `by` (issued_at or ts) is in [low, high), replaced by `rows`, all or
+    nothing."""
     if by not in ("issued_at", "ts"):
         raise ValueError(by)
     frame = rows.reindex(columns=PREDICTION_COLUMNS)
@@ -151,10 +154,12 @@ def replace_predictions(
 def replace_anomalies(
     conn: psycopg.Connection, model_version_key: int, first: date, last: date, found: pd.DataFrame
 ) -> None:
-    """The anomalies of the local days first..last; a room found unusual gets `is_anomaly` in the environment fact."""
+    """The anomalies of the local days first..last; a room found unusual gets `is_anomaly` in the environment
+    fact."""
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("DELETE FROM gold.anomalies WHERE local_day BETWEEN %s AND %s", (first, last))
-        with cur.copy("""COPY gold.anomalies (model_version_key, local_day, entity, kind, apartment_key, room_key, device_key,
+        with cur.copy("""COPY gold.anomalies (model_version_key, local_day, entity, kind, apartment_key,
+                             room_key, device_key,
                          period_start, period_end, score, feature, reason) FROM STDIN""") as copy:
             for a in found.itertuples(index=False):
                 copy.write_row(
@@ -178,7 +183,8 @@ def replace_anomalies(
             """UPDATE gold.fact_environment_minute e SET is_anomaly = true
                        FROM gold.anomalies a
                        WHERE a.local_day BETWEEN %s AND %s AND a.kind = 'room' AND a.room_key = e.room_key
-                         AND e.ts >= a.period_start AND e.ts < a.period_end AND e.is_anomaly IS DISTINCT FROM true""",
+                         AND e.ts >= a.period_start AND e.ts < a.period_end AND e.is_anomaly IS DISTINCT
+                             FROM true""",
             (first, last),
         )
 

@@ -19,7 +19,8 @@ def judged_readings(conn: psycopg.Connection, days: list[date]) -> int:
     low, high = range_bounds(days)
     return conn.execute(
         """SELECT (SELECT count(*) FROM silver.etl_watermark WHERE partition_day = ANY(%s))
-                                  + (SELECT count(*) FROM (SELECT 1 FROM silver.sensor_events WHERE ts >= %s AND ts < %s
+                                  + (SELECT count(*) FROM (SELECT 1 FROM silver.sensor_events WHERE ts >= %s
+                                      AND ts < %s
                                                            LIMIT 1) one)""",
         (days, low, high),
     ).fetchone()[0]
@@ -43,17 +44,21 @@ def reconciliation(conn: psycopg.Connection, days: list[date]) -> tuple[bool, di
     Readings that came over MQTT only are counted beside (`rows_from_mqtt`)."""
     low, high = range_bounds(days)
     total, missing, duplicate, loaded, files = conn.execute(
-        """SELECT coalesce(sum(readings_total), 0), coalesce(sum(readings_missing), 0), coalesce(sum(readings_duplicate), 0),
-                  coalesce(sum(rows_loaded), 0), count(*) FROM silver.etl_watermark WHERE partition_day = ANY(%s)""",
+        """SELECT coalesce(sum(readings_total), 0), coalesce(sum(readings_missing), 0),
+               coalesce(sum(readings_duplicate), 0),
+                  coalesce(sum(rows_loaded), 0), count(*) FROM silver.etl_watermark
+                      WHERE partition_day = ANY(%s)""",
         (days,),
     ).fetchone()
     in_table, from_stream = conn.execute(
-        """SELECT count(*) FILTER (WHERE source_file_id IS NOT NULL), count(*) FILTER (WHERE source_file_id IS NULL)
+        """SELECT count(*) FILTER (WHERE source_file_id IS NOT NULL), count(*)
+               FILTER (WHERE source_file_id IS NULL)
                                             FROM silver.sensor_events WHERE ts >= %s AND ts < %s""",
         (low, high),
     ).fetchone()
     bronze_files, quarantined = conn.execute(
-        """SELECT count(*) FILTER (WHERE quarantine_reason IS NULL), count(*) FILTER (WHERE quarantine_reason IS NOT NULL)
+        """SELECT count(*) FILTER (WHERE quarantine_reason IS NULL), count(*)
+               FILTER (WHERE quarantine_reason IS NOT NULL)
            FROM meta.bronze_sensor_files WHERE partition_day = ANY(%s) AND bronze_path IS NOT NULL""",
         (days,),
     ).fetchone()
@@ -93,7 +98,8 @@ def stuck_sensors(conn: psycopg.Connection, days: list[date], hours: float) -> t
                    CASE WHEN value IS DISTINCT FROM lag(value) OVER w THEN 1 ELSE 0 END AS changed
             FROM silver.sensor_events WHERE ts >= %s AND ts < %s AND measure = ANY(%s) AND NOT is_outlier
             WINDOW w AS (PARTITION BY apartment, sensor, measure ORDER BY ts)),
-        runs AS (SELECT *, sum(changed) OVER (PARTITION BY apartment, sensor, measure ORDER BY ts) AS run FROM marked)
+        runs AS (SELECT *, sum(changed) OVER (PARTITION BY apartment, sensor, measure ORDER BY ts) AS run
+            FROM marked)
         SELECT apartment, sensor, measure, min(ts), max(ts), min(value) FROM runs
         GROUP BY apartment, sensor, measure, run
         HAVING max(ts) - min(ts) >= make_interval(secs => %s)
@@ -112,7 +118,8 @@ def gaps(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
         minutes = int((high - low).total_seconds() // 60)
         rows += conn.execute(
             """SELECT %s::date, apartment, sensor, %s - count(DISTINCT date_trunc('minute', ts))
-                                FROM silver.sensor_events WHERE ts >= %s AND ts < %s GROUP BY apartment, sensor""",
+                                FROM silver.sensor_events WHERE ts >= %s AND ts < %s GROUP BY apartment,
+                                    sensor""",
             (day, minutes, low, high),
         ).fetchall()
     missing = {f"{d} {a} {s}": int(m) for d, a, s, m in rows if m > 0}
@@ -126,7 +133,8 @@ def gaps(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
 
 def unknown_references(conn: psycopg.Connection, days: list[date]) -> tuple[bool, dict]:
     rows = conn.execute(
-        """SELECT kind, apartment, sensor, reported_room, expected_room, sum(readings) FROM silver.unknown_references
+        """SELECT kind, apartment, sensor, reported_room, expected_room, sum(readings)
+               FROM silver.unknown_references
                            WHERE partition_day = ANY(%s) GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3""",
         (days,),
     ).fetchall()
@@ -142,10 +150,9 @@ def unknown_references(conn: psycopg.Connection, days: list[date]) -> tuple[bool
 def freshness(conn: psycopg.Connection) -> tuple[bool | None, dict]:
     """The live path keeps up: Silver's newest reading is close to Bronze's newest readable file
     (None: no readable file yet, nothing to judge)."""
-    bronze, silver = (
-        conn.execute("""SELECT (SELECT max(doc_ts) FROM meta.bronze_sensor_files WHERE quarantine_reason IS NULL),
+    bronze, silver = conn.execute("""SELECT (SELECT max(doc_ts) FROM meta.bronze_sensor_files
+                            WHERE quarantine_reason IS NULL),
                                             (SELECT max(ts) FROM silver.sensor_events)""").fetchone()
-    )
     if bronze is None:
         return None, {"why": "no readable sensor file has arrived yet"}
     if silver is None:  # everything is still on its way: Silver is behind by all of it
@@ -180,11 +187,13 @@ def weather_completeness(
     expected = len(core_measures) * leads
     rows = conn.execute(
         """
-        WITH sites AS (SELECT DISTINCT weather_site AS site FROM silver.dim_buildings WHERE weather_site IS NOT NULL),
+        WITH sites AS (SELECT DISTINCT weather_site AS site FROM silver.dim_buildings
+            WHERE weather_site IS NOT NULL),
              days AS (SELECT unnest(%s::date[]) AS issue_day)
         SELECT d.issue_day, s.site, count(w.value)
         FROM days d CROSS JOIN sites s
-        LEFT JOIN silver.weather_clean w ON w.issue_day = d.issue_day AND w.site = s.site AND w.measure = ANY(%s)
+        LEFT JOIN silver.weather_clean w ON w.issue_day = d.issue_day AND w.site = s.site
+            AND w.measure = ANY(%s)
         GROUP BY 1, 2 ORDER BY 1, 2""",
         (days, list(core_measures)),
     ).fetchall()

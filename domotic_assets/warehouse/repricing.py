@@ -10,13 +10,15 @@ from domotic_assets.transform.tariffs import PriceChange
 
 
 def pricing_state(conn: psycopg.Connection) -> tuple[set[tuple], set[tuple]]:
-    """(tariff rows, (building, tariff code) pairs) as Silver holds them now; empty before the first import."""
+    """(tariff rows, (building, tariff code) pairs) as Silver holds them now; empty before the first
+    import."""
     if not conn.execute(
         "SELECT to_regclass('silver.dim_tariffs') IS NOT NULL AND "
         "to_regclass('silver.dim_energy_profiles') IS NOT NULL"
     ).fetchone()[0]:
         return set(), set()
-    tariffs = conn.execute("""SELECT id, tariff_code, valid_from, valid_to, period, weekday_mask, start_time, end_time,
+    tariffs = conn.execute("""SELECT id, tariff_code, valid_from, valid_to, period, weekday_mask, start_time,
+                                  end_time,
                                      price_chf_kwh::float8 FROM silver.dim_tariffs""").fetchall()
     profiles = conn.execute("SELECT building_id, tariff_code FROM silver.dim_energy_profiles").fetchall()
     return set(tariffs), set(profiles)

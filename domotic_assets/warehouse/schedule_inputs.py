@@ -1,4 +1,5 @@
-"""A household's scenario for a local day, from the warehouse: tariff, load and PV forecasts, battery, appliances.
+"""A household's scenario for a local day, from the warehouse: tariff, load and PV forecasts, battery,
+appliances.
 
 * **Prices**: the apartment's tariff rows (`pidb.tariffs` through `energy_profiles.tariff_code`) at
   each slot's local time, by the rule of `transform.tariffs`; the feed-in price from the pidb
@@ -84,8 +85,10 @@ def battery_follows_plan(conn: psycopg.Connection) -> bool:
 def households(conn: psycopg.Connection) -> list[Household]:
     rows = conn.execute(
         """SELECT b.id, b.code, coalesce(b.timezone, 'Europe/Zurich'), b.weather_site, p.tariff_code,
-                                  coalesce(p.contract_kw, %s), coalesce(p.pv_kwp, 0), coalesce(p.battery_kwh, 0)
-                           FROM silver.dim_buildings b LEFT JOIN silver.dim_energy_profiles p ON p.building_id = b.id
+                                  coalesce(p.contract_kw, %s), coalesce(p.pv_kwp, 0), coalesce(p.battery_kwh,
+                                      0)
+                           FROM silver.dim_buildings b LEFT JOIN silver.dim_energy_profiles p
+                               ON p.building_id = b.id
                            ORDER BY b.id""",
         (CONTRACT_KW_DEFAULT,),
     ).fetchall()
@@ -105,7 +108,8 @@ def _prices(conn: psycopg.Connection, household: Household, slots: list[datetime
         TariffRow(*r)
         for r in conn.execute(
             """
-        SELECT id, tariff_code, valid_from, valid_to, period, weekday_mask, start_time, end_time, price_chf_kwh::float8
+        SELECT id, tariff_code, valid_from, valid_to, period, weekday_mask, start_time, end_time,
+            price_chf_kwh::float8
         FROM silver.dim_tariffs WHERE tariff_code = %s""",
             (household.tariff_code,),
         ).fetchall()
@@ -128,10 +132,12 @@ def _load_history(
         """
         WITH minutes AS (
             SELECT f.ts, sum(f.energy_kwh) FILTER (WHERE f.is_main_meter)
-                         - coalesce(sum(f.energy_kwh) FILTER (WHERE NOT f.is_main_meter AND d.shiftable), 0) AS kwh
+                         - coalesce(sum(f.energy_kwh) FILTER (WHERE NOT f.is_main_meter AND d.shiftable),
+                             0) AS kwh
             FROM gold.fact_energy_minute f LEFT JOIN gold.dim_device d USING (device_key)
             WHERE f.apartment_key = %(key)s AND f.ts >= %(low)s AND f.ts < %(high)s GROUP BY f.ts)
-        SELECT ((extract(hour FROM ts AT TIME ZONE %(tz)s) * 60 + extract(minute FROM ts AT TIME ZONE %(tz)s))::int / %(step)s),
+        SELECT ((extract(hour FROM ts AT TIME ZONE %(tz)s) * 60 + extract(minute
+            FROM ts AT TIME ZONE %(tz)s))::int / %(step)s),
                sum(kwh) * 60.0 / count(*)
         FROM minutes WHERE kwh IS NOT NULL GROUP BY 1""",
         {
@@ -150,9 +156,11 @@ def _load_history(
         conn.execute(
             """
         SELECT ((extract(hour FROM period_start AT TIME ZONE %(tz)s) * 60
-                 + extract(minute FROM period_start AT TIME ZONE %(tz)s))::int / %(step)s), avg(consumption_mean_w) / 1000
+                 + extract(minute FROM period_start AT TIME ZONE %(tz)s))::int / %(step)s),
+                     avg(consumption_mean_w) / 1000
         FROM gold.agg_household_telemetry_15min
-        WHERE household = ANY(%(ids)s) AND period_start >= %(low)s AND period_start < %(high)s AND consumption_mean_w IS NOT NULL
+        WHERE household = ANY(%(ids)s) AND period_start >= %(low)s AND period_start < %(high)s
+            AND consumption_mean_w IS NOT NULL
         GROUP BY 1""",
             {
                 "tz": household.timezone,
@@ -206,10 +214,12 @@ def _shiftable_history(
     low = day_bounds(day - timedelta(days=LOAD_HISTORY_DAYS), household.timezone)[0]
     rows = conn.execute(
         """
-        SELECT ((extract(hour FROM f.ts AT TIME ZONE %(tz)s) * 60 + extract(minute FROM f.ts AT TIME ZONE %(tz)s))::int / %(step)s),
+        SELECT ((extract(hour FROM f.ts AT TIME ZONE %(tz)s) * 60 + extract(minute
+            FROM f.ts AT TIME ZONE %(tz)s))::int / %(step)s),
                sum(f.energy_kwh) * 60.0 / count(DISTINCT f.ts)
         FROM gold.fact_energy_minute f JOIN gold.dim_device d USING (device_key)
-        WHERE f.apartment_key = %(key)s AND NOT f.is_main_meter AND d.shiftable AND f.ts >= %(low)s AND f.ts < %(high)s
+        WHERE f.apartment_key = %(key)s AND NOT f.is_main_meter AND d.shiftable AND f.ts >= %(low)s
+            AND f.ts < %(high)s
         GROUP BY 1""",
         {
             "tz": household.timezone,
@@ -237,7 +247,8 @@ def _pv(
         return [], ""
     forecast = conn.execute(
         """SELECT extract(epoch FROM valid_ts), value FROM silver.weather_clean
-                               WHERE site = %s AND measure = 'global_radiation' AND issue_day = %s ORDER BY valid_ts""",
+                               WHERE site = %s AND measure = 'global_radiation' AND issue_day = %s
+                                   ORDER BY valid_ts""",
         (household.weather_site, issue),
     ).fetchall()
     hours, values = (
@@ -260,7 +271,8 @@ def _soc_start(conn: psycopg.Connection, household: Household, at: datetime) -> 
         return None, ""
     row = conn.execute(
         """SELECT value, ts FROM silver.household_telemetry
-                          WHERE household = ANY(%s) AND measure = 'battery_soc' AND NOT is_outlier AND ts <= %s AND ts > %s
+                          WHERE household = ANY(%s) AND measure = 'battery_soc' AND NOT is_outlier
+                              AND ts <= %s AND ts > %s
                           ORDER BY ts DESC LIMIT 1""",
         (household.mqtt_ids, at, at - timedelta(hours=1)),
     ).fetchone()

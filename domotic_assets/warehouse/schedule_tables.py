@@ -170,7 +170,8 @@ def replace_schedule(
         cur.execute(
             "DELETE FROM gold.schedule_kpis WHERE household = %s AND local_day = %s", (household, day)
         )
-        with cur.copy("""COPY gold.schedules (schedule_id, apartment_key, household, local_day, slot, slot_start, slot_end,
+        with cur.copy("""COPY gold.schedules (schedule_id, apartment_key, household, local_day, slot,
+                             slot_start, slot_end,
                          grid_import_kw, grid_export_kw, battery_charge_kw, battery_discharge_kw, soc,
                              battery_reserve_soc, pv_used_kw,
                          appliances_kw, appliance_starts) FROM STDIN""") as copy:
@@ -178,7 +179,8 @@ def replace_schedule(
                 copy.write_row(row)
         columns = ["schedule_id", "apartment_key", "household", "local_day", *kpi_row]
         cur.execute(
-            f"INSERT INTO gold.schedule_kpis ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
+            f"INSERT INTO gold.schedule_kpis ({', '.join(columns)}) VALUES "
+            f"({', '.join(['%s'] * len(columns))})",
             [sid, apartment_key, household, day, *kpi_row.values()],
         )
     return StoredSchedule(sid, household, day)

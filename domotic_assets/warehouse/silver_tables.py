@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS silver.sensor_events (
 ) PARTITION BY RANGE (ts);
 CREATE UNIQUE INDEX IF NOT EXISTS sensor_events_key ON silver.sensor_events (apartment, sensor, measure, ts);
 DO $$ BEGIN  -- warehouses made before the MQTT stream required a file for every row
-    IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'silver' AND table_name = 'sensor_events'
+    IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'silver'
+        AND table_name = 'sensor_events'
                AND column_name = 'source_file_id' AND is_nullable = 'NO') THEN
         ALTER TABLE silver.sensor_events ALTER COLUMN source_file_id DROP NOT NULL;
     END IF;
@@ -63,7 +64,8 @@ CREATE INDEX IF NOT EXISTS etl_watermark_day ON silver.etl_watermark (partition_
 
 CREATE TABLE IF NOT EXISTS silver.unknown_references (
     partition_day date NOT NULL, apartment text NOT NULL, sensor text NOT NULL, kind text NOT NULL,
-    reported_room text, expected_room text, readings integer NOT NULL, first_ts timestamptz, last_ts timestamptz
+    reported_room text, expected_room text, readings integer NOT NULL, first_ts timestamptz,
+        last_ts timestamptz
 );
 CREATE INDEX IF NOT EXISTS unknown_references_day ON silver.unknown_references (partition_day);
 
@@ -75,7 +77,8 @@ CREATE INDEX IF NOT EXISTS sensor_errors_day ON silver.sensor_errors (partition_
 
 CREATE TABLE IF NOT EXISTS silver.sensor_attributes (
     partition_day date NOT NULL, apartment text NOT NULL, sensor text NOT NULL,
-    attribute     text NOT NULL,                -- doors: kind (door | window); consumptions: meter; plugs: device
+    attribute     text NOT NULL,
+                       -- doors: kind (door | window); consumptions: meter; plugs: device
     value         text NOT NULL, last_ts timestamptz NOT NULL,
     PRIMARY KEY (partition_day, apartment, sensor, attribute)
 );
@@ -111,7 +114,8 @@ CREATE OR REPLACE VIEW meta.quarantine AS
     SELECT 'weather_file', l.bronze_path, l.bronze_path, l.issue_day, l.reason, NULL, l.loaded_at
     FROM silver.weather_loads l WHERE l.status = 'quarantined'
     UNION ALL
-    SELECT 'mqtt_message', q.topic, NULL, (q.received_at AT TIME ZONE '__PLATFORM_TIMEZONE__')::date, q.reason, q.detail, q.received_at
+    SELECT 'mqtt_message', q.topic, NULL, (q.received_at AT TIME ZONE '__PLATFORM_TIMEZONE__')::date,
+        q.reason, q.detail, q.received_at
     FROM meta.stream_quarantine q;
 """.replace("__PLATFORM_TIMEZONE__", PLATFORM_TIMEZONE)
 
@@ -180,12 +184,14 @@ def copy_frame(cur: psycopg.Cursor, table: str, frame: pd.DataFrame, types: list
 
 
 def refresh_unknown_references(cur: psycopg.Cursor, day: date) -> None:
-    """Re-list the day's sensors unknown to pidb (or not of that apartment) and rooms that differ from pidb."""
+    """Re-list the day's sensors unknown to pidb (or not of that apartment) and rooms that differ from
+    pidb."""
     name = partition_name(day)
     cur.execute("DELETE FROM silver.unknown_references WHERE partition_day = %s", (day,))
     cur.execute(
         """SELECT to_regclass(%s) IS NOT NULL, to_regclass('silver.dim_sensors') IS NOT NULL
-                          AND to_regclass('silver.dim_rooms') IS NOT NULL AND to_regclass('silver.dim_buildings') IS NOT NULL""",
+                          AND to_regclass('silver.dim_rooms') IS NOT NULL
+                              AND to_regclass('silver.dim_buildings') IS NOT NULL""",
         (f"silver.{name}",),
     )
     with_day, with_dims = cur.fetchone()
@@ -193,21 +199,25 @@ def refresh_unknown_references(cur: psycopg.Cursor, day: date) -> None:
         return
     reference = (
         """SELECT s.external_id, b.code AS apartment, r.name AS room FROM silver.dim_sensors s
-                    JOIN silver.dim_rooms r ON r.id = s.room_id JOIN silver.dim_buildings b ON b.id = r.building_id"""
+                    JOIN silver.dim_rooms r ON r.id = s.room_id JOIN silver.dim_buildings b
+                        ON b.id = r.building_id"""
         if with_dims
         else "SELECT NULL::text AS external_id, NULL::text AS apartment, NULL::text AS room WHERE false"
     )
     cur.execute(
         sql.SQL("""
         INSERT INTO silver.unknown_references
-            (partition_day, apartment, sensor, kind, reported_room, expected_room, readings, first_ts, last_ts)
+            (partition_day, apartment, sensor, kind, reported_room, expected_room, readings, first_ts,
+                last_ts)
         SELECT %s, e.apartment, e.sensor,
-               CASE WHEN ref.external_id IS NULL OR ref.apartment <> e.apartment THEN 'unknown_sensor' ELSE 'room_mismatch' END,
+               CASE WHEN ref.external_id IS NULL OR ref.apartment <> e.apartment THEN 'unknown_sensor'
+                   ELSE 'room_mismatch' END,
                e.room,
                CASE WHEN ref.external_id IS NULL OR ref.apartment <> e.apartment THEN NULL ELSE ref.room END,
                count(*), min(e.ts), max(e.ts)
         FROM {} e LEFT JOIN ({}) ref ON ref.external_id = e.sensor
-        WHERE ref.external_id IS NULL OR ref.apartment <> e.apartment OR (e.room IS NOT NULL AND e.room <> ref.room)
+        WHERE ref.external_id IS NULL OR ref.apartment <> e.apartment OR (e.room IS NOT NULL
+            AND e.room <> ref.room)
         GROUP BY 2, 3, 4, 5, 6""").format(sql.Identifier("silver", name), sql.SQL(reference)),
         (day,),
     )
@@ -245,7 +255,8 @@ def replace_day(
         if cur.fetchone()[0] is not None:
             cur.execute(f"ALTER TABLE silver.sensor_events DETACH PARTITION silver.{name}")
             # detached under an exclusive lock: no stream write can slip in between this copy and the swap
-            cur.execute(f"""INSERT INTO silver.{name}__load SELECT * FROM silver.{name} WHERE source_file_id IS NULL
+            cur.execute(f"""INSERT INTO silver.{name}__load SELECT * FROM silver.{name}
+                                WHERE source_file_id IS NULL
                             ON CONFLICT (apartment, sensor, measure, ts) DO NOTHING""")
             cur.execute(f"DROP TABLE silver.{name}")
         cur.execute(f"ALTER TABLE silver.{name}__load RENAME TO {name}")
@@ -289,9 +300,8 @@ def replace_tail(
         # the file's copy of a reading that also came over MQTT wins
         cur.execute(
             sql.SQL("""DELETE FROM {} e USING sensor_events_tail t WHERE e.source_file_id IS NULL
-                               AND (e.apartment, e.sensor, e.measure, e.ts) = (t.apartment, t.sensor, t.measure, t.ts)""").format(
-                table
-            )
+                               AND (e.apartment, e.sensor, e.measure, e.ts) = (t.apartment, t.sensor,
+                                   t.measure, t.ts)""").format(table)
         )
         cur.execute(sql.SQL("INSERT INTO {} SELECT * FROM sensor_events_tail").format(table))
         cur.execute("DELETE FROM silver.etl_watermark WHERE file_id = ANY(%s)", (file_ids,))
@@ -303,7 +313,8 @@ def replace_tail(
         if len(attributes):  # the tail saw the newest values
             cur.execute(
                 """DELETE FROM silver.sensor_attributes WHERE partition_day = %s
-                           AND (apartment, sensor, attribute) IN (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))""",
+                           AND (apartment, sensor, attribute) IN (SELECT * FROM unnest(%s::text[],
+                               %s::text[], %s::text[]))""",
                 (
                     day,
                     list(attributes["apartment"]),

@@ -46,7 +46,10 @@ def gold_figures(conn: psycopg.Connection, first: date, last: date, ground_truth
                                WHERE is_main_meter AND local_day BETWEEN %s AND %s""",
         (first, last),
     ).fetchone()
-    line = f"{kwh or 0:.1f} kWh, CHF {chf or 0:.2f} (main meters), worst gap to the meter {energy['worst_gap_pct']} %"
+    line = (
+        f"{kwh or 0:.1f} kWh, CHF {chf or 0:.2f} (main meters), "
+        f"worst gap to the meter {energy['worst_gap_pct']} %"
+    )
     truth = gold_quality.occupancy_file(ground_truth)
     if truth:
         presence = gold_quality.presence_accuracy(conn, days, truth)
@@ -57,7 +60,8 @@ def gold_figures(conn: psycopg.Connection, first: date, last: date, ground_truth
 def schedule_figures(conn: psycopg.Connection, first: date, last: date) -> str | None:
     """One line on the schedules of the days: how many, and what they save against the rule-based strategy."""
     row = conn.execute(
-        """SELECT count(*), count(DISTINCT household), sum(comparable_rule_based_chf), sum(comparable_sent_chf),
+        """SELECT count(*), count(DISTINCT household), sum(comparable_rule_based_chf),
+               sum(comparable_sent_chf),
                                  count(*) FILTER (WHERE status <> 'optimal')
                           FROM gold.schedule_kpis WHERE local_day BETWEEN %s AND %s""",
         (first, last),

@@ -62,7 +62,8 @@ def longest_silences(
         """
         WITH instants AS (SELECT household, ts FROM silver.household_telemetry
                           WHERE ts >= %s AND ts < %s GROUP BY household, ts),
-             gaps AS (SELECT household, ts AS silent_from, coalesce(lead(ts) OVER w, greatest(%s::timestamptz, ts)) AS silent_until
+             gaps AS (SELECT household, ts AS silent_from, coalesce(lead(ts) OVER w,
+                 greatest(%s::timestamptz, ts)) AS silent_until
                       FROM instants WINDOW w AS (PARTITION BY household ORDER BY ts))
         SELECT DISTINCT ON (household) household, silent_from, silent_until FROM gaps
         ORDER BY household, silent_until - silent_from DESC""",

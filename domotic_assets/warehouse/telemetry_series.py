@@ -27,13 +27,16 @@ COLUMNS = [
 
 
 def household_day(conn: psycopg.Connection, household: str, day: date) -> pd.DataFrame:
-    """The 15-minute slots of `day` (Europe/Zurich) for `household`: mean powers in kW, state of charge at the slot's end."""
+    """The 15-minute slots of `day` (Europe/Zurich) for `household`: mean powers in kW, state of charge at the
+    slot's end."""
     low, high = day_bounds(day, PLATFORM_TIMEZONE)
     rows = conn.execute(
         """
-        SELECT s.slot, t.consumption_mean_w / 1000, t.pv_mean_w / 1000, t.battery_charge_kwh * 4, t.battery_discharge_kwh * 4,
+        SELECT s.slot, t.consumption_mean_w / 1000, t.pv_mean_w / 1000, t.battery_charge_kwh * 4,
+            t.battery_discharge_kwh * 4,
                t.battery_soc_end_pct, t.period_start IS NOT NULL
-        FROM generate_series(%s::timestamptz, %s::timestamptz - interval '15 minutes', interval '15 minutes') AS s(slot)
+        FROM generate_series(%s::timestamptz, %s::timestamptz - interval '15 minutes',
+            interval '15 minutes') AS s(slot)
         LEFT JOIN gold.agg_household_telemetry_15min t ON t.household = %s AND t.period_start = s.slot
         ORDER BY s.slot""",
         (low, high, household),

@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS silver.household_telemetry (
     ts_flag     text,                       -- daylight-saving rule applied to a wall-clock timestamp
     received_at timestamptz      NOT NULL   -- when the consumer received it (lateness)
 ) PARTITION BY RANGE (ts);
-CREATE UNIQUE INDEX IF NOT EXISTS household_telemetry_key ON silver.household_telemetry (household, measure, ts);
+CREATE UNIQUE INDEX IF NOT EXISTS household_telemetry_key ON silver.household_telemetry (household, measure,
+    ts);
 
 CREATE TABLE IF NOT EXISTS meta.stream_quarantine (
     message_key text PRIMARY KEY,         -- the message as delivered (duplicates are one row)
@@ -76,26 +77,33 @@ STAGING = {
 STAGING_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS stream_household (LIKE silver.household_telemetry) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stream_sensor (
-    apartment text, room text, sensor text, category text, measure text, ts timestamptz, value float8, unit text,
+    apartment text, room text, sensor text, category text, measure text, ts timestamptz, value float8,
+        unit text,
     is_outlier bool, outlier_reason text, ts_flag text) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stream_quarantine (
-    message_key text, topic text, payload bytea, reason text, detail text, received_at timestamptz) ON COMMIT DELETE ROWS;
+    message_key text, topic text, payload bytea, reason text, detail text, received_at timestamptz)
+        ON COMMIT DELETE ROWS;
 """
 
 INSERTS = {
-    "household": "INSERT INTO silver.household_telemetry SELECT * FROM stream_household ON CONFLICT DO NOTHING",
+    "household": "INSERT INTO silver.household_telemetry SELECT * FROM stream_household ON CONFLICT DO "
+    "NOTHING",
     # the room a reading names, else the sensor's room in pidb
     "sensor": """
-        INSERT INTO silver.sensor_events (apartment, room, sensor, category, measure, ts, value, unit, is_outlier,
+        INSERT INTO silver.sensor_events (apartment, room, sensor, category, measure, ts, value, unit,
+            is_outlier,
                                           outlier_reason, counter_reset, ts_flag, source_file_id)
-        SELECT s.apartment, coalesce(s.room, ref.room), s.sensor, s.category, s.measure, s.ts, s.value, s.unit,
+        SELECT s.apartment, coalesce(s.room, ref.room), s.sensor, s.category, s.measure, s.ts, s.value,
+            s.unit,
                s.is_outlier, s.outlier_reason, false, s.ts_flag, NULL
         FROM stream_sensor s LEFT JOIN ({reference}) ref ON ref.external_id = s.sensor
         ON CONFLICT (apartment, sensor, measure, ts) DO NOTHING""",
-    "quarantine": """INSERT INTO meta.stream_quarantine (message_key, topic, payload, reason, detail, received_at)
+    "quarantine": """INSERT INTO meta.stream_quarantine (message_key, topic, payload, reason, detail,
+                         received_at)
                      SELECT * FROM stream_quarantine ON CONFLICT DO NOTHING""",
 }
-SENSOR_ROOMS = """SELECT s.external_id, r.name AS room FROM silver.dim_sensors s JOIN silver.dim_rooms r ON r.id = s.room_id"""
+SENSOR_ROOMS = """SELECT s.external_id, r.name AS room
+                  FROM silver.dim_sensors s JOIN silver.dim_rooms r ON r.id = s.room_id"""
 NO_ROOMS = "SELECT NULL::text AS external_id, NULL::text AS room WHERE false"
 
 

@@ -16,7 +16,8 @@ weather_job = dg.define_asset_job(
     op_retry_policy=WEATHER_RETRIES,
     selection=dg.AssetSelection.assets(bronze_weather_files).downstream()
     & (dg.AssetSelection.assets(bronze_weather_files, "weather_clean") | GOLD_DAILY),
-    description="The day's forecast file into Bronze, Silver (weather_clean) and Gold (fact_weather_day, by issue day).",
+    description="The day's forecast file into Bronze, Silver (weather_clean) and Gold (fact_weather_day, by "
+    "issue day).",
 )
 
 

@@ -35,7 +35,8 @@ from domotic_assets.warehouse.bronze_files import unstored_days
 MAX_FILES_PER_TICK = 20_000
 TICK_SECONDS = 5
 LIVE_DAY_TAG = "domotic/live_day"
-"""The run queue lets two runs per value of this tag run at once (`cli.DAGSTER_YAML`, `deploy/dagster.yaml`)."""
+"""The run queue lets two runs per value of this tag run at once (`cli.DAGSTER_YAML`,
+`deploy/dagster.yaml`)."""
 NOT_YET_STARTED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
 REFUSED_FIRST_WAIT, REFUSED_LONGEST_WAIT = 60, 900
 

@@ -113,7 +113,8 @@ def _register(
 
 
 def _metadata(metrics: dict) -> dict:
-    """Figures and names as their own metadata entries (the UI plots numbers over materializations), all as JSON."""
+    """Figures and names as their own metadata entries (the UI plots numbers over materializations), all as
+    JSON."""
     plain = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str)) and pd.notna(v)}
     return {**plain, "metrics": dg.MetadataValue.json(metrics)}
 
@@ -177,8 +178,8 @@ def energy_forecast_model(
 @dg.asset(
     **WRITES_GOLD,
     deps=[GOLD["fact_prediction"]],
-    description="gold.fact_prediction: kWh per quarter-hour for the 48 hours from the partition's midnight, with an "
-    "80 % interval, per apartment and main device.",
+    description="gold.fact_prediction: kWh per quarter-hour for the 48 hours from the partition's midnight, "
+    "with an 80 % interval, per apartment and main device.",
 )
 def energy_forecast(
     context: dg.AssetExecutionContext,
@@ -208,7 +209,8 @@ def energy_forecast(
 def _write_issues(
     context: dg.AssetExecutionContext, conn, models_by_day: dict, frame_of, model: str, target: str
 ) -> int:
-    """Each partition day's predictions as issued at its midnight (`frame_of(day, models)`), replacing that issue."""
+    """Each partition day's predictions as issued at its midnight (`frame_of(day, models)`), replacing that
+    issue."""
     written = 0
     for day in partition_days(context):
         models = models_by_day[day.isoformat()]
@@ -242,8 +244,8 @@ def _presence_truth(truth: GroundTruthResource, conn, training_rows: pd.DataFram
 @dg.asset(
     **STORED,
     deps=[GOLD["fact_presence_minute"], GOLD["fact_environment_minute"], "sensor_events"],
-    description=f"Room-hours of the {presence_models.TRAINING_DAYS} days before the partition as feature rows "
-    "(recent presence, motion, CO2, light, doors; time of day, weekday; lead time).",
+    description=f"Room-hours of the {presence_models.TRAINING_DAYS} days before the partition as feature "
+    "rows (recent presence, motion, CO2, light, doors; time of day, weekday; lead time).",
 )
 def presence_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.Output[dict]:
     out = {}
@@ -334,8 +336,9 @@ BASELINE_DAYS = 28
 @dg.asset(
     **STORED,
     deps=[GOLD["fact_energy_minute"], GOLD["fact_environment_minute"], GOLD["dim_room"]],
-    description=f"Hourly features of every device, apartment and room over the {BASELINE_DAYS} days before the partition "
-    "and on the partition itself (mean power and on-cycles, power on no plug, minutes windows stood open).",
+    description=f"Hourly features of every device, apartment and room over the {BASELINE_DAYS} days before "
+    "the partition and on the partition itself (mean power and on-cycles, power on no plug, minutes "
+    "windows stood open).",
 )
 def anomaly_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.Output[dict]:
     days = partition_days(context)
@@ -393,8 +396,8 @@ def anomaly_model(
 @dg.asset(
     **WRITES_GOLD,
     deps=[GOLD["fact_prediction"]],
-    description="gold.anomalies (each with its score and reason) and the hourly anomaly score of every entity in "
-    "gold.fact_prediction; rooms found unusual get is_anomaly in gold.fact_environment_minute.",
+    description="gold.anomalies (each with its score and reason) and the hourly anomaly score of every "
+    "entity in gold.fact_prediction; rooms found unusual get is_anomaly in gold.fact_environment_minute.",
 )
 def anomaly_detection(
     context: dg.AssetExecutionContext,

@@ -1,4 +1,5 @@
-"""The anomaly detector judged against what the simulator injected: defined only where a ground truth is configured."""
+"""The anomaly detector judged against what the simulator injected: defined only where a ground truth is
+configured."""
 
 from datetime import timedelta
 
@@ -31,7 +32,8 @@ def anomalies_against_injected(
         days = checked_days(context, conn, "anomalies")
         found = pd.DataFrame(
             conn.execute(
-                "SELECT entity, period_start, period_end FROM gold.anomalies WHERE local_day BETWEEN %s AND %s",
+                "SELECT entity, period_start, period_end FROM gold.anomalies WHERE local_day BETWEEN %s AND "
+                "%s",
                 (days[0], days[-1]),
             ).fetchall(),
             columns=["entity", "start", "end"],

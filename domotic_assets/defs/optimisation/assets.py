@@ -28,7 +28,8 @@ CHECKS = {
     "schedules_beat_rule_based": (
         False,
         "No schedule as sent (the plan's appliances, the battery by the rule unless it follows the plan) "
-        "costs more than the rule-based strategy (energy left in the battery counted), and none had to be relaxed.",
+        "costs more than the rule-based strategy (energy left in the battery counted), and none had to be "
+        "relaxed.",
     ),
     "schedules_made": (
         False,
@@ -66,9 +67,10 @@ PLANNING_INPUTS = [
         dg.AssetCheckSpec(name, asset="household_schedules", blocking=blocking, description=text)
         for name, (blocking, text) in CHECKS.items()
     ],
-    description="gold.schedules and gold.schedule_kpis: each household's battery and shiftable appliances scheduled for "
-    "the day against its tariff, the ML load forecast (or history) and a PV forecast from the radiation forecast (MILP, "
-    "HiGHS). A day is planned the day before, once that day's weather and energy forecast are in.",
+    description="gold.schedules and gold.schedule_kpis: each household's battery and shiftable appliances "
+    "scheduled for the day against its tariff, the ML load forecast (or history) and a PV forecast from "
+    "the radiation forecast (MILP, HiGHS). A day is planned the day before, once that day's weather and "
+    "energy forecast are in.",
 )
 def household_schedules(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource

@@ -41,7 +41,8 @@ def day_ahead_request(instance: dg.DagsterInstance, now: datetime) -> dg.RunRequ
         return dg.SkipReason(f"waiting for today's weather issue ({today}) to plan {tomorrow}")
     if forecast is None and now.hour < FORECAST_DEADLINE_HOUR:
         return dg.SkipReason(
-            f"waiting for today's energy forecast ({today}) until {FORECAST_DEADLINE_HOUR}:00 to plan {tomorrow}"
+            f"waiting for today's energy forecast ({today}) until {FORECAST_DEADLINE_HOUR}:00 to plan "
+            f"{tomorrow}"
         )
     return dg.RunRequest(
         partition_key=tomorrow,

@@ -39,7 +39,8 @@ def pidb_dimensions(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, pidb: PidbResource
 ) -> Iterator[dg.MaterializeResult]:
     """A changed tariff or energy profile names the days of Gold's energy facts to price again
-    (`reprice_first_day`, `reprice_last_day` on dim_tariffs and dim_energy_profiles): `repricing_sensor` acts on it."""
+    (`reprice_first_day`, `reprice_last_day` on dim_tariffs and dim_energy_profiles): `repricing_sensor` acts
+    on it."""
     with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn):
         old_tariffs, old_profiles = pricing_state(conn)
         try:
@@ -53,7 +54,8 @@ def pidb_dimensions(
         if reprice and result.changed and result.table in PRICING_TABLES:
             metadata.update(reprice_first_day=reprice[0].isoformat(), reprice_last_day=reprice[1].isoformat())
             context.log.info(
-                f"{result.table} changed: Gold's energy facts of {reprice[0]} .. {reprice[1]} are to be priced again"
+                f"{result.table} changed: Gold's energy facts of {reprice[0]} .. {reprice[1]} are to be "
+                "priced again"
             )
         yield dg.MaterializeResult(asset_key=result.table, metadata=metadata)
 
@@ -73,7 +75,8 @@ class SensorEventsConfig(dg.Config):
     check_specs=sensor_event_check_specs("sensor_events"),
     description="silver.sensor_events: one row per apartment, sensor, measure and minute, outliers flagged, "
     "missing values counted (etl_watermark), unknown sensors reported (unknown_references). Each day is "
-    "rebuilt from its Bronze files and swapped in atomically; a live run appends only the files not loaded yet.",
+    "rebuilt from its Bronze files and swapped in atomically; a live run appends only the files not "
+    "loaded yet.",
 )
 def sensor_events(
     context: dg.AssetExecutionContext,

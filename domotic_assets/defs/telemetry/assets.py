@@ -29,14 +29,15 @@ FRESHNESS = "telemetry_freshness"
             FRESHNESS,
             asset="household_telemetry",
             description=(
-                "No household that streamed that day was silent longer than the pidb parameter telemetry_silence_minutes "
-                f"(default {telemetry_quality.SILENCE_LIMIT_MINUTES:.0f}); for today, up to now."
+                "No household that streamed that day was silent longer than the pidb parameter "
+                f"telemetry_silence_minutes (default {telemetry_quality.SILENCE_LIMIT_MINUTES:.0f}); for "
+                "today, up to now."
             ),
         )
     ],
-    description="silver.household_telemetry: MQTT meter, PV and battery readings, one row per household, measure and "
-    "timestamp, written live by `domotic stream` (QoS 1, acknowledged once durable, duplicates absorbed). "
-    "A run accounts for its days and checks every household kept talking.",
+    description="silver.household_telemetry: MQTT meter, PV and battery readings, one row per household, "
+    "measure and timestamp, written live by `domotic stream` (QoS 1, acknowledged once durable, "
+    "duplicates absorbed). A run accounts for its days and checks every household kept talking.",
 )
 def household_telemetry(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
