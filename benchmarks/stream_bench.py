@@ -42,7 +42,7 @@ from domotic_assets.stream.consumer import StreamConsumer, StreamOptions
 from domotic_assets.stream.mqtt_client import MqttEndpoint, connect_properties
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
 from domotic_assets.warehouse.schema import ensure_schema
-from domotic_assets.warehouse.telemetry_tables import ensure_day_partition
+from domotic_assets.warehouse.silver_tables import ensure_day_partition
 from domotic_assets_tests.stream_helpers import (
     BackgroundPublisher,
     expected_readings,

@@ -1,9 +1,11 @@
 """Each room of the package is entered from the right side: Dagster only in its glue, no database driver in
-the pure packages, and no package or module that imports itself back through others."""
+the pure packages, no package or module that imports itself back through others, and every table written
+by the one module that owns it."""
 
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -14,6 +16,45 @@ DAGSTER = {"dagster", "dagster_dbt", "dagster_postgres", "dagster_webserver"}
 DAGSTER_GLUE = ("domotic_assets.defs", "domotic_assets.definitions", "domotic_assets.cli")
 DATABASE_DRIVERS = {"psycopg", "psycopg2", "pymysql", "sqlalchemy", "MySQLdb"}
 PURE = ("contracts", "transform", "optimise", "ml")
+
+
+OWNERS = {
+    "meta.bronze_sensor_files": "warehouse/bronze_files.py",
+    "meta.bronze_weather_files": "warehouse/weather_tables.py",
+    "silver.weather_clean": "warehouse/weather_tables.py",
+    "silver.weather_loads": "warehouse/weather_tables.py",
+    "meta.dim_imports": "warehouse/reference_tables.py",
+    "silver.sensor_events": "warehouse/silver_tables.py",
+    "silver.etl_watermark": "warehouse/silver_tables.py",
+    "silver.sensor_errors": "warehouse/silver_tables.py",
+    "silver.sensor_attributes": "warehouse/silver_tables.py",
+    "silver.unknown_references": "warehouse/silver_tables.py",
+    "silver.household_telemetry": "warehouse/telemetry_tables.py",
+    "meta.stream_quarantine": "warehouse/telemetry_tables.py",
+    "meta.gold_energy_basis": "warehouse/gold_quality.py",
+    "meta.quarantine": "warehouse/schema.py",
+    "gold.schedules": "warehouse/schedule_tables.py",
+    "gold.schedule_kpis": "warehouse/schedule_tables.py",
+    "meta.control_log": "warehouse/schedule_tables.py",
+    "gold.fact_prediction": "warehouse/prediction_tables.py",
+    "gold.anomalies": "warehouse/prediction_tables.py",
+    "gold.model_versions": "warehouse/prediction_tables.py",
+    # dbt builds it; the anomaly detector marks its unusual rooms (is_anomaly)
+    "gold.fact_environment_minute": "warehouse/prediction_tables.py",
+}
+"""Each table the platform's Python writes -> the one module holding its DDL and every statement that
+writes it (the `silver.dim_*` tables are made by `warehouse/reference_tables.py` under computed names)."""
+WRITE = re.compile(
+    r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|COPY|TRUNCATE|ALTER\s+TABLE|DROP\s+TABLE(?:\s+IF\s+EXISTS)?"
+    r"|CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX|(?:OR\s+REPLACE\s+)?VIEW)(?:\s+IF\s+NOT\s+EXISTS)?)"
+    r"\s+(?:\w+\s+ON\s+)?((?:meta|silver|gold)\.\w+)",
+    re.IGNORECASE,
+)
+STATEMENT = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE)\s+(?:meta|silver|gold)\.\w", re.IGNORECASE)
+
+
+def _sql_writes(text: str) -> set[str]:
+    return {m.group(1).lower() for m in WRITE.finditer(text)}
 
 
 def _modules() -> dict[str, Path]:
@@ -126,3 +167,34 @@ def test_the_checks_see_a_cycle_and_a_wrong_import_when_there_is_one():
         n.startswith("dagster") for n in IMPORTS["domotic_assets.definitions"]
     )
     assert "psycopg" in IMPORTS["domotic_assets.warehouse.connection"]
+
+
+def test_each_table_is_written_by_the_module_that_owns_it_alone():
+    writers: dict[str, set[str]] = defaultdict(set)
+    for path in ROOT.rglob("*.py"):
+        for table in _sql_writes(path.read_text(encoding="utf-8")):
+            writers[table].add(path.relative_to(ROOT).as_posix())
+    wrong = {t: sorted(m) for t, m in writers.items() if {OWNERS.get(t)} != m}
+    assert not wrong, f"written outside their owner (or owner unknown: add it to OWNERS): {wrong}"
+    assert set(OWNERS) <= set(writers), "an owner that writes nothing: remove it from OWNERS"
+
+
+def test_no_statement_on_a_warehouse_table_outside_the_warehouse_package():
+    """Glue, ingestion, the stream and the controller call the owners; they hold no SQL of their own."""
+    found = sorted(
+        path.relative_to(ROOT).as_posix()
+        for path in ROOT.rglob("*.py")
+        if path.relative_to(ROOT).parts[0] != "warehouse"
+        and STATEMENT.search(path.read_text(encoding="utf-8"))
+    )
+    assert not found
+
+
+def test_the_ownership_scan_sees_a_write_where_there_is_one():
+    assert _sql_writes("INSERT INTO silver.x (a) VALUES (1); UPDATE meta.y SET a = 1") == {
+        "silver.x",
+        "meta.y",
+    }
+    assert _sql_writes("CREATE UNIQUE INDEX IF NOT EXISTS k ON silver.z (a)") == {"silver.z"}
+    assert _sql_writes("SELECT * FROM silver.x") == set()
+    assert STATEMENT.search('conn.execute("SELECT 1 FROM gold.fact_prediction")')

@@ -26,6 +26,7 @@ import psycopg
 from domotic_assets.control.commands import Command, slot_commands
 from domotic_assets.stream.mqtt_client import MqttEndpoint
 from domotic_assets.stream.publisher import Publisher
+from domotic_assets.warehouse import schedule_tables
 from domotic_assets.warehouse.connection import connect
 from domotic_assets.warehouse.schema import ensure_schema
 
@@ -61,23 +62,10 @@ class Controller:
             ).fetchone()[0]
         return self._leading
 
-    def _commands(self, conn: psycopg.Connection, now: datetime, ended: bool) -> list[Command]:
+    @staticmethod
+    def _commands(conn: psycopg.Connection, now: datetime, ended: bool) -> list[Command]:
         """Commands of the current plans whose slot is in progress, or (ended) ended within LOOKBACK."""
-        condition = (
-            "s.slot_end <= %(now)s AND s.slot_end > %(since)s"
-            if ended
-            else "s.slot_start <= %(now)s AND s.slot_end > %(now)s"
-        )
-        rows = conn.execute(
-            f"""
-            SELECT s.schedule_id, s.household, s.slot, s.slot_start, s.slot_end,
-                   -- schedules made before the battery modes followed the plan
-                   CASE WHEN k.has_battery THEN coalesce(k.battery_mode, 'plan') END,
-                   s.battery_charge_kw, s.battery_discharge_kw, s.battery_reserve_soc, s.appliance_starts
-            FROM gold.schedules s JOIN gold.schedule_kpis k USING (schedule_id)
-            WHERE {condition} ORDER BY s.slot_start, s.household""",
-            {"now": now, "since": now - LOOKBACK},
-        ).fetchall()
+        rows = schedule_tables.slot_rows(conn, now, now - LOOKBACK if ended else None)
         return [c for *slot, appliance_starts in rows for c in slot_commands(*slot, list(appliance_starts))]
 
     def tick(self) -> dict[str, int]:
@@ -88,48 +76,21 @@ class Controller:
             return counts  # another controller is acting
         with connect(self.dsn, autocommit=True) as conn:
             with conn.transaction():
-                counts["unconfirmed"] = conn.execute(
-                    """UPDATE meta.control_log SET outcome = 'unconfirmed'
-                                                        WHERE outcome = 'sending' AND until <= %s""",
-                    (now,),
-                ).rowcount
+                counts["unconfirmed"] = schedule_tables.mark_unconfirmed(conn, now)
                 for c in self._commands(conn, now, ended=True):
-                    counts["expired"] += conn.execute(
-                        """
-                        INSERT INTO meta.control_log (schedule_id, slot, target, household, topic, payload,
-                            due_at, until, outcome)
-                        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'expired') ON CONFLICT DO NOTHING""",
-                        c.log_values,
-                    ).rowcount
+                    counts["expired"] += schedule_tables.record_expired(conn, c.log_values)
                 due = []
                 for c in self._commands(conn, now, ended=False):
-                    key = (c.schedule_id, c.slot, c.target)
-                    state = conn.execute(
-                        """INSERT INTO meta.control_log (schedule_id, slot, target, household, topic, payload,
-                                                                           due_at, until, outcome, sent_at)
-                                            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'sending', now())
-                                            ON CONFLICT (schedule_id, slot, target)
-                                                DO UPDATE SET sent_at = now()
-                                                WHERE control_log.outcome = 'sending'
-                                            RETURNING (xmax = 0)""",
-                        c.log_values,
-                    ).fetchone()
-                    if state is None or key in self._published:
+                    first = schedule_tables.record_sending(conn, c.log_values)
+                    if first is None or (c.schedule_id, c.slot, c.target) in self._published:
                         continue  # acknowledged before, or sent by this process and on its way
                     due.append(c)
-                    counts["sent" if state[0] else "resent"] += 1
+                    counts["sent" if first else "resent"] += 1
             for c in due:
                 self.publisher.publish(c.topic, c.payload)
                 self._published.add((c.schedule_id, c.slot, c.target))
             if self._published and self.publisher.wait(self.ack_timeout):
-                keys = sorted(self._published)
-                counts["acknowledged"] = conn.execute(
-                    """
-                    UPDATE meta.control_log SET outcome = 'acknowledged', acked_at = now()
-                    WHERE outcome = 'sending' AND (schedule_id, slot, target) IN
-                          (SELECT * FROM unnest(%s::text[], %s::int[], %s::text[]))""",
-                    ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]),
-                ).rowcount
+                counts["acknowledged"] = schedule_tables.mark_acknowledged(conn, sorted(self._published))
                 self._published.clear()
         if any(counts.values()):
             log.info(json.dumps({"event": "control_tick", "at": now.isoformat(timespec="seconds"), **counts}))

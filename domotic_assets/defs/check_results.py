@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import dagster as dg
 
 from domotic_assets.defs.run_range import RANGE_END_TAG, RANGE_START_TAG
-from domotic_assets.warehouse.gold_quality import days_between
+from domotic_assets.warehouse.gold_quality import days_between, newest_day
 
 
 def check_metadata(facts: dict) -> dict:
@@ -36,6 +36,6 @@ def checked_days(
     elif "dagster/partition" in tags:
         first = last = date.fromisoformat(tags["dagster/partition"])
     else:
-        last = conn.execute(f"SELECT max({day_column}) FROM gold.{table}").fetchone()[0] or date.today()
+        last = newest_day(conn, table, day_column) or date.today()
         first = last - timedelta(days=6)
     return days_between(first, last)

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql
 from domotic_assets.contracts.pidb import REFERENCE_TABLES
 from domotic_assets.ingest.pidb_schema import metadata
 from domotic_assets.settings import PLATFORM_TIMEZONE
+from domotic_assets.warehouse import reference_tables
 
 
 class PidbUnavailable(RuntimeError):
@@ -105,11 +106,6 @@ def content_hashes(pidb: str | sa.Engine, password: str | None = None) -> dict[s
     }
 
 
-def imported_hashes(conn: psycopg.Connection) -> dict[str, str]:
-    """Silver table -> the content hash of what was imported last."""
-    return dict(conn.execute("SELECT table_name, content_hash FROM meta.dim_imports").fetchall())
-
-
 def import_reference_tables(
     pidb: str | sa.Engine, conn: psycopg.Connection, password: str | None = None
 ) -> list[DimImport]:
@@ -117,34 +113,9 @@ def import_reference_tables(
     tables = read_reference_tables(pidb, password)
     results = []
     for name, rows in tables.items():
-        target = dim_table(name)
-        content_hash = _content_hash(rows)
-        with conn.transaction(), conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (target,))
-            cur.execute("SELECT content_hash FROM meta.dim_imports WHERE table_name = %s", (target,))
-            previous = cur.fetchone()
-            cur.execute("SELECT to_regclass(%s)", (f"silver.{target}",))
-            exists = cur.fetchone()[0] is not None
-            if exists and previous and previous[0] == content_hash:
-                cur.execute(
-                    "UPDATE meta.dim_imports SET imported_at = now() WHERE table_name = %s", (target,)
-                )
-                results.append(DimImport(target, len(rows), False, content_hash))
-                continue
-            table = metadata.tables[name]
-            cur.execute(f"CREATE TABLE IF NOT EXISTS silver.{target} ({_pg_columns(table)})")
-            cur.execute(f"TRUNCATE silver.{target}")
-            columns = ", ".join(f'"{c.name}"' for c in table.columns)
-            with cur.copy(f"COPY silver.{target} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cur.execute(
-                """INSERT INTO meta.dim_imports (table_name, row_count, content_hash, imported_at, changed_at)
-                           VALUES (%s, %s, %s, now(), now())
-                           ON CONFLICT (table_name) DO UPDATE SET row_count = excluded.row_count,
-                               content_hash = excluded.content_hash, imported_at = now(),
-                                   changed_at = now()""",
-                (target, len(rows), content_hash),
-            )
-            results.append(DimImport(target, len(rows), True, content_hash))
+        target, digest, table = dim_table(name), _content_hash(rows), metadata.tables[name]
+        changed = reference_tables.replace_table(
+            conn, target, _pg_columns(table), [c.name for c in table.columns], rows, digest
+        )
+        results.append(DimImport(target, len(rows), changed, digest))
     return results

@@ -17,7 +17,7 @@ import contextlib
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
@@ -30,7 +30,8 @@ from domotic_assets.transform.sensor_events import (
     read_day,
     with_previous_totals,
 )
-from domotic_assets.warehouse.silver_tables import day_bounds, partition_name, replace_day, replace_tail
+from domotic_assets.warehouse import bronze_files, reference_tables, silver_tables
+from domotic_assets.warehouse.silver_tables import day_bounds, replace_day, replace_tail
 
 TAIL = timedelta(minutes=20)
 """Rows whose spike windows can include a new reading (Hampel median and MAD reach 14 rows each way)."""
@@ -50,52 +51,6 @@ class DayLoad:
     quarantined_files: int
 
 
-def _zones(conn: psycopg.Connection) -> dict[str, str]:
-    """Apartment -> time zone from the Silver dimensions (the platform zone until they are loaded)."""
-    if not conn.execute("SELECT to_regclass('silver.dim_buildings') IS NOT NULL").fetchone()[0]:
-        return {}
-    return {
-        a: tz or PLATFORM_TIMEZONE
-        for a, tz in conn.execute("SELECT code, timezone FROM silver.dim_buildings")
-    }
-
-
-def _source_files(
-    conn: psycopg.Connection, day: date, since: datetime | None = None, new_only: bool = False
-) -> list[SourceFile]:
-    rows = conn.execute(
-        """SELECT f.id, f.bronze_path, f.apartment, f.mtime_ns, f.source_path, f.checksum
-                           FROM meta.bronze_sensor_files f
-                           WHERE f.partition_day = %s AND f.quarantine_reason IS NULL AND f.bronze_path <> ''
-                             AND (%s::timestamptz IS NULL OR f.doc_ts >= %s)
-                             AND (NOT %s OR NOT EXISTS (SELECT 1 FROM silver.etl_watermark w
-                                 WHERE w.file_id = f.id))
-                           ORDER BY f.id""",
-        (day, since, since, new_only),
-    ).fetchall()
-    return [SourceFile(*row) for row in rows]
-
-
-def _doc_times(conn: psycopg.Connection, files: list[SourceFile]) -> dict[int, tuple[datetime, str | None]]:
-    """File id -> (document instant, daylight-saving flag), as Bronze registered them."""
-    rows = conn.execute(
-        "SELECT id, doc_ts, ts_flag FROM meta.bronze_sensor_files WHERE id = ANY(%s)",
-        ([f.file_id for f in files],),
-    ).fetchall()
-    return {file_id: (ts, flag) for file_id, ts, flag in rows}
-
-
-def _previous_totals(conn: psycopg.Connection, before: datetime) -> dict[tuple[str, str], float]:
-    """The last plausible counter reading per sensor in the day before `before`."""
-    rows = conn.execute(
-        """SELECT DISTINCT ON (apartment, sensor) apartment, sensor, value FROM silver.sensor_events
-                           WHERE measure = 'total' AND NOT is_outlier AND ts >= %s AND ts < %s
-                           ORDER BY apartment, sensor, ts DESC""",
-        (before - timedelta(days=1), before),
-    ).fetchall()
-    return {(a, s): v for a, s, v in rows}
-
-
 def _transform(args) -> DayReadings:
     files, bronze_root, zones, previous = args
     root = Path(bronze_root)
@@ -108,13 +63,12 @@ def load_days(
     conn: psycopg.Connection, bronze_root: Path, days: list[date], workers: int | None = None
 ) -> list[DayLoad]:
     """Rebuild these days from all of their Bronze files."""
-    zones = _zones(conn)
+    zones = reference_tables.building_zones(conn)
     jobs = []
     for day in sorted(days):
-        files = _source_files(conn, day)
-        jobs.append(
-            (day, files, (files, str(bronze_root), zones, _previous_totals(conn, day_bounds(day)[0])))
-        )
+        files = bronze_files.loadable(conn, day)
+        previous = silver_tables.last_counter_readings(conn, day_bounds(day)[0])
+        jobs.append((day, files, (files, str(bronze_root), zones, previous)))
     workers = workers or min(len(jobs), os.cpu_count() or 1)
     results, before = [], None
     with ProcessPoolExecutor(workers) if workers > 1 and len(jobs) > 1 else contextlib.nullcontext() as pool:
@@ -162,26 +116,26 @@ def _summary(day: date, files: list[SourceFile], readings: DayReadings) -> DayLo
 
 def append_new_files(conn: psycopg.Connection, bronze_root: Path, day: date) -> DayLoad | None:
     """Load only the day's files not loaded yet, when they extend its end; None when a rebuild is needed."""
-    if not conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"silver.{partition_name(day)}",)).fetchone()[
-        0
-    ]:
+    if not silver_tables.day_exists(conn, day):
         return None
-    new = _source_files(conn, day, new_only=True)
+    new = bronze_files.loadable(conn, day, new_only=True)
     if not new:
         return DayLoad(day, 0, 0, 0, 0, 0, 0, 0)
-    new_times = _doc_times(conn, new)
+    new_times = bronze_files.doc_times(conn, [f.file_id for f in new])
     first_new = min(ts for ts, _flag in new_times.values())
-    newest = conn.execute(
-        f"SELECT max(ts) FROM silver.{partition_name(day)} WHERE source_file_id IS NOT NULL"
-    ).fetchone()[0]
+    newest = silver_tables.newest_file_reading(conn, day)
     if newest is None or first_new <= newest or any(flag for _ts, flag in new_times.values()):
         return None
     tail, context = first_new - TAIL, first_new - TAIL - CONTEXT
-    files = _source_files(conn, day, since=context)
-    times = _doc_times(conn, files)
+    files = bronze_files.loadable(conn, day, since=context)
+    times = bronze_files.doc_times(conn, [f.file_id for f in files])
     if any(flag for _ts, flag in times.values()):
         return None
-    readings = _transform((files, str(bronze_root), _zones(conn), _previous_totals(conn, context)))
+    zones, previous = (
+        reference_tables.building_zones(conn),
+        silver_tables.last_counter_readings(conn, context),
+    )
+    readings = _transform((files, str(bronze_root), zones, previous))
     replaced = [f for f in files if times[f.file_id][0] >= tail]
     by_id = {f.file_id: f for f in replaced}
     marks = readings.files[readings.files["file_id"].isin(by_id)]

@@ -22,6 +22,7 @@ from domotic_assets.ingest.bronze_store import (
     versioned,
 )
 from domotic_assets.ingest.landing import Landing
+from domotic_assets.warehouse import weather_tables
 
 
 @dataclass
@@ -47,34 +48,20 @@ def ingest_weather_files(
         data = drop.read(found[day].relpath)
         checksum = sha256(data)
         with conn.transaction(), conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
-            cur.execute(
-                "SELECT bronze_path FROM meta.bronze_weather_files WHERE file_name = %s AND checksum = %s",
-                (name, checksum),
-            )
-            known = cur.fetchone()
-            if known and (bronze_root / known[0]).exists():
+            weather_tables.lock_file_name(cur, name)
+            known = weather_tables.stored_copy(cur, name, checksum)
+            if known and (bronze_root / known).exists():
                 report.unchanged.append(name)
                 continue
             if known:  # tracked but lost from disk: put the same bytes back where the table says
-                store_immutable(bronze_root, known[0], data)
+                store_immutable(bronze_root, known, data)
                 flush_to_disk()
-                report.stored.append(known[0])
+                report.stored.append(known)
                 continue
-            cur.execute(
-                "SELECT coalesce(max(version), 0) + 1 FROM meta.bronze_weather_files WHERE file_name = %s",
-                (name,),
-            )
-            version = cur.fetchone()[0]
+            version = weather_tables.next_version(cur, name)
             relpath = store_immutable(bronze_root, versioned(f"weather/{day:%Y/%m/%d}/{name}", version), data)
             flush_to_disk()
             arrived = datetime.fromtimestamp(found[day].mtime_ns / 1e9, UTC)
-            cur.execute(
-                """INSERT INTO meta.bronze_weather_files (file_name, issue_day, checksum, size, version,
-                       bronze_path,
-                                                                  arrived_at)
-                           VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-                (name, day, checksum, len(data), version, relpath, arrived),
-            )
+            weather_tables.record_file(cur, name, day, checksum, len(data), version, relpath, arrived)
             report.stored.append(relpath)
     return report

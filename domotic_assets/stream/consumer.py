@@ -40,6 +40,7 @@ from domotic_assets.stream.disk_buffer import DiskBuffer
 from domotic_assets.stream.health import StreamHealth
 from domotic_assets.stream.mqtt_client import MqttEndpoint, connect_properties, new_client
 from domotic_assets.transform.telemetry import decode_batch, rejected
+from domotic_assets.warehouse import reference_tables
 from domotic_assets.warehouse.connection import connect
 from domotic_assets.warehouse.schema import ensure_schema
 from domotic_assets.warehouse.telemetry_tables import TelemetryWriter, WriteResult
@@ -170,23 +171,13 @@ class StreamConsumer:
                 self._schema_ready = True
             self._conn = connect(self.dsn, autocommit=True, connect_timeout=5)
             self._writer = TelemetryWriter(self._conn)
-            self._zones = self._load_zones(self._conn)
+            self._zones = reference_tables.building_zones(self._conn)
         except psycopg.OperationalError as exc:
             self._warehouse_down(exc)
             return None
         self.health.state(warehouse_up=True)
         log.info(json.dumps({"event": "warehouse_up"}))
         return self._writer
-
-    @staticmethod
-    def _load_zones(conn: psycopg.Connection) -> dict[str, str]:
-        """Household or apartment (pidb building id and code) -> time zone, for wall-clock timestamps."""
-        if not conn.execute("SELECT to_regclass('silver.dim_buildings') IS NOT NULL").fetchone()[0]:
-            return {}
-        zones = {}
-        for building_id, code, tz in conn.execute("SELECT id, code, timezone FROM silver.dim_buildings"):
-            zones[str(building_id)] = zones[code] = tz or PLATFORM_TIMEZONE
-        return zones
 
     def _warehouse_down(self, exc: Exception) -> None:
         if self._conn is not None:

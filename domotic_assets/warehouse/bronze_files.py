@@ -1,6 +1,6 @@
 """`meta.bronze_sensor_files`: every sensor file seen on the landing, its content hash, its day, and where
 its Bronze copy is (NULL: registered, not copied yet; '': gone before it could be copied). Every statement
-on the table is here; its DDL is in `warehouse.schema`."""
+on the table is here, its DDL included."""
 
 from __future__ import annotations
 
@@ -8,6 +8,31 @@ from datetime import date, datetime
 from typing import NamedTuple
 
 import psycopg
+
+from domotic_assets.transform.sensor_events import SourceFile
+
+DDL = """
+CREATE TABLE IF NOT EXISTS meta.bronze_sensor_files (
+    id             bigserial PRIMARY KEY,
+    apartment      text        NOT NULL,
+    source_path    text        NOT NULL,  -- relative to the landing share, apartment folder first
+    size           bigint      NOT NULL,
+    mtime_ns       bigint      NOT NULL,
+    checksum       text        NOT NULL,  -- sha256 of the bytes
+    partition_day  date        NOT NULL,  -- local day of the document, or of arrival if unreadable
+    doc_ts         timestamptz,
+    ts_flag        text,                  -- daylight-saving rule applied (see contracts.timestamps)
+    quarantine_reason text,               -- null: readable
+    quarantine_detail text,
+    bronze_path    text,                  -- null until copied into Bronze
+    registered_at  timestamptz NOT NULL DEFAULT now(),
+    stored_at      timestamptz,
+    UNIQUE (source_path, size, mtime_ns)
+);
+CREATE INDEX IF NOT EXISTS bronze_sensor_files_unstored
+    ON meta.bronze_sensor_files (partition_day) WHERE bronze_path IS NULL;
+CREATE INDEX IF NOT EXISTS bronze_sensor_files_day ON meta.bronze_sensor_files (partition_day);
+"""
 
 
 class FileRow(NamedTuple):
@@ -118,3 +143,28 @@ def unstored_days(conn: psycopg.Connection) -> list[tuple[date, int, int]]:
     return conn.execute("""SELECT partition_day, count(*), max(id) FROM meta.bronze_sensor_files
                            WHERE bronze_path IS NULL GROUP BY partition_day
                                ORDER BY partition_day""").fetchall()
+
+
+def loadable(
+    conn: psycopg.Connection, day: date, since: datetime | None = None, new_only: bool = False
+) -> list[SourceFile]:
+    """The day's readable files in Bronze, in the order they were registered: those whose document is
+    from `since` on, and (`new_only`) those not in Silver's watermark yet."""
+    rows = conn.execute(
+        """SELECT f.id, f.bronze_path, f.apartment, f.mtime_ns, f.source_path, f.checksum
+           FROM meta.bronze_sensor_files f
+           WHERE f.partition_day = %s AND f.quarantine_reason IS NULL AND f.bronze_path <> ''
+             AND (%s::timestamptz IS NULL OR f.doc_ts >= %s)
+             AND (NOT %s OR NOT EXISTS (SELECT 1 FROM silver.etl_watermark w WHERE w.file_id = f.id))
+           ORDER BY f.id""",
+        (day, since, since, new_only),
+    ).fetchall()
+    return [SourceFile(*row) for row in rows]
+
+
+def doc_times(conn: psycopg.Connection, file_ids: list[int]) -> dict[int, tuple[datetime, str | None]]:
+    """File id -> (document instant, daylight-saving flag), as registered."""
+    rows = conn.execute(
+        "SELECT id, doc_ts, ts_flag FROM meta.bronze_sensor_files WHERE id = ANY(%s)", (file_ids,)
+    ).fetchall()
+    return {file_id: (ts, flag) for file_id, ts, flag in rows}

@@ -1,6 +1,7 @@
 """Checks of Gold that dbt tests cannot express: each recomputes a figure independently of the
 dbt SQL and compares (energy against the main meter's own counter, cost against the tariff rule in
-Python, presence against the simulator's ground truth)."""
+Python, presence against the simulator's ground truth). It owns `meta.gold_energy_basis`, the meter
+energy each Gold day was built from."""
 
 from __future__ import annotations
 
@@ -19,6 +20,17 @@ from domotic_assets.transform.tariffs import TariffRow, tariff_at
 from domotic_assets.warehouse.silver_tables import range_bounds
 
 RECONCILIATION_TOLERANCE = 0.005
+
+DDL = """
+-- what Gold's energy of an apartment-day was built from: the main meter's kWh in Silver then
+CREATE TABLE IF NOT EXISTS meta.gold_energy_basis (
+    apartment  text             NOT NULL,
+    day        date             NOT NULL,
+    meter_kwh  double precision NOT NULL,
+    built_at   timestamptz      NOT NULL DEFAULT now(),
+    PRIMARY KEY (apartment, day)
+);
+"""
 
 
 def meter_energy(conn: psycopg.Connection, days: list[date]) -> dict[tuple[str, date], float]:
@@ -220,3 +232,8 @@ def presence_accuracy(conn: psycopg.Connection, days: list[date], truth_file: Pa
 
 def days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def newest_day(conn: psycopg.Connection, table: str, day_column: str = "local_day") -> date | None:
+    """The newest day a Gold table holds (None: empty)."""
+    return conn.execute(f"SELECT max({day_column}) FROM gold.{table}").fetchone()[0]

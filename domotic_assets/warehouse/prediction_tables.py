@@ -193,3 +193,20 @@ def _missing(value) -> bool:
     return (
         value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and math.isnan(value))
     )
+
+
+def anomalies_between(conn: psycopg.Connection, first: date, last: date) -> pd.DataFrame:
+    """The anomalies found on the local days first..last: entity, start, end."""
+    rows = conn.execute(
+        "SELECT entity, period_start, period_end FROM gold.anomalies WHERE local_day BETWEEN %s AND %s",
+        (first, last),
+    ).fetchall()
+    return pd.DataFrame(rows, columns=["entity", "start", "end"])
+
+
+def predictions_count(conn: psycopg.Connection, model_key: int, low: datetime, high: datetime) -> int:
+    """How many predictions of the model are for instants in [low, high)."""
+    return conn.execute(
+        "SELECT count(*) FROM gold.fact_prediction WHERE model_key = %s AND ts >= %s AND ts < %s",
+        (model_key, low, high),
+    ).fetchone()[0]

@@ -166,16 +166,6 @@ def freshness(conn: psycopg.Connection) -> tuple[bool | None, dict]:
     }
 
 
-def parameter(conn: psycopg.Connection, name: str, default: float) -> float:
-    exists = conn.execute("SELECT to_regclass('silver.dim_parameters') IS NOT NULL").fetchone()[0]
-    if not exists:
-        return default
-    row = conn.execute(
-        "SELECT value FROM silver.dim_parameters WHERE name = %s ORDER BY valid_from DESC LIMIT 1", (name,)
-    ).fetchone()
-    return float(row[0]) if row else default
-
-
 WEATHER_COMPLETENESS_LIMIT = 0.95
 
 

@@ -43,7 +43,7 @@ from domotic_assets.optimise.household_parameters import (
     pv_kw,
 )
 from domotic_assets.transform.tariffs import TariffRow, tariff_at
-from domotic_assets.warehouse.quality import parameter
+from domotic_assets.warehouse.reference_tables import parameter
 from domotic_assets.warehouse.silver_tables import day_bounds
 
 ENERGY_FORECAST_MODEL = 1  # gold.dim_model

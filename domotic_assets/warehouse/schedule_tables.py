@@ -1,4 +1,5 @@
-"""Gold's schedules: what each household's battery and appliances should do, slot by slot, and why.
+"""Gold's schedules: what each household's battery and appliances should do, slot by slot, and why; and
+`meta.control_log`, what the controller sent of them. Every statement on these tables is here.
 
 Written by the optimisation asset (Python, not dbt: a solver makes them), read by the controller.
 A schedule's id is its household, day and a digest of its content: re-running the day with the
@@ -10,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import psycopg
 
@@ -184,3 +185,69 @@ def replace_schedule(
             [sid, apartment_key, household, day, *kpi_row.values()],
         )
     return StoredSchedule(sid, household, day)
+
+
+def slot_rows(conn: psycopg.Connection, now: datetime, ended_since: datetime | None = None) -> list[tuple]:
+    """The slots of the current schedules in progress at `now`, or (`ended_since`) those that ended in
+    (ended_since, now]: schedule id, household, slot, its start and end, the battery's mode (None without a
+    battery; `plan` for schedules made before the modes), charge and discharge kW, the reserve state of
+    charge, the appliances starting."""
+    condition = (
+        "s.slot_end <= %(now)s AND s.slot_end > %(since)s"
+        if ended_since is not None
+        else "s.slot_start <= %(now)s AND s.slot_end > %(now)s"
+    )
+    return conn.execute(
+        f"""
+        SELECT s.schedule_id, s.household, s.slot, s.slot_start, s.slot_end,
+               CASE WHEN k.has_battery THEN coalesce(k.battery_mode, 'plan') END,
+               s.battery_charge_kw, s.battery_discharge_kw, s.battery_reserve_soc, s.appliance_starts
+        FROM gold.schedules s JOIN gold.schedule_kpis k USING (schedule_id)
+        WHERE {condition} ORDER BY s.slot_start, s.household""",
+        {"now": now, "since": ended_since},
+    ).fetchall()
+
+
+CONTROL_LOG_COLUMNS = "schedule_id, slot, target, household, topic, payload, due_at, until"
+"""The columns of a command's `log_values` (`control.commands.Command`)."""
+
+
+def mark_unconfirmed(conn: psycopg.Connection, now: datetime) -> int:
+    """Commands still `sending` whose slot is over become `unconfirmed`; how many."""
+    return conn.execute(
+        "UPDATE meta.control_log SET outcome = 'unconfirmed' WHERE outcome = 'sending' AND until <= %s",
+        (now,),
+    ).rowcount
+
+
+def record_expired(conn: psycopg.Connection, log_values: tuple) -> int:
+    """A command whose slot ended before it could be sent, recorded `expired` (1) unless known (0)."""
+    return conn.execute(
+        f"""INSERT INTO meta.control_log ({CONTROL_LOG_COLUMNS}, outcome)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'expired') ON CONFLICT DO NOTHING""",
+        log_values,
+    ).rowcount
+
+
+def record_sending(conn: psycopg.Connection, log_values: tuple) -> bool | None:
+    """Record a command as `sending` before it is published: True the first time, False when a `sending`
+    one is sent again, None when it was acknowledged (or expired) before and must not be sent."""
+    row = conn.execute(
+        f"""INSERT INTO meta.control_log ({CONTROL_LOG_COLUMNS}, outcome, sent_at)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'sending', now())
+            ON CONFLICT (schedule_id, slot, target) DO UPDATE SET sent_at = now()
+                WHERE control_log.outcome = 'sending'
+            RETURNING (xmax = 0)""",
+        log_values,
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def mark_acknowledged(conn: psycopg.Connection, keys: list[tuple[str, int, str]]) -> int:
+    """The broker has these (schedule id, slot, target) commands: `acknowledged`; how many."""
+    return conn.execute(
+        """UPDATE meta.control_log SET outcome = 'acknowledged', acked_at = now()
+           WHERE outcome = 'sending' AND (schedule_id, slot, target) IN
+                 (SELECT * FROM unnest(%s::text[], %s::int[], %s::text[]))""",
+        ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]),
+    ).rowcount

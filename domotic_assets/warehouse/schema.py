@@ -1,66 +1,51 @@
-"""Warehouse schemas and the pipeline's own metadata tables, created idempotently."""
+"""The warehouse's schemas and tables, created idempotently: each table's DDL lives in the module that owns
+it (and holds every statement on it); this module runs them in order."""
 
 from __future__ import annotations
 
-from domotic_assets.warehouse import prediction_tables, schedule_tables, silver_tables, telemetry_tables
+from domotic_assets.settings import PLATFORM_TIMEZONE
+from domotic_assets.warehouse import (
+    bronze_files,
+    gold_quality,
+    prediction_tables,
+    reference_tables,
+    schedule_tables,
+    silver_tables,
+    telemetry_tables,
+    weather_tables,
+)
 from domotic_assets.warehouse.connection import connect
 
 SCHEMAS = ("meta", "silver", "gold")
 
-DDL = """
-CREATE TABLE IF NOT EXISTS meta.bronze_sensor_files (
-    id             bigserial PRIMARY KEY,
-    apartment      text        NOT NULL,
-    source_path    text        NOT NULL,  -- relative to the landing share, apartment folder first
-    size           bigint      NOT NULL,
-    mtime_ns       bigint      NOT NULL,
-    checksum       text        NOT NULL,  -- sha256 of the bytes
-    partition_day  date        NOT NULL,  -- local day of the document, or of arrival if unreadable
-    doc_ts         timestamptz,
-    ts_flag        text,                  -- daylight-saving rule applied (see contracts.timestamps)
-    quarantine_reason text,               -- null: readable
-    quarantine_detail text,
-    bronze_path    text,                  -- null until copied into Bronze
-    registered_at  timestamptz NOT NULL DEFAULT now(),
-    stored_at      timestamptz,
-    UNIQUE (source_path, size, mtime_ns)
-);
-CREATE INDEX IF NOT EXISTS bronze_sensor_files_unstored
-    ON meta.bronze_sensor_files (partition_day) WHERE bronze_path IS NULL;
-CREATE INDEX IF NOT EXISTS bronze_sensor_files_day ON meta.bronze_sensor_files (partition_day);
-
-CREATE TABLE IF NOT EXISTS meta.bronze_weather_files (
-    id            bigserial PRIMARY KEY,
-    file_name     text        NOT NULL,
-    issue_day     date        NOT NULL,
-    checksum      text        NOT NULL,
-    size          bigint      NOT NULL,
-    version       integer     NOT NULL,
-    bronze_path   text        NOT NULL,
-    stored_at     timestamptz NOT NULL DEFAULT now(),
-    arrived_at    timestamptz,             -- its modification time on the drop: when the service put it there
-    UNIQUE (file_name, checksum),
-    UNIQUE (file_name, version)
-);
-ALTER TABLE meta.bronze_weather_files ADD COLUMN IF NOT EXISTS arrived_at timestamptz;
-
-CREATE TABLE IF NOT EXISTS meta.dim_imports (
-    table_name    text PRIMARY KEY,
-    row_count     bigint      NOT NULL,
-    content_hash  text        NOT NULL,
-    imported_at   timestamptz NOT NULL,
-    changed_at    timestamptz NOT NULL
-);
-
--- what Gold's energy of an apartment-day was built from: the main meter's kWh in Silver then
-CREATE TABLE IF NOT EXISTS meta.gold_energy_basis (
-    apartment  text             NOT NULL,
-    day        date             NOT NULL,
-    meter_kwh  double precision NOT NULL,
-    built_at   timestamptz      NOT NULL DEFAULT now(),
-    PRIMARY KEY (apartment, day)
-);
-"""
+QUARANTINE_VIEW = """
+CREATE OR REPLACE VIEW meta.quarantine AS
+    SELECT 'sensor_file'::text AS source, source_path AS file, bronze_path, partition_day,
+           quarantine_reason AS reason, quarantine_detail AS detail, registered_at AS quarantined_at
+    FROM meta.bronze_sensor_files WHERE quarantine_reason IS NOT NULL
+    UNION ALL
+    SELECT 'sensor_file_at_load', w.path, w.path, w.partition_day, w.reason, NULL, w.loaded_at
+    FROM silver.etl_watermark w WHERE w.status = 'quarantined'
+    UNION ALL
+    SELECT 'weather_file', l.bronze_path, l.bronze_path, l.issue_day, l.reason, NULL, l.loaded_at
+    FROM silver.weather_loads l WHERE l.status = 'quarantined'
+    UNION ALL
+    SELECT 'mqtt_message', q.topic, NULL, (q.received_at AT TIME ZONE '__PLATFORM_TIMEZONE__')::date,
+        q.reason, q.detail, q.received_at
+    FROM meta.stream_quarantine q;
+""".replace("__PLATFORM_TIMEZONE__", PLATFORM_TIMEZONE)
+"""Everything quarantined, whatever the source, in one place (`domotic quarantine` reads it)."""
+OWNERS = (
+    bronze_files,
+    weather_tables,
+    reference_tables,
+    gold_quality,
+    telemetry_tables,
+    silver_tables,
+    schedule_tables,
+    prediction_tables,
+)
+"""The modules that own the warehouse's tables, each with its DDL, in the order they are created."""
 
 
 def ensure_schema(dsn: str) -> None:
@@ -71,10 +56,8 @@ def ensure_schema(dsn: str) -> None:
         try:
             for schema in SCHEMAS:
                 conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            conn.execute(DDL)
-            conn.execute(telemetry_tables.DDL)
-            conn.execute(silver_tables.DDL)
-            conn.execute(schedule_tables.DDL)
-            conn.execute(prediction_tables.DDL)
+            for owner in OWNERS:
+                conn.execute(owner.DDL)
+            conn.execute(QUARANTINE_VIEW)
         finally:
             conn.execute("SELECT pg_advisory_unlock(hashtext('domotic.ensure_schema'))")

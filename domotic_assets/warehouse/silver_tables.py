@@ -77,47 +77,12 @@ CREATE INDEX IF NOT EXISTS sensor_errors_day ON silver.sensor_errors (partition_
 
 CREATE TABLE IF NOT EXISTS silver.sensor_attributes (
     partition_day date NOT NULL, apartment text NOT NULL, sensor text NOT NULL,
+    -- doors: kind (door | window); consumptions: meter; plugs: device
     attribute     text NOT NULL,
-                       -- doors: kind (door | window); consumptions: meter; plugs: device
     value         text NOT NULL, last_ts timestamptz NOT NULL,
     PRIMARY KEY (partition_day, apartment, sensor, attribute)
 );
-
-CREATE TABLE IF NOT EXISTS silver.weather_clean (
-    site        text             NOT NULL,
-    measure     text             NOT NULL,
-    unit        text,
-    valid_ts    timestamptz      NOT NULL,  -- UTC time the value is forecast for
-    lead_hours  integer          NOT NULL,
-    value       double precision NOT NULL,
-    source_code text             NOT NULL,  -- the service's measurement code
-    known_site  boolean          NOT NULL,  -- false: the site is tied to no pidb building
-    issue_day   date             NOT NULL,
-    bronze_path text             NOT NULL,  -- the file version that won
-    PRIMARY KEY (site, measure, valid_ts, lead_hours)
-);
-CREATE INDEX IF NOT EXISTS weather_clean_issue_day ON silver.weather_clean (issue_day);
-CREATE TABLE IF NOT EXISTS silver.weather_loads (
-    issue_day date PRIMARY KEY, bronze_path text, version integer, status text NOT NULL, reason text,
-    rows_in_file integer, rows_loaded integer, missing integer, duplicates integer, unreadable integer,
-    loaded_at timestamptz NOT NULL DEFAULT now()
-);
-
-CREATE OR REPLACE VIEW meta.quarantine AS
-    SELECT 'sensor_file'::text AS source, source_path AS file, bronze_path, partition_day,
-           quarantine_reason AS reason, quarantine_detail AS detail, registered_at AS quarantined_at
-    FROM meta.bronze_sensor_files WHERE quarantine_reason IS NOT NULL
-    UNION ALL
-    SELECT 'sensor_file_at_load', w.path, w.path, w.partition_day, w.reason, NULL, w.loaded_at
-    FROM silver.etl_watermark w WHERE w.status = 'quarantined'
-    UNION ALL
-    SELECT 'weather_file', l.bronze_path, l.bronze_path, l.issue_day, l.reason, NULL, l.loaded_at
-    FROM silver.weather_loads l WHERE l.status = 'quarantined'
-    UNION ALL
-    SELECT 'mqtt_message', q.topic, NULL, (q.received_at AT TIME ZONE '__PLATFORM_TIMEZONE__')::date,
-        q.reason, q.detail, q.received_at
-    FROM meta.stream_quarantine q;
-""".replace("__PLATFORM_TIMEZONE__", PLATFORM_TIMEZONE)
+"""
 
 EVENT_TYPES = [
     "text",
@@ -158,6 +123,74 @@ def partition_lock(cur: psycopg.Cursor, name: str) -> None:
     """Serialise everything that creates or swaps the day partition `name` (the Silver load and the
     MQTT stream), until the transaction ends."""
     cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"silver.{name}",))
+
+
+def day_exists(conn: psycopg.Connection, day: date) -> bool:
+    """Whether the day's partition of `silver.sensor_events` was made (the day was loaded once)."""
+    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"silver.{partition_name(day)}",)).fetchone()[
+        0
+    ]
+
+
+def newest_file_reading(conn: psycopg.Connection, day: date) -> datetime | None:
+    """The newest instant of the day that a file supplied (readings over MQTT aside)."""
+    return conn.execute(
+        f"SELECT max(ts) FROM silver.{partition_name(day)} WHERE source_file_id IS NOT NULL"
+    ).fetchone()[0]
+
+
+def last_counter_readings(conn: psycopg.Connection, before: datetime) -> dict[tuple[str, str], float]:
+    """(apartment, sensor) -> the last plausible counter reading in the day before `before`."""
+    rows = conn.execute(
+        """SELECT DISTINCT ON (apartment, sensor) apartment, sensor, value FROM silver.sensor_events
+           WHERE measure = 'total' AND NOT is_outlier AND ts >= %s AND ts < %s
+           ORDER BY apartment, sensor, ts DESC""",
+        (before - timedelta(days=1), before),
+    ).fetchall()
+    return {(a, s): v for a, s, v in rows}
+
+
+def partition_of(parent: str, day: date) -> str:
+    return f"{parent}_{day:%Y%m%d}"
+
+
+def ensure_day_partition(conn: psycopg.Connection, parent: str, day: date) -> None:
+    """Create `silver.<parent>_<YYYYMMDD>` for a local day if it does not exist yet (own transaction)."""
+    name = partition_of(parent, day)
+    low, high = day_bounds(day)
+    with conn.transaction(), conn.cursor() as cur:
+        partition_lock(cur, name)
+        cur.execute("SELECT to_regclass(%s)", (f"silver.{name}",))
+        if cur.fetchone()[0] is None:
+            cur.execute(
+                sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
+                    sql.Identifier("silver", name),
+                    sql.Identifier("silver", parent),
+                    sql.Literal(low),
+                    sql.Literal(high),
+                )
+            )
+
+
+SENSOR_ROOMS = """SELECT s.external_id, r.name AS room
+                  FROM silver.dim_sensors s JOIN silver.dim_rooms r ON r.id = s.room_id"""
+NO_ROOMS = "SELECT NULL::text AS external_id, NULL::text AS room WHERE false"
+
+
+def stream_readings_insert(conn: psycopg.Connection, staging: str) -> str:
+    """The statement that moves readings from the stream's staging table into `silver.sensor_events`:
+    the room a reading names, else the sensor's room in pidb; a reading already stored (by a file or an
+    earlier delivery) stays as it is."""
+    with_rooms = conn.execute("""SELECT to_regclass('silver.dim_sensors') IS NOT NULL
+                                 AND to_regclass('silver.dim_rooms') IS NOT NULL""").fetchone()[0]
+    rooms = SENSOR_ROOMS if with_rooms else NO_ROOMS
+    return f"""
+        INSERT INTO silver.sensor_events (apartment, room, sensor, category, measure, ts, value, unit,
+                                          is_outlier, outlier_reason, counter_reset, ts_flag, source_file_id)
+        SELECT s.apartment, coalesce(s.room, ref.room), s.sensor, s.category, s.measure, s.ts, s.value,
+               s.unit, s.is_outlier, s.outlier_reason, false, s.ts_flag, NULL
+        FROM {staging} s LEFT JOIN ({rooms}) ref ON ref.external_id = s.sensor
+        ON CONFLICT (apartment, sensor, measure, ts) DO NOTHING"""
 
 
 def _column_values(column: pd.Series) -> list:

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import psycopg
-from psycopg import sql
 
 from domotic_assets.contracts.timestamps import zone
 from domotic_assets.settings import PLATFORM_TIMEZONE
@@ -28,7 +27,7 @@ from domotic_assets.transform.telemetry import (
     SENSOR_COLUMNS,
     DecodedBatch,
 )
-from domotic_assets.warehouse.silver_tables import day_bounds, partition_lock
+from domotic_assets.warehouse.silver_tables import ensure_day_partition, stream_readings_insert
 
 DDL = """
 CREATE TABLE IF NOT EXISTS silver.household_telemetry (
@@ -88,23 +87,10 @@ CREATE TEMP TABLE IF NOT EXISTS stream_quarantine (
 INSERTS = {
     "household": "INSERT INTO silver.household_telemetry SELECT * FROM stream_household ON CONFLICT DO "
     "NOTHING",
-    # the room a reading names, else the sensor's room in pidb
-    "sensor": """
-        INSERT INTO silver.sensor_events (apartment, room, sensor, category, measure, ts, value, unit,
-            is_outlier,
-                                          outlier_reason, counter_reset, ts_flag, source_file_id)
-        SELECT s.apartment, coalesce(s.room, ref.room), s.sensor, s.category, s.measure, s.ts, s.value,
-            s.unit,
-               s.is_outlier, s.outlier_reason, false, s.ts_flag, NULL
-        FROM stream_sensor s LEFT JOIN ({reference}) ref ON ref.external_id = s.sensor
-        ON CONFLICT (apartment, sensor, measure, ts) DO NOTHING""",
     "quarantine": """INSERT INTO meta.stream_quarantine (message_key, topic, payload, reason, detail,
                          received_at)
                      SELECT * FROM stream_quarantine ON CONFLICT DO NOTHING""",
 }
-SENSOR_ROOMS = """SELECT s.external_id, r.name AS room
-                  FROM silver.dim_sensors s JOIN silver.dim_rooms r ON r.id = s.room_id"""
-NO_ROOMS = "SELECT NULL::text AS external_id, NULL::text AS room WHERE false"
 
 
 @dataclass(frozen=True)
@@ -116,28 +102,6 @@ class WriteResult:
     """Readings already stored (redeliveries, duplicates, a file that brought them first)."""
 
 
-def partition_of(parent: str, day: date) -> str:
-    return f"{parent}_{day:%Y%m%d}"
-
-
-def ensure_day_partition(conn: psycopg.Connection, parent: str, day: date) -> None:
-    """Create `silver.<parent>_<YYYYMMDD>` for a local day if it does not exist yet (own transaction)."""
-    name = partition_of(parent, day)
-    low, high = day_bounds(day)
-    with conn.transaction(), conn.cursor() as cur:
-        partition_lock(cur, name)
-        cur.execute("SELECT to_regclass(%s)", (f"silver.{name}",))
-        if cur.fetchone()[0] is None:
-            cur.execute(
-                sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
-                    sql.Identifier("silver", name),
-                    sql.Identifier("silver", parent),
-                    sql.Literal(low),
-                    sql.Literal(high),
-                )
-            )
-
-
 class TelemetryWriter:
     """Writes decoded batches over one connection; knows which day partitions already exist."""
 
@@ -145,9 +109,7 @@ class TelemetryWriter:
         self.conn = conn
         self._partitions: set[tuple[str, date]] = set()
         conn.execute(STAGING_DDL)
-        with_rooms = conn.execute("""SELECT to_regclass('silver.dim_sensors') IS NOT NULL
-                                     AND to_regclass('silver.dim_rooms') IS NOT NULL""").fetchone()[0]
-        self._sensor_insert = INSERTS["sensor"].format(reference=SENSOR_ROOMS if with_rooms else NO_ROOMS)
+        self._sensor_insert = stream_readings_insert(conn, "stream_sensor")
 
     def _ensure_partitions(self, parent: str, rows: list[tuple], ts_index: int) -> None:
         tz = zone(PLATFORM_TIMEZONE)

@@ -4,14 +4,13 @@ configured."""
 from datetime import timedelta
 
 import dagster as dg
-import pandas as pd
 
 from domotic_assets.defs.check_results import check_metadata, checked_days, nothing_to_judge
 from domotic_assets.defs.resources import GroundTruthResource, WarehouseResource
 from domotic_assets.ml import ground_truth as truth_maps
 from domotic_assets.ml.evaluation import local_midnight, match_anomalies
 from domotic_assets.ml.prediction_rows import MODEL_KEYS
-from domotic_assets.warehouse import ml_inputs
+from domotic_assets.warehouse import ml_inputs, prediction_tables
 
 FLOOR = 0.7
 """Precision and recall the detector must keep on the injected anomalies."""
@@ -30,26 +29,12 @@ def anomalies_against_injected(
         return nothing_to_judge(None, f"no anomalies file in the ground truth {ground_truth.folder!r}")
     with warehouse.connect() as conn:
         days = checked_days(context, conn, "anomalies")
-        found = pd.DataFrame(
-            conn.execute(
-                "SELECT entity, period_start, period_end FROM gold.anomalies WHERE local_day BETWEEN %s AND "
-                "%s",
-                (days[0], days[-1]),
-            ).fetchall(),
-            columns=["entity", "start", "end"],
-        )
-        scored = conn.execute(
-            "SELECT count(*) FROM gold.fact_prediction WHERE model_key = %s AND ts >= %s AND ts < %s",
-            (
-                MODEL_KEYS["anomaly_detection"],
-                local_midnight(days[0]),
-                local_midnight(days[-1] + timedelta(days=1)),
-            ),
-        ).fetchone()[0]
+        low, high = local_midnight(days[0]), local_midnight(days[-1] + timedelta(days=1))
+        found = prediction_tables.anomalies_between(conn, days[0], days[-1])
+        scored = prediction_tables.predictions_count(conn, MODEL_KEYS["anomaly_detection"], low, high)
         truth = truth_maps.injected_anomalies(injected, ml_inputs.sensors(conn), ml_inputs.apartments(conn))
     if not scored:
         return nothing_to_judge(None, f"no hour of {days[0]} .. {days[-1]} was scored (no baseline yet)")
-    low, high = local_midnight(days[0]), local_midnight(days[-1] + timedelta(days=1))
     truth = truth[(truth["end"] > low) & (truth["start"] < high)]
     scores = match_anomalies(found, truth)
     passed = scores["precision"] >= FLOOR and scores["recall"] >= FLOOR

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from domotic_assets.defs.check_results import check_metadata, nothing_to_judge
-from domotic_assets.warehouse import quality
+from domotic_assets.warehouse import quality, reference_tables
 
 SENSOR_EVENT_CHECKS = {
     # name: (blocking, description)
@@ -49,7 +49,7 @@ def evaluate_sensor_event_checks(conn, days) -> list[dg.AssetCheckResult]:
         "reconciliation": quality.reconciliation(conn, days),
         "outlier_rate": quality.outlier_rates(conn, days),
         "stuck_sensors": quality.stuck_sensors(
-            conn, days, quality.parameter(conn, "stuck_sensor_hours", 3.0)
+            conn, days, reference_tables.parameter(conn, "stuck_sensor_hours", 3.0)
         ),
         "gaps": quality.gaps(conn, days),
         "unknown_sensors": quality.unknown_references(conn, days),

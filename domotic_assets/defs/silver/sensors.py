@@ -13,7 +13,8 @@ import dagster as dg
 from domotic_assets.defs.resources import PidbResource, WarehouseResource
 from domotic_assets.defs.selections import GOLD_REFERENCE
 from domotic_assets.defs.silver.assets import pidb_dimensions
-from domotic_assets.ingest.pidb_import import PidbUnavailable, content_hashes, imported_hashes
+from domotic_assets.ingest.pidb_import import PidbUnavailable, content_hashes
+from domotic_assets.warehouse.reference_tables import imported_hashes
 
 PIDB_CHECK_SECONDS = 600
 

@@ -13,7 +13,7 @@ from domotic_assets.defs.failures import warehouse_guard
 from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
 from domotic_assets.defs.resources import WarehouseResource
 from domotic_assets.warehouse import telemetry_quality
-from domotic_assets.warehouse.quality import parameter
+from domotic_assets.warehouse.reference_tables import parameter
 
 FRESHNESS = "telemetry_freshness"
 
