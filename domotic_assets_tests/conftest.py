@@ -17,6 +17,7 @@ from psycopg.conninfo import make_conninfo
 from domotic_assets.settings import Settings
 from domotic_assets.simulator.feed import SimulationConfig, simulate
 from domotic_assets_tests import servers
+from domotic_assets_tests.servers.mosquitto import MosquittoServer
 
 EXAMPLES = Path(__file__).resolve().parent / "data" / "contract_examples"
 """Copies of shared/contracts/examples, so a clone runs its tests anywhere."""
@@ -36,6 +37,7 @@ STARTS_ITS_OWN_SERVERS = {
     "test_embedded_postgres",
     "test_interruptions",
     "test_stream",
+    "test_stream_outages",
     "test_stream_parts",
     "test_ui_browser",
 }
@@ -45,7 +47,7 @@ SLOW = {
     "test_interruptions",
     "test_ml_warehouse",
     "test_gold",
-    "test_stream",
+    "test_stream_outages",
     "test_control",
     "test_production_sources",
     "test_cli",
@@ -136,6 +138,14 @@ def databases(server_dsn: str):
     with psycopg.connect(server_dsn, autocommit=True) as conn:
         for name in made:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A private Mosquitto of the test's own (persistence on, the platform's queue limits)."""
+    server = MosquittoServer(tmp_path / "broker").start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

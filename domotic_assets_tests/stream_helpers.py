@@ -151,3 +151,16 @@ class StreamProcess:
     def terminate(self, timeout: float = 60) -> int:
         os.killpg(self.process.pid, signal.SIGTERM)
         return self.process.wait(timeout)
+
+
+def broker_url(server) -> str:
+    """The URL of a test's private Mosquitto (`conftest.broker`)."""
+    return f"mqtt://127.0.0.1:{server.port}"
+
+
+def assert_exactly_once(stored: dict, expected: set) -> None:
+    """Every expected reading stored once, and nothing else."""
+    missing, extra = expected - set(stored), set(stored) - expected
+    assert not missing, f"{len(missing)} readings lost, e.g. {sorted(missing)[:3]}"
+    assert not extra, f"{len(extra)} readings that were never sent, e.g. {sorted(extra)[:3]}"
+    assert set(stored.values()) == {1}

@@ -17,16 +17,8 @@ from domotic_assets.stream.mqtt_client import MqttEndpoint
 from domotic_assets.warehouse.schedule_tables import replace_schedule
 from domotic_assets.warehouse.schema import ensure_schema
 from domotic_assets_tests.cli_helpers import domotic_command
-from domotic_assets_tests.servers.mosquitto import MosquittoServer
 
 T0 = datetime(2023, 8, 18, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def broker(tmp_path):
-    server = MosquittoServer(tmp_path / "broker").start()
-    yield server
-    server.stop()
 
 
 class Devices:

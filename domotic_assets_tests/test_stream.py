@@ -1,56 +1,27 @@
 """The streaming consumer against a real Mosquitto and a real PostgreSQL: every message stored exactly
-once through a database outage, SIGKILLs, broker restarts, and malformed, duplicated and late messages."""
+once whatever the messages (malformed, duplicated, late) and through a broker restart. Outages of the
+database and of the consumer itself: test_stream_outages.py."""
 
 import shutil
 import time
 
 import orjson
 import psycopg
-import pytest
 
 from domotic_assets.simulator.telemetry import MALFORMED
 from domotic_assets.stream.consumer import StreamConsumer, StreamOptions
 from domotic_assets.stream.mqtt_client import MqttEndpoint
 from domotic_assets.stream.publisher import Publisher
-from domotic_assets.warehouse.embedded import EmbeddedPostgres
-from domotic_assets_tests.servers.mosquitto import MosquittoServer
 from domotic_assets_tests.stream_helpers import (
     BackgroundPublisher,
-    StreamProcess,
+    assert_exactly_once,
+    broker_url,
     expected_readings,
     quarantine_reasons,
     simulated_stream,
     stored_readings,
     wait_for_readings,
 )
-
-
-@pytest.fixture
-def broker(tmp_path):
-    """A private broker of the test's own (persistence on, the platform's queue limits)."""
-    server = MosquittoServer(tmp_path / "broker").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def own_postgres(tmp_path):
-    """A PostgreSQL server this test may stop and start."""
-    server = EmbeddedPostgres(tmp_path / "pg")
-    dsn, _ = server.ensure_running()
-    yield server, dsn
-    server.stop()
-
-
-def url(server: MosquittoServer) -> str:
-    return f"mqtt://127.0.0.1:{server.port}"
-
-
-def assert_exactly_once(stored, expected) -> None:
-    missing, extra = expected - set(stored), set(stored) - expected
-    assert not missing, f"{len(missing)} readings lost, e.g. {sorted(missing)[:3]}"
-    assert not extra, f"{len(extra)} readings that were never sent, e.g. {sorted(extra)[:3]}"
-    assert set(stored.values()) == {1}
 
 
 def test_duplicates_late_and_malformed_messages_leave_each_reading_once_and_each_bad_message_in_quarantine(
@@ -68,14 +39,14 @@ def test_duplicates_late_and_malformed_messages_leave_each_reading_once_and_each
         ),
     ]
     consumer = StreamConsumer(
-        MqttEndpoint.from_url(url(broker)),
+        MqttEndpoint.from_url(broker_url(broker)),
         warehouse_dsn,
         tmp_path / "buffer",
         StreamOptions(client_id="faults", batch_size=500),
     ).start()
     try:
         assert consumer.subscribed.wait(30)
-        publisher = Publisher(MqttEndpoint.from_url(url(broker)), "faulty-meters")
+        publisher = Publisher(MqttEndpoint.from_url(broker_url(broker)), "faulty-meters")
         for message in stream:
             publisher.publish(message.topic, message.payload)
         for topic, body in sensor_messages:
@@ -118,75 +89,17 @@ def test_duplicates_late_and_malformed_messages_leave_each_reading_once_and_each
     assert consumer.health.totals["duplicate_readings"] == duplicated
 
 
-def test_the_database_down_for_60_seconds_during_a_steady_stream_loses_and_doubles_nothing(
-    broker, own_postgres, tmp_path
-):
-    server, dsn = own_postgres
-    consumer = StreamProcess(tmp_path / "home", dsn, url(broker), tmp_path / "stream.log")
-    consumer.wait_subscribed()
-    stream = simulated_stream(20_000)
-    meters = BackgroundPublisher(url(broker), stream, rate=250)
-    time.sleep(10)
-    server.stop()
-    outage_began = meters.published
-    time.sleep(60)
-    buffered = consumer.wait_for(
-        lambda e: e.get("event") == "stream_health" and e["buffer_messages"] > 0, timeout=5
-    )
-    assert buffered["warehouse"] == "down"
-    server.ensure_running()
-    meters.join(timeout=120)
-    stored = wait_for_readings(dsn, expected_readings(stream), timeout=120)
-    assert_exactly_once(stored, expected_readings(stream))
-    assert meters.published - outage_began > 10_000, "the outage covered a large part of the stream"
-    replayed = consumer.wait_for(
-        lambda e: e.get("event") == "stream_health" and e["replayed"] > 0 and e["buffer_messages"] == 0
-    )
-    assert replayed["replayed"] >= buffered["buffer_messages"]
-    assert not list((tmp_path / "home" / "stream-buffer").glob("*.seg")), "the buffer is empty once replayed"
-    assert consumer.terminate() == 0
-
-
-def test_a_consumer_killed_with_sigkill_mid_stream_and_restarted_loses_and_doubles_nothing(
-    broker, own_postgres, tmp_path
-):
-    server, dsn = own_postgres
-    home, log = tmp_path / "home", tmp_path / "stream.log"
-    stream = simulated_stream(12_000)
-    consumer = StreamProcess(home, dsn, url(broker), log)
-    consumer.wait_subscribed()
-    meters = BackgroundPublisher(url(broker), stream, rate=250)
-    time.sleep(8)
-    consumer.kill()  # mid-batch: what it had not acknowledged comes again
-    time.sleep(3)
-    consumer = StreamProcess(home, dsn, url(broker), log)
-    time.sleep(8)
-    server.stop()  # now the consumer buffers to disk ...
-    time.sleep(6)
-    segments = list((home / "stream-buffer").glob("*.seg"))
-    assert segments, "with the warehouse down, acknowledged batches wait in the disk buffer"
-    consumer.kill()  # ... and dies with a full buffer
-    consumer = StreamProcess(home, dsn, url(broker), log)
-    time.sleep(5)
-    server.ensure_running()
-    meters.join(timeout=120)
-    stored = wait_for_readings(dsn, expected_readings(stream), timeout=120)
-    assert_exactly_once(stored, expected_readings(stream))
-    assert not list((home / "stream-buffer").glob("*.seg"))
-    assert consumer.terminate() == 0, "SIGTERM: a clean stop"
-
-
 def test_the_consumer_reconnects_and_resubscribes_by_itself_when_the_broker_restarts(
     broker, warehouse_dsn, tmp_path
 ):
-    endpoint = MqttEndpoint.from_url(url(broker))
+    endpoint = MqttEndpoint.from_url(broker_url(broker))
     consumer = StreamConsumer(
         endpoint, warehouse_dsn, tmp_path / "buffer", StreamOptions(client_id="restarts")
     ).start()
     try:
         assert consumer.subscribed.wait(30)
         first, second = simulated_stream(6000)[:3000], simulated_stream(6000)[3000:]
-        meters = BackgroundPublisher(url(broker), first, rate=300)
+        meters = BackgroundPublisher(broker_url(broker), first, rate=300)
         time.sleep(4)
         broker.stop()  # a clean restart: the broker keeps its sessions and queued messages on disk
         time.sleep(3)
@@ -204,7 +117,7 @@ def test_the_consumer_reconnects_and_resubscribes_by_itself_when_the_broker_rest
         while consumer.connections == connections or not consumer.subscribed.is_set():
             assert time.monotonic() < deadline, "the consumer did not reconnect and subscribe again"
             time.sleep(0.1)
-        BackgroundPublisher(url(broker), second, rate=1000, client_id="meters-after").join(timeout=120)
+        BackgroundPublisher(broker_url(broker), second, rate=1000, client_id="meters-after").join(timeout=120)
         stored = wait_for_readings(warehouse_dsn, expected_readings(first + second), 60)
         assert_exactly_once(stored, expected_readings(first + second))
     finally:

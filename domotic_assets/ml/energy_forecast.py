@@ -87,7 +87,7 @@ class EnergyForecaster:
             weather_known_at(weather, y.index),
         )
         # with no backtest yet (under MIN_HISTORY_DAYS and a horizon of history), the blend the platform's
-        # own series did best with in their first weeks (docs/benchmarks.md, "The models")
+        # own series did best with in their first weeks (docs/models.md)
         self.choice = backtest.choose(check) if check.origins else backtest.Choice(dict(NO_BACKTEST_BLEND))
         known = ~np.isnan(values)
         for name in self.choice.weights:

@@ -23,7 +23,7 @@ def start_step_minutes(step_minutes: float) -> float:
     """How often the platform lets a run start in a scenario of `step_minutes` slots: never more often than a
     shape step, also in 5-minute scenarios. On 20 simulated days of 288 five-minute slots, the exact optimum
     with starts every 5 minutes was 0.00016 CHF a day cheaper on average and 0.0014 at most (less than the
-    solver's own tolerance of 0.005 CHF), for twice the solve time (docs/benchmarks.md, "The schedules"). A
+    solver's own tolerance of 0.005 CHF), for twice the solve time (docs/decisions.md, "The optimiser"). A
     scenario document may still ask for any multiple of its step."""
     return max(step_minutes, SHAPE_STEP_MINUTES)
 

@@ -10,7 +10,7 @@ from domotic_assets.warehouse import gold_quality
 ENERGY = dg.AssetKey(["gold", "fact_energy_minute"])
 PRESENCE = dg.AssetKey(["gold", "fact_presence_minute"])
 PRESENCE_FLOOR = 0.8
-"""Precision and recall the motion rule must keep on simulated data (measured: see docs/benchmarks.md)."""
+"""Precision and recall the motion rule must keep on simulated data (measured: see docs/gold.md)."""
 
 
 @dg.asset_check(
