@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from domotic_assets.contracts.timestamps import zone
+from domotic_assets.serving.commands import accounts
 from domotic_assets.settings import PLATFORM_TIMEZONE, Settings
 
 DAGSTER_YAML = """# The Dagster instance of this state folder (SQLite storage: fine for one machine).
@@ -57,6 +58,9 @@ def prepare_dagster_home(settings: Settings) -> None:
 @click.group(help="Domotic data platform: smart-apartment data through Bronze, Silver and Gold.")
 def main() -> None:
     pass
+
+
+main.add_command(accounts)
 
 
 @main.command(

@@ -47,6 +47,7 @@ SLOW = {
     "test_interruptions",
     "test_ml_warehouse",
     "test_gold",
+    "test_access",
     "test_stream_outages",
     "test_control",
     "test_production_sources",

@@ -104,5 +104,7 @@ occupancy_roles = sa.Table(
     metadata,
     sa.Column("building_id", sa.Integer, sa.ForeignKey("buildings.id"), primary_key=True),
     sa.Column("role", sa.String(16), primary_key=True),
-    sa.Column("login", sa.String(64), nullable=False),
+    sa.Column("login", sa.String(64), primary_key=True),
+    sa.Column("valid_from", sa.Date, primary_key=True),
+    sa.Column("valid_to", sa.Date),  # exclusive; null: open
 )

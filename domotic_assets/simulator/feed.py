@@ -305,7 +305,7 @@ def simulate(cfg: SimulationConfig) -> SimulationSummary:
     began = time.perf_counter()
     apartments = apartments_for(list(cfg.apartments))
     cfg.out.mkdir(parents=True, exist_ok=True)
-    write_pidb(cfg.pidb, apartments, cfg.start, cfg.seed)
+    write_pidb(cfg.pidb, apartments, cfg.start, cfg.seed, cfg.days or 1)
     summary = SimulationSummary()
     faults: list[dict] = []
     sites = _sites(apartments)
@@ -338,7 +338,7 @@ def simulate_live(
     forever when `cfg.days` is 0."""
     apartments = apartments_for(list(cfg.apartments))
     cfg.out.mkdir(parents=True, exist_ok=True)
-    write_pidb(cfg.pidb, apartments, cfg.start, cfg.seed)
+    write_pidb(cfg.pidb, apartments, cfg.start, cfg.seed, cfg.days or 1)
     feeds = [ApartmentFeed(a, i, cfg) for i, a in enumerate(apartments)]
     clock = start or datetime.now(UTC).replace(second=0, microsecond=0)
     local_tz = zone("Europe/Zurich")

@@ -62,10 +62,46 @@ _FIRST = ["Léa", "Noah", "Chloé", "Luca", "Emma", "Matteo", "Zoé", "Elias"]
 _LAST = ["Favre", "Bonvin", "Rey", "Zufferey", "Fournier", "Carron", "Berclaz", "Pralong"]
 
 
-def write_pidb(url: str, apartments: list[Apartment], start: date, seed: int) -> None:
+def occupancy_roles(building_id: int, start: date, days: int, logins: np.random.Generator) -> list[dict]:
+    """An owner since long before, and two renters in turn, the second moving in halfway through the
+    simulated days: the day after the first moves out in every other apartment, so that some apartments
+    stand empty for a day (an owner sees its presence then, and only then)."""
+    change = start + timedelta(days=max(1, days // 2))
+    vacancy = timedelta(days=building_id % 2 == 0)
+
+    def login() -> str:
+        return f"acct-{logins.integers(16**8):08x}"
+
+    return [
+        {
+            "building_id": building_id,
+            "role": "owner",
+            "login": login(),
+            "valid_from": start - timedelta(days=3 * 365),
+            "valid_to": None,
+        },
+        {
+            "building_id": building_id,
+            "role": "renter",
+            "login": login(),
+            "valid_from": start - timedelta(days=400),
+            "valid_to": change,
+        },
+        {
+            "building_id": building_id,
+            "role": "renter",
+            "login": login(),
+            "valid_from": change + vacancy,
+            "valid_to": None,
+        },
+    ]
+
+
+def write_pidb(url: str, apartments: list[Apartment], start: date, seed: int, days: int = 7) -> None:
     """Create (or re-create) every pidb table and fill it for these apartments."""
     engine = sa.create_engine(url)
     rng = np.random.default_rng([seed, 7])
+    logins = np.random.default_rng([seed, 11])
     rows: dict[str, list[dict]] = {name: [] for name in (*REFERENCE_TABLES, "users")}
     rows["building_types"].append({"id": 1, "name": "apartment"})
     rows["parameters"] = [dict(zip(("name", "value", "valid_from"), r)) for r in PARAMETER_ROWS]
@@ -112,10 +148,7 @@ def write_pidb(url: str, apartments: list[Apartment], start: date, seed: int) ->
                 "battery_kwh": apt.battery_kwh,
             }
         )
-        for role in ("owner", "renter"):
-            rows["occupancy_roles"].append(
-                {"building_id": b_id, "role": role, "login": f"acct-{rng.integers(16**8):08x}"}
-            )
+        rows["occupancy_roles"] += occupancy_roles(b_id, start, days, logins)
         room_ids = {}
         for room in apt.rooms:
             room_id += 1

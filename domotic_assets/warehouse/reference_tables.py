@@ -42,6 +42,14 @@ def replace_table(
         if previous and previous[0] == digest and _exists(cur, table):
             cur.execute("UPDATE meta.dim_imports SET imported_at = now() WHERE table_name = %s", (table,))
             return False
+        cur.execute(
+            """SELECT array_agg(column_name::text ORDER BY ordinal_position) FROM information_schema.columns
+               WHERE table_schema = 'silver' AND table_name = %s""",
+            (table,),
+        )
+        present = cur.fetchone()[0]
+        if present is not None and present != list(columns):  # pidb's contract added or dropped a column
+            cur.execute(f"DROP TABLE silver.{table}")
         cur.execute(f"CREATE TABLE IF NOT EXISTS silver.{table} ({columns_ddl})")
         cur.execute(f"TRUNCATE silver.{table}")
         quoted = ", ".join(f'"{c}"' for c in columns)

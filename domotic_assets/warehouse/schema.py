@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from domotic_assets.settings import PLATFORM_TIMEZONE
 from domotic_assets.warehouse import (
+    access_tables,
     bronze_files,
     gold_quality,
     prediction_tables,
@@ -44,6 +45,7 @@ OWNERS = (
     silver_tables,
     schedule_tables,
     prediction_tables,
+    access_tables,
 )
 """The modules that own the warehouse's tables, each with its DDL, in the order they are created."""
 
@@ -59,5 +61,6 @@ def ensure_schema(dsn: str) -> None:
             for owner in OWNERS:
                 conn.execute(owner.DDL)
             conn.execute(QUARANTINE_VIEW)
+            access_tables.ensure_roles(conn)
         finally:
             conn.execute("SELECT pg_advisory_unlock(hashtext('domotic.ensure_schema'))")

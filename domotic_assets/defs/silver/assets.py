@@ -17,6 +17,7 @@ from domotic_assets.ingest.sensor_events_load import append_new_files, load_days
 from domotic_assets.ingest.weather_load import load_weather_days
 from domotic_assets.transform.tariffs import price_change
 from domotic_assets.transform.weather import CORE_MEASURES
+from domotic_assets.warehouse.access_tables import refresh_grants
 from domotic_assets.warehouse.quality import weather_completeness
 from domotic_assets.warehouse.repricing import days_to_reprice, pricing_state
 
@@ -40,7 +41,8 @@ def pidb_dimensions(
 ) -> Iterator[dg.MaterializeResult]:
     """A changed tariff or energy profile names the days of Gold's energy facts to price again
     (`reprice_first_day`, `reprice_last_day` on dim_tariffs and dim_energy_profiles): `repricing_sensor` acts
-    on it."""
+    on it. Who may see which apartment's rows is recomputed from the occupancy roles
+    (`meta.access_grants`)."""
     with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn):
         old_tariffs, old_profiles = pricing_state(conn)
         try:
@@ -49,8 +51,11 @@ def pidb_dimensions(
             raise dg.Failure(description=f"{exc}. The silver dimensions were left as they were.") from None
         new_tariffs, new_profiles = pricing_state(conn)
         reprice = days_to_reprice(conn, price_change(old_tariffs, new_tariffs, old_profiles, new_profiles))
+        granted = refresh_grants(conn)
     for result in results:
         metadata = {"rows": result.rows, "changed": result.changed, "content_hash": result.content_hash[:16]}
+        if result.table == "dim_occupancy_roles":
+            metadata["access_grants"] = granted
         if reprice and result.changed and result.table in PRICING_TABLES:
             metadata.update(reprice_first_day=reprice[0].isoformat(), reprice_last_day=reprice[1].isoformat())
             context.log.info(

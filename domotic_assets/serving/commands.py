@@ -1,0 +1,154 @@
+"""`domotic accounts ...`: the accounts that may read the warehouse through the API, the dashboards or a BI
+tool. Residents come from pidb's occupancy roles (refreshed with the dimensions); admins are made here."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from domotic_assets.settings import SecretInLocation, Settings
+
+
+def _connection(settings: Settings):
+    """The warehouse of these settings (the embedded one started if it is the default), schema ensured and
+    grants refreshed from Silver's occupancy roles."""
+    from contextlib import contextmanager
+
+    from domotic_assets.warehouse.access_tables import refresh_grants
+    from domotic_assets.warehouse.connection import connect
+    from domotic_assets.warehouse.embedded import warehouse_dsn
+    from domotic_assets.warehouse.schema import ensure_schema
+
+    @contextmanager
+    def opened():
+        with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
+            ensure_schema(dsn)
+            with connect(dsn, autocommit=True) as conn:
+                refresh_grants(conn)
+                yield conn
+
+    return opened()
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group(help="Accounts: residents from pidb's occupancy roles, admins made here; tokens and logins.")
+@click.pass_context
+def accounts(ctx: click.Context) -> None:
+    try:
+        ctx.obj = Settings.from_env()
+    except SecretInLocation as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _as_dict(account) -> dict:
+    return {
+        "login": account.login,
+        "kind": account.kind,
+        "revoked": account.revoked,
+        "grants": [
+            {"apartment": apt, "scope": scope, "from": str(first), "to": str(last) if last else None}
+            for apt, scope, first, last in account.grants
+        ],
+    }
+
+
+@accounts.command("list", help="Each login with its kind and what it may see (apartment, scope, days).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document instead of a table.")
+@click.pass_obj
+def list_accounts(settings: Settings, as_json: bool) -> None:
+    from domotic_assets.warehouse.access_tables import accounts as all_accounts
+
+    with _connection(settings) as conn:
+        found = all_accounts(conn)
+    if as_json:
+        click.echo(json.dumps([_as_dict(a) for a in found], indent=2))
+        return
+    for a in found:
+        state = " (revoked)" if a.revoked else ""
+        seen = "; ".join(f"{apt} {scope} {first}..{last or ''}" for apt, scope, first, last in a.grants) or (
+            "everything" if a.kind == "admin" else "nothing"
+        )
+        click.echo(f"{a.login:24} {a.kind:8}{state} {seen}")
+
+
+@accounts.command("add", help="Make an admin account (the operator's data team): it sees everything.")
+@click.argument("login")
+@click.option("--admin", is_flag=True, required=True, help="Required: residents come from pidb.")
+@click.pass_obj
+def add(settings: Settings, login: str, admin: bool) -> None:
+    from domotic_assets.warehouse.access_tables import add_admin
+
+    with _connection(settings) as conn:
+        add_admin(conn, login)
+    click.echo(f"{login}: admin")
+
+
+@accounts.command(help="Print a new API token of the account, once (only its hash is kept).")
+@click.argument("login")
+@click.option("--expires", "days", type=click.FloatRange(min=0, min_open=True), help="Days it is valid.")
+@click.pass_obj
+def token(settings: Settings, login: str, days: float | None) -> None:
+    from domotic_assets.warehouse.access_tables import AccountError, issue_token
+
+    with _connection(settings) as conn:
+        try:
+            click.echo(issue_token(conn, login, days))
+        except AccountError as exc:
+            _fail(str(exc))
+
+
+@accounts.command(help="Read the account's dashboard password from stdin; stored as an argon2 hash.")
+@click.argument("login")
+@click.pass_obj
+def password(settings: Settings, login: str) -> None:
+    from argon2 import PasswordHasher
+
+    from domotic_assets.warehouse.access_tables import AccountError, set_password
+
+    secret = sys.stdin.readline().rstrip("\n")
+    if len(secret) < 8:
+        _fail("a password has at least 8 characters")
+    with _connection(settings) as conn:
+        try:
+            set_password(conn, login, PasswordHasher().hash(secret))
+        except AccountError as exc:
+            _fail(str(exc))
+    click.echo(f"{login}: password set")
+
+
+@accounts.command(help="Revoke the account: its tokens, its sessions and its PostgreSQL logins stop working.")
+@click.argument("login")
+@click.pass_obj
+def revoke(settings: Settings, login: str) -> None:
+    from domotic_assets.warehouse.access_tables import AccountError
+    from domotic_assets.warehouse.access_tables import revoke as revoke_account
+
+    with _connection(settings) as conn:
+        try:
+            revoke_account(conn, login)
+        except AccountError as exc:
+            _fail(str(exc))
+    click.echo(f"{login}: revoked")
+
+
+@accounts.command("sql-login", help="A PostgreSQL login for a BI tool, seeing exactly what the account sees.")
+@click.argument("login")
+@click.pass_obj
+def sql_login(settings: Settings, login: str) -> None:
+    from domotic_assets.warehouse.access_tables import AccountError
+    from domotic_assets.warehouse.access_tables import sql_login as make_login
+
+    with _connection(settings) as conn:
+        try:
+            role, secret = make_login(conn, login)
+        except AccountError as exc:
+            _fail(str(exc))
+    click.echo(
+        f"role: {role}\npassword: {secret}\n(shown once; connect to the warehouse's database as this role)"
+    )

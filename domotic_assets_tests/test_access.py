@@ -1,0 +1,315 @@
+"""Row-level security, decided by PostgreSQL, against a warehouse built from a simulated feed: for every Gold
+relation with apartment data, the rows each account sees (owner, current and former renter, another
+apartment's renter, admin, none, unknown, revoked) are those the rule gives, counted as the API's role and
+through a `sql-login` role; a new relation without a policy fails; a dbt `--full-refresh` keeps them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+
+from domotic_assets.definitions import build_definitions
+from domotic_assets.defs.dbt_project import run_dbt
+from domotic_assets.defs.run_range import materialize_range
+from domotic_assets.ml.prediction_rows import MODEL_KEYS
+from domotic_assets.optimise.plan import plan_day
+from domotic_assets.optimise.scenario import read_scenario
+from domotic_assets.settings import Settings
+from domotic_assets.simulator.feed import SimulationConfig, simulate
+from domotic_assets.warehouse import access_tables
+from domotic_assets.warehouse.schedule_tables import replace_schedule
+from domotic_assets_tests.conftest import databases
+
+FIRST, LAST = date(2023, 8, 18), date(2023, 8, 20)
+"""Three days: apartment 1's renter changes on the 19th; apartment 2 stands empty that day."""
+API_PASSWORD = "test-api-password"  # the API role is the cluster's: every test sets this same one
+TZ = ZoneInfo("Europe/Zurich")
+TIME_COLUMNS = {  # how the rule reads each relation's time (None: a dimension, no time)
+    "dim_apartment": None,
+    "dim_room": None,
+    "dim_device": None,
+    "dim_sensor": None,
+    "fact_energy_minute": "ts",
+    "fact_environment_minute": "ts",
+    "fact_presence_minute": "ts",
+    "fact_prediction": "ts",
+    "fact_device_health_day": "local_day",
+    "agg_household_telemetry_15min": "period_start",
+    "agg_household_telemetry_hour": "period_start",
+    "schedules": "slot_start",
+    "schedule_kpis": "local_day",
+    "anomalies": "period_start",
+    **{
+        f"agg_{d}_{lvl}_{g}": "period_start"
+        for d in ("energy", "environment")
+        for lvl in ("room", "apartment")
+        for g in ("15min", "hour", "day")
+    },
+}
+PRESENCE = {"fact_presence_minute"}
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory, pg_server_dsn):
+    """Bronze to Gold of the three days, with predictions and anomalies of both apartments added by hand
+    (the models need weeks of history), the roles made and the API role's password set."""
+    feed = SimulationConfig(out=tmp_path_factory.mktemp("access_feed"), start=FIRST, days=3, seed=23)
+    simulate(feed)
+    made_roles: list[str] = []
+    with databases(pg_server_dsn) as make:
+        settings = Settings(
+            home=tmp_path_factory.mktemp("access_home"),
+            landing=str(feed.share),
+            weather=str(feed.meteo),
+            pidb_url=feed.pidb,
+            pg_dsn=make(),
+        )
+        defs = build_definitions(settings)
+        graph = defs.resolve_asset_graph()
+        keys = {
+            k
+            for k in graph.get_all_asset_keys()
+            if graph.get(k).group_name != "ml" and k.path != ["household_schedules"]
+        }
+        outcome = materialize_range(
+            defs, keys, FIRST, LAST, dg.DagsterInstance.ephemeral(), echo=lambda _: None
+        )
+        assert outcome.success, outcome
+        with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+            _add_predictions_and_anomalies(conn)
+            access_tables.set_api_password(conn, API_PASSWORD)
+            access_tables.add_admin(conn, "the-data-team")
+        yield settings, made_roles
+    with psycopg.connect(pg_server_dsn, autocommit=True) as conn:
+        for role in made_roles:
+            conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def _add_predictions_and_anomalies(conn: psycopg.Connection) -> None:
+    """An energy and a presence prediction per apartment and hour, telemetry rollups per hour, an anomaly and
+    a schedule per apartment and day."""
+    for day in (FIRST + timedelta(days=i) for i in range(3)):
+        for apartment in (1, 2):
+            start = datetime.combine(day, time(0), TZ)
+            scenario = read_scenario(
+                {
+                    "start": start.isoformat(),
+                    "step_minutes": 360,
+                    "price_import_chf_kwh": [0.1, 0.3, 0.3, 0.1],
+                    "price_export_chf_kwh": [0.0] * 4,
+                    "load_kw": [1.0] * 4,
+                    "pv_kw": [0.0, 1.0, 2.0, 0.0],
+                }
+            )
+            replace_schedule(conn, apartment, str(apartment), day, scenario, plan_day(scenario), {}, {})
+            for hour in range(24):
+                for grain in ("15min", "hour"):
+                    conn.execute(
+                        f"""INSERT INTO gold.agg_household_telemetry_{grain}
+                                (period_start, local_day, apartment_key, household)
+                            VALUES (%s, %s, %s, %s)""",
+                        (start + timedelta(hours=hour), day, apartment, str(apartment)),
+                    )
+        for hour in range(24):
+            ts = datetime.combine(day, time(hour), TZ)
+            for apartment in (1, 2):
+                for model in ("energy_forecast", "presence"):
+                    conn.execute(
+                        """INSERT INTO gold.fact_prediction (ts, local_day, apartment_key, room_key,
+                               model_key,
+                               target_key, horizon_key, predicted_value, issued_at)
+                           VALUES (%s, %s, %s, %s, %s, 1, 1, 0.5, %s)""",
+                        (
+                            ts,
+                            day,
+                            apartment,
+                            10 * apartment if model == "presence" else None,
+                            MODEL_KEYS[model],
+                            ts,
+                        ),
+                    )
+        for apartment in (1, 2):
+            start = datetime.combine(day, time(3), TZ)
+            conn.execute(
+                """INSERT INTO gold.anomalies (model_version_key, local_day, entity, kind, apartment_key,
+                       period_start,
+                       period_end, score, feature, reason)
+                   VALUES (1, %s, %s, 'room', %s, %s, %s, 5.0, 'co2', 'a test')""",
+                (day, f"apartment:{apartment}", apartment, start, start + timedelta(hours=2)),
+            )
+
+
+def roles(settings: Settings) -> list[tuple]:
+    with psycopg.connect(settings.pg_dsn) as conn:
+        return conn.execute(
+            "SELECT building_id, role, login, valid_from, valid_to FROM silver.dim_occupancy_roles"
+        ).fetchall()
+
+
+def expected_visible(login: str, every: list[tuple], apartment: int, day: date | None, scope: str) -> bool:
+    """The rule of the issue, written out again: a renter inside their tenancy; an owner while owning, but
+    the presence only on days no renter's tenancy covers; a dimension (no day) to anyone with a role on the
+    apartment."""
+
+    def covers(first, last, d):
+        return d is None or (first <= d and (last is None or d < last))
+
+    for building, role, who, first, last in every:
+        if who != login or building != apartment or not covers(first, last, day):
+            continue
+        if role == "renter" or scope == "all" or day is None:
+            return True
+        if not any(b == apartment and r == "renter" and covers(f, t, day) for b, r, _, f, t in every):
+            return True
+    return False
+
+
+def apartment_relations(conn: psycopg.Connection) -> list[str]:
+    """Every Gold table or view with an apartment key."""
+    return [
+        name
+        for (name,) in conn.execute("""
+            SELECT DISTINCT c.relname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'gold' AND a.attname = 'apartment_key' AND NOT a.attisdropped
+              AND c.relkind IN ('r', 'p', 'v', 'm') ORDER BY 1""")
+    ]
+
+
+def row_days(settings: Settings, table: str) -> list[tuple]:
+    """(apartment, local day or None, scope, rows) of a relation, read as its owner."""
+    column = TIME_COLUMNS[table]
+    day = (
+        "NULL::date"
+        if column is None
+        else column
+        if column == "local_day"
+        else f"({column} AT TIME ZONE 'Europe/Zurich')::date"
+    )
+    scope = (
+        "'presence'"
+        if table in PRESENCE
+        else f"CASE WHEN model_key = {MODEL_KEYS['presence']} THEN 'presence' ELSE 'all' END"
+        if table == "fact_prediction"
+        else "'all'"
+    )
+    with psycopg.connect(settings.pg_dsn) as conn:
+        return conn.execute(
+            f"SELECT apartment_key, {day}, {scope}, count(*) FROM gold.{table} GROUP BY 1, 2, 3"
+        ).fetchall()
+
+
+def api_dsn(settings: Settings) -> str:
+    return make_conninfo(settings.pg_dsn, user=access_tables.API_ROLE, password=API_PASSWORD)
+
+
+def counts_as(dsn: str, login: str | None, tables: list[str]) -> dict[str, int]:
+    """Rows of each relation a connection sees with `login` set for its transaction (None: not set)."""
+    with psycopg.connect(dsn) as conn, conn.transaction():
+        if login is not None:
+            conn.execute("SELECT set_config('domotic.login', %s, true)", (login,))
+        return {t: conn.execute(f"SELECT count(*) FROM gold.{t}").fetchone()[0] for t in tables}
+
+
+def test_every_relation_with_apartment_data_has_its_policy_and_the_test_knows_its_time(warehouse):
+    settings, _ = warehouse
+    with psycopg.connect(settings.pg_dsn) as conn:
+        found = apartment_relations(conn)
+        unsecured = conn.execute(
+            """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = 'gold' AND c.relname = ANY(%s) AND c.relkind IN ('r', 'p')
+                 AND NOT (c.relrowsecurity AND EXISTS (SELECT 1 FROM pg_policy p
+                     WHERE p.polrelid = c.oid))""",
+            (found,),
+        ).fetchall()
+    assert not unsecured, f"Gold relations with apartment data and no row-level security: {unsecured}"
+    assert set(found) == set(TIME_COLUMNS), "a Gold relation with apartment data this test does not check"
+
+
+def test_each_account_sees_exactly_the_rows_the_rule_gives(warehouse):
+    settings, _ = warehouse
+    every = roles(settings)
+    logins = sorted({r[2] for r in every})
+    assert len(logins) == 6 and {r[1] for r in every} == {"owner", "renter"}
+    tables = sorted(TIME_COLUMNS)
+    facts = {t: row_days(settings, t) for t in tables}
+    assert all(facts[t] for t in tables), [t for t in tables if not facts[t]]
+    for login in logins:
+        seen = counts_as(api_dsn(settings), login, tables)
+        expected = {
+            t: sum(
+                n
+                for apartment, day, scope, n in facts[t]
+                if expected_visible(login, every, apartment, day, scope)
+            )
+            for t in tables
+        }
+        assert seen == expected, login
+    total = {t: sum(row[3] for row in facts[t]) for t in tables}
+    assert counts_as(api_dsn(settings), "the-data-team", tables) == total
+    nothing = dict.fromkeys(tables, 0)
+    assert counts_as(api_dsn(settings), None, tables) == nothing  # fail closed: no account set
+    assert counts_as(api_dsn(settings), "someone-unknown", tables) == nothing
+    # the rule has something to tell apart: a former renter, and an owner's presence only while empty
+    renters_of_1 = sorted((first, who) for b, role, who, first, _ in every if b == 1 and role == "renter")
+    former, current = renters_of_1[0][1], renters_of_1[1][1]
+    owner_of_2 = next(who for b, role, who, *_ in every if b == 2 and role == "owner")
+    former_sees = counts_as(api_dsn(settings), former, ["fact_energy_minute", "fact_presence_minute"])
+    current_sees = counts_as(api_dsn(settings), current, ["fact_energy_minute", "fact_presence_minute"])
+    assert 0 < former_sees["fact_energy_minute"] < total["fact_energy_minute"]
+    assert current_sees["fact_presence_minute"] > 0
+    owner_presence = counts_as(api_dsn(settings), owner_of_2, ["fact_presence_minute"])[
+        "fact_presence_minute"
+    ]
+    assert 0 < owner_presence < sum(n for a, _, _, n in facts["fact_presence_minute"] if a == 2)
+
+
+def test_a_sql_login_sees_what_its_account_sees_and_nothing_once_revoked(warehouse):
+    settings, made_roles = warehouse
+    every = roles(settings)
+    renter = next(who for b, role, who, *_ in every if b == 2 and role == "renter")
+    tables = sorted(TIME_COLUMNS)
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        role, password = access_tables.sql_login(conn, renter)
+        made_roles.append(role)
+    through_login = counts_as(make_conninfo(settings.pg_dsn, user=role, password=password), None, tables)
+    assert through_login == counts_as(api_dsn(settings), renter, tables)
+    assert any(through_login.values())
+    # another account set on the login's session changes nothing: its session user decides
+    assert (
+        counts_as(make_conninfo(settings.pg_dsn, user=role, password=password), "the-data-team", tables)
+        == through_login
+    )
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        access_tables.revoke(conn, renter)
+    assert counts_as(api_dsn(settings), renter, tables) == dict.fromkeys(tables, 0)
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(make_conninfo(settings.pg_dsn, user=role, password=password)).close()
+
+
+def test_the_policies_come_back_after_a_full_refresh(warehouse):
+    settings, _ = warehouse
+    every = roles(settings)
+    owner = next(who for b, role, who, *_ in every if b == 1 and role == "owner")
+    done = run_dbt("run", "--full-refresh", dsn=settings.pg_dsn, target_path=settings.home / "dbt-refresh")
+    assert done.returncode == 0, done.stdout[-3000:]
+    with psycopg.connect(settings.pg_dsn) as conn:
+        found = apartment_relations(conn)
+        secured = conn.execute(
+            """SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = 'gold' AND c.relname = ANY(%s) AND c.relrowsecurity""",
+            (found,),
+        ).fetchone()[0]
+    assert secured == len(found)
+    tables = ["fact_energy_minute", "agg_energy_apartment_day", "dim_room"]
+    facts = {t: row_days(settings, t) for t in tables}
+    expected = {
+        t: sum(n for a, d, s, n in facts[t] if expected_visible(owner, every, a, d, s)) for t in tables
+    }
+    assert counts_as(api_dsn(settings), owner, tables) == expected
+    assert counts_as(api_dsn(settings), None, tables) == dict.fromkeys(tables, 0)
