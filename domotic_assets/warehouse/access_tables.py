@@ -219,7 +219,11 @@ def refresh_grants(conn: psycopg.Connection) -> int:
         "SELECT to_regclass('silver.dim_occupancy_roles') IS NOT NULL "
         "AND to_regclass('silver.dim_buildings') IS NOT NULL"
     ).fetchone()[0]
-    if not exists:
+    tenancies = conn.execute(
+        """SELECT count(*) = 2 FROM information_schema.columns WHERE table_schema = 'silver'
+           AND table_name = 'dim_occupancy_roles' AND column_name IN ('valid_from', 'valid_to')"""
+    ).fetchone()[0]
+    if not exists or not tenancies:  # not imported yet, or imported from a pidb before tenancies
         return 0
     rows = conn.execute(
         "SELECT building_id, role, login, valid_from, valid_to FROM silver.dim_occupancy_roles"
