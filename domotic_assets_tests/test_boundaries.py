@@ -15,7 +15,7 @@ ROOT = Path(domotic_assets.__file__).parent
 DAGSTER = {"dagster", "dagster_dbt", "dagster_postgres", "dagster_webserver"}
 DAGSTER_GLUE = ("domotic_assets.defs", "domotic_assets.definitions", "domotic_assets.cli")
 DATABASE_DRIVERS = {"psycopg", "psycopg2", "pymysql", "sqlalchemy", "MySQLdb"}
-PURE = ("contracts", "transform", "optimise", "ml")
+PURE = ("contracts", "transform", "optimise", "ml", "access")
 
 
 OWNERS = {
@@ -39,6 +39,10 @@ OWNERS = {
     "gold.fact_prediction": "warehouse/prediction_tables.py",
     "gold.anomalies": "warehouse/prediction_tables.py",
     "gold.model_versions": "warehouse/prediction_tables.py",
+    "meta.accounts": "warehouse/access_tables.py",
+    "meta.access_grants": "warehouse/access_tables.py",
+    "meta.api_tokens": "warehouse/access_tables.py",
+    "meta.sql_logins": "warehouse/access_tables.py",
     # dbt builds it; the anomaly detector marks its unusual rooms (is_anomaly)
     "gold.fact_environment_minute": "warehouse/prediction_tables.py",
 }

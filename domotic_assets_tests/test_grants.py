@@ -3,7 +3,7 @@ occupant's presence only where no tenancy covers it."""
 
 from datetime import date
 
-from domotic_assets.serving.grants import Grant, Role, grants
+from domotic_assets.access.grants import Grant, Role, grants
 
 D = date
 

@@ -1,1 +1,1 @@
-"""Serving: who may see which rows (pure), and the HTTP API over the warehouse."""
+"""Serving: the accounts commands, and the HTTP API over the warehouse (next)."""

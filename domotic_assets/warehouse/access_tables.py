@@ -1,5 +1,5 @@
 """Row-level security in the warehouse, and every statement on its tables: accounts (`meta.accounts`), what
-each may see (`meta.access_grants`, from pidb's occupancy roles through `serving.grants`), API tokens
+each may see (`meta.access_grants`, from pidb's occupancy roles through `access.grants`), API tokens
 (`meta.api_tokens`, hashes only) and the PostgreSQL logins mapped to accounts (`meta.sql_logins`).
 
 PostgreSQL decides, so the API, the dashboards and a BI tool get the same rows:
@@ -28,8 +28,8 @@ from datetime import datetime, timedelta
 import psycopg
 from psycopg import sql
 
+from domotic_assets.access.grants import Role, grants
 from domotic_assets.ml.prediction_rows import MODEL_KEYS
-from domotic_assets.serving.grants import Role, grants
 from domotic_assets.settings import PLATFORM_TIMEZONE
 
 READER = "domotic_reader"
