@@ -25,7 +25,9 @@ def test_the_pipeline_on_real_servers_equals_the_pipeline_on_local_sources(
     database = f"pidb_{uuid.uuid4().hex[:10]}"
     with sa.create_engine(mariadb_admin_url).begin() as conn:
         conn.execute(sa.text(f"CREATE DATABASE {database}"))
-    write_pidb(mariadb_admin_url + database, apartments_for(["jimmy", "jeremie"]), feed.start, feed.seed)
+    write_pidb(
+        mariadb_admin_url + database, apartments_for(["jimmy", "jeremie"]), feed.start, feed.seed, feed.days
+    )
     remote = on_smb_share(settings, samba_server, feed.share, monkeypatch)
     remote, _ = on_sftp_server(remote, sftp_server, feed.meteo, monkeypatch)
     remote = dataclasses.replace(remote, pidb_url=mariadb_admin_url + database)
