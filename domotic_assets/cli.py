@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from domotic_assets.contracts.timestamps import zone
-from domotic_assets.serving.commands import accounts
+from domotic_assets.serving.commands import accounts, serve
 from domotic_assets.settings import PLATFORM_TIMEZONE, Settings
 
 DAGSTER_YAML = """# The Dagster instance of this state folder (SQLite storage: fine for one machine).
@@ -61,6 +61,7 @@ def main() -> None:
 
 
 main.add_command(accounts)
+main.add_command(serve)
 
 
 @main.command(

@@ -5,6 +5,7 @@ through a `sql-login` role; a new relation without a policy fails; a dbt `--full
 
 from __future__ import annotations
 
+import time as clock
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -313,3 +314,160 @@ def test_the_policies_come_back_after_a_full_refresh(warehouse):
     }
     assert counts_as(api_dsn(settings), owner, tables) == expected
     assert counts_as(api_dsn(settings), None, tables) == dict.fromkeys(tables, 0)
+
+
+def test_the_api_answers_each_account_with_its_own_rows_and_404_for_an_apartment_it_may_not_see(warehouse):
+    from fastapi.testclient import TestClient
+
+    from domotic_assets.serving.api import create_app
+
+    settings, _ = warehouse
+    every = roles(settings)
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        codes = dict(conn.execute("SELECT apartment_key, code FROM gold.dim_apartment").fetchall())
+        tokens = {login: access_tables.issue_token(conn, login) for login in sorted({r[2] for r in every})}
+        revoked = {a.login for a in access_tables.accounts(conn) if a.revoked}  # by the sql-login test
+    first, last = (
+        datetime.combine(FIRST, time(0), TZ),
+        datetime.combine(LAST + timedelta(days=1), time(0), TZ),
+    )
+    with TestClient(create_app(api_dsn(settings))) as client:
+        for login, token in tokens.items():
+            for key, code in codes.items():
+                answer = client.get(
+                    "/api/energy",
+                    params={
+                        "apartment": code,
+                        "from": first.isoformat(),
+                        "to": last.isoformat(),
+                        "grain": "hour",
+                    },
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                if login in revoked:
+                    assert answer.status_code == 401
+                    continue
+                if not any(r[0] == key and r[2] == login for r in every):
+                    assert answer.status_code == 404, (login, code, answer.text)
+                    continue
+                assert answer.status_code == 200, answer.text
+                expected = sum(
+                    n
+                    for apartment, day, scope, n in row_days(settings, "agg_energy_apartment_hour")
+                    if apartment == key and expected_visible(login, every, apartment, day, scope)
+                )
+                body = answer.json()
+                assert len(body["points"]) == expected, (login, code)
+                assert all(
+                    p["ts"].endswith(("+02:00", "+01:00")) for p in body["points"]
+                )  # the apartment's zone
+
+
+def test_the_api_refuses_what_it_must_and_never_answers_500(warehouse):
+    from fastapi.testclient import TestClient
+
+    from domotic_assets.serving.api import create_app
+
+    settings, _ = warehouse
+    every = roles(settings)
+    owner = next(who for b, role, who, *_ in every if b == 1 and role == "owner")
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        token = access_tables.issue_token(conn, owner)
+        expired = access_tables.issue_token(conn, owner, expires_days=1e-9)
+        code = conn.execute("SELECT code FROM gold.dim_apartment WHERE apartment_key = 1").fetchone()[0]
+    good = {"apartment": code, "from": "2023-08-18T00:00:00+02:00", "to": "2023-08-19T00:00:00+02:00"}
+    auth = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(api_dsn(settings))) as client:
+        assert client.get("/api/energy", params=good).status_code == 401
+        assert (
+            client.get("/api/energy", params=good, headers={"Authorization": f"Bearer {expired}"}).status_code
+            == 401
+        )
+        assert client.get("/api/energy", params=good, headers=auth).json()["grain"] == "minute"
+        for bad in (
+            {**good, "from": "2023-08-18T00:00:00"},  # no offset
+            {**good, "to": "2023-08-17T00:00:00+02:00"},  # before from
+            {**good, "from": "2000-01-01T00:00:00+00:00", "grain": "minute"},  # far beyond 5,000 points
+            {**good, "grain": "week"},
+            {**good, "room": "-1"},
+            {**good, "from": "not a time"},
+        ):
+            answer = client.get("/api/energy", params=bad, headers=auth)
+            assert answer.status_code == 422, (bad, answer.text)
+        for injected in ("x' OR '1'='1", "1; DROP TABLE gold.dim_apartment; --", "%", "1 OR 1=1"):
+            assert (
+                client.get("/api/energy", params={**good, "apartment": injected}, headers=auth).status_code
+                == 404
+            )
+            assert client.get(f"/api/schedule/{injected}", headers=auth).status_code == 404
+        assert client.get("/api/latest/999999", headers=auth).status_code == 404
+        assert client.get("/api/latest/1", headers=auth).json()["points"]
+        # a schedule of the owner's apartment, then the other apartment's, which it may not see
+        with psycopg.connect(settings.pg_dsn) as conn:
+            mine, theirs = (
+                conn.execute(
+                    "SELECT schedule_id FROM gold.schedule_kpis WHERE household = %s LIMIT 1", (h,)
+                ).fetchone()[0]
+                for h in ("1", "2")
+            )
+        assert client.get(f"/api/schedule/{mine}", headers=auth).json()["slots"]
+        assert client.get(f"/api/schedule/{theirs}", headers=auth).status_code == 404
+        # too many failed attempts from one address: refused for a while, even with a good token
+        for _ in range(10):
+            client.get("/api/energy", params=good, headers={"Authorization": "Bearer nope"})
+        assert client.get("/api/energy", params=good, headers=auth).status_code == 429
+    with psycopg.connect(settings.pg_dsn) as conn:  # the injections changed nothing
+        assert conn.execute("SELECT count(*) FROM gold.dim_apartment").fetchone()[0] == 2
+
+
+def test_domotic_serve_answers_over_http_serves_its_docs_locally_and_stops_on_sigterm(warehouse, tmp_path):
+    import os
+    import signal
+    import socket
+    import subprocess
+
+    import httpx
+
+    from domotic_assets_tests.cli_helpers import domotic_command
+
+    settings, _ = warehouse
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "DOMOTIC_HOME": str(tmp_path / "home"),
+        "DOMOTIC_PG_DSN": settings.pg_dsn,
+        "DOMOTIC_API_PASSWORD": API_PASSWORD,
+    }
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        token = access_tables.issue_token(conn, "the-data-team")
+    process = subprocess.Popen(
+        domotic_command("serve", "--port", str(port)),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                clock.sleep(0.1)
+        schema = httpx.get(f"{base}/openapi.json").json()
+        assert {"/api/energy", "/api/latest/{household}", "/api/schedule/{schedule_id}"} <= set(
+            schema["paths"]
+        )
+        docs = httpx.get(f"{base}/docs").text
+        assert "/docs/assets/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+        assert httpx.get(f"{base}/docs/assets/swagger-ui-bundle.js").status_code == 200
+        latest = httpx.get(f"{base}/api/latest/2", headers={"Authorization": f"Bearer {token}"})
+        assert latest.status_code == 200 and latest.json()["points"]
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        assert process.wait(30) == 0
+    assert API_PASSWORD not in process.stderr.read()

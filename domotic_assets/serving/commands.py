@@ -152,3 +152,62 @@ def sql_login(settings: Settings, login: str) -> None:
     click.echo(
         f"role: {role}\npassword: {secret}\n(shown once; connect to the warehouse's database as this role)"
     )
+
+
+def _api_password(settings: Settings, dsn: str) -> str:
+    """The API role's password: `DOMOTIC_API_PASSWORD` (environment or secrets file), else, on the embedded
+    warehouse, one generated once and kept in its folder (readable by the platform's user only). Set on
+    the role when this platform may (it made the role)."""
+    import secrets as random_secrets
+
+    from domotic_assets.settings import source_secrets
+    from domotic_assets.warehouse.access_tables import may_make_roles, set_api_password
+    from domotic_assets.warehouse.connection import connect
+
+    password = source_secrets("API").get("password")
+    if password is None and settings.pg_dsn is None:
+        kept = settings.embedded_pg_dir / "api-password"
+        if not kept.exists():
+            kept.touch(mode=0o600)
+            kept.write_text(random_secrets.token_urlsafe(24) + "\n")
+        password = kept.read_text().strip()
+    if password is None:
+        raise click.ClickException(
+            "the API role's password is needed: set DOMOTIC_API_PASSWORD in the environment or the secrets "
+            "file"
+        )
+    with connect(dsn, autocommit=True) as conn:
+        if may_make_roles(conn):
+            set_api_password(conn, password)
+    return password
+
+
+@click.command(help="Serve the HTTP API on the warehouse (the embedded default included); SIGTERM stops it.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+def serve(host: str, port: int) -> None:
+    import signal
+
+    import uvicorn
+    from psycopg.conninfo import make_conninfo
+
+    from domotic_assets.serving.api import create_app
+    from domotic_assets.warehouse.access_tables import API_ROLE
+    from domotic_assets.warehouse.embedded import warehouse_dsn
+    from domotic_assets.warehouse.schema import ensure_schema
+
+    try:
+        settings = Settings.from_env()
+    except SecretInLocation as exc:
+        raise click.ClickException(str(exc)) from None
+    with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
+        ensure_schema(dsn)
+        password = _api_password(settings, dsn)
+        app = create_app(make_conninfo(dsn, user=API_ROLE, password=password, passfile=""))
+        click.echo(
+            f"serving the API on http://{host}:{port} (OpenAPI at /openapi.json, pages at /docs)", err=True
+        )
+        # uvicorn shuts down gracefully on SIGTERM, then raises the signal again to the handler it found:
+        # this one, so that a requested stop ends with status 0
+        signal.signal(signal.SIGTERM, lambda *_: None)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

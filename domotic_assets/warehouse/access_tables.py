@@ -213,13 +213,17 @@ def role_exists(conn: psycopg.Connection, role: str) -> bool:
     return conn.execute("SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = %s)", (role,)).fetchone()[0]
 
 
+def may_make_roles(conn: psycopg.Connection) -> bool:
+    """Whether this connection's role may make roles (the embedded server's owner may)."""
+    return conn.execute(
+        "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user"
+    ).fetchone()[0]
+
+
 def ensure_roles(conn: psycopg.Connection) -> bool:
     """Make the reader and API roles and their rights; False when this connection's role may not make roles
     (an external warehouse whose administrator makes them once, with `ROLES_DDL`)."""
-    can = conn.execute(
-        "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user"
-    ).fetchone()[0]
-    if not can:
+    if not may_make_roles(conn):
         return role_exists(conn, READER) and role_exists(conn, API_ROLE)
     conn.execute(ROLES_DDL)
     secure_gold(conn)
@@ -358,6 +362,11 @@ def set_password(conn: psycopg.Connection, login: str, password_hash: str) -> No
     """The account's dashboard password, as its argon2 hash."""
     _known(conn, login)
     conn.execute("UPDATE meta.accounts SET password_hash = %s WHERE login = %s", (password_hash, login))
+
+
+def set_account(conn: psycopg.Connection, login: str) -> None:
+    """Read as `login` until the end of this transaction (a connection of the API's role)."""
+    conn.execute("SELECT set_config('domotic.login', %s, true)", (login,))
 
 
 def revoke(conn: psycopg.Connection, login: str) -> None:

@@ -1,0 +1,220 @@
+"""The HTTP API (FastAPI): every answer is read as the API's role under the caller's account, so PostgreSQL's
+row-level security decides what it holds (docs/access.md).
+
+* `Authorization: Bearer TOKEN` on every `/api` route; none, an unknown, expired or revoked token: 401.
+  Too many failed attempts from one address: 429 for a minute.
+* An apartment or a schedule the account may not see is answered 404, like one that does not exist.
+* Bad parameters: 422 naming the field; times are ISO 8601 with their UTC offset, and answers give them in
+  the apartment's time zone.
+* OpenAPI at `/openapi.json`, its pages at `/docs`, served from the installed swagger-ui bundle (no CDN).
+"""
+
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from psycopg_pool import ConnectionPool
+
+from domotic_assets.serving.grain import GrainError, grain_for
+from domotic_assets.warehouse import access_tables, api_queries
+
+FAILURES_ALLOWED = 10
+"""Failed token attempts one address may make in FAILURE_WINDOW seconds before it is refused for a while."""
+FAILURE_WINDOW = 60.0
+
+
+class Failures:
+    """Failed sign-ins per client address, in a sliding window."""
+
+    def __init__(self, allowed: int = FAILURES_ALLOWED, window: float = FAILURE_WINDOW):
+        self.allowed, self.window = allowed, window
+        self.seen: dict[str, deque[float]] = defaultdict(deque)
+
+    def _recent(self, client: str) -> deque[float]:
+        times, now = self.seen[client], time.monotonic()
+        while times and times[0] < now - self.window:
+            times.popleft()
+        return times
+
+    def blocked(self, client: str) -> bool:
+        return len(self._recent(client)) >= self.allowed
+
+    def failed(self, client: str) -> None:
+        self._recent(client).append(time.monotonic())
+
+
+def _swagger_assets() -> Path | None:
+    try:
+        import swagger_ui_bundle
+    except ImportError:
+        return None
+    return Path(swagger_ui_bundle.swagger_ui_path)
+
+
+def create_app(dsn: str, pool_size: int = 8) -> FastAPI:
+    """The API over the warehouse of `dsn`, which connects as the API's role (never a table owner)."""
+    pool = ConnectionPool(dsn, min_size=1, max_size=pool_size, open=False, kwargs={"autocommit": False})
+    failures = Failures()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        pool.open(wait=True, timeout=30)
+        yield
+        pool.close()
+
+    app = FastAPI(
+        title="Domotic API",
+        version="1",
+        summary="Energy, environment, presence, forecasts and schedules of smart apartments.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    assets = _swagger_assets()
+    if assets is not None:
+        app.mount("/docs/assets", StaticFiles(directory=assets), name="swagger-assets")
+
+        @app.get("/docs", include_in_schema=False)
+        def docs() -> HTMLResponse:
+            return get_swagger_ui_html(
+                openapi_url="/openapi.json",
+                title="Domotic API",
+                swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+                swagger_css_url="/docs/assets/swagger-ui.css",
+                swagger_favicon_url="/docs/assets/favicon-32x32.png",
+            )
+
+    def account(request: Request) -> str:
+        client = request.client.host if request.client else "?"
+        if failures.blocked(client):
+            raise HTTPException(429, "too many failed attempts: try again in a minute", {"Retry-After": "60"})
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        login = None
+        if scheme.lower() == "bearer" and token:
+            with pool.connection() as conn:
+                login = access_tables.token_account(conn, token.strip())
+        if login is None:
+            failures.failed(client)
+            raise HTTPException(401, "a valid token is required", {"WWW-Authenticate": "Bearer"})
+        return login
+
+    Account = Annotated[str, Depends(account)]
+
+    @contextmanager
+    def as_account(login: str) -> Iterator[psycopg.Connection]:
+        """A connection whose transaction carries the account; committed (and forgotten) at the end."""
+        with pool.connection() as conn:
+            access_tables.set_account(conn, login)
+            yield conn
+
+    def visible_apartment(conn: psycopg.Connection, code: str) -> api_queries.Apartment:
+        found = api_queries.apartment(conn, code)
+        if found is None:
+            raise HTTPException(404, f"no apartment {code!r}")
+        return found
+
+    @app.get("/api/latest/{household}", tags=["telemetry"])
+    def latest(login: Account, household: Annotated[str, PathParam(max_length=64)]) -> dict[str, Any]:
+        """The household's last 24 hours at 15 minutes (consumption, PV, battery, main meter) and the time
+        of its last reading."""
+        with as_account(login) as conn:
+            flat = visible_apartment(conn, household)
+            last, rows = api_queries.latest(conn, flat.key)
+        zone = ZoneInfo(flat.timezone)
+        return {
+            "household": household,
+            "apartment": flat.code,
+            "last_reading_at": _iso(last, zone),
+            "points": [
+                {
+                    "ts": _iso(ts, zone),
+                    "consumption_w": consumption,
+                    "pv_w": pv,
+                    "battery_soc_pct": soc,
+                    "battery_charge_kwh": charge,
+                    "battery_discharge_kwh": discharge,
+                    "meter_kwh": meter,
+                }
+                for ts, consumption, pv, soc, charge, discharge, meter in rows
+            ],
+        }
+
+    @app.get("/api/energy", tags=["series"])
+    def energy(
+        login: Account,
+        apartment: Annotated[str, Query(max_length=64)],
+        start: Annotated[datetime, Query(alias="from")],
+        end: Annotated[datetime, Query(alias="to")],
+        room: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+        device: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+        grain: Annotated[str | None, Query(pattern="^(minute|15min|hour|day)$")] = None,
+    ) -> dict[str, Any]:
+        """kWh and CHF per period: the apartment's main meter (and what its plugs measured), a room's plugs
+        or a device's plug; high and low tariff apart. The grain follows the range unless asked."""
+        first, last = _aware(start, "from"), _aware(end, "to")
+        try:
+            chosen = grain_for(first, last, grain)
+        except GrainError as exc:
+            raise HTTPException(
+                422, [{"loc": ["query", "grain"], "msg": str(exc), "type": "value_error"}]
+            ) from None
+        with as_account(login) as conn:
+            flat = visible_apartment(conn, apartment)
+            if room is not None and not api_queries.room_of(conn, flat.key, room):
+                raise HTTPException(404, f"no room {room} in {flat.code}")
+            if device is not None and not api_queries.device_of(conn, flat.key, device):
+                raise HTTPException(404, f"no device {device} in {flat.code}")
+            rows = api_queries.energy(conn, flat.key, first, last, chosen, room, device)
+        zone = ZoneInfo(flat.timezone)
+        names = ("ts", "kwh", "chf", "kwh_high", "kwh_low", "plugs_kwh")
+        return {
+            "apartment": flat.code,
+            "room": room,
+            "device": device,
+            "grain": chosen,
+            "from": _iso(first, zone),
+            "to": _iso(last, zone),
+            "points": [dict(zip(names, (_iso(row[0], zone), *row[1:]))) for row in rows],
+        }
+
+    @app.get("/api/schedule/{schedule_id}", tags=["schedules"])
+    def schedule(login: Account, schedule_id: Annotated[str, PathParam(max_length=128)]) -> dict[str, Any]:
+        """A schedule: its KPIs (what is sent, against the rule-based strategy) and its slots."""
+        with as_account(login) as conn:
+            found = api_queries.schedule(conn, schedule_id)
+        if found is None:
+            raise HTTPException(404, f"no schedule {schedule_id!r}")
+        kpis, slots = found
+        return {**kpis, "slots": slots}
+
+    return app
+
+
+def _aware(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None:
+        raise HTTPException(
+            422,
+            [
+                {
+                    "loc": ["query", name],
+                    "msg": "a time with its UTC offset is required",
+                    "type": "value_error",
+                }
+            ],
+        )
+    return value
+
+
+def _iso(value: datetime | None, zone: ZoneInfo) -> str | None:
+    return value.astimezone(zone).isoformat() if value is not None else None
