@@ -471,3 +471,76 @@ def test_domotic_serve_answers_over_http_serves_its_docs_locally_and_stops_on_si
         os.killpg(process.pid, signal.SIGTERM)
         assert process.wait(30) == 0
     assert API_PASSWORD not in process.stderr.read()
+
+
+def test_every_series_of_the_api_holds_exactly_the_rows_the_rule_gives(warehouse):
+    from fastapi.testclient import TestClient
+
+    from domotic_assets.serving.api import create_app
+
+    settings, _ = warehouse
+    every = roles(settings)
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        codes = dict(conn.execute("SELECT apartment_key, code FROM gold.dim_apartment").fetchall())
+        revoked = {a.login for a in access_tables.accounts(conn) if a.revoked}
+        tokens = {
+            login: access_tables.issue_token(conn, login) for login in sorted({r[2] for r in every} - revoked)
+        }
+    window = {
+        "from": datetime.combine(FIRST, time(0), TZ).isoformat(),
+        "to": datetime.combine(LAST + timedelta(days=1), time(0), TZ).isoformat(),
+    }
+    facts = {
+        t: row_days(settings, t)
+        for t in ("fact_presence_minute", "fact_prediction", "agg_environment_apartment_hour")
+    }
+
+    def expected(login, key, table, scope=None):
+        return sum(
+            n
+            for apartment, day, s, n in facts[table]
+            if apartment == key
+            and (scope is None or s == scope)
+            and expected_visible(login, every, apartment, day, s)
+        )
+
+    checked = 0
+    with TestClient(create_app(api_dsn(settings))) as client:
+        for login, token in tokens.items():
+            auth = {"Authorization": f"Bearer {token}"}
+            for key, code in codes.items():
+                if not any(r[0] == key and r[2] == login for r in every):
+                    for route in ("presence", "environment", "predictions"):
+                        assert (
+                            client.get(
+                                f"/api/{route}", params={**window, "apartment": code}, headers=auth
+                            ).status_code
+                            == 404
+                        )
+                    continue
+                present = client.get(
+                    "/api/presence", params={**window, "apartment": code, "grain": "day"}, headers=auth
+                )
+                assert sum(p["minutes"] for p in present.json()["points"]) == expected(
+                    login, key, "fact_presence_minute"
+                )
+                probability = client.get(
+                    "/api/predictions",
+                    params={**window, "apartment": code, "model": "presence"},
+                    headers=auth,
+                )
+                assert len(probability.json()["points"]) == expected(
+                    login, key, "fact_prediction", "presence"
+                )
+                climate = client.get(
+                    "/api/environment", params={**window, "apartment": code, "grain": "hour"}, headers=auth
+                )
+                assert len(climate.json()["points"]) == expected(login, key, "agg_environment_apartment_hour")
+                weather = client.get(
+                    "/api/weather",
+                    params={"apartment": code, "from": str(FIRST), "to": str(LAST)},
+                    headers=auth,
+                )
+                assert weather.status_code == 200 and weather.json()["days"]
+                checked += 1
+    assert checked >= 5

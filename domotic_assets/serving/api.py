@@ -13,7 +13,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -26,7 +26,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import ConnectionPool
 
-from domotic_assets.serving.grain import GrainError, grain_for
+from domotic_assets.ml.prediction_rows import MODEL_KEYS
+from domotic_assets.serving.grain import MAX_POINTS, GrainError, grain_for
 from domotic_assets.warehouse import access_tables, api_queries
 
 FAILURES_ALLOWED = 10
@@ -52,6 +53,13 @@ class Failures:
 
     def failed(self, client: str) -> None:
         self._recent(client).append(time.monotonic())
+
+
+ApartmentCode = Annotated[str, Query(max_length=64, description="The apartment's code or key")]
+From = Annotated[datetime, Query(alias="from", description="ISO 8601 with its UTC offset")]
+To = Annotated[datetime, Query(alias="to", description="ISO 8601 with its UTC offset, after `from`")]
+Key = Annotated[int | None, Query(ge=0, le=2**31 - 1)]
+Grain = Annotated[str | None, Query(pattern="^(minute|15min|hour|day)$")]
 
 
 def _swagger_assets() -> Path | None:
@@ -150,29 +158,167 @@ def create_app(dsn: str, pool_size: int = 8) -> FastAPI:
             ],
         }
 
-    @app.get("/api/energy", tags=["series"])
-    def energy(
-        login: Account,
-        apartment: Annotated[str, Query(max_length=64)],
-        start: Annotated[datetime, Query(alias="from")],
-        end: Annotated[datetime, Query(alias="to")],
-        room: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
-        device: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
-        grain: Annotated[str | None, Query(pattern="^(minute|15min|hour|day)$")] = None,
-    ) -> dict[str, Any]:
-        """kWh and CHF per period: the apartment's main meter (and what its plugs measured), a room's plugs
-        or a device's plug; high and low tariff apart. The grain follows the range unless asked."""
+    def series_range(start: datetime, end: datetime, grain: str | None) -> tuple[datetime, datetime, str]:
         first, last = _aware(start, "from"), _aware(end, "to")
         try:
-            chosen = grain_for(first, last, grain)
+            return first, last, grain_for(first, last, grain)
         except GrainError as exc:
             raise HTTPException(
                 422, [{"loc": ["query", "grain"], "msg": str(exc), "type": "value_error"}]
             ) from None
+
+    def room_in(conn: psycopg.Connection, flat: api_queries.Apartment, room: int | None) -> None:
+        if room is not None and not api_queries.room_of(conn, flat.key, room):
+            raise HTTPException(404, f"no room {room} in {flat.code}")
+
+    @app.get("/api/environment", tags=["series"])
+    def environment(
+        login: Account,
+        apartment: ApartmentCode,
+        start: From,
+        end: To,
+        room: Key = None,
+        grain: Grain = None,
+    ) -> dict[str, Any]:
+        """Temperature, humidity, CO2 and noise per period (a room, or the apartment's rooms together), the
+        windows' and doors' open intervals, and the anomalies found in the range with their reasons."""
+        first, last, chosen = series_range(start, end, grain)
         with as_account(login) as conn:
             flat = visible_apartment(conn, apartment)
-            if room is not None and not api_queries.room_of(conn, flat.key, room):
-                raise HTTPException(404, f"no room {room} in {flat.code}")
+            room_in(conn, flat, room)
+            rows = api_queries.environment(conn, flat.key, first, last, chosen, room)
+            opened = api_queries.openings(conn, flat.key, first, last, room)
+            unusual = api_queries.anomalies(conn, flat.key, first, last)
+        zone = ZoneInfo(flat.timezone)
+        names = (
+            "ts",
+            "temperature_c",
+            "humidity_pct",
+            "co2_ppm",
+            "co2_max_ppm",
+            "noise_db",
+            "window_open_minutes",
+        )
+        return {
+            "apartment": flat.code,
+            "room": room,
+            "grain": chosen,
+            "points": [dict(zip(names, (_iso(r[0], zone), *r[1:]))) for r in rows],
+            "openings": [
+                {"room": r, "kind": kind, "from": _iso(a, zone), "to": _iso(b, zone)}
+                for r, kind, a, b in opened
+            ],
+            "anomalies": [
+                {
+                    "entity": entity,
+                    "kind": kind,
+                    "room": r,
+                    "device": d,
+                    "from": _iso(a, zone),
+                    "to": _iso(b, zone),
+                    "score": score,
+                    "reason": reason,
+                }
+                for entity, kind, r, d, a, b, score, reason in unusual
+            ],
+        }
+
+    @app.get("/api/presence", tags=["series"])
+    def presence(
+        login: Account,
+        apartment: ApartmentCode,
+        start: From,
+        end: To,
+        room: Key = None,
+        grain: Grain = None,
+    ) -> dict[str, Any]:
+        """Minutes someone was in each room per period, beside the minutes measured. Presence is the
+        occupant's: an owner gets it only for days no tenancy covers (the other minutes are absent)."""
+        first, last, chosen = series_range(start, end, grain)
+        with as_account(login) as conn:
+            flat = visible_apartment(conn, apartment)
+            room_in(conn, flat, room)
+            rows = api_queries.presence(conn, flat.key, first, last, chosen, room)
+        zone = ZoneInfo(flat.timezone)
+        return {
+            "apartment": flat.code,
+            "grain": chosen,
+            "points": [
+                {"ts": _iso(ts, zone), "room": r, "present_minutes": present, "minutes": minutes}
+                for ts, r, present, minutes in rows
+            ],
+        }
+
+    @app.get("/api/predictions", tags=["series"])
+    def predictions(
+        login: Account,
+        apartment: ApartmentCode,
+        start: From,
+        end: To,
+        model: Annotated[
+            str, Query(pattern="^(energy_forecast|presence|anomaly_detection)$")
+        ] = "energy_forecast",
+        room: Key = None,
+        device: Key = None,
+    ) -> dict[str, Any]:
+        """The newest prediction of a model for each instant in the range, with its interval where it has one:
+        the energy forecast (kWh per quarter-hour), the presence probability per room, the anomaly score."""
+        first, last, _ = series_range(start, end, "15min")  # at most 5,000 quarter-hours
+        with as_account(login) as conn:
+            flat = visible_apartment(conn, apartment)
+            room_in(conn, flat, room)
+            if device is not None and not api_queries.device_of(conn, flat.key, device):
+                raise HTTPException(404, f"no device {device} in {flat.code}")
+            rows = api_queries.predictions(conn, flat.key, MODEL_KEYS[model], first, last, room, device)
+        zone = ZoneInfo(flat.timezone)
+        names = ("ts", "room", "device", "value", "lower", "upper", "issued_at")
+        return {
+            "apartment": flat.code,
+            "model": model,
+            "points": [dict(zip(names, (_iso(r[0], zone), *r[1:6], _iso(r[6], zone)))) for r in rows],
+        }
+
+    @app.get("/api/weather", tags=["series"])
+    def weather(
+        login: Account,
+        apartment: ApartmentCode,
+        start: Annotated[date, Query(alias="from")],
+        end: Annotated[date, Query(alias="to")],
+    ) -> dict[str, Any]:
+        """The apartment's weather site per local day [from, to): temperature, humidity, precipitation and
+        radiation, from the latest forecast issued before each day."""
+        if end <= start or (end - start).days > MAX_POINTS:
+            raise _invalid("to", f"'to' must come after 'from', at most {MAX_POINTS} days later")
+        with as_account(login) as conn:
+            flat = visible_apartment(conn, apartment)
+            rows = api_queries.weather(conn, flat.key, start, end)
+        names = (
+            "day",
+            "temperature_min_c",
+            "temperature_mean_c",
+            "temperature_max_c",
+            "humidity_pct",
+            "precipitation_mm",
+            "radiation_wh_m2",
+        )
+        return {"apartment": flat.code, "days": [dict(zip(names, (r[0].isoformat(), *r[1:]))) for r in rows]}
+
+    @app.get("/api/energy", tags=["series"])
+    def energy(
+        login: Account,
+        apartment: ApartmentCode,
+        start: From,
+        end: To,
+        room: Key = None,
+        device: Key = None,
+        grain: Grain = None,
+    ) -> dict[str, Any]:
+        """kWh and CHF per period: the apartment's main meter (and what its plugs measured), a room's plugs
+        or a device's plug; high and low tariff apart. The grain follows the range unless asked."""
+        first, last, chosen = series_range(start, end, grain)
+        with as_account(login) as conn:
+            flat = visible_apartment(conn, apartment)
+            room_in(conn, flat, room)
             if device is not None and not api_queries.device_of(conn, flat.key, device):
                 raise HTTPException(404, f"no device {device} in {flat.code}")
             rows = api_queries.energy(conn, flat.key, first, last, chosen, room, device)
@@ -201,18 +347,14 @@ def create_app(dsn: str, pool_size: int = 8) -> FastAPI:
     return app
 
 
+def _invalid(name: str, message: str) -> HTTPException:
+    """A 422 naming the query parameter at fault, shaped like FastAPI's own validation errors."""
+    return HTTPException(422, [{"loc": ["query", name], "msg": message, "type": "value_error"}])
+
+
 def _aware(value: datetime, name: str) -> datetime:
     if value.tzinfo is None:
-        raise HTTPException(
-            422,
-            [
-                {
-                    "loc": ["query", name],
-                    "msg": "a time with its UTC offset is required",
-                    "type": "value_error",
-                }
-            ],
-        )
+        raise _invalid(name, "a time with its UTC offset is required")
     return value
 
 

@@ -81,7 +81,6 @@ def energy(
         "hour": "date_trunc('hour', ts, %(tz)s)",
         "day": "date_trunc('day', ts, %(tz)s)",
     }[grain]
-    tz = conn.execute("SELECT timezone FROM gold.dim_apartment WHERE apartment_key = %s", (apartment_key,))
     return conn.execute(
         f"""SELECT {bucket} AS period, sum(energy_kwh), sum(cost_chf),
                    sum(energy_kwh) FILTER (WHERE tariff_period = 'high'),
@@ -95,7 +94,7 @@ def energy(
             "last": last,
             "room": room_key,
             "device": device_key,
-            "tz": (tz.fetchone() or ["UTC"])[0] or "UTC",
+            "tz": _zone(conn, apartment_key),
         },
     ).fetchall()
 
@@ -148,3 +147,155 @@ def schedule(conn: psycopg.Connection, schedule_id: str) -> tuple[dict, list[dic
             (schedule_id,),
         ).fetchall()
     return kpis, slots
+
+
+def environment(
+    conn: psycopg.Connection,
+    apartment_key: int,
+    first: datetime,
+    last: datetime,
+    grain: str,
+    room_key: int | None,
+) -> list[tuple]:
+    """(period start, temperature °C, humidity %, CO2 ppm, CO2 max ppm, noise dB, minutes a window stood open)
+    per period: a room, or the apartment's rooms together."""
+    params = {"apartment": apartment_key, "first": first, "last": last, "room": room_key}
+    room = " AND room_key = %(room)s" if room_key is not None else ""
+    if grain != "minute":
+        level = "room" if room_key is not None else "apartment"
+        return conn.execute(
+            f"""SELECT period_start, temperature_mean_c, humidity_mean_pct, co2_mean_ppm, co2_max_ppm,
+                       noise_mean_db, minutes_window_open
+                FROM gold.agg_environment_{level}_{grain}
+                WHERE apartment_key = %(apartment)s AND period_start >= %(first)s AND period_start < %(last)s
+                {room} ORDER BY period_start""",
+            params,
+        ).fetchall()
+    return conn.execute(
+        f"""SELECT ts, avg(temperature_c), avg(humidity_pct), avg(co2_ppm), max(co2_ppm), avg(noise_db),
+                   count(*) FILTER (WHERE window_open)
+            FROM gold.fact_environment_minute
+            WHERE apartment_key = %(apartment)s AND ts >= %(first)s AND ts < %(last)s{room}
+            GROUP BY ts ORDER BY ts""",
+        params,
+    ).fetchall()
+
+
+def openings(
+    conn: psycopg.Connection, apartment_key: int, first: datetime, last: datetime, room_key: int | None
+) -> list[tuple]:
+    """(room key, window or door, first open minute, the minute after the last) of each run of open
+    minutes."""
+    room = " AND room_key = %(room)s" if room_key is not None else ""
+    return conn.execute(
+        f"""WITH flags AS (
+                SELECT room_key, kind, ts,
+                       ts - (row_number() OVER (PARTITION BY room_key, kind
+                           ORDER BY ts)) * interval '1 minute' AS run
+                FROM gold.fact_environment_minute,
+                     LATERAL (VALUES ('window', window_open), ('door', door_open)) AS o (kind, open)
+                WHERE apartment_key = %(apartment)s AND ts >= %(first)s AND ts < %(last)s AND open{room})
+            SELECT room_key, kind, min(ts), max(ts) + interval '1 minute' FROM flags
+            GROUP BY room_key, kind, run ORDER BY 3, 1, 2""",
+        {"apartment": apartment_key, "first": first, "last": last, "room": room_key},
+    ).fetchall()
+
+
+def anomalies(conn: psycopg.Connection, apartment_key: int, first: datetime, last: datetime) -> list[tuple]:
+    """(entity, kind, room key, device key, start, end, score, reason) of the anomalies overlapping the
+    range."""
+    return conn.execute(
+        """SELECT entity, kind, room_key, device_key, period_start, period_end, score, reason
+               FROM gold.anomalies
+           WHERE apartment_key = %s AND period_end > %s AND period_start < %s ORDER BY period_start""",
+        (apartment_key, first, last),
+    ).fetchall()
+
+
+def presence(
+    conn: psycopg.Connection,
+    apartment_key: int,
+    first: datetime,
+    last: datetime,
+    grain: str,
+    room_key: int | None,
+) -> list[tuple]:
+    """(period start, room key, minutes someone was there, minutes measured) per room and period."""
+    bucket = {
+        "minute": "ts",
+        "15min": "date_bin('15 minutes', ts, timestamptz '2000-01-01 00:00:00+00')",
+        "hour": "date_trunc('hour', ts, %(tz)s)",
+        "day": "date_trunc('day', ts, %(tz)s)",
+    }[grain]
+    room = " AND room_key = %(room)s" if room_key is not None else ""
+    return conn.execute(
+        f"""SELECT {bucket}, room_key, count(*) FILTER (WHERE presence_flag), count(*)
+            FROM gold.fact_presence_minute
+            WHERE apartment_key = %(apartment)s AND ts >= %(first)s AND ts < %(last)s{room}
+            GROUP BY 1, 2 ORDER BY 1, 2""",
+        {
+            "apartment": apartment_key,
+            "first": first,
+            "last": last,
+            "room": room_key,
+            "tz": _zone(conn, apartment_key),
+        },
+    ).fetchall()
+
+
+def predictions(
+    conn: psycopg.Connection,
+    apartment_key: int,
+    model_key: int,
+    first: datetime,
+    last: datetime,
+    room_key: int | None,
+    device_key: int | None,
+) -> list[tuple]:
+    """(instant, room key, device key, value, lower, upper, issued at) of the newest prediction of the model
+    for each instant, room and device in the range (the apartment's whole only, unless a room or device)."""
+    which = (
+        " AND device_key = %(device)s"
+        if device_key is not None
+        else " AND room_key = %(room)s"
+        if room_key is not None
+        else " AND device_key IS NULL AND (room_key IS NULL OR %(model)s = 2)"
+    )
+    return conn.execute(
+        f"""SELECT DISTINCT ON (ts, room_key, device_key) ts, room_key, device_key, predicted_value,
+                lower_value,
+                   upper_value, issued_at
+            FROM gold.fact_prediction
+            WHERE apartment_key = %(apartment)s AND model_key = %(model)s AND ts >= %(first)s
+                AND ts < %(last)s
+                  {which}
+            ORDER BY ts, room_key, device_key, issued_at DESC""",
+        {
+            "apartment": apartment_key,
+            "model": model_key,
+            "first": first,
+            "last": last,
+            "room": room_key,
+            "device": device_key,
+        },
+    ).fetchall()
+
+
+def weather(conn: psycopg.Connection, apartment_key: int, first_day, last_day) -> list[tuple]:
+    """(local day, temperature min, mean, max °C, humidity %, precipitation mm, radiation Wh/m2) of the
+    apartment's weather site for each day, from the latest issue before it (the shortest lead)."""
+    return conn.execute(
+        """SELECT DISTINCT ON (w.local_day) w.local_day, w.temperature_min_c, w.temperature_mean_c,
+                  w.temperature_max_c, w.humidity_mean_pct, w.precipitation_mm, w.radiation_wh_m2
+           FROM gold.fact_weather_day w JOIN gold.dim_apartment a ON a.weather_site_key = w.weather_site_key
+           WHERE a.apartment_key = %s AND w.local_day >= %s AND w.local_day < %s
+           ORDER BY w.local_day, w.lead_days, w.issue_day DESC""",
+        (apartment_key, first_day, last_day),
+    ).fetchall()
+
+
+def _zone(conn: psycopg.Connection, apartment_key: int) -> str:
+    row = conn.execute(
+        "SELECT timezone FROM gold.dim_apartment WHERE apartment_key = %s", (apartment_key,)
+    ).fetchone()
+    return (row[0] if row else None) or "UTC"
