@@ -12,7 +12,11 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import psycopg
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from psycopg.conninfo import make_conninfo
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from domotic_assets.definitions import build_definitions
 from domotic_assets.defs.dbt_project import run_dbt
@@ -544,3 +548,42 @@ def test_every_series_of_the_api_holds_exactly_the_rows_the_rule_gives(warehouse
                 assert weather.status_code == 200 and weather.json()["days"]
                 checked += 1
     assert checked >= 5
+
+
+def test_any_request_the_schema_allows_is_answered_by_its_schema_never_500_and_never_across_accounts(
+    warehouse,
+):
+    """schemathesis generates requests for every operation of the OpenAPI schema (as the owner of apartment 2,
+    in-process); each answer must match the schema, never be a server error, and hold apartment 2 at most."""
+    from fastapi.testclient import TestClient
+
+    from domotic_assets.serving.api import create_app
+
+    settings, _ = warehouse
+    every = roles(settings)
+    owner = next(who for b, role, who, *_ in every if b == 2 and role == "owner")  # a renter is revoked above
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        token = access_tables.issue_token(conn, owner)
+        codes = conn.execute("SELECT code FROM gold.dim_apartment WHERE apartment_key = 2").fetchall()
+    mine = {code for (code,) in codes} | {"2"}
+    app = create_app(api_dsn(settings))
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 7
+    answered: dict[int, int] = {}
+    with TestClient(app):  # its lifespan opens the pool the generated calls use
+        for operation in operations:
+
+            @given(case=operation.as_strategy())
+            @hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+            def check(case):
+                # a range whose `to` is not after its `from` is refused with 422: OpenAPI cannot say so
+                response = case.call_and_validate(
+                    headers={"Authorization": f"Bearer {token}"}, excluded_checks=[positive_data_acceptance]
+                )
+                answered[response.status_code] = answered.get(response.status_code, 0) + 1
+                if response.status_code == 200 and "apartment" in response.json():
+                    assert response.json()["apartment"] in mine
+
+            check()
+    assert 500 not in answered and answered.get(422) and answered.get(404), answered

@@ -55,7 +55,9 @@ class Failures:
         self._recent(client).append(time.monotonic())
 
 
-ApartmentCode = Annotated[str, Query(max_length=64, description="The apartment's code or key")]
+TEXT = r"^[^\x00-\x1f]*$"
+"""Names and ids are printable: a control character (a NUL above all, which PostgreSQL refuses) is a 422."""
+ApartmentCode = Annotated[str, Query(max_length=64, pattern=TEXT, description="The apartment's code or key")]
 From = Annotated[datetime, Query(alias="from", description="ISO 8601 with its UTC offset")]
 To = Annotated[datetime, Query(alias="to", description="ISO 8601 with its UTC offset, after `from`")]
 Key = Annotated[int | None, Query(ge=0, le=2**31 - 1)]
@@ -88,6 +90,13 @@ def create_app(dsn: str, pool_size: int = 8) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        responses={
+            401: {"description": "No valid token (none, unknown, expired or revoked)"},
+            404: {
+                "description": "No such apartment, room, device or schedule, or one the account may not see"
+            },
+            429: {"description": "Too many failed attempts from this address: try again in a minute"},
+        },
     )
     assets = _swagger_assets()
     if assets is not None:
@@ -133,7 +142,9 @@ def create_app(dsn: str, pool_size: int = 8) -> FastAPI:
         return found
 
     @app.get("/api/latest/{household}", tags=["telemetry"])
-    def latest(login: Account, household: Annotated[str, PathParam(max_length=64)]) -> dict[str, Any]:
+    def latest(
+        login: Account, household: Annotated[str, PathParam(max_length=64, pattern=TEXT)]
+    ) -> dict[str, Any]:
         """The household's last 24 hours at 15 minutes (consumption, PV, battery, main meter) and the time
         of its last reading."""
         with as_account(login) as conn:
@@ -335,7 +346,9 @@ def create_app(dsn: str, pool_size: int = 8) -> FastAPI:
         }
 
     @app.get("/api/schedule/{schedule_id}", tags=["schedules"])
-    def schedule(login: Account, schedule_id: Annotated[str, PathParam(max_length=128)]) -> dict[str, Any]:
+    def schedule(
+        login: Account, schedule_id: Annotated[str, PathParam(max_length=128, pattern=TEXT)]
+    ) -> dict[str, Any]:
         """A schedule: its KPIs (what is sent, against the rule-based strategy) and its slots."""
         with as_account(login) as conn:
             found = api_queries.schedule(conn, schedule_id)
