@@ -587,3 +587,175 @@ def test_any_request_the_schema_allows_is_answered_by_its_schema_never_500_and_n
 
             check()
     assert 500 not in answered and answered.get(422) and answered.get(404), answered
+
+
+def _scenario(start: datetime, slots: int = 96) -> dict:
+    """A day of a household with a battery, PV and a washer to place: a second or so of solving."""
+    pv = [max(0.0, 3.0 - abs(t - slots / 2) / 8) for t in range(slots)]
+    return {
+        "start": start.isoformat(),
+        "step_minutes": 24 * 60 / slots,
+        "price_import_chf_kwh": [0.2 if 28 <= t % 96 < 80 else 0.1 for t in range(slots)],
+        "price_export_chf_kwh": [0.05] * slots,
+        "load_kw": [0.4 + 0.3 * (t % 7 == 0) for t in range(slots)],
+        "pv_kw": pv,
+        "battery": {
+            "capacity_kwh": 10,
+            "soc_init": 0.5,
+            "soc_min": 0.1,
+            "soc_max": 0.95,
+            "soc_final": 0.5,
+            "charge_kw_max": 5,
+            "discharge_kw_max": 5,
+        },
+        "appliances": [
+            {"name": "washer", "profile_kw": [2.0, 2.0, 0.5, 0.5], "earliest_start": 20, "latest_end": 90}
+        ],
+    }
+
+
+def test_an_optimize_job_is_accepted_at_once_solved_and_seen_only_by_its_account(warehouse):
+    from fastapi.testclient import TestClient
+
+    from domotic_assets.serving.api import create_app
+
+    settings, _ = warehouse
+    every = roles(settings)
+    owner = next(who for b, role, who, *_ in every if b == 1 and role == "owner")
+    other = next(who for b, role, who, *_ in every if b == 2 and role == "owner")
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        mine, theirs = (
+            {"Authorization": f"Bearer {access_tables.issue_token(conn, who)}"} for who in (owner, other)
+        )
+    with TestClient(create_app(api_dsn(settings), jobs_dsn=settings.pg_dsn)) as client:
+
+        def finished(job: str, auth: dict) -> dict:
+            for _ in range(300):
+                state = client.get(f"/api/optimize/{job}", headers=auth).json()
+                if state["status"] != "queued":
+                    return state
+                clock.sleep(0.1)
+            raise AssertionError(f"job {job} still queued")
+
+        accepted = client.post(
+            "/api/optimize", json={"scenario": _scenario(datetime(2023, 8, 22, tzinfo=TZ))}, headers=mine
+        )
+        assert accepted.status_code == 202, accepted.text
+        job = accepted.json()["job"]
+        assert (
+            client.get(f"/api/optimize/{job}", headers=theirs).status_code == 404
+        )  # not the other account's
+        done = finished(job, mine)
+        assert (
+            done["status"] == "done"
+            and done["result"]["status"] == "optimal"
+            and len(done["result"]["slots"]) == 96
+        )
+        # built from the warehouse for the owner's own household, and applied: a schedule the controller sends
+        applied = client.post(
+            "/api/optimize", json={"household": "1", "day": "2023-08-21", "apply": True}, headers=mine
+        )
+        state = finished(applied.json()["job"], mine)
+        assert state["status"] == "done" and state["schedule_id"], state
+        assert client.get(f"/api/schedule/{state['schedule_id']}", headers=mine).json()["slots"]
+        assert (
+            client.post(
+                "/api/optimize", json={"household": "1", "day": "2023-08-21"}, headers=theirs
+            ).status_code
+            == 404
+        )
+        for bad in (
+            {},
+            {"scenario": {"start": "yesterday"}},
+            {"household": "1"},
+            {"scenario": _scenario(datetime(2023, 8, 22, tzinfo=TZ)), "household": "1", "day": "2023-08-21"},
+            {"household": "1", "day": "2023-08-21", "surprise": 1},
+        ):
+            assert client.post("/api/optimize", json=bad, headers=mine).status_code == 422, bad
+
+
+def test_jobs_accepted_before_the_server_is_killed_are_each_solved_once_after_its_restart(
+    warehouse, tmp_path
+):
+    import os
+    import signal
+    import socket
+    import subprocess
+
+    import httpx
+
+    from domotic_assets_tests.cli_helpers import domotic_command
+
+    settings, _ = warehouse
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "DOMOTIC_HOME": str(tmp_path / "home"),
+        "DOMOTIC_PG_DSN": settings.pg_dsn,
+        "DOMOTIC_API_PASSWORD": API_PASSWORD,
+    }
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        auth = {"Authorization": f"Bearer {access_tables.issue_token(conn, 'the-data-team')}"}
+    base = f"http://127.0.0.1:{port}"
+
+    def start() -> subprocess.Popen:
+        process = subprocess.Popen(
+            domotic_command("serve", "--port", str(port)),
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
+                    return process
+            except httpx.TransportError:
+                clock.sleep(0.1)
+        raise AssertionError("domotic serve did not answer")
+
+    server = start()
+    jobs = [
+        httpx.post(
+            f"{base}/api/optimize",
+            json={"scenario": _scenario(datetime(2023, 9, d, tzinfo=TZ), 288)},
+            headers=auth,
+            timeout=10,
+        ).json()["job"]
+        for d in range(1, 9)
+    ]
+    os.killpg(server.pid, signal.SIGKILL)  # right after accepting the last: some are being solved, some wait
+    server.wait(10)
+
+    def finished() -> dict[str, datetime | None]:
+        with psycopg.connect(settings.pg_dsn) as conn:
+            return dict(
+                conn.execute(
+                    "SELECT job_id::text, finished_at FROM meta.optimize_jobs WHERE job_id = ANY(%s::uuid[])",
+                    (jobs,),
+                ).fetchall()
+            )
+
+    before = finished()
+    left = [job for job, at in before.items() if at is None]
+    assert left, "every job was solved before the kill: the test proved nothing"
+    restarted = datetime.now(TZ)
+    server = start()
+    try:
+        for _ in range(600):
+            states = [httpx.get(f"{base}/api/optimize/{job}", headers=auth).json() for job in jobs]
+            if all(s["status"] != "queued" for s in states):
+                break
+            clock.sleep(0.1)
+        assert [s["status"] for s in states] == ["done"] * len(jobs), states
+        assert all(s["result"]["status"] == "optimal" for s in states)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        assert server.wait(60) == 0
+    after = finished()
+    # a job finished before the kill kept its one completion; each one left was completed once, after the
+    # restart
+    assert all(after[job] == at for job, at in before.items() if at is not None)
+    assert all(after[job] is not None and after[job] > restarted for job in left)

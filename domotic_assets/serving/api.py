@@ -9,6 +9,7 @@ row-level security decides what it holds (docs/access.md).
 * OpenAPI at `/openapi.json`, its pages at `/docs`, served from the installed swagger-ui bundle (no CDN).
 """
 
+import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -25,10 +27,13 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import ConnectionPool
+from pydantic import BaseModel, ConfigDict, Field
 
 from domotic_assets.ml.prediction_rows import MODEL_KEYS
+from domotic_assets.optimise.scenario import ScenarioError, read_scenario
 from domotic_assets.serving.grain import MAX_POINTS, GrainError, grain_for
-from domotic_assets.warehouse import access_tables, api_queries
+from domotic_assets.serving.jobs import TIME_LIMIT, JobWorker
+from domotic_assets.warehouse import access_tables, api_queries, job_tables
 
 FAILURES_ALLOWED = 10
 """Failed token attempts one address may make in FAILURE_WINDOW seconds before it is refused for a while."""
@@ -64,6 +69,17 @@ Key = Annotated[int | None, Query(ge=0, le=2**31 - 1)]
 Grain = Annotated[str | None, Query(pattern="^(minute|15min|hour|day)$")]
 
 
+class OptimizeRequest(BaseModel):
+    """Either `scenario` (the `domotic optimize` format), or `household` and `day` (then `apply` writes the
+    schedule for the controller)."""
+
+    model_config = ConfigDict(extra="forbid")
+    scenario: dict[str, Any] | None = None
+    household: Annotated[str | None, Field(max_length=64, pattern=TEXT)] = None
+    day: date | None = None
+    apply: bool = False
+
+
 def _swagger_assets() -> Path | None:
     try:
         import swagger_ui_bundle
@@ -72,15 +88,23 @@ def _swagger_assets() -> Path | None:
     return Path(swagger_ui_bundle.swagger_ui_path)
 
 
-def create_app(dsn: str, pool_size: int = 8) -> FastAPI:
-    """The API over the warehouse of `dsn`, which connects as the API's role (never a table owner)."""
+def create_app(dsn: str, pool_size: int = 8, jobs_dsn: str | None = None) -> FastAPI:
+    """The API over the warehouse of `dsn`, which connects as the API's role (never a table owner); with
+    `jobs_dsn` (the warehouse's owner), it also solves the optimisation jobs it accepts."""
     pool = ConnectionPool(dsn, min_size=1, max_size=pool_size, open=False, kwargs={"autocommit": False})
     failures = Failures()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         pool.open(wait=True, timeout=30)
+        stop = threading.Event()
+        worker = JobWorker(jobs_dsn, stop) if jobs_dsn else None
+        if worker:
+            worker.start()
         yield
+        stop.set()
+        if worker:
+            worker.join(timeout=TIME_LIMIT + 5)
         pool.close()
 
     app = FastAPI(
@@ -345,6 +369,37 @@ def create_app(dsn: str, pool_size: int = 8) -> FastAPI:
             "points": [dict(zip(names, (_iso(row[0], zone), *row[1:]))) for row in rows],
         }
 
+    @app.post("/api/optimize", status_code=202, tags=["schedules"])
+    def optimize(login: Account, request: OptimizeRequest) -> dict[str, Any]:
+        """Queue an optimisation: a scenario in the `domotic optimize` format, or a household and day to
+        build it from the warehouse (written to `gold.schedules`, for the controller to send, only with
+        `apply`). Answered at once with the job's id; `GET /api/optimize/{job}` gives its result."""
+        scenario, household = request.scenario, request.household
+        if (scenario is None) == (household is None):
+            raise _invalid("body", "give either a scenario or a household and day", "body")
+        if scenario is not None:
+            try:
+                read_scenario(scenario)
+            except ScenarioError as exc:
+                raise _invalid("scenario", str(exc), "body") from None
+        elif request.day is None:
+            raise _invalid("day", "a household's job needs its day", "body")
+        with as_account(login) as conn:
+            if household is not None:
+                visible_apartment(conn, household)
+            job_id = job_tables.submit(conn, scenario, household, request.day, request.apply)
+        return {"job": job_id, "status": "queued"}
+
+    @app.get("/api/optimize/{job}", tags=["schedules"])
+    def optimize_job(login: Account, job: UUID) -> dict[str, Any]:
+        """A job's state (`queued`, `done` or `failed`), its result (the `domotic optimize` document) or
+        error, and the schedule it wrote."""
+        with as_account(login) as conn:
+            found = job_tables.job(conn, str(job))
+        if found is None:
+            raise HTTPException(404, f"no job {job}")
+        return {"job": str(job), **found}
+
     @app.get("/api/schedule/{schedule_id}", tags=["schedules"])
     def schedule(
         login: Account, schedule_id: Annotated[str, PathParam(max_length=128, pattern=TEXT)]
@@ -360,9 +415,9 @@ def create_app(dsn: str, pool_size: int = 8) -> FastAPI:
     return app
 
 
-def _invalid(name: str, message: str) -> HTTPException:
-    """A 422 naming the query parameter at fault, shaped like FastAPI's own validation errors."""
-    return HTTPException(422, [{"loc": ["query", name], "msg": message, "type": "value_error"}])
+def _invalid(name: str, message: str, where: str = "query") -> HTTPException:
+    """A 422 naming the parameter at fault, shaped like FastAPI's own validation errors."""
+    return HTTPException(422, [{"loc": [where, name], "msg": message, "type": "value_error"}])
 
 
 def _aware(value: datetime, name: str) -> datetime:

@@ -203,7 +203,7 @@ def serve(host: str, port: int) -> None:
     with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
         ensure_schema(dsn)
         password = _api_password(settings, dsn)
-        app = create_app(make_conninfo(dsn, user=API_ROLE, password=password, passfile=""))
+        app = create_app(make_conninfo(dsn, user=API_ROLE, password=password, passfile=""), jobs_dsn=dsn)
         click.echo(
             f"serving the API on http://{host}:{port} (OpenAPI at /openapi.json, pages at /docs)", err=True
         )

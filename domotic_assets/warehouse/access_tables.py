@@ -204,7 +204,8 @@ GRANT USAGE ON SCHEMA meta, gold TO {READER};
 GRANT EXECUTE ON FUNCTION meta.current_account(), meta.is_admin(), meta.my_spans(text), meta.my_days(text)
     TO {READER};
 REVOKE EXECUTE ON FUNCTION meta.token_account(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION meta.token_account(text) TO {API_ROLE};
+GRANT EXECUTE ON FUNCTION meta.token_account(text), meta.submit_optimize_job(jsonb, text, date, boolean),
+    meta.optimize_job(uuid) TO {API_ROLE};
 """
 """The roles, made once by a role that may (the embedded server's owner does); see `ensure_roles`."""
 

@@ -8,6 +8,7 @@ from domotic_assets.warehouse import (
     access_tables,
     bronze_files,
     gold_quality,
+    job_tables,
     prediction_tables,
     reference_tables,
     schedule_tables,
@@ -46,6 +47,7 @@ OWNERS = (
     schedule_tables,
     prediction_tables,
     access_tables,
+    job_tables,
 )
 """The modules that own the warehouse's tables, each with its DDL, in the order they are created."""
 
