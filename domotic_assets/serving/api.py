@@ -15,12 +15,12 @@ from collections import defaultdict, deque
 from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import date, datetime
-from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import psycopg
+import swagger_ui_bundle
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -80,14 +80,6 @@ class OptimizeRequest(BaseModel):
     apply: bool = False
 
 
-def _swagger_assets() -> Path | None:
-    try:
-        import swagger_ui_bundle
-    except ImportError:
-        return None
-    return Path(swagger_ui_bundle.swagger_ui_path)
-
-
 def create_app(dsn: str, pool_size: int = 8, jobs_dsn: str | None = None) -> FastAPI:
     """The API over the warehouse of `dsn`, which connects as the API's role (never a table owner); with
     `jobs_dsn` (the warehouse's owner), it also solves the optimisation jobs it accepts."""
@@ -122,19 +114,17 @@ def create_app(dsn: str, pool_size: int = 8, jobs_dsn: str | None = None) -> Fas
             429: {"description": "Too many failed attempts from this address: try again in a minute"},
         },
     )
-    assets = _swagger_assets()
-    if assets is not None:
-        app.mount("/docs/assets", StaticFiles(directory=assets), name="swagger-assets")
+    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-assets")
 
-        @app.get("/docs", include_in_schema=False)
-        def docs() -> HTMLResponse:
-            return get_swagger_ui_html(
-                openapi_url="/openapi.json",
-                title="Domotic API",
-                swagger_js_url="/docs/assets/swagger-ui-bundle.js",
-                swagger_css_url="/docs/assets/swagger-ui.css",
-                swagger_favicon_url="/docs/assets/favicon-32x32.png",
-            )
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Domotic API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        )
 
     def account(request: Request) -> str:
         client = request.client.host if request.client else "?"
