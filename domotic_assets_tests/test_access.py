@@ -5,11 +5,16 @@ through a `sql-login` role; a new relation without a policy fails; a dbt `--full
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
 import time as clock
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import httpx
 import psycopg
 import pytest
 import schemathesis
@@ -28,6 +33,7 @@ from domotic_assets.settings import Settings
 from domotic_assets.simulator.feed import SimulationConfig, simulate
 from domotic_assets.warehouse import access_tables
 from domotic_assets.warehouse.schedule_tables import replace_schedule
+from domotic_assets_tests.cli_helpers import domotic_command
 from domotic_assets_tests.conftest import databases
 
 FIRST, LAST = date(2023, 8, 18), date(2023, 8, 20)
@@ -424,57 +430,63 @@ def test_the_api_refuses_what_it_must_and_never_answers_500(warehouse):
         assert conn.execute("SELECT count(*) FROM gold.dim_apartment").fetchone()[0] == 2
 
 
-def test_domotic_serve_answers_over_http_serves_its_docs_locally_and_stops_on_sigterm(warehouse, tmp_path):
-    import os
-    import signal
-    import socket
-    import subprocess
+class Serving:
+    """`domotic serve` on a free port of this machine, on the test's warehouse; started and waited for."""
 
-    import httpx
+    def __init__(self, settings: Settings, home):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DOMOTIC_HOME": str(home),
+            "DOMOTIC_PG_DSN": settings.pg_dsn,
+            "DOMOTIC_API_PASSWORD": API_PASSWORD,
+        }
+        self.process: subprocess.Popen | None = None
 
-    from domotic_assets_tests.cli_helpers import domotic_command
-
-    settings, _ = warehouse
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "DOMOTIC_HOME": str(tmp_path / "home"),
-        "DOMOTIC_PG_DSN": settings.pg_dsn,
-        "DOMOTIC_API_PASSWORD": API_PASSWORD,
-    }
-    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
-        token = access_tables.issue_token(conn, "the-data-team")
-    process = subprocess.Popen(
-        domotic_command("serve", "--port", str(port)),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
+    def start(self) -> Serving:
+        self.process = subprocess.Popen(
+            domotic_command("serve", "--port", str(self.port)),
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         for _ in range(300):
             try:
-                if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
-                    break
+                if httpx.get(f"{self.base}/openapi.json", timeout=1).status_code == 200:
+                    return self
             except httpx.TransportError:
                 clock.sleep(0.1)
-        schema = httpx.get(f"{base}/openapi.json").json()
+        raise AssertionError("domotic serve did not answer")
+
+    def signal(self, number: int) -> int:
+        """Send the signal to the server's process group; its exit status."""
+        os.killpg(self.process.pid, number)
+        return self.process.wait(60)
+
+
+def test_domotic_serve_answers_over_http_serves_its_docs_locally_and_stops_on_sigterm(warehouse, tmp_path):
+    settings, _ = warehouse
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        token = access_tables.issue_token(conn, "the-data-team")
+    server = Serving(settings, tmp_path / "home").start()
+    try:
+        schema = httpx.get(f"{server.base}/openapi.json").json()
         assert {"/api/energy", "/api/latest/{household}", "/api/schedule/{schedule_id}"} <= set(
             schema["paths"]
         )
-        docs = httpx.get(f"{base}/docs").text
+        docs = httpx.get(f"{server.base}/docs").text
         assert "/docs/assets/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
-        assert httpx.get(f"{base}/docs/assets/swagger-ui-bundle.js").status_code == 200
-        latest = httpx.get(f"{base}/api/latest/2", headers={"Authorization": f"Bearer {token}"})
+        assert httpx.get(f"{server.base}/docs/assets/swagger-ui-bundle.js").status_code == 200
+        latest = httpx.get(f"{server.base}/api/latest/2", headers={"Authorization": f"Bearer {token}"})
         assert latest.status_code == 200 and latest.json()["points"]
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        assert process.wait(30) == 0
-    assert API_PASSWORD not in process.stderr.read()
+        assert server.signal(signal.SIGTERM) == 0
+    assert API_PASSWORD not in server.process.stderr.read()
 
 
 def test_every_series_of_the_api_holds_exactly_the_rows_the_rule_gives(warehouse):
@@ -677,46 +689,12 @@ def test_an_optimize_job_is_accepted_at_once_solved_and_seen_only_by_its_account
 def test_jobs_accepted_before_the_server_is_killed_are_each_solved_once_after_its_restart(
     warehouse, tmp_path
 ):
-    import os
-    import signal
-    import socket
-    import subprocess
-
-    import httpx
-
-    from domotic_assets_tests.cli_helpers import domotic_command
-
     settings, _ = warehouse
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "DOMOTIC_HOME": str(tmp_path / "home"),
-        "DOMOTIC_PG_DSN": settings.pg_dsn,
-        "DOMOTIC_API_PASSWORD": API_PASSWORD,
-    }
     with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
         auth = {"Authorization": f"Bearer {access_tables.issue_token(conn, 'the-data-team')}"}
-    base = f"http://127.0.0.1:{port}"
-
-    def start() -> subprocess.Popen:
-        process = subprocess.Popen(
-            domotic_command("serve", "--port", str(port)),
-            env=env,
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
-                    return process
-            except httpx.TransportError:
-                clock.sleep(0.1)
-        raise AssertionError("domotic serve did not answer")
-
-    server = start()
+    server = Serving(settings, tmp_path / "home")
+    base = server.base
+    server.start()
     jobs = [
         httpx.post(
             f"{base}/api/optimize",
@@ -726,8 +704,7 @@ def test_jobs_accepted_before_the_server_is_killed_are_each_solved_once_after_it
         ).json()["job"]
         for d in range(1, 9)
     ]
-    os.killpg(server.pid, signal.SIGKILL)  # right after accepting the last: some are being solved, some wait
-    server.wait(10)
+    server.signal(signal.SIGKILL)  # right after accepting the last: some are being solved, some wait
 
     def finished() -> dict[str, datetime | None]:
         with psycopg.connect(settings.pg_dsn) as conn:
@@ -742,7 +719,7 @@ def test_jobs_accepted_before_the_server_is_killed_are_each_solved_once_after_it
     left = [job for job, at in before.items() if at is None]
     assert left, "every job was solved before the kill: the test proved nothing"
     restarted = datetime.now(TZ)
-    server = start()
+    server.start()
     try:
         for _ in range(600):
             states = [httpx.get(f"{base}/api/optimize/{job}", headers=auth).json() for job in jobs]
@@ -752,8 +729,7 @@ def test_jobs_accepted_before_the_server_is_killed_are_each_solved_once_after_it
         assert [s["status"] for s in states] == ["done"] * len(jobs), states
         assert all(s["result"]["status"] == "optimal" for s in states)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        assert server.wait(60) == 0
+        assert server.signal(signal.SIGTERM) == 0
     after = finished()
     # a job finished before the kill kept its one completion; each one left was completed once, after the
     # restart

@@ -36,6 +36,30 @@ READER = "domotic_reader"
 API_ROLE = "domotic_api"
 SQL_LOGIN_PREFIX = "domotic_account_"
 
+SPANS_FUNCTION = """
+CREATE OR REPLACE FUNCTION meta.{name}(text) RETURNS {kind}[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    who text := meta.current_account();
+    lo integer;
+    hi integer;
+    out {kind}[] := '{{}}';
+    r record;
+BEGIN
+    SELECT min(apartment_key), max(apartment_key) INTO lo, hi
+    FROM meta.access_grants WHERE login = who AND scope = $1;
+    IF lo IS NULL THEN
+        RETURN out;
+    END IF;
+    out := array_fill(NULL::{kind}, ARRAY[hi - lo + 1], ARRAY[lo]);
+    FOR r IN SELECT apartment_key, range_agg({span}) AS spans FROM meta.access_grants
+             WHERE login = who AND scope = $1 GROUP BY apartment_key LOOP
+        out[r.apartment_key] := r.spans;
+    END LOOP;
+    RETURN out;
+END $$;"""
+"""One function per kind of span (instants, local days); see `DDL`."""
+
 DDL = """
 CREATE TABLE IF NOT EXISTS meta.accounts (
     login      text PRIMARY KEY,             -- opaque (pidb occupancy_roles.login, or an admin's name)
@@ -83,48 +107,7 @@ $$;
 -- instants (my_spans) or local days (my_days) for each apartment it may see, NULL elsewhere. A policy reads
 -- it once per query (an InitPlan, `(SELECT meta.my_spans('all'))`) and then only indexes it for each row:
 -- a function call per row cost 80 us a row, 0.8 s for a day of one apartment's energy minutes.
-CREATE OR REPLACE FUNCTION meta.my_spans(text) RETURNS tstzmultirange[]
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    who text := meta.current_account();
-    lo integer;
-    hi integer;
-    out tstzmultirange[] := '{}';
-    r record;
-BEGIN
-    SELECT min(apartment_key), max(apartment_key) INTO lo, hi
-    FROM meta.access_grants WHERE login = who AND scope = $1;
-    IF lo IS NULL THEN
-        RETURN out;
-    END IF;
-    out := array_fill(NULL::tstzmultirange, ARRAY[hi - lo + 1], ARRAY[lo]);
-    FOR r IN SELECT apartment_key, range_agg(tstzrange(ts_from, ts_to)) AS spans FROM meta.access_grants
-             WHERE login = who AND scope = $1 GROUP BY apartment_key LOOP
-        out[r.apartment_key] := r.spans;
-    END LOOP;
-    RETURN out;
-END $$;
-CREATE OR REPLACE FUNCTION meta.my_days(text) RETURNS datemultirange[]
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    who text := meta.current_account();
-    lo integer;
-    hi integer;
-    out datemultirange[] := '{}';
-    r record;
-BEGIN
-    SELECT min(apartment_key), max(apartment_key) INTO lo, hi
-    FROM meta.access_grants WHERE login = who AND scope = $1;
-    IF lo IS NULL THEN
-        RETURN out;
-    END IF;
-    out := array_fill(NULL::datemultirange, ARRAY[hi - lo + 1], ARRAY[lo]);
-    FOR r IN SELECT apartment_key, range_agg(daterange(day_from, day_to)) AS days FROM meta.access_grants
-             WHERE login = who AND scope = $1 GROUP BY apartment_key LOOP
-        out[r.apartment_key] := r.days;
-    END LOOP;
-    RETURN out;
-END $$;
+__SPAN_FUNCTIONS__
 -- Row-level security on one Gold relation, decided from its columns (dbt's post-hook and `secure_gold`
 -- call it): readable by the reader role; with an apartment_key, the policy apartment_rows lets a row through
 -- when the current account sees its apartment at its time (ts, slot_start or period_start as an instant,
@@ -189,7 +172,16 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND a.revoked_at IS NULL
       AND (t.expires_at IS NULL OR t.expires_at > now())
 $$;
-""".replace("__PRESENCE_MODEL__", str(MODEL_KEYS["presence"]))
+""".replace("__PRESENCE_MODEL__", str(MODEL_KEYS["presence"])).replace(
+    "__SPAN_FUNCTIONS__",
+    "\n".join(
+        SPANS_FUNCTION.format(name=name, kind=kind, span=span)
+        for name, kind, span in (
+            ("my_spans", "tstzmultirange", "tstzrange(ts_from, ts_to)"),
+            ("my_days", "datemultirange", "daterange(day_from, day_to)"),
+        )
+    ),
+)
 
 ROLES_DDL = f"""
 DO $$ BEGIN
