@@ -197,17 +197,11 @@ def create_app(dsn: str, pool_size: int = 8, jobs_dsn: str | None = None) -> Fas
             raise HTTPException(404, f"no room {room} in {flat.code}")
 
     @app.get("/api/environment", tags=["series"])
-    def environment(
-        login: Account,
-        apartment: ApartmentCode,
-        start: From,
-        end: To,
-        room: Key = None,
-        grain: Grain = None,
-    ) -> dict[str, Any]:
+    def environment(login: Account, window: Annotated[Window, Depends()]) -> dict[str, Any]:
         """Temperature, humidity, CO2 and noise per period (a room, or the apartment's rooms together), the
         windows' and doors' open intervals, and the anomalies found in the range with their reasons."""
-        first, last, chosen = series_range(start, end, grain)
+        first, last, chosen = series_range(window.start, window.end, window.grain)
+        apartment, room = window.apartment, window.room
         with as_account(login) as conn:
             flat = visible_apartment(conn, apartment)
             room_in(conn, flat, room)
@@ -249,17 +243,11 @@ def create_app(dsn: str, pool_size: int = 8, jobs_dsn: str | None = None) -> Fas
         }
 
     @app.get("/api/presence", tags=["series"])
-    def presence(
-        login: Account,
-        apartment: ApartmentCode,
-        start: From,
-        end: To,
-        room: Key = None,
-        grain: Grain = None,
-    ) -> dict[str, Any]:
+    def presence(login: Account, window: Annotated[Window, Depends()]) -> dict[str, Any]:
         """Minutes someone was in each room per period, beside the minutes measured. Presence is the
         occupant's: an owner gets it only for days no tenancy covers (the other minutes are absent)."""
-        first, last, chosen = series_range(start, end, grain)
+        first, last, chosen = series_range(window.start, window.end, window.grain)
+        apartment, room = window.apartment, window.room
         with as_account(login) as conn:
             flat = visible_apartment(conn, apartment)
             room_in(conn, flat, room)
@@ -329,18 +317,11 @@ def create_app(dsn: str, pool_size: int = 8, jobs_dsn: str | None = None) -> Fas
         return {"apartment": flat.code, "days": [dict(zip(names, (r[0].isoformat(), *r[1:]))) for r in rows]}
 
     @app.get("/api/energy", tags=["series"])
-    def energy(
-        login: Account,
-        apartment: ApartmentCode,
-        start: From,
-        end: To,
-        room: Key = None,
-        device: Key = None,
-        grain: Grain = None,
-    ) -> dict[str, Any]:
+    def energy(login: Account, window: Annotated[Window, Depends()], device: Key = None) -> dict[str, Any]:
         """kWh and CHF per period: the apartment's main meter (and what its plugs measured), a room's plugs
         or a device's plug; high and low tariff apart. The grain follows the range unless asked."""
-        first, last, chosen = series_range(start, end, grain)
+        first, last, chosen = series_range(window.start, window.end, window.grain)
+        apartment, room = window.apartment, window.room
         with as_account(login) as conn:
             flat = visible_apartment(conn, apartment)
             room_in(conn, flat, room)
@@ -403,6 +384,14 @@ def create_app(dsn: str, pool_size: int = 8, jobs_dsn: str | None = None) -> Fas
         return {**kpis, "slots": slots}
 
     return app
+
+
+class Window:
+    """What a series is asked for: an apartment, a range, optionally a room, and a grain (else the
+    range's)."""
+
+    def __init__(self, apartment: ApartmentCode, start: From, end: To, room: Key = None, grain: Grain = None):
+        self.apartment, self.start, self.end, self.room, self.grain = apartment, start, end, room, grain
 
 
 def _invalid(name: str, message: str, where: str = "query") -> HTTPException:

@@ -42,7 +42,13 @@ def device_of(conn: psycopg.Connection, apartment_key: int, device_key: int) -> 
     return row is not None
 
 
-ENERGY_COLUMNS = ("kwh", "chf", "kwh_high", "kwh_low")
+BUCKETS = {
+    "minute": "ts",
+    "15min": "date_bin('15 minutes', ts, timestamptz '2000-01-01 00:00:00+00')",
+    "hour": "date_trunc('hour', ts, %(tz)s)",
+    "day": "date_trunc('day', ts, %(tz)s)",
+}
+"""A minute row's period at each grain, in the apartment's time zone (`%(tz)s`), as the rollups cut them."""
 
 
 def energy(
@@ -75,12 +81,7 @@ def energy(
         which = "room_key = %(room)s AND NOT is_main_meter"
     else:
         which = "is_main_meter"
-    bucket = {
-        "minute": "ts",
-        "15min": "date_bin('15 minutes', ts, timestamptz '2000-01-01 00:00:00+00')",
-        "hour": "date_trunc('hour', ts, %(tz)s)",
-        "day": "date_trunc('day', ts, %(tz)s)",
-    }[grain]
+    bucket = BUCKETS[grain]
     return conn.execute(
         f"""SELECT {bucket} AS period, sum(energy_kwh), sum(cost_chf),
                    sum(energy_kwh) FILTER (WHERE tariff_period = 'high'),
@@ -221,12 +222,7 @@ def presence(
     room_key: int | None,
 ) -> list[tuple]:
     """(period start, room key, minutes someone was there, minutes measured) per room and period."""
-    bucket = {
-        "minute": "ts",
-        "15min": "date_bin('15 minutes', ts, timestamptz '2000-01-01 00:00:00+00')",
-        "hour": "date_trunc('hour', ts, %(tz)s)",
-        "day": "date_trunc('day', ts, %(tz)s)",
-    }[grain]
+    bucket = BUCKETS[grain]
     room = " AND room_key = %(room)s" if room_key is not None else ""
     return conn.execute(
         f"""SELECT {bucket}, room_key, count(*) FILTER (WHERE presence_flag), count(*)
