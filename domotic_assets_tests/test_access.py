@@ -5,6 +5,7 @@ through a `sql-login` role; a new relation without a policy fails; a dbt `--full
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -735,3 +736,46 @@ def test_jobs_accepted_before_the_server_is_killed_are_each_solved_once_after_it
     # restart
     assert all(after[job] == at for job, at in before.items() if at is not None)
     assert all(after[job] is not None and after[job] > restarted for job in left)
+
+
+def test_the_accounts_commands_make_an_admin_a_token_a_password_and_list_what_each_sees(warehouse, tmp_path):
+    settings, _ = warehouse
+    env = {**os.environ, "DOMOTIC_HOME": str(tmp_path / "home"), "DOMOTIC_PG_DSN": settings.pg_dsn}
+
+    def accounts(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            domotic_command("accounts", *args),
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert accounts("add", "ops-team", "--admin").returncode == 0
+    token = accounts("token", "ops-team", "--expires", "1").stdout.strip()
+    assert token.startswith("dmt_")
+    assert accounts("password", "ops-team", stdin="correct horse battery\n").returncode == 0
+    short = accounts("password", "ops-team", stdin="short\n")
+    assert short.returncode == 2 and "8 characters" in short.stderr
+    unknown = accounts("token", "nobody-at-all")
+    assert unknown.returncode == 2 and "no account 'nobody-at-all'" in unknown.stderr
+    listed = {a["login"]: a for a in json.loads(accounts("list", "--json").stdout)}
+    assert listed["ops-team"]["kind"] == "admin" and not listed["ops-team"]["revoked"]
+    renters = [
+        a
+        for a in listed.values()
+        if a["kind"] == "resident" and any(g["scope"] == "presence" for g in a["grants"])
+    ]
+    assert len(renters) >= 4 and all(
+        g["apartment"] in ("jimmy", "jeremie") for a in renters for g in a["grants"]
+    )
+    with psycopg.connect(settings.pg_dsn) as conn:
+        assert access_tables.token_account(conn, token) == "ops-team"
+        stored = conn.execute("SELECT password_hash FROM meta.accounts WHERE login = 'ops-team'").fetchone()[
+            0
+        ]
+    assert stored.startswith("$argon2") and "correct horse" not in stored
+    assert accounts("revoke", "ops-team").returncode == 0
+    with psycopg.connect(settings.pg_dsn) as conn:
+        assert access_tables.token_account(conn, token) is None
