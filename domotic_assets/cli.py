@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from domotic_assets.contracts.timestamps import zone
-from domotic_assets.serving.commands import accounts, serve
+from domotic_assets.serving.commands import accounts, serve, settings_from_env
 from domotic_assets.settings import PLATFORM_TIMEZONE, Settings
 
 DAGSTER_YAML = """# The Dagster instance of this state folder (SQLite storage: fine for one machine).
@@ -35,16 +35,6 @@ run_queue:
         applyLimitPerUniqueValue: true
       limit: 2
 """
-
-
-def _settings() -> Settings:
-    """The environment's settings; a password put in a DSN or URL is refused with a plain message."""
-    from domotic_assets.settings import SecretInLocation
-
-    try:
-        return Settings.from_env()
-    except SecretInLocation as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 def prepare_dagster_home(settings: Settings) -> None:
@@ -211,7 +201,7 @@ def _simulate_mqtt(
     from domotic_assets.stream.broker import broker_url
     from domotic_assets.stream.publisher import Publisher
 
-    settings = _settings()
+    settings = settings_from_env()
     if start is not None:
         begin = start.replace(tzinfo=zone(PLATFORM_TIMEZONE)).astimezone(UTC)
     else:
@@ -282,7 +272,7 @@ def run_command(first, last, select) -> None:
 
     if last < first:
         raise click.BadParameter("--to is before --from")
-    settings = _settings()
+    settings = settings_from_env()
     prepare_dagster_home(settings)
     with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
         outcome = _materialize(settings, dsn, first.date(), last.date(), select)
@@ -305,7 +295,7 @@ def demo(days: int, fresh: bool) -> None:
     )
 
     began = time.perf_counter()
-    settings = _settings()
+    settings = settings_from_env()
     feed = settings.feed_dir
     config = SimulationConfig(out=feed, days=days)
     marker = feed / ".simulated"
@@ -328,7 +318,7 @@ def demo(days: int, fresh: bool) -> None:
         DOMOTIC_PIDB_URL=config.pidb,
         DOMOTIC_GROUND_TRUTH=str(config.out / "manifest"),
     )
-    settings = _settings()
+    settings = settings_from_env()
     prepare_dagster_home(settings)
     first, last = config.start, config.start + timedelta(days=days - 1)
     with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
@@ -428,7 +418,7 @@ def control(client_id: str, interval: float) -> None:
     from domotic_assets.warehouse.embedded import warehouse_dsn
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout, force=True)
-    settings = _settings()
+    settings = settings_from_env()
     stopped = threading.Event()
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, lambda signum, frame: stopped.set())
@@ -578,7 +568,7 @@ def stream(client_id, share_group, batch_size, flush_seconds, metrics_port, heal
     from domotic_assets.warehouse.embedded import warehouse_dsn
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout, force=True)
-    settings = _settings()
+    settings = settings_from_env()
     stopped = threading.Event()
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, lambda signum, frame: stopped.set())
@@ -611,7 +601,7 @@ def stream(client_id, share_group, batch_size, flush_seconds, metrics_port, heal
 def ui(host: str, port: int) -> None:
     from domotic_assets.warehouse.embedded import warehouse_dsn
 
-    settings = _settings()
+    settings = settings_from_env()
     prepare_dagster_home(settings)
     with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
         env = {**os.environ, "DOMOTIC_PG_DSN": dsn}

@@ -655,6 +655,8 @@ def test_an_optimize_job_is_accepted_at_once_solved_and_seen_only_by_its_account
         )
         assert accepted.status_code == 202, accepted.text
         job = accepted.json()["job"]
+        with psycopg.connect(settings.pg_dsn) as conn:  # accepted means committed: a kill now loses nothing
+            assert conn.execute("SELECT 1 FROM meta.optimize_jobs WHERE job_id = %s", (job,)).fetchone()
         assert (
             client.get(f"/api/optimize/{job}", headers=theirs).status_code == 404
         )  # not the other account's
@@ -695,6 +697,16 @@ def test_jobs_accepted_before_the_server_is_killed_are_each_solved_once_after_it
         auth = {"Authorization": f"Bearer {access_tables.issue_token(conn, 'the-data-team')}"}
     server = Serving(settings, tmp_path / "home")
     base = server.base
+
+    def finished() -> dict[str, datetime | None]:
+        with psycopg.connect(settings.pg_dsn) as conn:
+            return dict(
+                conn.execute(
+                    "SELECT job_id::text, finished_at FROM meta.optimize_jobs WHERE job_id = ANY(%s::uuid[])",
+                    (jobs,),
+                ).fetchall()
+            )
+
     server.start()
     jobs = [
         httpx.post(
@@ -706,15 +718,7 @@ def test_jobs_accepted_before_the_server_is_killed_are_each_solved_once_after_it
         for d in range(1, 9)
     ]
     server.signal(signal.SIGKILL)  # right after accepting the last: some are being solved, some wait
-
-    def finished() -> dict[str, datetime | None]:
-        with psycopg.connect(settings.pg_dsn) as conn:
-            return dict(
-                conn.execute(
-                    "SELECT job_id::text, finished_at FROM meta.optimize_jobs WHERE job_id = ANY(%s::uuid[])",
-                    (jobs,),
-                ).fetchall()
-            )
+    assert len(finished()) == len(jobs), "a job answered 202 was not committed"
 
     before = finished()
     left = [job for job, at in before.items() if at is None]

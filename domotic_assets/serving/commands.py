@@ -5,31 +5,40 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
 from domotic_assets.settings import SecretInLocation, Settings
 
 
-def _connection(settings: Settings):
+@contextmanager
+def _connection(settings: Settings) -> Iterator:
     """The warehouse of these settings (the embedded one started if it is the default), schema ensured and
-    grants refreshed from Silver's occupancy roles."""
-    from contextlib import contextmanager
-
-    from domotic_assets.warehouse.access_tables import refresh_grants
+    grants refreshed from Silver's occupancy roles; an account command that cannot be done exits with 2 and
+    its reason."""
+    from domotic_assets.warehouse.access_tables import AccountError, refresh_grants
     from domotic_assets.warehouse.connection import connect
     from domotic_assets.warehouse.embedded import warehouse_dsn
     from domotic_assets.warehouse.schema import ensure_schema
 
-    @contextmanager
-    def opened():
-        with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
-            ensure_schema(dsn)
-            with connect(dsn, autocommit=True) as conn:
-                refresh_grants(conn)
+    with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
+        ensure_schema(dsn)
+        with connect(dsn, autocommit=True) as conn:
+            refresh_grants(conn)
+            try:
                 yield conn
+            except AccountError as exc:
+                _fail(str(exc))
 
-    return opened()
+
+def settings_from_env() -> Settings:
+    """The environment's settings; a password put in a DSN or URL is refused with a plain message."""
+    try:
+        return Settings.from_env()
+    except SecretInLocation as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _fail(message: str) -> None:
@@ -40,10 +49,7 @@ def _fail(message: str) -> None:
 @click.group(help="Accounts: residents from pidb's occupancy roles, admins made here; tokens and logins.")
 @click.pass_context
 def accounts(ctx: click.Context) -> None:
-    try:
-        ctx.obj = Settings.from_env()
-    except SecretInLocation as exc:
-        raise click.ClickException(str(exc)) from None
+    ctx.obj = settings_from_env()
 
 
 def _as_dict(account) -> dict:
@@ -94,13 +100,10 @@ def add(settings: Settings, login: str, admin: bool) -> None:
 @click.option("--expires", "days", type=click.FloatRange(min=0, min_open=True), help="Days it is valid.")
 @click.pass_obj
 def token(settings: Settings, login: str, days: float | None) -> None:
-    from domotic_assets.warehouse.access_tables import AccountError, issue_token
+    from domotic_assets.warehouse.access_tables import issue_token
 
     with _connection(settings) as conn:
-        try:
-            click.echo(issue_token(conn, login, days))
-        except AccountError as exc:
-            _fail(str(exc))
+        click.echo(issue_token(conn, login, days))
 
 
 @accounts.command(help="Read the account's dashboard password from stdin; stored as an argon2 hash.")
@@ -109,16 +112,13 @@ def token(settings: Settings, login: str, days: float | None) -> None:
 def password(settings: Settings, login: str) -> None:
     from argon2 import PasswordHasher
 
-    from domotic_assets.warehouse.access_tables import AccountError, set_password
+    from domotic_assets.warehouse.access_tables import set_password
 
     secret = sys.stdin.readline().rstrip("\n")
     if len(secret) < 8:
         _fail("a password has at least 8 characters")
     with _connection(settings) as conn:
-        try:
-            set_password(conn, login, PasswordHasher().hash(secret))
-        except AccountError as exc:
-            _fail(str(exc))
+        set_password(conn, login, PasswordHasher().hash(secret))
     click.echo(f"{login}: password set")
 
 
@@ -126,14 +126,10 @@ def password(settings: Settings, login: str) -> None:
 @click.argument("login")
 @click.pass_obj
 def revoke(settings: Settings, login: str) -> None:
-    from domotic_assets.warehouse.access_tables import AccountError
     from domotic_assets.warehouse.access_tables import revoke as revoke_account
 
     with _connection(settings) as conn:
-        try:
-            revoke_account(conn, login)
-        except AccountError as exc:
-            _fail(str(exc))
+        revoke_account(conn, login)
     click.echo(f"{login}: revoked")
 
 
@@ -141,14 +137,10 @@ def revoke(settings: Settings, login: str) -> None:
 @click.argument("login")
 @click.pass_obj
 def sql_login(settings: Settings, login: str) -> None:
-    from domotic_assets.warehouse.access_tables import AccountError
     from domotic_assets.warehouse.access_tables import sql_login as make_login
 
     with _connection(settings) as conn:
-        try:
-            role, secret = make_login(conn, login)
-        except AccountError as exc:
-            _fail(str(exc))
+        role, secret = make_login(conn, login)
     click.echo(
         f"role: {role}\npassword: {secret}\n(shown once; connect to the warehouse's database as this role)"
     )
@@ -196,10 +188,7 @@ def serve(host: str, port: int) -> None:
     from domotic_assets.warehouse.embedded import warehouse_dsn
     from domotic_assets.warehouse.schema import ensure_schema
 
-    try:
-        settings = Settings.from_env()
-    except SecretInLocation as exc:
-        raise click.ClickException(str(exc)) from None
+    settings = settings_from_env()
     with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
         ensure_schema(dsn)
         password = _api_password(settings, dsn)

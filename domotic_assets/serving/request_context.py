@@ -77,7 +77,10 @@ def reader(request: Request, login: Account) -> Iterator[psycopg.Connection]:
         yield conn
 
 
-Reader = Annotated[psycopg.Connection, Depends(reader)]
+Reader = Annotated[psycopg.Connection, Depends(reader, scope="function")]
+"""Committed before the answer is sent (scope `function`): FastAPI's default ends a dependency after the
+response, which answered 202 for a job whose row was not committed yet (a kill then lost it, and an
+immediate GET did not find it)."""
 
 
 def visible_apartment(conn: psycopg.Connection, code: str) -> api_queries.Apartment:

@@ -20,6 +20,7 @@ from domotic_assets.contracts.bounds import TELEMETRY_BOUNDS, bounds_for
 from domotic_assets.contracts.mqtt_message import RawMessage, read_message
 from domotic_assets.contracts.sensor_file import QuarantineError
 from domotic_assets.settings import PARTITIONS_START
+from domotic_assets.transform.sensor_events import EVENT_COLUMNS
 
 FUTURE_LIMIT = timedelta(days=1)
 """A reading dated further ahead of its arrival than this is a broken clock, not a forecast."""
@@ -27,19 +28,9 @@ EARLIEST = datetime.fromisoformat(PARTITIONS_START).replace(tzinfo=UTC)
 """Readings before the first partition day (a gateway whose clock restarted at 1970) are quarantined."""
 
 HOUSEHOLD_COLUMNS = ("household", "measure", "ts", "value", "unit", "is_outlier", "ts_flag", "received_at")
-SENSOR_COLUMNS = (
-    "apartment",
-    "room",
-    "sensor",
-    "category",
-    "measure",
-    "ts",
-    "value",
-    "unit",
-    "is_outlier",
-    "outlier_reason",
-    "ts_flag",
-)
+SENSOR_COLUMNS = tuple(c for c in EVENT_COLUMNS if c not in ("counter_reset", "source_file_id"))
+"""A streamed reading's columns of `silver.sensor_events`: no counter judgement (one reading alone cannot tell
+a reset) and no source file."""
 QUARANTINE_COLUMNS = ("message_key", "topic", "payload", "reason", "detail", "received_at")
 
 
