@@ -19,6 +19,7 @@ import psycopg
 
 from domotic_assets.defs.dbt_project import run_dbt
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
+from domotic_assets.warehouse.schema import ensure_schema
 
 FACTS = (
     "fact_energy_minute",
@@ -50,6 +51,7 @@ def main() -> None:
                 "'Europe/Zurich')::date FROM silver.sensor_events"
             ).fetchone()
             conn.execute("DROP SCHEMA IF EXISTS gold CASCADE")
+            ensure_schema(dsn)  # the Gold tables Python writes (anomalies, schedules), which dbt reads
             target = args.silver / "dbt-target"
             whole_s = dbt(dsn, target, "build", "--full-refresh")
             rows = {t: conn.execute(f"SELECT count(*) FROM gold.{t}").fetchone()[0] for t in FACTS}

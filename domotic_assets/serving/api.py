@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool
 
 from domotic_assets.serving import schedule_routes, series_routes
 from domotic_assets.serving.jobs import TIME_LIMIT, JobWorker
@@ -37,7 +37,7 @@ def create_app(dsn: str, pool_size: int = 8, jobs_dsn: str | None = None) -> Fas
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.pool.open(wait=True, timeout=30)
+        await app.state.pool.open(wait=True, timeout=30)
         stop = threading.Event()
         worker = JobWorker(jobs_dsn, stop) if jobs_dsn else None
         if worker:
@@ -46,7 +46,7 @@ def create_app(dsn: str, pool_size: int = 8, jobs_dsn: str | None = None) -> Fas
         stop.set()
         if worker:
             worker.join(timeout=TIME_LIMIT + 5)
-        app.state.pool.close()
+        await app.state.pool.close()
 
     app = FastAPI(
         title="Domotic API",
@@ -57,8 +57,8 @@ def create_app(dsn: str, pool_size: int = 8, jobs_dsn: str | None = None) -> Fas
         redoc_url=None,
         responses=ERRORS,
     )
-    app.state.pool = ConnectionPool(
-        dsn, min_size=1, max_size=pool_size, open=False, kwargs={"autocommit": False}
+    app.state.pool = AsyncConnectionPool(
+        dsn, min_size=pool_size, max_size=pool_size, open=False, kwargs={"autocommit": False}
     )
     app.state.failures = Failures()
     app.include_router(series_routes.router)
@@ -66,7 +66,7 @@ def create_app(dsn: str, pool_size: int = 8, jobs_dsn: str | None = None) -> Fas
     app.mount("/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-assets")
 
     @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
+    async def docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="Domotic API",

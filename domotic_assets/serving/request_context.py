@@ -5,7 +5,8 @@ The app keeps its connection pool and the count of failed attempts in `app.state
 
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -50,53 +51,46 @@ Key = Annotated[int | None, Query(ge=0, le=2**31 - 1)]
 Grain = Annotated[str | None, Query(pattern="^(minute|15min|hour|day)$")]
 
 
-def account(request: Request) -> str:
-    """The account of the request's bearer token: 401 without a valid one, 429 after too many failures."""
+async def reader(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
+    """A connection whose transaction carries the account of the request's bearer token (401 without a
+    valid one, 429 after too many failures from one address); committed, and the account forgotten, when
+    the route is done."""
     failures: Failures = request.app.state.failures
     client = request.client.host if request.client else "?"
     if failures.blocked(client):
         raise HTTPException(429, "too many failed attempts: try again in a minute", {"Retry-After": "60"})
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    login = None
-    if scheme.lower() == "bearer" and token:
-        with request.app.state.pool.connection() as conn:
-            login = access_tables.token_account(conn, token.strip())
-    if login is None:
-        failures.failed(client)
-        raise HTTPException(401, "a valid token is required", {"WWW-Authenticate": "Bearer"})
-    return login
-
-
-Account = Annotated[str, Depends(account)]
-
-
-def reader(request: Request, login: Account) -> Iterator[psycopg.Connection]:
-    """A connection whose transaction carries the account; committed (and the account forgotten) after."""
-    with request.app.state.pool.connection() as conn:
-        access_tables.set_account(conn, login)
+    async with request.app.state.pool.connection() as conn:
+        if (
+            scheme.lower() != "bearer"
+            or not token
+            or await access_tables.sign_in(conn, token.strip()) is None
+        ):
+            failures.failed(client)
+            raise HTTPException(401, "a valid token is required", {"WWW-Authenticate": "Bearer"})
         yield conn
 
 
-Reader = Annotated[psycopg.Connection, Depends(reader, scope="function")]
+Reader = Annotated[psycopg.AsyncConnection, Depends(reader, scope="function")]
 """Committed before the answer is sent (scope `function`): FastAPI's default ends a dependency after the
 response, which answered 202 for a job whose row was not committed yet (a kill then lost it, and an
 immediate GET did not find it)."""
 
 
-def visible_apartment(conn: psycopg.Connection, code: str) -> api_queries.Apartment:
-    found = api_queries.apartment(conn, code)
+async def visible_apartment(conn: psycopg.AsyncConnection, code: str) -> api_queries.Apartment:
+    found = await api_queries.apartment(conn, code)
     if found is None:
         raise HTTPException(404, f"no apartment {code!r}")
     return found
 
 
-def room_in(conn: psycopg.Connection, flat: api_queries.Apartment, room: int | None) -> None:
-    if room is not None and not api_queries.room_of(conn, flat.key, room):
+async def room_in(conn: psycopg.AsyncConnection, flat: api_queries.Apartment, room: int | None) -> None:
+    if room is not None and not await api_queries.room_of(conn, flat.key, room):
         raise HTTPException(404, f"no room {room} in {flat.code}")
 
 
-def device_in(conn: psycopg.Connection, flat: api_queries.Apartment, device: int | None) -> None:
-    if device is not None and not api_queries.device_of(conn, flat.key, device):
+async def device_in(conn: psycopg.AsyncConnection, flat: api_queries.Apartment, device: int | None) -> None:
+    if device is not None and not await api_queries.device_of(conn, flat.key, device):
         raise HTTPException(404, f"no device {device} in {flat.code}")
 
 
@@ -109,12 +103,26 @@ def series_range(start: datetime, end: datetime, grain: str | None) -> tuple[dat
         raise invalid("grain", str(exc)) from None
 
 
+@dataclass(frozen=True)
 class Window:
     """What a series is asked for: an apartment, a range, optionally a room, and a grain (else the
     range's)."""
 
-    def __init__(self, apartment: ApartmentCode, start: From, end: To, room: Key = None, grain: Grain = None):
-        self.apartment, self.start, self.end, self.room, self.grain = apartment, start, end, room, grain
+    apartment: str
+    start: datetime
+    end: datetime
+    room: int | None
+    grain: str | None
+
+
+async def window(
+    apartment: ApartmentCode, start: From, end: To, room: Key = None, grain: Grain = None
+) -> Window:
+    return Window(apartment, start, end, room, grain)
+
+
+SeriesWindow = Annotated[Window, Depends(window)]
+"""A dependency (a coroutine, as every one of the API's: none waits in a thread)."""
 
 
 def invalid(name: str, message: str, where: str = "query") -> HTTPException:

@@ -28,7 +28,7 @@ class OptimizeRequest(BaseModel):
 
 
 @router.post("/api/optimize", status_code=202, tags=["schedules"])
-def optimize(conn: Reader, request: OptimizeRequest) -> dict[str, Any]:
+async def optimize(conn: Reader, request: OptimizeRequest) -> dict[str, Any]:
     """Queue an optimisation: a scenario in the `domotic optimize` format, or a household and day to
     build it from the warehouse (written to `gold.schedules`, for the controller to send, only with
     `apply`). Answered at once with the job's id; `GET /api/optimize/{job}` gives its result."""
@@ -43,27 +43,27 @@ def optimize(conn: Reader, request: OptimizeRequest) -> dict[str, Any]:
     elif request.day is None:
         raise invalid("day", "a household's job needs its day", "body")
     if household is not None:
-        visible_apartment(conn, household)
-    job_id = job_tables.submit(conn, scenario, household, request.day, request.apply)
+        await visible_apartment(conn, household)
+    job_id = await job_tables.submit(conn, scenario, household, request.day, request.apply)
     return {"job": job_id, "status": "queued"}
 
 
 @router.get("/api/optimize/{job}", tags=["schedules"])
-def optimize_job(conn: Reader, job: UUID) -> dict[str, Any]:
+async def optimize_job(conn: Reader, job: UUID) -> dict[str, Any]:
     """A job's state (`queued`, `done` or `failed`), its result (the `domotic optimize` document) or
     error, and the schedule it wrote."""
-    found = job_tables.job(conn, str(job))
+    found = await job_tables.job(conn, str(job))
     if found is None:
         raise HTTPException(404, f"no job {job}")
     return {"job": str(job), **found}
 
 
 @router.get("/api/schedule/{schedule_id}", tags=["schedules"])
-def schedule(
+async def schedule(
     conn: Reader, schedule_id: Annotated[str, PathParam(max_length=128, pattern=TEXT)]
 ) -> dict[str, Any]:
     """A schedule: its KPIs (what is sent, against the rule-based strategy) and its slots."""
-    found = api_queries.schedule(conn, schedule_id)
+    found = await api_queries.schedule(conn, schedule_id)
     if found is None:
         raise HTTPException(404, f"no schedule {schedule_id!r}")
     kpis, slots = found

@@ -1,11 +1,14 @@
 """What the API reads from Gold, as the API's role: every query runs under the account's row-level security
 (`access_tables`), so a row the account may not see is simply not there (an apartment or a schedule it may
-not see reads as unknown)."""
+not see reads as unknown).
+
+A series comes back as the JSON text of its points, built by PostgreSQL (`json_rows`): the API passes it on
+as it is, with no Python object per value (a month at the hour grain is 720 points)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import psycopg
 
@@ -17,178 +20,198 @@ class Apartment:
     timezone: str
 
 
-def apartment(conn: psycopg.Connection, code_or_key: str) -> Apartment | None:
-    """An apartment by its code or its key (the MQTT household id), if the account may see it."""
-    row = conn.execute(
-        """SELECT apartment_key, code, coalesce(timezone, 'UTC') FROM gold.dim_apartment
-           WHERE code = %s OR apartment_key::text = %s ORDER BY code = %s DESC LIMIT 1""",
+async def apartment(conn: psycopg.AsyncConnection, code_or_key: str) -> Apartment | None:
+    """An apartment by its code or its key (the MQTT household id), if the account may see it; the rest of
+    the transaction then reads times in its time zone."""
+    row = await _first(
+        conn,
+        """SELECT apartment_key, code, zone FROM (
+               SELECT apartment_key, code, coalesce(timezone, 'UTC') AS zone FROM gold.dim_apartment
+               WHERE code = %s OR apartment_key::text = %s ORDER BY code = %s DESC LIMIT 1) a,
+           set_config('TimeZone', zone, true)""",
         (code_or_key, code_or_key, code_or_key),
-    ).fetchone()
+    )
     return Apartment(*row) if row else None
 
 
-def room_of(conn: psycopg.Connection, apartment_key: int, room_key: int) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM gold.dim_room WHERE apartment_key = %s AND room_key = %s", (apartment_key, room_key)
-    ).fetchone()
+async def room_of(conn: psycopg.AsyncConnection, apartment_key: int, room_key: int) -> bool:
+    row = await _first(
+        conn,
+        "SELECT 1 FROM gold.dim_room WHERE apartment_key = %s AND room_key = %s",
+        (apartment_key, room_key),
+    )
     return row is not None
 
 
-def device_of(conn: psycopg.Connection, apartment_key: int, device_key: int) -> bool:
-    row = conn.execute(
+async def device_of(conn: psycopg.AsyncConnection, apartment_key: int, device_key: int) -> bool:
+    row = await _first(
+        conn,
         "SELECT 1 FROM gold.dim_device WHERE apartment_key = %s AND device_key = %s",
         (apartment_key, device_key),
-    ).fetchone()
+    )
     return row is not None
 
 
 BUCKETS = {
     "minute": "ts",
     "15min": "date_bin('15 minutes', ts, timestamptz '2000-01-01 00:00:00+00')",
-    "hour": "date_trunc('hour', ts, %(tz)s)",
-    "day": "date_trunc('day', ts, %(tz)s)",
+    "hour": "date_trunc('hour', ts, current_setting('TimeZone'))",
+    "day": "date_trunc('day', ts, current_setting('TimeZone'))",
 }
-"""A minute row's period at each grain, in the apartment's time zone (`%(tz)s`), as the rollups cut them."""
+"""A minute row's period at each grain, in the apartment's time zone (the transaction's, set by `apartment`),
+as the rollups cut them."""
 
 
-def energy(
-    conn: psycopg.Connection,
+async def energy(
+    conn: psycopg.AsyncConnection,
     apartment_key: int,
     first: datetime,
     last: datetime,
     grain: str,
     room_key: int | None = None,
     device_key: int | None = None,
-) -> list[tuple]:
-    """(period start, kWh, CHF, kWh at the high tariff, at the low tariff[, plugs' kWh]) per period of `grain`
-    in [first, last): the apartment's main meter (with what its plugs measured), a room's plugs, or one
-    device's plug. A minute, or a device, is read from the minute fact, the rest from the rollups."""
+) -> str:
+    """Per period of `grain` in [first, last): `ts`, `kwh`, `chf`, `kwh_high`, `kwh_low` (at the high and the
+    low tariff) and, for the apartment, `plugs_kwh` (what its plugs measured): the apartment's main meter, a
+    room's plugs, or one device's plug. A minute, or a device, is read from the minute fact, the rest from the
+    rollups."""
+    params = {
+        "apartment": apartment_key,
+        "first": first,
+        "last": last,
+        "room": room_key,
+        "device": device_key,
+    }
     if grain != "minute" and device_key is None:
         level = "room" if room_key is not None else "apartment"
-        extra = ", plugs_energy_kwh" if level == "apartment" else ""
+        extra = ", plugs_energy_kwh AS plugs_kwh" if level == "apartment" else ""
         room = " AND room_key = %(room)s" if room_key is not None else ""
-        return conn.execute(
-            f"""SELECT period_start, energy_kwh, cost_chf, energy_high_kwh, energy_low_kwh{extra}
+        return await json_rows(
+            conn,
+            f"""SELECT period_start AS ts, energy_kwh AS kwh, cost_chf AS chf, energy_high_kwh AS kwh_high,
+                       energy_low_kwh AS kwh_low{extra}
                 FROM gold.agg_energy_{level}_{grain}
                 WHERE apartment_key = %(apartment)s AND period_start >= %(first)s
-                    AND period_start < %(last)s{room}
-                ORDER BY period_start""",
-            {"apartment": apartment_key, "first": first, "last": last, "room": room_key},
-        ).fetchall()
+                    AND period_start < %(last)s{room}""",
+            params,
+        )
     if device_key is not None:
         which = "device_key = %(device)s"
     elif room_key is not None:
         which = "room_key = %(room)s AND NOT is_main_meter"
     else:
         which = "is_main_meter"
-    bucket = BUCKETS[grain]
-    return conn.execute(
-        f"""SELECT {bucket} AS period, sum(energy_kwh), sum(cost_chf),
-                   sum(energy_kwh) FILTER (WHERE tariff_period = 'high'),
-                   sum(energy_kwh) FILTER (WHERE tariff_period = 'low')
+    return await json_rows(
+        conn,
+        f"""SELECT {BUCKETS[grain]} AS ts, sum(energy_kwh) AS kwh, sum(cost_chf) AS chf,
+                   sum(energy_kwh) FILTER (WHERE tariff_period = 'high') AS kwh_high,
+                   sum(energy_kwh) FILTER (WHERE tariff_period = 'low') AS kwh_low
             FROM gold.fact_energy_minute
             WHERE apartment_key = %(apartment)s AND ts >= %(first)s AND ts < %(last)s AND {which}
-            GROUP BY 1 ORDER BY 1""",
-        {
-            "apartment": apartment_key,
-            "first": first,
-            "last": last,
-            "room": room_key,
-            "device": device_key,
-            "tz": _zone(conn, apartment_key),
-        },
-    ).fetchall()
+            GROUP BY 1""",
+        params,
+    )
 
 
-def latest(conn: psycopg.Connection, apartment_key: int) -> tuple[datetime | None, list[tuple]]:
+async def latest(conn: psycopg.AsyncConnection, apartment_key: int) -> tuple[datetime | None, str]:
     """The time of the household's last reading (telemetry or main meter), and the 24 hours before it at
-    15 minutes: (period start, consumption W, PV W, battery state of charge %, battery charge kWh, discharge
-    kWh, main meter kWh)."""
-    last = conn.execute(
-        """SELECT greatest(
+    15 minutes: `ts`, `consumption_w`, `pv_w` (mean power), `battery_soc_pct` (at the end),
+    `battery_charge_kwh`, `battery_discharge_kwh` and `meter_kwh`."""
+    last = (
+        await _first(
+            conn,
+            """SELECT greatest(
                (SELECT max(period_start) + interval '15 minutes' FROM gold.agg_household_telemetry_15min
                 WHERE apartment_key = %(a)s),
                (SELECT max(ts) + interval '1 minute' FROM gold.fact_energy_minute
                 WHERE apartment_key = %(a)s AND is_main_meter))""",
-        {"a": apartment_key},
-    ).fetchone()[0]
+            {"a": apartment_key},
+        )
+    )[0]
     if last is None:
-        return None, []
-    rows = conn.execute(
-        """SELECT coalesce(t.period_start, e.period_start), t.consumption_mean_w, t.pv_mean_w,
-                  t.battery_soc_end_pct, t.battery_charge_kwh, t.battery_discharge_kwh, e.energy_kwh
+        return None, "[]"
+    return last, await json_rows(
+        conn,
+        """SELECT coalesce(t.period_start, e.period_start) AS ts, t.consumption_mean_w AS consumption_w,
+                  t.pv_mean_w AS pv_w, t.battery_soc_end_pct AS battery_soc_pct, t.battery_charge_kwh,
+                  t.battery_discharge_kwh, e.energy_kwh AS meter_kwh
            FROM (SELECT * FROM gold.agg_household_telemetry_15min
                  WHERE apartment_key = %(a)s AND period_start >= %(from)s AND period_start < %(to)s) t
            FULL JOIN (SELECT period_start, energy_kwh FROM gold.agg_energy_apartment_15min
                       WHERE apartment_key = %(a)s AND period_start >= %(from)s AND period_start < %(to)s) e
-                  USING (period_start)
-           ORDER BY 1""",
+                  USING (period_start)""",
         {"a": apartment_key, "from": last - timedelta(hours=24), "to": last},
-    ).fetchall()
-    return last, rows
+    )
 
 
-def schedule(conn: psycopg.Connection, schedule_id: str) -> tuple[dict, list[dict]] | None:
+async def schedule(conn: psycopg.AsyncConnection, schedule_id: str) -> tuple[dict, list[dict]] | None:
     """A schedule's KPIs and its slots, if the account may see it."""
-    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        kpis = cur.execute(
+    async with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        await cur.execute(
             """SELECT schedule_id, household, local_day, status, reason, battery_mode, cost_no_battery_chf,
                       cost_rule_based_chf, cost_optimised_chf, cost_sent_chf, savings_vs_rule_based_pct,
                       self_consumption_rate, autarky_rate, created_at
                FROM gold.schedule_kpis WHERE schedule_id = %s""",
             (schedule_id,),
-        ).fetchone()
+        )
+        kpis = await cur.fetchone()
         if kpis is None:
             return None
-        slots = cur.execute(
+        await cur.execute(
             """SELECT slot, slot_start, slot_end, grid_import_kw, grid_export_kw, battery_charge_kw,
                       battery_discharge_kw, soc, battery_reserve_soc, pv_used_kw, appliances_kw,
                           appliance_starts
                FROM gold.schedules WHERE schedule_id = %s ORDER BY slot""",
             (schedule_id,),
-        ).fetchall()
+        )
+        slots = await cur.fetchall()
     return kpis, slots
 
 
-def environment(
-    conn: psycopg.Connection,
+async def environment(
+    conn: psycopg.AsyncConnection,
     apartment_key: int,
     first: datetime,
     last: datetime,
     grain: str,
     room_key: int | None,
-) -> list[tuple]:
-    """(period start, temperature °C, humidity %, CO2 ppm, CO2 max ppm, noise dB, minutes a window stood open)
-    per period: a room, or the apartment's rooms together."""
+) -> str:
+    """Per period: `ts`, `temperature_c`, `humidity_pct`, `co2_ppm` (mean), `co2_max_ppm`, `noise_db` and
+    `window_open_minutes`, of a room or of the apartment's rooms together."""
     params = {"apartment": apartment_key, "first": first, "last": last, "room": room_key}
     room = " AND room_key = %(room)s" if room_key is not None else ""
     if grain != "minute":
         level = "room" if room_key is not None else "apartment"
-        return conn.execute(
-            f"""SELECT period_start, temperature_mean_c, humidity_mean_pct, co2_mean_ppm, co2_max_ppm,
-                       noise_mean_db, minutes_window_open
+        return await json_rows(
+            conn,
+            f"""SELECT period_start AS ts, temperature_mean_c AS temperature_c,
+                       humidity_mean_pct AS humidity_pct, co2_mean_ppm AS co2_ppm, co2_max_ppm,
+                       noise_mean_db AS noise_db, minutes_window_open AS window_open_minutes
                 FROM gold.agg_environment_{level}_{grain}
                 WHERE apartment_key = %(apartment)s AND period_start >= %(first)s AND period_start < %(last)s
-                {room} ORDER BY period_start""",
+                {room}""",
             params,
-        ).fetchall()
-    return conn.execute(
-        f"""SELECT ts, avg(temperature_c), avg(humidity_pct), avg(co2_ppm), max(co2_ppm), avg(noise_db),
-                   count(*) FILTER (WHERE window_open)
+        )
+    return await json_rows(
+        conn,
+        f"""SELECT ts, avg(temperature_c) AS temperature_c, avg(humidity_pct) AS humidity_pct,
+                   avg(co2_ppm) AS co2_ppm, max(co2_ppm) AS co2_max_ppm, avg(noise_db) AS noise_db,
+                   count(*) FILTER (WHERE window_open) AS window_open_minutes
             FROM gold.fact_environment_minute
             WHERE apartment_key = %(apartment)s AND ts >= %(first)s AND ts < %(last)s{room}
-            GROUP BY ts ORDER BY ts""",
+            GROUP BY ts""",
         params,
-    ).fetchall()
+    )
 
 
-def openings(
-    conn: psycopg.Connection, apartment_key: int, first: datetime, last: datetime, room_key: int | None
-) -> list[tuple]:
-    """(room key, window or door, first open minute, the minute after the last) of each run of open
-    minutes."""
+async def openings(
+    conn: psycopg.AsyncConnection, apartment_key: int, first: datetime, last: datetime, room_key: int | None
+) -> str:
+    """Each run of open minutes of a window or door: `room`, `kind` (window or door), `from` (its first open
+    minute) and `to` (the minute after its last)."""
     room = " AND room_key = %(room)s" if room_key is not None else ""
-    return conn.execute(
+    return await json_rows(
+        conn,
         f"""WITH flags AS (
                 SELECT room_key, kind, ts,
                        ts - (row_number() OVER (PARTITION BY room_key, kind
@@ -196,60 +219,67 @@ def openings(
                 FROM gold.fact_environment_minute,
                      LATERAL (VALUES ('window', window_open), ('door', door_open)) AS o (kind, open)
                 WHERE apartment_key = %(apartment)s AND ts >= %(first)s AND ts < %(last)s AND open{room})
-            SELECT room_key, kind, min(ts), max(ts) + interval '1 minute' FROM flags
-            GROUP BY room_key, kind, run ORDER BY 3, 1, 2""",
+            SELECT room_key AS room, kind, min(ts) AS "from", max(ts) + interval '1 minute' AS "to"
+            FROM flags GROUP BY room_key, kind, run""",
         {"apartment": apartment_key, "first": first, "last": last, "room": room_key},
-    ).fetchall()
+        order='"from", room, kind',
+    )
 
 
-def anomalies(conn: psycopg.Connection, apartment_key: int, first: datetime, last: datetime) -> list[tuple]:
-    """(entity, kind, room key, device key, start, end, score, reason) of the anomalies overlapping the
-    range."""
-    return conn.execute(
-        """SELECT entity, kind, room_key, device_key, period_start, period_end, score, reason
-               FROM gold.anomalies
-           WHERE apartment_key = %s AND period_end > %s AND period_start < %s ORDER BY period_start""",
-        (apartment_key, first, last),
-    ).fetchall()
+async def anomalies(
+    conn: psycopg.AsyncConnection, apartment_key: int, first: datetime, last: datetime
+) -> str:
+    """The anomalies overlapping the range: `entity`, `kind`, `room`, `device`, `from`, `to`, `score` and
+    `reason`."""
+    return await json_rows(
+        conn,
+        """SELECT entity, kind, room_key AS room, device_key AS device, period_start AS "from",
+                  period_end AS "to", score, reason
+           FROM gold.anomalies
+           WHERE apartment_key = %(apartment)s AND period_end > %(first)s AND period_start < %(last)s""",
+        {"apartment": apartment_key, "first": first, "last": last},
+        order='"from"',
+    )
 
 
-def presence(
-    conn: psycopg.Connection,
+async def presence(
+    conn: psycopg.AsyncConnection,
     apartment_key: int,
     first: datetime,
     last: datetime,
     grain: str,
     room_key: int | None,
-) -> list[tuple]:
-    """(period start, room key, minutes someone was there, minutes measured) per room and period."""
-    bucket = BUCKETS[grain]
+) -> str:
+    """Per room and period: `ts`, `room`, `present_minutes` (someone was there) and `minutes` (measured)."""
     room = " AND room_key = %(room)s" if room_key is not None else ""
-    return conn.execute(
-        f"""SELECT {bucket}, room_key, count(*) FILTER (WHERE presence_flag), count(*)
+    return await json_rows(
+        conn,
+        f"""SELECT {BUCKETS[grain]} AS ts, room_key AS room, count(*) FILTER (WHERE presence_flag)
+                   AS present_minutes, count(*) AS minutes
             FROM gold.fact_presence_minute
             WHERE apartment_key = %(apartment)s AND ts >= %(first)s AND ts < %(last)s{room}
-            GROUP BY 1, 2 ORDER BY 1, 2""",
+            GROUP BY 1, 2""",
         {
             "apartment": apartment_key,
             "first": first,
             "last": last,
             "room": room_key,
-            "tz": _zone(conn, apartment_key),
         },
-    ).fetchall()
+        order="ts, room",
+    )
 
 
-def predictions(
-    conn: psycopg.Connection,
+async def predictions(
+    conn: psycopg.AsyncConnection,
     apartment_key: int,
     model_key: int,
     first: datetime,
     last: datetime,
     room_key: int | None,
     device_key: int | None,
-) -> list[tuple]:
-    """(instant, room key, device key, value, lower, upper, issued at) of the newest prediction of the model
-    for each instant, room and device in the range (the apartment's whole only, unless a room or device)."""
+) -> str:
+    """The newest prediction of the model for each instant, room and device in the range (the apartment's
+    whole only, unless a room or device): `ts`, `room`, `device`, `value`, `lower`, `upper`, `issued_at`."""
     which = (
         " AND device_key = %(device)s"
         if device_key is not None
@@ -257,14 +287,13 @@ def predictions(
         if room_key is not None
         else " AND device_key IS NULL AND (room_key IS NULL OR %(model)s = 2)"
     )
-    return conn.execute(
-        f"""SELECT DISTINCT ON (ts, room_key, device_key) ts, room_key, device_key, predicted_value,
-                lower_value,
-                   upper_value, issued_at
+    return await json_rows(
+        conn,
+        f"""SELECT DISTINCT ON (ts, room_key, device_key) ts, room_key AS room, device_key AS device,
+                   predicted_value AS value, lower_value AS lower, upper_value AS upper, issued_at
             FROM gold.fact_prediction
             WHERE apartment_key = %(apartment)s AND model_key = %(model)s AND ts >= %(first)s
-                AND ts < %(last)s
-                  {which}
+                AND ts < %(last)s{which}
             ORDER BY ts, room_key, device_key, issued_at DESC""",
         {
             "apartment": apartment_key,
@@ -274,24 +303,38 @@ def predictions(
             "room": room_key,
             "device": device_key,
         },
-    ).fetchall()
+        order="ts, room, device",
+    )
 
 
-def weather(conn: psycopg.Connection, apartment_key: int, first_day, last_day) -> list[tuple]:
-    """(local day, temperature min, mean, max °C, humidity %, precipitation mm, radiation Wh/m2) of the
-    apartment's weather site for each day, from the latest issue before it (the shortest lead)."""
-    return conn.execute(
-        """SELECT DISTINCT ON (w.local_day) w.local_day, w.temperature_min_c, w.temperature_mean_c,
-                  w.temperature_max_c, w.humidity_mean_pct, w.precipitation_mm, w.radiation_wh_m2
+async def weather(conn: psycopg.AsyncConnection, apartment_key: int, first_day: date, last_day: date) -> str:
+    """The apartment's weather site per local day in [first_day, last_day), from the latest issue before it
+    (the shortest lead): `day`, `temperature_min_c`, `temperature_mean_c`, `temperature_max_c`,
+    `humidity_pct`, `precipitation_mm` and `radiation_wh_m2`."""
+    return await json_rows(
+        conn,
+        """SELECT DISTINCT ON (w.local_day) w.local_day AS day, w.temperature_min_c, w.temperature_mean_c,
+                  w.temperature_max_c, w.humidity_mean_pct AS humidity_pct, w.precipitation_mm,
+                  w.radiation_wh_m2
            FROM gold.fact_weather_day w JOIN gold.dim_apartment a ON a.weather_site_key = w.weather_site_key
-           WHERE a.apartment_key = %s AND w.local_day >= %s AND w.local_day < %s
+           WHERE a.apartment_key = %(apartment)s AND w.local_day >= %(first)s AND w.local_day < %(last)s
            ORDER BY w.local_day, w.lead_days, w.issue_day DESC""",
-        (apartment_key, first_day, last_day),
-    ).fetchall()
+        {"apartment": apartment_key, "first": first_day, "last": last_day},
+        order="day",
+    )
 
 
-def _zone(conn: psycopg.Connection, apartment_key: int) -> str:
-    row = conn.execute(
-        "SELECT timezone FROM gold.dim_apartment WHERE apartment_key = %s", (apartment_key,)
-    ).fetchone()
-    return (row[0] if row else None) or "UTC"
+async def json_rows(conn: psycopg.AsyncConnection, query: str, params: dict, order: str = "ts") -> str:
+    """The rows of `query` as a JSON array of objects named by its columns, in `order`, built by PostgreSQL:
+    times in ISO 8601 in the transaction's time zone (the apartment's, set by `apartment`), numbers as
+    PostgreSQL writes them (the shortest that reads back the same double)."""
+    return (
+        await _first(
+            conn, f"SELECT coalesce(json_agg(r ORDER BY {order}), '[]')::text FROM ({query}) r", params
+        )
+    )[0]
+
+
+async def _first(conn: psycopg.AsyncConnection, query: str, params: dict | tuple) -> tuple | None:
+    cursor = await conn.execute(query, params)
+    return await cursor.fetchone()

@@ -69,21 +69,23 @@ class Outcome:
     schedule_id: str | None = None
 
 
-def submit(
-    conn: psycopg.Connection, scenario: dict | None, household: str | None, day: date | None, apply: bool
+async def submit(
+    conn: psycopg.AsyncConnection, scenario: dict | None, household: str | None, day: date | None, apply: bool
 ) -> str | None:
     """Queue a job for the connection's account (an API connection); its id, or None without an account."""
-    row = conn.execute(
+    cursor = await conn.execute(
         "SELECT meta.submit_optimize_job(%s, %s, %s, %s)",
         (json.dumps(scenario) if scenario is not None else None, household, day, apply),
-    ).fetchone()
+    )
+    row = await cursor.fetchone()
     return str(row[0]) if row and row[0] else None
 
 
-def job(conn: psycopg.Connection, job_id: str) -> dict | None:
+async def job(conn: psycopg.AsyncConnection, job_id: str) -> dict | None:
     """The job's state, if it is the account's."""
-    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        return cur.execute("SELECT * FROM meta.optimize_job(%s)", (job_id,)).fetchone()
+    async with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        await cur.execute("SELECT * FROM meta.optimize_job(%s)", (job_id,))
+        return await cur.fetchone()
 
 
 def solve_next(conn: psycopg.Connection, solve: Callable[[psycopg.Connection, Job], Outcome]) -> str | None:

@@ -6,7 +6,8 @@
 #}
 {{ config(
     materialized='incremental', incremental_strategy='append', pre_hook="{{ delete_window() }}",
-    indexes=[{'columns': ['household', 'period_start'], 'unique': True}, {'columns': ['local_day']}]
+    indexes=[{'columns': ['household', 'period_start'], 'unique': True}, {'columns': ['local_day']},
+             {'columns': ['apartment_key', 'period_start']}]
 ) }}
 with readings as (
     select household, measure, ts, value, {{ local_day('ts') }} as local_day

@@ -7,7 +7,7 @@
     materialized='incremental', incremental_strategy='append',
     pre_hook=["set local enable_nestloop = off", "{{ delete_window() }}"],
     indexes=[{'columns': ['sensor_key', 'ts'], 'unique': True}, {'columns': ['local_day']},
-             {'columns': ['apartment_key', 'local_day']}]
+             {'columns': ['apartment_key', 'ts']}]
 ) }}
 -- One row per energy-measuring sensor (plugs and the main meter) and minute with a plausible reading.
 -- * power_w: the minute's mean power; energy_kwh: the counter's delta since its previous plausible

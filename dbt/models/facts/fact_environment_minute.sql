@@ -1,6 +1,7 @@
 {{ config(
     materialized='incremental', incremental_strategy='append', pre_hook="{{ delete_window() }}",
-    indexes=[{'columns': ['room_key', 'ts'], 'unique': True}, {'columns': ['local_day']}]
+    indexes=[{'columns': ['room_key', 'ts'], 'unique': True}, {'columns': ['local_day']},
+             {'columns': ['apartment_key', 'ts']}]
 ) }}
 -- One row per room and minute with any indoor reading. Each measure is the mean of the room's
 -- plausible readings of that minute (climate station, motion and humidity sensors alike);

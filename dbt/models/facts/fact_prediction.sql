@@ -3,7 +3,7 @@
     post_hook=["drop index if exists {{ this.schema }}.fact_prediction_key",
                "create unique index if not exists fact_prediction_natural_key on {{ this }}
                 (apartment_key, coalesce(room_key, 0), coalesce(device_key, 0), model_key, target_key, horizon_key, ts)"],
-    indexes=[{'columns': ['local_day']}]
+    indexes=[{'columns': ['local_day']}, {'columns': ['apartment_key', 'model_key', 'ts']}]
 ) }}
 -- Predictions of the ML assets: apartment, room and device (null for a whole-apartment or whole-room value)
 -- x model (and its version in gold.model_versions) x target x horizon x time, with an interval where the

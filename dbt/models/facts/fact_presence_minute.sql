@@ -1,6 +1,7 @@
 {{ config(
     materialized='incremental', incremental_strategy='append', pre_hook="{{ delete_window() }}",
-    indexes=[{'columns': ['room_key', 'ts'], 'unique': True}, {'columns': ['local_day']}]
+    indexes=[{'columns': ['room_key', 'ts'], 'unique': True}, {'columns': ['local_day']},
+             {'columns': ['apartment_key', 'ts']}]
 ) }}
 -- One row per room with a motion sensor and per minute of the day, up to the newest reading of its
 -- apartment (a live day stops at "now", nothing is invented ahead).
