@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit lint bench stream-bench optimise-bench savings-bench ml-bench freshness ui install clean
+.PHONY: demo test test-unit lint bench api-bench stream-bench optimise-bench savings-bench ml-bench freshness ui install clean
 
 demo: $(STAMP)
 	$(BIN)/domotic demo
@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bronze_bench.py
 	$(BIN)/python benchmarks/silver_bench.py --keep .domotic-bench
 	$(BIN)/python benchmarks/gold_bench.py --silver .domotic-bench
+	$(BIN)/python benchmarks/api_bench.py --silver .domotic-bench
 	rm -rf .domotic-bench
 	$(BIN)/python benchmarks/sources_bench.py
 	$(BIN)/python benchmarks/stream_bench.py
@@ -39,6 +40,14 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/realised_bench.py --real --month 2009-01
 	$(BIN)/python benchmarks/emhass_bench.py
 	$(BIN)/python benchmarks/ml_bench.py
+
+# the API under load (Debian's wrk, installed when missing) on the 70-day warehouse, then on its Gold
+# copied to 100 apartments; builds that warehouse first (about 4 minutes)
+api-bench: $(STAMP)
+	$(BIN)/python benchmarks/silver_bench.py --keep .domotic-bench
+	$(BIN)/python benchmarks/gold_bench.py --silver .domotic-bench
+	$(BIN)/python benchmarks/api_bench.py --silver .domotic-bench
+	rm -rf .domotic-bench
 
 stream-bench: $(STAMP)
 	$(BIN)/python benchmarks/stream_bench.py
