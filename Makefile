@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit lint bench api-bench stream-bench optimise-bench savings-bench ml-bench freshness ui install clean
+.PHONY: demo test test-unit lint messages bench api-bench stream-bench optimise-bench savings-bench ml-bench freshness ui install clean
 
 demo: $(STAMP)
 	$(BIN)/domotic demo
@@ -25,6 +25,12 @@ lint: $(STAMP)
 # the pure tests alone, no server started (a unit test that starts one fails): under a minute
 test-unit: $(STAMP)
 	DOMOTIC_UNIT_ONLY=1 $(BIN)/python -m pytest -m unit -n 2
+
+# the dashboards' catalogues: the marked messages extracted, then merged into each language's .po (new
+# messages come in empty, changed ones fuzzy, and the catalogue test fails until they are translated)
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output -o domotic_assets/dashboards/locale/messages.pot .
+	$(BIN)/pybabel update --no-location -i domotic_assets/dashboards/locale/messages.pot -d domotic_assets/dashboards/locale
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bronze_bench.py
@@ -74,7 +80,7 @@ ui: $(STAMP)
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml setup.py scripts/bootstrap.sh
+$(STAMP): pyproject.toml setup.py scripts/bootstrap.sh domotic_assets/dashboards/assets/package-lock.json
 	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/bootstrap.sh
 	touch $(STAMP)
 

@@ -19,6 +19,9 @@ from domotic_assets.simulator.feed import SimulationConfig, simulate
 from domotic_assets_tests import servers
 from domotic_assets_tests.servers.mosquitto import MosquittoServer
 
+pytest_plugins = ["domotic_assets_tests.served_warehouse"]
+"""Fixtures more than one module takes: the served warehouse (`warehouse`) of the API and dashboard tests."""
+
 EXAMPLES = Path(__file__).resolve().parent / "data" / "contract_examples"
 """Copies of shared/contracts/examples, so a clone runs its tests anywhere."""
 

@@ -19,19 +19,11 @@ from dagster_shared.serdes import serialize_value
 from playwright.sync_api import Page, sync_playwright
 
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
+from domotic_assets_tests.browser import CHROMIUM_FLAGS
 from domotic_assets_tests.cli_helpers import domotic_command, running_ui, ui_query
 from domotic_assets_tests.servers.base import binary
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "ui"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @dataclass

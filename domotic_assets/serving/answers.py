@@ -21,6 +21,27 @@ def document(fields: dict[str, Any], **series: str) -> Response:
     return Response(head + tail + "}", media_type="application/json")
 
 
+class Room(BaseModel):
+    room: int
+    name: str | None
+
+
+class Device(BaseModel):
+    device: int
+    name: str | None
+    kind: str | None
+    room: int | None
+
+
+class Apartment(BaseModel):
+    code: str
+    key: int
+    name: str | None
+    timezone: str
+    rooms: list[Room]
+    devices: list[Device]
+
+
 class LatestPoint(BaseModel):
     ts: datetime
     consumption_w: float | None = Field(description="Mean consumption over the quarter-hour")

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
+from domotic_assets.dashboards import pages
 from domotic_assets.serving import schedule_routes, series_routes
 from domotic_assets.serving.jobs import TIME_LIMIT, JobWorker
 from domotic_assets.serving.request_context import Failures
@@ -62,6 +63,7 @@ def create_app(dsn: str, pool_size: int = 8, jobs_dsn: str | None = None) -> Fas
     )
     app.state.failures = Failures()
     app.include_router(series_routes.router)
+    app.include_router(pages.router)
     app.include_router(schedule_routes.router)
     app.mount("/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-assets")
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 from fastapi import Depends, HTTPException, Query, Request
 
+from domotic_assets.dashboards.sign_in import CSRF_HEADER, SESSION_COOKIE, csrf_of, same
 from domotic_assets.serving.grain import GrainError, grain_for
 from domotic_assets.warehouse import access_tables, api_queries
 
@@ -51,21 +52,28 @@ Key = Annotated[int | None, Query(ge=0, le=2**31 - 1)]
 Grain = Annotated[str | None, Query(pattern="^(minute|15min|hour|day)$")]
 
 
+def bearer_or_session(request: Request) -> tuple[str | None, bool]:
+    """The request's token: its bearer token, else its dashboard session cookie (True: it is the cookie)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip(), False
+    return request.cookies.get(SESSION_COOKIE), True
+
+
 async def reader(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
-    """A connection whose transaction carries the account of the request's bearer token (401 without a
-    valid one, 429 after too many failures from one address); committed, and the account forgotten, when
-    the route is done."""
+    """A connection whose transaction carries the account of the request's bearer token or dashboard
+    session (401 without a valid one, 429 after too many failures from one address; a POST with the session
+    cookie also needs its CSRF token); committed, and the account forgotten, when the route is done."""
     failures: Failures = request.app.state.failures
     client = request.client.host if request.client else "?"
     if failures.blocked(client):
         raise HTTPException(429, "too many failed attempts: try again in a minute", {"Retry-After": "60"})
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token, from_cookie = bearer_or_session(request)
+    unsafe = request.method not in ("GET", "HEAD")
+    if from_cookie and token and unsafe and not same(request.headers.get(CSRF_HEADER), csrf_of(token)):
+        raise HTTPException(403, f"a form of this site is required ({CSRF_HEADER})")
     async with request.app.state.pool.connection() as conn:
-        if (
-            scheme.lower() != "bearer"
-            or not token
-            or await access_tables.sign_in(conn, token.strip()) is None
-        ):
+        if not token or await access_tables.sign_in(conn, token) is None:
             failures.failed(client)
             raise HTTPException(401, "a valid token is required", {"WWW-Authenticate": "Bearer"})
         yield conn

@@ -31,6 +31,12 @@ from domotic_assets.warehouse import api_queries
 router = APIRouter()
 
 
+@router.get("/api/apartments", tags=["series"], response_model=list[answers.Apartment])
+async def apartments(conn: Reader) -> Response:
+    """The apartments the account may see, with their rooms and devices (the keys the series take)."""
+    return Response(await api_queries.apartments(conn), media_type="application/json")
+
+
 @router.get("/api/latest/{household}", tags=["telemetry"], response_model=answers.Latest)
 async def latest(conn: Reader, household: Annotated[str, PathParam(max_length=64, pattern=TEXT)]) -> Response:
     """The household's last 24 hours at 15 minutes (consumption, PV, battery, main meter) and the time

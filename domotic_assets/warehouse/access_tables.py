@@ -85,6 +85,9 @@ CREATE TABLE IF NOT EXISTS meta.api_tokens (
     expires_at timestamptz,
     revoked_at timestamptz
 );
+-- a dashboard session is a token too (its cookie), made at sign-in and deleted at sign-out
+ALTER TABLE meta.api_tokens ADD COLUMN IF NOT EXISTS kind text NOT NULL DEFAULT 'api'
+    CHECK (kind IN ('api', 'session'));
 CREATE TABLE IF NOT EXISTS meta.sql_logins (
     role_name  text PRIMARY KEY,
     login      text NOT NULL REFERENCES meta.accounts ON DELETE CASCADE,
@@ -172,6 +175,25 @@ BEGIN
     EXECUTE format('COMMENT ON POLICY apartment_rows ON %s IS %L', target, cond);
     RETURN cond;
 END $$;
+-- The dashboards' sign-in, for the API role, which reads no account table: the password hash of an
+-- account that may sign in; a session opened (after the password was checked) and closed.
+CREATE OR REPLACE FUNCTION meta.sign_in_hash(text) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT password_hash FROM meta.accounts WHERE login = $1 AND revoked_at IS NULL);
+END $$;
+CREATE OR REPLACE FUNCTION meta.open_session(login text, token_hash text, hours double precision) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    DELETE FROM meta.api_tokens t WHERE t.kind = 'session' AND t.expires_at < now();
+    INSERT INTO meta.api_tokens (token_hash, login, expires_at, kind)
+    VALUES ($2, $1, now() + $3 * interval '1 hour', 'session');
+END $$;
+CREATE OR REPLACE FUNCTION meta.close_session(token_hash text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    DELETE FROM meta.api_tokens t WHERE t.token_hash = $1 AND t.kind = 'session';
+END $$;
 -- the account of a valid API token's hash (SECURITY DEFINER: the API role cannot read the tokens)
 CREATE OR REPLACE FUNCTION meta.token_account(text) RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -203,9 +225,11 @@ END $$;
 GRANT USAGE ON SCHEMA meta, gold TO {READER};
 GRANT EXECUTE ON FUNCTION meta.current_account(), meta.is_admin(), meta.my_spans(text), meta.my_days(text)
     TO {READER};
-REVOKE EXECUTE ON FUNCTION meta.token_account(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION meta.token_account(text), meta.sign_in_hash(text),
+    meta.open_session(text, text, double precision), meta.close_session(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION meta.token_account(text), meta.submit_optimize_job(jsonb, text, date, boolean),
-    meta.optimize_job(uuid) TO {API_ROLE};
+    meta.optimize_job(uuid), meta.sign_in_hash(text), meta.open_session(text, text, double precision),
+    meta.close_session(text) TO {API_ROLE};
 """
 """The roles, made once by a role that may (the embedded server's owner does); see `ensure_roles`."""
 
@@ -367,6 +391,25 @@ async def sign_in(conn: psycopg.AsyncConnection, token: str) -> str | None:
         (token_hash(token),),
     )
     return (await cursor.fetchone())[0]
+
+
+async def sign_in_hash(conn: psycopg.AsyncConnection, login: str) -> str | None:
+    """The password hash of an account that may sign in to the dashboards (None: none set, no such account,
+    or revoked)."""
+    cursor = await conn.execute("SELECT meta.sign_in_hash(%s)", (login,))
+    return (await cursor.fetchone())[0]
+
+
+async def open_session(conn: psycopg.AsyncConnection, login: str, hours: float) -> str:
+    """A new dashboard session of the account (its password checked), valid `hours`: the cookie's value,
+    a token that `sign_in` takes like an API token and `revoke` ends with the others."""
+    token = "dms_" + secrets.token_urlsafe(32)
+    await conn.execute("SELECT meta.open_session(%s, %s, %s)", (login, token_hash(token), hours))
+    return token
+
+
+async def close_session(conn: psycopg.AsyncConnection, token: str) -> None:
+    await conn.execute("SELECT meta.close_session(%s)", (token_hash(token),))
 
 
 def set_password(conn: psycopg.Connection, login: str, password_hash: str) -> None:

@@ -34,6 +34,35 @@ async def apartment(conn: psycopg.AsyncConnection, code_or_key: str) -> Apartmen
     return Apartment(*row) if row else None
 
 
+async def apartments(conn: psycopg.AsyncConnection) -> str:
+    """The apartments the account may see, by code: `code`, `key`, `name`, `timezone`, their `rooms`
+    (`room`, `name`) and `devices` (`device`, `name`, `kind`, `room`)."""
+    return await json_rows(
+        conn,
+        """SELECT a.code, a.apartment_key AS key, a.name, coalesce(a.timezone, 'UTC') AS timezone,
+                  (SELECT coalesce(json_agg(json_build_object('room', r.room_key, 'name', r.name)
+                                            ORDER BY r.name, r.room_key), '[]')
+                   FROM gold.dim_room r WHERE r.apartment_key = a.apartment_key) AS rooms,
+                  (SELECT coalesce(json_agg(json_build_object('device', d.device_key, 'name', d.name,
+                                                              'kind', d.kind, 'room', d.room_key)
+                                            ORDER BY d.name, d.device_key), '[]')
+                   FROM gold.dim_device d WHERE d.apartment_key = a.apartment_key) AS devices
+           FROM gold.dim_apartment a""",
+        {},
+        order="code",
+    )
+
+
+async def last_day(conn: psycopg.AsyncConnection, apartment_key: int) -> date | None:
+    """The last local day with energy the account may see of the apartment."""
+    row = await _first(
+        conn,
+        "SELECT max(local_day) FROM gold.agg_energy_apartment_day WHERE apartment_key = %s",
+        (apartment_key,),
+    )
+    return row[0] if row else None
+
+
 async def room_of(conn: psycopg.AsyncConnection, apartment_key: int, room_key: int) -> bool:
     row = await _first(
         conn,

@@ -1,0 +1,121 @@
+// The dashboards' charts: each asks the API for its series (the session cookie signs the request, so
+// row-level security applies), draws it with ECharts in the reader's language, and offers the very data it
+// shows as CSV. Texts, number symbols and the series' parameters come from the page (#config).
+"use strict";
+
+const config = JSON.parse(document.getElementById("config").textContent);
+const texts = config.texts;
+
+// Numbers with the locale's symbols (from Babel's CLDR data, as on the server).
+function number(value, digits) {
+  if (value === null || value === undefined) return "";
+  const [whole, fraction] = Math.abs(value).toFixed(digits).split(".");
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, config.group);
+  return (value < 0 ? "-" : "") + grouped + (fraction ? config.decimal + fraction : "");
+}
+
+function apiUrl(path, extra) {
+  const query = new URLSearchParams({ apartment: config.apartment, from: config.from, to: config.to, ...extra });
+  if (config.room !== null) query.set("room", config.room);
+  if (config.device !== null) query.set("device", config.device);
+  return path + "?" + query.toString();
+}
+
+async function fetchJson(url) {
+  const answer = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  if (answer.status === 401) {
+    window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.search));
+    return null;
+  }
+  if (!answer.ok) throw new Error(answer.status + " " + url);
+  return answer.json();
+}
+
+const tables = {};  // chart id -> {columns, rows}: what the chart shows, for its CSV
+
+function offerCsv(id, columns, rows) {
+  tables[id] = { columns, rows };
+}
+
+function downloadCsv(id) {
+  const table = tables[id];
+  if (!table) return;
+  const quote = (v) => (v === null || v === undefined ? "" : /[",\n]/.test(String(v)) ? '"' + String(v).replace(/"/g, '""') + '"' : String(v));
+  const lines = [table.columns.map(quote).join(",")].concat(table.rows.map((row) => row.map(quote).join(",")));
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([lines.join("\n") + "\n"], { type: "text/csv;charset=utf-8" }));
+  link.download = id + ".csv";
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+}
+
+function chartIn(id) {
+  const element = document.getElementById(id);
+  const chart = echarts.init(element, null, { locale: config.echartsLocale, renderer: "canvas" });
+  window.addEventListener("resize", () => chart.resize());
+  element.chart = chart;  // the page's tests read the chart's options from here
+  // drawn: the last animation ended (tests and the benchmark wait for it)
+  chart.on("finished", () => (element.dataset.drawn = "true"));
+  return chart;
+}
+
+function showMessage(chart, message) {
+  chart.setOption({ title: { text: message, left: "center", top: "middle", textStyle: { fontSize: 14 } } });
+  chart.getDom().dataset.drawn = "true";
+}
+
+// A colour-blind safe palette (Okabe and Ito).
+const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"];
+
+async function energyChart() {
+  const chart = chartIn("energy-chart");
+  chart.showLoading();
+  let answer;
+  try {
+    answer = await fetchJson(apiUrl("/api/energy", {}));
+  } catch (error) {
+    chart.hideLoading();
+    showMessage(chart, texts.failed);
+    return;
+  }
+  chart.hideLoading();
+  if (!answer) return;
+  const points = answer.points;
+  offerCsv("energy-chart", ["ts", "kwh_high", "kwh_low", "chf"], points.map((p) => [p.ts, p.kwh_high, p.kwh_low, p.chf]));
+  if (!points.length) {
+    showMessage(chart, texts.no_data);
+    return;
+  }
+  chart.setOption({
+    color: PALETTE,
+    aria: { enabled: true },
+    title: { text: texts.energy_title, show: false },  // shown by the card; read by the aria description
+    animationDuration: 300,
+    tooltip: {
+      trigger: "axis",
+      valueFormatter: (value) => number(value, 3),
+    },
+    legend: { top: 0, right: 0 },
+    grid: { left: 60, right: 60, top: 50, bottom: 70 },
+    dataZoom: [{ type: "inside" }, { type: "slider" }],
+    xAxis: { type: "time", name: texts.time },
+    yAxis: [
+      { type: "value", name: texts.kwh_axis, axisLabel: { formatter: (v) => number(v, 2) } },
+      { type: "value", name: texts.chf_axis, axisLabel: { formatter: (v) => number(v, 2) } },
+    ],
+    series: [
+      { name: texts.kwh_high, type: "bar", stack: "kwh", data: points.map((p) => [p.ts, p.kwh_high]) },
+      { name: texts.kwh_low, type: "bar", stack: "kwh", data: points.map((p) => [p.ts, p.kwh_low]) },
+      { name: texts.chf, type: "line", yAxisIndex: 1, showSymbol: false, data: points.map((p) => [p.ts, p.chf]) },
+    ],
+  });
+}
+
+document.querySelectorAll("button.csv").forEach((button) =>
+  button.addEventListener("click", () => downloadCsv(button.dataset.chart)));
+// A preset and custom days exclude each other: typing a day clears the preset.
+document.querySelectorAll("input[type=date]").forEach((input) =>
+  input.addEventListener("change", () => document.querySelectorAll("input[name=range]").forEach((r) => (r.checked = false))));
+
+if (document.getElementById("energy-chart")) energyChart();
