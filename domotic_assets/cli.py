@@ -325,6 +325,7 @@ def demo(days: int, fresh: bool) -> None:
         _stream_telemetry(settings, dsn, config)
         outcome = _materialize(settings, dsn, first, last, None)
         ok = outcome.success
+        from domotic_assets.dashboards.demo_reader import demo_reader
         from domotic_assets.warehouse.connection import connect
 
         with connect(dsn) as conn:
@@ -333,6 +334,7 @@ def demo(days: int, fresh: bool) -> None:
             gold = gold_figures(conn, first, last, settings.ground_truth) if ok else None
             schedules = schedule_figures(conn, first, last) if ok else None
             predictions = prediction_figures(conn) if ok else []
+            reader = demo_reader(conn, settings.home) if ok else None
     click.echo("")
     click.echo(f"Summary ({first} .. {last}, state in {settings.home})")
     click.echo(
@@ -349,6 +351,13 @@ def demo(days: int, fresh: bool) -> None:
         click.echo(f"  schedules: {schedules}")
     for line in predictions:
         click.echo(f"  ml: {line}")
+    if reader:
+        login, kept = reader
+        click.echo(
+            f"  dashboards: run `domotic serve` (DOMOTIC_HOME={settings.home}), open http://127.0.0.1:8000 "
+            f"and sign in as {login}, the current renter of the first apartment; its password is in {kept} "
+            "(readable by you only)"
+        )
     click.echo(f"  time taken: {time.perf_counter() - began:.1f} s")
     sys.exit(outcome.exit_status)
 

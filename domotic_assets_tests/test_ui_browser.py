@@ -8,12 +8,14 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+import httpx
 import pytest
 from dagster_shared.serdes import serialize_value
 from playwright.sync_api import Page, sync_playwright
@@ -88,6 +90,42 @@ def test_demo_runs_on_embedded_defaults_and_the_ui_shows_its_gold_checks_passed(
     # the last two days have history to plan on: their schedules are made, verified and beat the rules
     assert {k: v for k, v in gold.items() if v != "SUCCEEDED"} == {}
     _no_password_shown(home, resources)
+
+
+def test_the_demo_names_a_reader_who_signs_in_to_the_dashboards(demo):
+    """The demo says whom to sign in as and where that account's password is (never the password itself);
+    `domotic serve` on the demo's state then lets that account in, and shows it its apartment."""
+    said = re.search(
+        r"sign in as (\S+), the current renter of the first apartment; its password is in (\S+) ", demo.stdout
+    )
+    assert said, demo.stdout[-1500:]
+    login, kept = said[1], Path(said[2])
+    password = kept.read_text().strip()
+    assert len(password) >= 16 and password not in demo.stdout and kept.stat().st_mode & 0o077 == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    serve = subprocess.Popen(
+        domotic_command("serve", "--port", str(port)), env=demo.env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            try:
+                form = httpx.get(f"{base}/login", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        with httpx.Client(base_url=base, cookies=form.cookies) as client:
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)[1]
+            signed = client.post("/login", data={"login": login, "password": password, "csrf": csrf})
+            assert signed.status_code == 303 and signed.headers["location"] == "/energy"
+            page = client.get("/energy")
+            assert page.status_code == 200 and 'id="energy-chart"' in page.text
+    finally:
+        serve.terminate()
+        assert serve.wait(60) == 0
+    assert password not in serve.stderr.read()
 
 
 RESOURCES = """{ workspaceOrError { ... on Workspace { locationEntries {

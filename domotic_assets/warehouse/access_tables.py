@@ -412,6 +412,24 @@ async def close_session(conn: psycopg.AsyncConnection, token: str) -> None:
     await conn.execute("SELECT meta.close_session(%s)", (token_hash(token),))
 
 
+def open_tenancy(conn: psycopg.Connection) -> str | None:
+    """A resident whose grant on the first apartment is still open (its current renter, or its owner), for
+    the demo to sign in with."""
+    row = conn.execute(
+        """SELECT g.login FROM meta.access_grants g JOIN meta.accounts a USING (login)
+           WHERE g.scope = 'presence' AND g.day_to IS NULL AND a.revoked_at IS NULL
+           ORDER BY g.apartment_key, g.day_from DESC LIMIT 1"""
+    ).fetchone()
+    return row[0] if row else None
+
+
+def has_password(conn: psycopg.Connection, login: str) -> bool:
+    row = conn.execute(
+        "SELECT password_hash IS NOT NULL FROM meta.accounts WHERE login = %s", (login,)
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def set_password(conn: psycopg.Connection, login: str, password_hash: str) -> None:
     """The account's dashboard password, as its argon2 hash."""
     _known(conn, login)
