@@ -30,7 +30,7 @@ test-unit: $(STAMP)
 # messages come in empty, changed ones fuzzy, and the catalogue test fails until they are translated)
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output -o domotic_assets/dashboards/locale/messages.pot .
-	$(BIN)/pybabel update --no-location -i domotic_assets/dashboards/locale/messages.pot -d domotic_assets/dashboards/locale
+	$(BIN)/pybabel update --ignore-obsolete -i domotic_assets/dashboards/locale/messages.pot -d domotic_assets/dashboards/locale
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bronze_bench.py

@@ -50,6 +50,7 @@ TIME_COLUMNS = {  # how the rule reads each relation's time (None: a dimension, 
         for lvl in ("room", "apartment")
         for g in ("15min", "hour", "day")
     },
+    **{f"agg_energy_device_{g}": "period_start" for g in ("15min", "hour", "day")},
 }
 PRESENCE = {"fact_presence_minute"}
 

@@ -187,8 +187,14 @@ def test_the_energy_dashboard_draws_in_a_browser_what_the_api_answers_in_each_la
                 ]
                 assert chart["low"] == [p["kwh_low"] for p in answer["points"]]
                 assert chart["chf"] == [p["chf"] for p in answer["points"]]
+                # the devices' bands and what no plug measured add up to the meter, period by period
+                stacked = page.evaluate(STACKED)
+                assert gettext("Not metered by a plug") == stacked["names"][-1]
+                meter = {p["ts"]: p["kwh"] for p in answer["points"]}
+                for ts, total in stacked["sums"].items():
+                    assert total == pytest.approx(meter[ts], abs=1e-9), ts
                 with page.expect_download() as download:
-                    page.click("button.csv")
+                    page.click("button.csv[data-chart=energy-chart]")
                 rows = list(csv.reader(Path(download.value.path()).read_text().splitlines()))
                 assert (
                     rows[0] == ["ts", "kwh_high", "kwh_low", "chf"] and len(rows) == len(answer["points"]) + 1
@@ -209,8 +215,12 @@ def test_the_energy_dashboard_draws_in_a_browser_what_the_api_answers_in_each_la
         server.signal(signal.SIGTERM)
 
 
-DRAWN = """() => { const el = document.getElementById('energy-chart');
-    return el && el.dataset.drawn === 'true' && (el.chart.getOption().series || []).length === 3; }"""
+DRAWN = """() => ['energy-chart', 'devices-chart', 'device-cost-chart'].every(id => {
+    const el = document.getElementById(id); return el && el.dataset.drawn === 'true'; })"""
+STACKED = """() => { const series = document.getElementById('devices-chart').chart.getOption().series;
+    const sums = {};
+    series.forEach(s => s.data.forEach(([ts, kwh]) => { sums[ts] = (sums[ts] || 0) + (kwh || 0); }));
+    return {names: series.map(s => s.name), sums}; }"""
 CHART = """() => { const o = document.getElementById('energy-chart').chart.getOption();
     return {names: o.series.map(s => s.name), low: o.series[1].data.map(d => d[1]),
             chf: o.series[2].data.map(d => d[1])}; }"""

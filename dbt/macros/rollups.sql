@@ -14,6 +14,7 @@
     {{ config(
         materialized='incremental', incremental_strategy='append', pre_hook="{{ delete_window() }}",
         indexes=[{'columns': ['apartment_key', 'room_key', 'period_start'] if level == 'room'
+                             else ['apartment_key', 'device_key', 'period_start'] if level == 'device'
                              else ['apartment_key', 'period_start'], 'unique': True},
                  {'columns': ['local_day']}]
     ) }}
@@ -21,17 +22,21 @@
 
 {# The period and the keys of a rollup row, and its grouping. #}
 {% macro rollup_keys(level, grain) -%}
-    {{ bucket(grain) }} as period_start, local_day, date_key, apartment_key{{ ', room_key' if level == 'room' }}
+    {{ bucket(grain) }} as period_start, local_day, date_key, apartment_key
+    {{- ', room_key' if level in ('room', 'device') }}{{ ', device_key' if level == 'device' }}
 {%- endmacro %}
 
 {% macro rollup_group(level) -%}
-    group by 1, 2, 3, 4{{ ', 5' if level == 'room' }}
+    group by 1, 2, 3, 4{{ ', 5' if level in ('room', 'device') }}{{ ', 6' if level == 'device' }}
 {%- endmacro %}
 
-{# Room: the plugs of the room's devices. Apartment: the main meter, with the plug-metered share. #}
+{#
+  Device: each device's plug. Room: the plugs of the room's devices. Apartment: the main meter, with the
+  plug-metered share.
+#}
 {% macro energy_rollup(level, grain) -%}
 {{ rollup_config(level) }}
-{%- set metered = 'not is_main_meter' if level == 'room' else 'is_main_meter' %}
+{%- set metered = 'is_main_meter' if level == 'apartment' else 'not is_main_meter' %}
 select
     {{ rollup_keys(level, grain) }},
     sum(energy_kwh) filter (where {{ metered }})                              as energy_kwh,
@@ -43,7 +48,8 @@ select
     max(power_w) filter (where {{ metered }})                                 as max_power_w,
     count(distinct ts)                                                        as minutes
 from {{ ref('fact_energy_minute') }}
-where {{ in_window() }}{{ ' and not is_main_meter' if level == 'room' }}
+where {{ in_window() }}{{ ' and not is_main_meter' if level != 'apartment' }}
+    {{- ' and device_key is not null' if level == 'device' }}
 {{ rollup_group(level) }}
 {%- endmacro %}
 

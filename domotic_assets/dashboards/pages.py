@@ -53,6 +53,10 @@ CHART_TEXTS = {
     "chf_axis": N_("CHF"),
     "time": N_("Time"),
     "no_data": N_("No data for this period"),
+    "devices_title": N_("Energy per device"),
+    "device_cost_title": N_("Cost per device over the period"),
+    "unmetered": N_("Not metered by a plug"),
+    "device": N_("Device"),
     "failed": N_("The data could not be loaded"),
 }
 ECHARTS_LOCALES = {"en": "EN", "fr": "FR", "es": "ES", "ro": "RO", "pt_PT": "PT-br"}

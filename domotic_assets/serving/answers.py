@@ -80,6 +80,37 @@ class Energy(BaseModel):
     points: list[EnergyPoint]
 
 
+class DevicePoint(BaseModel):
+    ts: datetime
+    device: int
+    kwh: float | None
+    chf: float | None
+
+
+class DeviceTotal(BaseModel):
+    device: int
+    name: str | None
+    kwh: float | None
+    chf: float | None
+
+
+class UnmeteredPoint(BaseModel):
+    ts: datetime
+    kwh: float | None = Field(description="The main meter minus the plugs: what no plug measured")
+    chf: float | None
+
+
+class EnergyByDevice(BaseModel):
+    apartment: str
+    room: int | None
+    grain: str
+    from_: datetime = Field(alias="from")
+    to: datetime
+    devices: list[DeviceTotal] = Field(description="Each device's total over the range, costliest first")
+    points: list[DevicePoint]
+    unmetered: list[UnmeteredPoint] = Field(description="For the whole apartment only")
+
+
 class EnvironmentPoint(BaseModel):
     ts: datetime
     temperature_c: float | None

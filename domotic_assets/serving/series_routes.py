@@ -112,6 +112,25 @@ async def weather(
     return answers.document({"apartment": flat.code}, days=days)
 
 
+@router.get("/api/energy/devices", tags=["series"], response_model=answers.EnergyByDevice)
+async def energy_by_device(conn: Reader, window: SeriesWindow) -> Response:
+    """kWh and CHF per period for each device's plug (of the apartment, or of a room), each device's total
+    over the range, and what the main meter measured that no plug did."""
+    first, last, chosen = series_range(window.start, window.end, window.grain)
+    flat = await visible_apartment(conn, window.apartment)
+    await room_in(conn, flat, window.room)
+    zone = ZoneInfo(flat.timezone)
+    fields = {
+        "apartment": flat.code,
+        "room": window.room,
+        "grain": chosen,
+        "from": iso(first, zone),
+        "to": iso(last, zone),
+    }
+    series = await api_queries.energy_by_device(conn, flat.key, first, last, chosen, window.room)
+    return answers.document(fields, **series)
+
+
 @router.get("/api/energy", tags=["series"], response_model=answers.Energy)
 async def energy(conn: Reader, window: SeriesWindow, device: Key = None) -> Response:
     """kWh and CHF per period: the apartment's main meter (and what its plugs measured), a room's plugs

@@ -142,6 +142,71 @@ async def energy(
     )
 
 
+def _per_device(grain: str) -> str:
+    """Per period and device: `period_start`, `room_key`, `device_key`, `kwh`, `chf` of the apartment's
+    plugs."""
+    if grain == "minute":
+        return """(SELECT ts AS period_start, room_key, device_key, energy_kwh AS kwh, cost_chf AS chf
+                   FROM gold.fact_energy_minute
+                   WHERE apartment_key = %(apartment)s AND ts >= %(first)s AND ts < %(last)s
+                       AND NOT is_main_meter AND device_key IS NOT NULL)"""
+    return f"""(SELECT period_start, room_key, device_key, energy_kwh AS kwh, cost_chf AS chf
+               FROM gold.agg_energy_device_{grain}
+               WHERE apartment_key = %(apartment)s AND period_start >= %(first)s
+                   AND period_start < %(last)s)"""
+
+
+async def energy_by_device(
+    conn: psycopg.AsyncConnection,
+    apartment_key: int,
+    first: datetime,
+    last: datetime,
+    grain: str,
+    room_key: int | None = None,
+) -> dict[str, str]:
+    """The apartment's plugs device by device (a room's, with `room_key`): `points` per period (`ts`,
+    `device`, `kwh`, `chf`); `devices`, each one's total over the range (`device`, `name`, `kwh`, `chf`),
+    costliest first; and, for the whole apartment, `unmetered` per period (`ts`, `kwh`, `chf`): the main
+    meter minus the plugs, what no plug measured."""
+    params = {"apartment": apartment_key, "first": first, "last": last, "room": room_key}
+    rows = _per_device(grain)
+    room = " WHERE d.room_key = %(room)s" if room_key is not None else ""
+    points = await json_rows(
+        conn,
+        f"SELECT period_start AS ts, device_key AS device, kwh, chf FROM {rows} d{room}",
+        params,
+        "ts, device",
+    )
+    devices = await json_rows(
+        conn,
+        f"""SELECT d.device_key AS device, min(n.name) AS name, sum(d.kwh) AS kwh, sum(d.chf) AS chf
+            FROM {rows} d LEFT JOIN gold.dim_device n USING (device_key){room}
+            GROUP BY d.device_key""",
+        params,
+        "chf DESC NULLS LAST, device",
+    )
+    if room_key is not None:
+        return {"points": points, "devices": devices, "unmetered": "[]"}
+    meter = (
+        """(SELECT ts AS period_start, energy_kwh, cost_chf FROM gold.fact_energy_minute
+            WHERE apartment_key = %(apartment)s AND ts >= %(first)s AND ts < %(last)s AND is_main_meter)"""
+        if grain == "minute"
+        else f"""(SELECT period_start, energy_kwh, cost_chf FROM gold.agg_energy_apartment_{grain}
+                  WHERE apartment_key = %(apartment)s AND period_start >= %(first)s
+                      AND period_start < %(last)s)"""
+    )
+    unmetered = await json_rows(
+        conn,
+        f"""SELECT m.period_start AS ts, m.energy_kwh - coalesce(p.kwh, 0) AS kwh,
+                   m.cost_chf - coalesce(p.chf, 0) AS chf
+            FROM {meter} m
+            LEFT JOIN (SELECT period_start, sum(kwh) AS kwh, sum(chf) AS chf FROM {rows} d GROUP BY 1) p
+                USING (period_start)""",
+        params,
+    )
+    return {"points": points, "devices": devices, "unmetered": unmetered}
+
+
 async def latest(conn: psycopg.AsyncConnection, apartment_key: int) -> tuple[datetime | None, str]:
     """The time of the household's last reading (telemetry or main meter), and the 24 hours before it at
     15 minutes: `ts`, `consumption_w`, `pv_w` (mean power), `battery_soc_pct` (at the end),

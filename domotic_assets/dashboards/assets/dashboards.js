@@ -118,4 +118,69 @@ document.querySelectorAll("button.csv").forEach((button) =>
 document.querySelectorAll("input[type=date]").forEach((input) =>
   input.addEventListener("change", () => document.querySelectorAll("input[name=range]").forEach((r) => (r.checked = false))));
 
+async function deviceCharts() {
+  const stacked = chartIn("devices-chart");
+  const costs = chartIn("device-cost-chart");
+  let answer;
+  try {
+    answer = await fetchJson(apiUrl("/api/energy/devices", {}));
+  } catch (error) {
+    showMessage(stacked, texts.failed);
+    showMessage(costs, texts.failed);
+    return;
+  }
+  if (!answer) return;
+  const names = Object.fromEntries(answer.devices.map((d) => [d.device, d.name || String(d.device)]));
+  const byDevice = {};
+  answer.points.forEach((p) => (byDevice[p.device] = byDevice[p.device] || []).push([p.ts, p.kwh]));
+  const series = answer.devices.map((d) => ({
+    name: names[d.device], type: "bar", stack: "kwh", data: byDevice[d.device] || [],
+  }));
+  if (answer.unmetered.length) {
+    series.push({
+      name: texts.unmetered, type: "bar", stack: "kwh", itemStyle: { color: "#BBBBBB" },
+      data: answer.unmetered.map((p) => [p.ts, p.kwh]),
+    });
+  }
+  offerCsv("devices-chart", ["ts", texts.device, "kwh"],
+    answer.points.map((p) => [p.ts, names[p.device], p.kwh]).concat(answer.unmetered.map((p) => [p.ts, texts.unmetered, p.kwh])));
+  const totals = answer.devices.map((d) => [names[d.device], d.kwh, d.chf]);
+  if (answer.unmetered.length) {
+    const sum = (key) => answer.unmetered.reduce((total, p) => total + (p[key] || 0), 0);
+    totals.push([texts.unmetered, sum("kwh"), sum("chf")]);
+  }
+  offerCsv("device-cost-chart", [texts.device, "kwh", "chf"], totals);
+  if (!series.length) {
+    showMessage(stacked, texts.no_data);
+    showMessage(costs, texts.no_data);
+    return;
+  }
+  stacked.setOption({
+    color: PALETTE,
+    aria: { enabled: true },
+    title: { text: texts.devices_title, show: false },
+    animationDuration: 300,
+    tooltip: { trigger: "axis", valueFormatter: (value) => number(value, 3) },
+    legend: { type: "scroll", top: 0 },
+    grid: { left: 60, right: 30, top: 50, bottom: 70 },
+    dataZoom: [{ type: "inside" }, { type: "slider" }],
+    xAxis: { type: "time", name: texts.time },
+    yAxis: { type: "value", name: texts.kwh_axis, axisLabel: { formatter: (v) => number(v, 2) } },
+    series,
+  });
+  const ordered = totals.slice().sort((a, b) => (a[2] || 0) - (b[2] || 0));  // costliest at the top
+  costs.setOption({
+    color: PALETTE,
+    aria: { enabled: true },
+    title: { text: texts.device_cost_title, show: false },
+    animationDuration: 300,
+    tooltip: { trigger: "item", formatter: (p) => p.name + ": " + number(p.value, 2) + " CHF" },
+    grid: { left: 160, right: 40, top: 10, bottom: 30 },
+    xAxis: { type: "value", name: texts.chf_axis, axisLabel: { formatter: (v) => number(v, 2) } },
+    yAxis: { type: "category", data: ordered.map((t) => t[0]) },
+    series: [{ name: texts.chf, type: "bar", data: ordered.map((t) => t[2]) }],
+  });
+}
+
 if (document.getElementById("energy-chart")) energyChart();
+if (document.getElementById("devices-chart")) deviceCharts();

@@ -1,0 +1,1 @@
+{{ energy_rollup('device', 'hour') }}
