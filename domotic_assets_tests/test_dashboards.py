@@ -181,10 +181,17 @@ def test_the_energy_dashboard_draws_in_a_browser_what_the_api_answers_in_each_la
                 page.wait_for_function(DRAWN)
                 chart = page.evaluate(CHART)
                 assert chart["names"] == [
-                    gettext("kWh at the high tariff"),
-                    gettext("kWh at the low tariff"),
-                    gettext("Cost (CHF)"),
+                    gettext(text)
+                    for text in (
+                        "kWh at the high tariff",
+                        "kWh at the low tariff",
+                        "Cost (CHF)",
+                        "Previous period (kWh)",
+                        "Outdoor temperature (°C)",
+                        "Solar radiation (Wh/m²)",
+                    )
                 ]
+                assert chart["weather"], "the weather of the period is there to overlay"
                 assert chart["low"] == [p["kwh_low"] for p in answer["points"]]
                 assert chart["chf"] == [p["chf"] for p in answer["points"]]
                 # the devices' bands and what no plug measured add up to the meter, period by period
@@ -215,7 +222,7 @@ def test_the_energy_dashboard_draws_in_a_browser_what_the_api_answers_in_each_la
         server.signal(signal.SIGTERM)
 
 
-DRAWN = """() => ['energy-chart', 'devices-chart', 'device-cost-chart'].every(id => {
+DRAWN = """() => ['energy-chart', 'devices-chart', 'device-cost-chart', 'forecast-chart'].every(id => {
     const el = document.getElementById(id); return el && el.dataset.drawn === 'true'; })"""
 STACKED = """() => { const series = document.getElementById('devices-chart').chart.getOption().series;
     const sums = {};
@@ -223,4 +230,4 @@ STACKED = """() => { const series = document.getElementById('devices-chart').cha
     return {names: series.map(s => s.name), sums}; }"""
 CHART = """() => { const o = document.getElementById('energy-chart').chart.getOption();
     return {names: o.series.map(s => s.name), low: o.series[1].data.map(d => d[1]),
-            chf: o.series[2].data.map(d => d[1])}; }"""
+            chf: o.series[2].data.map(d => d[1]), weather: o.series[4].data.length}; }"""

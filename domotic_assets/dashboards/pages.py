@@ -9,7 +9,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -57,6 +57,14 @@ CHART_TEXTS = {
     "device_cost_title": N_("Cost per device over the period"),
     "unmetered": N_("Not metered by a plug"),
     "device": N_("Device"),
+    "previous": N_("Previous period (kWh)"),
+    "temperature": N_("Outdoor temperature (°C)"),
+    "radiation": N_("Solar radiation (Wh/m²)"),
+    "celsius": N_("°C"),
+    "forecast_title": N_("Forecast for the next 48 hours"),
+    "forecast": N_("Forecast (kWh)"),
+    "band": N_("80 % band"),
+    "actual": N_("What happened (kWh)"),
     "failed": N_("The data could not be loaded"),
 }
 ECHARTS_LOCALES = {"en": "EN", "fr": "FR", "es": "ES", "ro": "RO", "pt_PT": "PT-br"}
@@ -275,8 +283,13 @@ async def dashboard(request: Request, template: str, with_rooms: bool, with_devi
                 message=gettext("There is no such apartment, or it is not yours to see."),
             )
         last_day = await api_queries.last_day(conn, apartment["key"])  # type: ignore[arg-type]
-    today = datetime.now(ZoneInfo(apartment["timezone"])).date()
+    zone = ZoneInfo(apartment["timezone"])
+    today = datetime.now(zone).date()
     view = view_of(request.query_params, today, last_day)
+    # the forecast starts at the apartment's last data, or now if that is later (a demo's data is old)
+    now = datetime.now(zone)
+    if last_day is not None:
+        now = min(now, datetime.combine(last_day + timedelta(days=1), time(0), zone))
     return render(
         request,
         template,
@@ -293,18 +306,30 @@ async def dashboard(request: Request, template: str, with_rooms: bool, with_devi
         presets=[(code, gettext(label)) for code, label in PRESET_LABELS.items()],
         period_text=format_interval(view.first, view.last, "yMMMd", locale=language),
         echarts_locale=ECHARTS_LOCALES[language],
-        config=_config(apartment, view, language),
+        config=_config(apartment, view, language, now),
     )
 
 
-def _config(apartment: dict, view: View, language: str) -> dict:
-    """What the page's script needs: the series to ask the API for, and its texts and number symbols."""
+def _config(apartment: dict, view: View, language: str, now: datetime) -> dict:
+    """What the page's script needs: the series to ask the API for (the period, the one before it of the
+    same length, its days for the weather, and `now`, where the forecast starts), and its texts and number
+    symbols."""
     first, last = view.window(apartment["timezone"])
+    days = view.last - view.first + timedelta(days=1)
+    before = View(
+        view.apartment, view.room, view.device, None, view.first - days, view.first - timedelta(days=1)
+    )
+    previous_first, previous_last = before.window(apartment["timezone"])
     gettext = languages.translations(language).gettext
     return {
         "apartment": apartment["code"],
         "from": first.isoformat(),
         "to": last.isoformat(),
+        "previousFrom": previous_first.isoformat(),
+        "previousTo": previous_last.isoformat(),
+        "firstDay": view.first.isoformat(),
+        "dayAfter": (view.last + timedelta(days=1)).isoformat(),
+        "now": now.isoformat(),
         "room": view.room,
         "device": view.device,
         "locale": languages.html_lang(language),

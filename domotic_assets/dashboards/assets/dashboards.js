@@ -71,9 +71,13 @@ const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00
 async function energyChart() {
   const chart = chartIn("energy-chart");
   chart.showLoading();
-  let answer;
+  let answer, previous, weather;
   try {
-    answer = await fetchJson(apiUrl("/api/energy", {}));
+    [answer, previous, weather] = await Promise.all([
+      fetchJson(apiUrl("/api/energy", {})),
+      fetchJson(apiUrl("/api/energy", { from: config.previousFrom, to: config.previousTo })),
+      fetchJson("/api/weather?" + new URLSearchParams({ apartment: config.apartment, from: config.firstDay, to: config.dayAfter })),
+    ]);
   } catch (error) {
     chart.hideLoading();
     showMessage(chart, texts.failed);
@@ -87,36 +91,83 @@ async function energyChart() {
     showMessage(chart, texts.no_data);
     return;
   }
+  // the previous period of the same length, drawn over this one
+  const shift = Date.parse(config.from) - Date.parse(config.previousFrom);
+  const before = previous.points.map((p) => [Date.parse(p.ts) + shift, p.kwh]);
+  // the day's weather, at noon of each local day
+  const noon = (day) => Date.parse(day + "T12:00:00");
+  const days = weather ? weather.days : [];
   chart.setOption({
     color: PALETTE,
     aria: { enabled: true },
     title: { text: texts.energy_title, show: false },  // shown by the card; read by the aria description
     animationDuration: 300,
-    tooltip: {
-      trigger: "axis",
-      valueFormatter: (value) => number(value, 3),
-    },
-    legend: { top: 0, right: 0 },
-    grid: { left: 60, right: 60, top: 50, bottom: 70 },
+    tooltip: { trigger: "axis", valueFormatter: (value) => number(value, 3) },
+    legend: { top: 0, right: 0, type: "scroll", selected: { [texts.temperature]: false, [texts.radiation]: false } },
+    grid: { left: 60, right: 120, top: 50, bottom: 70 },
     dataZoom: [{ type: "inside" }, { type: "slider" }],
     xAxis: { type: "time", name: texts.time },
     yAxis: [
       { type: "value", name: texts.kwh_axis, axisLabel: { formatter: (v) => number(v, 2) } },
       { type: "value", name: texts.chf_axis, axisLabel: { formatter: (v) => number(v, 2) } },
+      { type: "value", name: texts.celsius, offset: 55, splitLine: { show: false }, axisLabel: { formatter: (v) => number(v, 0) } },
+      { type: "value", show: false },
     ],
     series: [
       { name: texts.kwh_high, type: "bar", stack: "kwh", data: points.map((p) => [p.ts, p.kwh_high]) },
       { name: texts.kwh_low, type: "bar", stack: "kwh", data: points.map((p) => [p.ts, p.kwh_low]) },
       { name: texts.chf, type: "line", yAxisIndex: 1, showSymbol: false, data: points.map((p) => [p.ts, p.chf]) },
+      { name: texts.previous, type: "line", showSymbol: false, lineStyle: { type: "dashed", width: 1 }, data: before },
+      { name: texts.temperature, type: "line", yAxisIndex: 2, step: "middle", data: days.map((d) => [noon(d.day), d.temperature_mean_c]) },
+      { name: texts.radiation, type: "line", yAxisIndex: 3, areaStyle: { opacity: 0.15 }, data: days.map((d) => [noon(d.day), d.radiation_wh_m2]) },
     ],
   });
 }
 
-document.querySelectorAll("button.csv").forEach((button) =>
-  button.addEventListener("click", () => downloadCsv(button.dataset.chart)));
-// A preset and custom days exclude each other: typing a day clears the preset.
-document.querySelectorAll("input[type=date]").forEach((input) =>
-  input.addEventListener("change", () => document.querySelectorAll("input[name=range]").forEach((r) => (r.checked = false))));
+async function forecastChart() {
+  const chart = chartIn("forecast-chart");
+  const now = Date.parse(config.now);
+  const hour = 3600 * 1000;
+  const iso = (ms) => new Date(ms).toISOString();
+  let forecast, actual;
+  try {
+    [forecast, actual] = await Promise.all([
+      fetchJson(apiUrl("/api/predictions", { from: iso(now - 24 * hour), to: iso(now + 48 * hour), model: "energy_forecast" })),
+      fetchJson(apiUrl("/api/energy", { from: iso(now - 24 * hour), to: iso(now), grain: "15min" })),
+    ]);
+  } catch (error) {
+    showMessage(chart, texts.failed);
+    return;
+  }
+  if (!forecast) return;
+  const points = forecast.points;
+  offerCsv("forecast-chart", ["ts", "forecast_kwh", "lower_kwh", "upper_kwh"], points.map((p) => [p.ts, p.value, p.lower, p.upper]));
+  if (!points.length && !actual.points.length) {
+    showMessage(chart, texts.no_data);
+    return;
+  }
+  const banded = points.filter((p) => p.lower !== null && p.upper !== null);
+  chart.setOption({
+    color: PALETTE,
+    aria: { enabled: true },
+    title: { text: texts.forecast_title, show: false },
+    animationDuration: 300,
+    tooltip: { trigger: "axis", valueFormatter: (value) => number(value, 3) },
+    legend: { top: 0, data: [texts.forecast, texts.band, texts.actual] },
+    grid: { left: 60, right: 30, top: 40, bottom: 40 },
+    xAxis: { type: "time", name: texts.time },
+    yAxis: { type: "value", name: texts.kwh_axis, axisLabel: { formatter: (v) => number(v, 3) } },
+    series: [
+      { name: texts.band, type: "line", stack: "band", symbol: "none", lineStyle: { opacity: 0 }, data: banded.map((p) => [p.ts, p.lower]), tooltip: { show: false } },
+      { name: texts.band, type: "line", stack: "band", symbol: "none", lineStyle: { opacity: 0 }, areaStyle: { color: "#56B4E9", opacity: 0.3 }, data: banded.map((p) => [p.ts, p.upper - p.lower]), tooltip: { show: false } },
+      {
+        name: texts.forecast, type: "line", showSymbol: false, data: points.map((p) => [p.ts, p.value]), itemStyle: { color: "#0072B2" },
+        markLine: { symbol: "none", label: { show: false }, data: [{ xAxis: now }] },
+      },
+      { name: texts.actual, type: "bar", data: actual.points.map((p) => [p.ts, p.kwh]), itemStyle: { color: "#E69F00" } },
+    ],
+  });
+}
 
 async function deviceCharts() {
   const stacked = chartIn("devices-chart");
@@ -182,5 +233,12 @@ async function deviceCharts() {
   });
 }
 
+document.querySelectorAll("button.csv").forEach((button) =>
+  button.addEventListener("click", () => downloadCsv(button.dataset.chart)));
+// A preset and custom days exclude each other: typing a day clears the preset.
+document.querySelectorAll("input[type=date]").forEach((input) =>
+  input.addEventListener("change", () => document.querySelectorAll("input[name=range]").forEach((r) => (r.checked = false))));
+
 if (document.getElementById("energy-chart")) energyChart();
 if (document.getElementById("devices-chart")) deviceCharts();
+if (document.getElementById("forecast-chart")) forecastChart();
