@@ -111,7 +111,7 @@ def test_every_string_a_template_shows_is_marked_for_translation():
         "presets": [("today", "⟦7⟧")],
         "period_text": "1.1.2024",
         "echarts_locale": "EN",
-        "config": {},
+        "config": {"texts": {key: f"⟦{key}⟧" for key in pages.CHART_TEXTS}},
     }
     templates = sorted(p.name for p in (DASHBOARDS / "templates").glob("*.html"))
     assert {"base.html", "login.html", "energy.html"} <= set(templates)

@@ -175,6 +175,11 @@ def test_the_energy_dashboard_draws_in_a_browser_what_the_api_answers_in_each_la
             window = {"from": f"{FIRST}T00:00:00+02:00", "to": f"{LAST + timedelta(days=1)}T00:00:00+02:00"}
             answer = page.request.get("/api/energy", params={"apartment": mine, **window}).json()
             assert answer["points"], "the renter has energy in the window"
+            rooms = page.request.get("/api/apartments").json()[0]["rooms"]
+            room_climate = page.request.get(
+                "/api/environment", params={"apartment": mine, "room": rooms[0]["room"], **window}
+            ).json()
+            assert room_climate["points"] and room_climate["anomalies"]
             for language in languages.LANGUAGES:
                 gettext = languages.translations(language).gettext
                 page.goto(f"/lang/{language}?next={quote(view)}")
@@ -207,21 +212,42 @@ def test_the_energy_dashboard_draws_in_a_browser_what_the_api_answers_in_each_la
                     rows[0] == ["ts", "kwh_high", "kwh_low", "chf"] and len(rows) == len(answer["points"]) + 1
                 )
                 assert [float(r[2]) if r[2] else None for r in rows[1:]] == chart["low"]
-                page.evaluate(axe)
-                violations = page.evaluate("async () => (await axe.run(document)).violations")
-                serious = [
-                    (v["id"], v["impact"]) for v in violations if v["impact"] in ("serious", "critical")
-                ]
-                assert not serious, (language, serious)
-                folder = ARTIFACTS / language
-                folder.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(folder / "energy.png"), full_page=True)
+                _accessible_and_kept(page, axe, language, "energy")
+                # the environment: each room's temperature as the API answers it, comfort and anomalies
+                # marked, windows and doors as intervals
+                page.goto(f"/environment?apartment={mine}&from={FIRST}&to={LAST}")
+                page.wait_for_function(DRAWN_ENVIRONMENT)
+                climate = page.evaluate(CLIMATE)
+                assert climate["names"] == [r["name"] for r in rooms]
+                assert climate["first"] == [p["temperature_c"] for p in room_climate["points"]]
+                assert gettext("Anomaly") in climate["areas"] and gettext("Comfort range") in climate["areas"]
+                assert climate["openings"] > 0
+                _accessible_and_kept(page, axe, language, "environment")
             assert not errors, errors
             browser.close()
     finally:
         server.signal(signal.SIGTERM)
 
 
+def _accessible_and_kept(page, axe: str, language: str, name: str) -> None:
+    """axe-core finds no serious or critical violation on the page; its screenshot is kept."""
+    page.evaluate(axe)
+    violations = page.evaluate("async () => (await axe.run(document)).violations")
+    serious = [(v["id"], v["impact"]) for v in violations if v["impact"] in ("serious", "critical")]
+    assert not serious, (language, name, serious)
+    folder = ARTIFACTS / language
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+DRAWN_ENVIRONMENT = """() => ['temperature-chart', 'humidity-chart', 'co2-chart', 'noise-chart',
+    'openings-chart'].every(id => {
+        const el = document.getElementById(id); return el && el.dataset.drawn === 'true'; })"""
+CLIMATE = """() => { const o = document.getElementById('temperature-chart').chart.getOption();
+    const openings = document.getElementById('openings-chart').chart.getOption();
+    return {names: o.series.map(s => s.name), first: o.series[0].data.map(d => d[1]),
+            areas: o.series[0].markArea.data.map(a => a[0].name),
+            openings: openings.series.length ? openings.series[0].data.length : 0}; }"""
 DRAWN = """() => ['energy-chart', 'devices-chart', 'device-cost-chart', 'forecast-chart'].every(id => {
     const el = document.getElementById(id); return el && el.dataset.drawn === 'true'; })"""
 STACKED = """() => { const series = document.getElementById('devices-chart').chart.getOption().series;

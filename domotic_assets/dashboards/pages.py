@@ -36,8 +36,9 @@ def N_(message: str) -> str:
 
 PAGES = {
     "/energy": N_("Energy"),
+    "/environment": N_("Environment"),
 }
-"""The dashboards, linked from every page (environment, presence and battery follow)."""
+"""The dashboards, linked from every page (presence and battery follow)."""
 PRESET_LABELS = {
     "today": N_("Today"),
     "yesterday": N_("Yesterday"),
@@ -65,6 +66,17 @@ CHART_TEXTS = {
     "forecast": N_("Forecast (kWh)"),
     "band": N_("80 % band"),
     "actual": N_("What happened (kWh)"),
+    "temperature_title": N_("Temperature (°C)"),
+    "humidity_title": N_("Humidity (%)"),
+    "co2_title": N_("CO2 (ppm)"),
+    "noise_title": N_("Noise (dB)"),
+    "openings_title": N_("Windows and doors"),
+    "window": N_("Window"),
+    "door": N_("Door"),
+    "comfort": N_("Comfort range"),
+    "co2_high": N_("CO2 above 1,000 ppm"),
+    "anomaly": N_("Anomaly"),
+    "room": N_("Room"),
     "failed": N_("The data could not be loaded"),
 }
 ECHARTS_LOCALES = {"en": "EN", "fr": "FR", "es": "ES", "ro": "RO", "pt_PT": "PT-br"}
@@ -257,6 +269,11 @@ async def energy(request: Request) -> Response:
     return await dashboard(request, "energy.html", with_rooms=True, with_devices=True)
 
 
+@router.get("/environment")
+async def environment(request: Request) -> Response:
+    return await dashboard(request, "environment.html", with_rooms=True, with_devices=False)
+
+
 async def dashboard(request: Request, template: str, with_rooms: bool, with_devices: bool) -> Response:
     """A dashboard's frame for the apartment and period of its URL; 'not found' for an apartment the
     account may not see, as the API answers."""
@@ -330,6 +347,7 @@ def _config(apartment: dict, view: View, language: str, now: datetime) -> dict:
         "firstDay": view.first.isoformat(),
         "dayAfter": (view.last + timedelta(days=1)).isoformat(),
         "now": now.isoformat(),
+        "rooms": [{"room": r["room"], "name": r["name"]} for r in apartment["rooms"]],
         "room": view.room,
         "device": view.device,
         "locale": languages.html_lang(language),

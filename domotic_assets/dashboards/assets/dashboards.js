@@ -233,6 +233,109 @@ async function deviceCharts() {
   });
 }
 
+const METRICS = [
+  { id: "temperature-chart", key: "temperature_c", title: "temperature_title", band: [20, 24], digits: 1 },
+  { id: "humidity-chart", key: "humidity_pct", title: "humidity_title", band: [40, 60], digits: 0 },
+  { id: "co2-chart", key: "co2_ppm", title: "co2_title", above: 1000, digits: 0 },
+  { id: "noise-chart", key: "noise_db", title: "noise_title", digits: 0 },
+];
+// Comfort: 20-24 °C and 40-60 % humidity shaded; CO2 above 1,000 ppm marked.
+
+async function environmentCharts() {
+  const rooms = config.room !== null ? config.rooms.filter((r) => r.room === config.room) : config.rooms;
+  const charts = METRICS.map((m) => chartIn(m.id));
+  const openingsChart = chartIn("openings-chart");
+  let answers;
+  try {
+    answers = await Promise.all(rooms.map((r) => fetchJson(apiUrl("/api/environment", { room: r.room }))));
+  } catch (error) {
+    charts.concat([openingsChart]).forEach((chart) => showMessage(chart, texts.failed));
+    return;
+  }
+  if (answers.some((a) => !a)) return;
+  const anomalies = answers.length ? answers[0].anomalies : [];
+  const reasonsAt = (ms) => anomalies.filter((a) => Date.parse(a.from) <= ms && ms < Date.parse(a.to)).map((a) => a.reason);
+  METRICS.forEach((metric, index) => {
+    const chart = charts[index];
+    const series = rooms.map((room, r) => ({
+      name: room.name, type: "line", showSymbol: false,
+      data: answers[r].points.map((p) => [p.ts, p[metric.key]]),
+    }));
+    offerCsv(metric.id, ["ts", texts.room, metric.key],
+      rooms.flatMap((room, r) => answers[r].points.map((p) => [p.ts, room.name, p[metric.key]])));
+    if (!series.some((s) => s.data.some((d) => d[1] !== null))) {
+      showMessage(chart, texts.no_data);
+      return;
+    }
+    const areas = anomalies.map((a) => [{ xAxis: a.from, name: texts.anomaly }, { xAxis: a.to }]);
+    if (metric.band) areas.push([{ yAxis: metric.band[0], name: texts.comfort, itemStyle: { color: "rgba(0,158,115,0.10)" } }, { yAxis: metric.band[1] }]);
+    if (metric.above) {
+      const top = Math.max(metric.above, ...series.flatMap((s) => s.data.map((d) => d[1] || 0)));
+      areas.push([{ yAxis: metric.above, name: texts.co2_high, itemStyle: { color: "rgba(213,94,0,0.10)" } }, { yAxis: top }]);
+    }
+    series[0].markArea = { silent: true, itemStyle: { color: "rgba(204,121,167,0.15)" }, label: { fontSize: 10 }, data: areas };
+    chart.setOption({
+      color: PALETTE,
+      aria: { enabled: true },
+      title: { text: texts[metric.title], show: false },
+      animationDuration: 300,
+      tooltip: {
+        trigger: "axis",
+        formatter: (params) => {
+          const lines = params.map((p) => p.marker + p.seriesName + ": " + number(p.value[1], metric.digits));
+          const reasons = reasonsAt(params.length ? params[0].axisValue : 0).map((r) => "⚠ " + r);
+          return [new Date(params[0].axisValue).toLocaleString(config.locale)].concat(lines, reasons).join("<br>");
+        },
+      },
+      legend: { top: 0, type: "scroll" },
+      grid: { left: 60, right: 30, top: 40, bottom: 40 },
+      dataZoom: [{ type: "inside" }],
+      xAxis: { type: "time", name: texts.time },
+      yAxis: { type: "value", scale: true, axisLabel: { formatter: (v) => number(v, metric.digits) } },
+      series,
+    });
+  });
+  // windows and doors: one line per room and kind, a bar per open interval
+  const lanes = [];
+  const bars = [];
+  rooms.forEach((room, r) => answers[r].openings.forEach((o) => {
+    const lane = room.name + " · " + (o.kind === "door" ? texts.door : texts.window);
+    if (!lanes.includes(lane)) lanes.push(lane);
+    bars.push([lanes.indexOf(lane), Date.parse(o.from), Date.parse(o.to)]);
+  }));
+  offerCsv("openings-chart", [texts.room, "kind", "from", "to"],
+    rooms.flatMap((room, r) => answers[r].openings.map((o) => [room.name, o.kind, o.from, o.to])));
+  if (!bars.length) {
+    showMessage(openingsChart, texts.no_data);
+    return;
+  }
+  openingsChart.setOption({
+    color: PALETTE,
+    aria: { enabled: true },
+    title: { text: texts.openings_title, show: false },
+    animationDuration: 300,
+    tooltip: {
+      formatter: (p) => lanes[p.value[0]] + "<br>" + new Date(p.value[1]).toLocaleString(config.locale) + " – " +
+        new Date(p.value[2]).toLocaleString(config.locale),
+    },
+    grid: { left: 180, right: 30, top: 20, bottom: 40 },
+    dataZoom: [{ type: "inside", filterMode: "weakFilter" }],
+    xAxis: { type: "time", min: config.from, max: config.to },
+    yAxis: { type: "category", data: lanes },
+    series: [{
+      type: "custom",
+      encode: { x: [1, 2], y: 0 },
+      data: bars,
+      renderItem: (params, api) => {
+        const start = api.coord([api.value(1), api.value(0)]);
+        const end = api.coord([api.value(2), api.value(0)]);
+        const height = api.size([0, 1])[1] * 0.6;
+        return { type: "rect", shape: { x: start[0], y: start[1] - height / 2, width: Math.max(end[0] - start[0], 2), height }, style: api.style() };
+      },
+    }],
+  });
+}
+
 document.querySelectorAll("button.csv").forEach((button) =>
   button.addEventListener("click", () => downloadCsv(button.dataset.chart)));
 // A preset and custom days exclude each other: typing a day clears the preset.
@@ -242,3 +345,4 @@ document.querySelectorAll("input[type=date]").forEach((input) =>
 if (document.getElementById("energy-chart")) energyChart();
 if (document.getElementById("devices-chart")) deviceCharts();
 if (document.getElementById("forecast-chart")) forecastChart();
+if (document.getElementById("temperature-chart")) environmentCharts();
