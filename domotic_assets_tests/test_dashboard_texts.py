@@ -116,12 +116,15 @@ def test_every_string_a_template_shows_is_marked_for_translation():
     templates = sorted(p.name for p in (DASHBOARDS / "templates").glob("*.html"))
     assert {"base.html", "login.html", "energy.html"} <= set(templates)
     for name in templates:
-        parser = _Text()
-        parser.feed(env.get_template(name).render(context))
-        loose = [
-            text for text in parser.seen if re.search(r"[^\W\d_]", re.sub(r"⟦[^⟧]*⟧", "", text), re.UNICODE)
-        ]
-        assert not loose, f"{name}: text not marked for translation: {loose}"
+        for shared in ("all", "some", "none"):  # every branch of the presence page
+            parser = _Text()
+            parser.feed(env.get_template(name).render(context | {"presence_shared": shared}))
+            loose = [
+                text
+                for text in parser.seen
+                if re.search(r"[^\W\d_]", re.sub(r"⟦[^⟧]*⟧", "", text), re.UNICODE)
+            ]
+            assert not loose, f"{name}: text not marked for translation: {loose}"
 
 
 @pytest.mark.parametrize(

@@ -149,6 +149,33 @@ def test_the_energy_page_speaks_the_readers_language_and_shows_only_their_apartm
         )
 
 
+def test_an_owner_is_told_presence_is_not_shared_during_a_tenancy_and_sees_it_on_an_empty_day(warehouse):
+    """Presence is the occupants' own: the owner of the rented apartment gets a clear message instead of
+    charts; the owner of the other apartment sees the day it stood empty."""
+    settings, _ = warehouse
+    every = roles(settings)
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        codes = dict(conn.execute("SELECT apartment_key, code FROM gold.dim_apartment").fetchall())
+        owners = {b: who for b, role, who, *_ in every if role == "owner"}
+        for login in owners.values():
+            access_tables.set_password(conn, login, PasswordHasher().hash(PASSWORD))
+    empty_day = FIRST + timedelta(days=1)  # apartment 2 between its two renters
+    for language in ("en", "ro"):
+        gettext = languages.translations(language).gettext
+        with TestClient(create_app(api_dsn(settings))) as client:
+            client.cookies.set(languages.COOKIE, language)
+            assert _signed_in(client, owners[1]).status_code == 303
+            rented = client.get(f"/presence?apartment={codes[1]}&from={LAST}&to={LAST}")
+            assert gettext("Presence is not shared during a tenancy") in rented.text
+            assert 'id="occupancy-chart"' not in rented.text
+            client.cookies.clear()
+            client.cookies.set(languages.COOKIE, language)
+            assert _signed_in(client, owners[2]).status_code == 303
+            empty = client.get(f"/presence?apartment={codes[2]}&from={empty_day}&to={empty_day}")
+            assert 'id="occupancy-chart"' in empty.text
+            assert gettext("Presence is not shared during a tenancy") not in empty.text
+
+
 def test_the_energy_dashboard_draws_in_a_browser_what_the_api_answers_in_each_language(renter, tmp_path):
     """Headless Debian chromium: the chart holds the API's numbers, its series are named in the page's
     language, its CSV holds what it shows, axe-core finds nothing serious, no script error; screenshots in
@@ -180,6 +207,8 @@ def test_the_energy_dashboard_draws_in_a_browser_what_the_api_answers_in_each_la
                 "/api/environment", params={"apartment": mine, "room": rooms[0]["room"], **window}
             ).json()
             assert room_climate["points"] and room_climate["anomalies"]
+            occupancy = page.request.get("/api/presence", params={"apartment": mine, **window}).json()
+            assert occupancy["points"]
             for language in languages.LANGUAGES:
                 gettext = languages.translations(language).gettext
                 page.goto(f"/lang/{language}?next={quote(view)}")
@@ -223,6 +252,12 @@ def test_the_energy_dashboard_draws_in_a_browser_what_the_api_answers_in_each_la
                 assert gettext("Anomaly") in climate["areas"] and gettext("Comfort range") in climate["areas"]
                 assert climate["openings"] > 0
                 _accessible_and_kept(page, axe, language, "environment")
+                # presence: the renter's own days only (the 18th was the previous renter's), said so
+                page.goto(f"/presence?apartment={mine}&from={FIRST}&to={LAST}")
+                page.wait_for_function(DRAWN_PRESENCE)
+                assert page.locator("p.note").inner_text() == gettext(PARTLY_SHOWN)
+                assert page.evaluate(OCCUPANCY) == len(occupancy["points"])
+                _accessible_and_kept(page, axe, language, "presence")
             assert not errors, errors
             browser.close()
     finally:
@@ -240,6 +275,10 @@ def _accessible_and_kept(page, axe: str, language: str, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
+PARTLY_SHOWN = "Part of this period is not shown: presence is shared only for the days it is yours to see."
+DRAWN_PRESENCE = """() => ['occupancy-chart', 'usage-chart', 'hours-chart', 'presence-forecast-chart'].every(
+    id => { const el = document.getElementById(id); return el && el.dataset.drawn === 'true'; })"""
+OCCUPANCY = """() => document.getElementById('occupancy-chart').chart.getOption().series[0].data.length"""
 DRAWN_ENVIRONMENT = """() => ['temperature-chart', 'humidity-chart', 'co2-chart', 'noise-chart',
     'openings-chart'].every(id => {
         const el = document.getElementById(id); return el && el.dataset.drawn === 'true'; })"""

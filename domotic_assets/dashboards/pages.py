@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
-from babel.dates import format_interval
+from babel.dates import format_interval, get_day_names
 from babel.numbers import get_decimal_symbol, get_group_symbol
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -37,8 +37,9 @@ def N_(message: str) -> str:
 PAGES = {
     "/energy": N_("Energy"),
     "/environment": N_("Environment"),
+    "/presence": N_("Presence"),
 }
-"""The dashboards, linked from every page (presence and battery follow)."""
+"""The dashboards, linked from every page (battery follows)."""
 PRESET_LABELS = {
     "today": N_("Today"),
     "yesterday": N_("Yesterday"),
@@ -77,6 +78,13 @@ CHART_TEXTS = {
     "co2_high": N_("CO2 above 1,000 ppm"),
     "anomaly": N_("Anomaly"),
     "room": N_("Room"),
+    "occupancy_title": N_("Occupancy by room"),
+    "occupied_share": N_("Share of the time occupied"),
+    "heatmap_title": N_("Usage by hour and weekday"),
+    "hours_title": N_("Occupied hours per room and day"),
+    "hours": N_("Hours"),
+    "presence_forecast_title": N_("Presence forecast for the next 24 hours"),
+    "probability": N_("Probability of presence"),
     "failed": N_("The data could not be loaded"),
 }
 ECHARTS_LOCALES = {"en": "EN", "fr": "FR", "es": "ES", "ro": "RO", "pt_PT": "PT-br"}
@@ -274,9 +282,17 @@ async def environment(request: Request) -> Response:
     return await dashboard(request, "environment.html", with_rooms=True, with_devices=False)
 
 
-async def dashboard(request: Request, template: str, with_rooms: bool, with_devices: bool) -> Response:
+@router.get("/presence")
+async def presence(request: Request) -> Response:
+    return await dashboard(request, "presence.html", with_rooms=True, with_devices=False, presence=True)
+
+
+async def dashboard(
+    request: Request, template: str, with_rooms: bool, with_devices: bool, presence: bool = False
+) -> Response:
     """A dashboard's frame for the apartment and period of its URL; 'not found' for an apartment the
-    account may not see, as the API answers."""
+    account may not see, as the API answers. With `presence`, whether the account may see the occupants'
+    presence over the period (`presence_shared`: all, some or none of its days)."""
     language = language_of(request)
     gettext = languages.translations(language).gettext
     async with session_of(request) as session:
@@ -300,9 +316,13 @@ async def dashboard(request: Request, template: str, with_rooms: bool, with_devi
                 message=gettext("There is no such apartment, or it is not yours to see."),
             )
         last_day = await api_queries.last_day(conn, apartment["key"])  # type: ignore[arg-type]
-    zone = ZoneInfo(apartment["timezone"])
-    today = datetime.now(zone).date()
-    view = view_of(request.query_params, today, last_day)
+        zone = ZoneInfo(apartment["timezone"])
+        view = view_of(request.query_params, datetime.now(zone).date(), last_day)
+        shared = (
+            await api_queries.presence_shared(conn, apartment["key"], view.first, view.last)  # type: ignore[arg-type]
+            if presence
+            else "all"
+        )
     # the forecast starts at the apartment's last data, or now if that is later (a demo's data is old)
     now = datetime.now(zone)
     if last_day is not None:
@@ -324,6 +344,7 @@ async def dashboard(request: Request, template: str, with_rooms: bool, with_devi
         period_text=format_interval(view.first, view.last, "yMMMd", locale=language),
         echarts_locale=ECHARTS_LOCALES[language],
         config=_config(apartment, view, language, now),
+        presence_shared=shared,
     )
 
 
@@ -348,6 +369,7 @@ def _config(apartment: dict, view: View, language: str, now: datetime) -> dict:
         "dayAfter": (view.last + timedelta(days=1)).isoformat(),
         "now": now.isoformat(),
         "rooms": [{"room": r["room"], "name": r["name"]} for r in apartment["rooms"]],
+        "weekdays": [get_day_names("abbreviated", locale=language)[day] for day in range(7)],
         "room": view.room,
         "device": view.device,
         "locale": languages.html_lang(language),

@@ -63,6 +63,20 @@ async def last_day(conn: psycopg.AsyncConnection, apartment_key: int) -> date | 
     return row[0] if row else None
 
 
+async def presence_shared(conn: psycopg.AsyncConnection, apartment_key: int, first: date, last: date) -> str:
+    """Whether the account may see the apartment's presence over the days [first, last]: `all`, `some` or
+    `none` (presence is the occupant's: an owner sees it only on days no tenancy covers)."""
+    row = await _first(
+        conn,
+        """SELECT CASE WHEN meta.is_admin() OR days @> wanted THEN 'all'
+                       WHEN days && wanted THEN 'some' ELSE 'none' END
+           FROM (SELECT coalesce((meta.my_days('presence'))[%s], '{}'::datemultirange) AS days,
+                        daterange(%s, %s, '[]') AS wanted) s""",
+        (apartment_key, first, last),
+    )
+    return row[0] if row else "none"
+
+
 async def room_of(conn: psycopg.AsyncConnection, apartment_key: int, room_key: int) -> bool:
     row = await _first(
         conn,

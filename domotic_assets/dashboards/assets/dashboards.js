@@ -55,13 +55,21 @@ function chartIn(id) {
   const chart = echarts.init(element, null, { locale: config.echartsLocale, renderer: "canvas" });
   window.addEventListener("resize", () => chart.resize());
   element.chart = chart;  // the page's tests read the chart's options from here
-  // drawn: the last animation ended (tests and the benchmark wait for it)
-  chart.on("finished", () => (element.dataset.drawn = "true"));
+  // drawn: the data is set and its last animation ended (tests and the benchmark wait for it); a
+  // "finished" before that (the loading spinner's) does not count
+  chart.on("finished", () => {
+    if (element.dataset.filled) element.dataset.drawn = "true";
+  });
   return chart;
 }
 
+function draw(chart, option) {
+  chart.getDom().dataset.filled = "true";
+  chart.setOption(option);
+}
+
 function showMessage(chart, message) {
-  chart.setOption({ title: { text: message, left: "center", top: "middle", textStyle: { fontSize: 14 } } });
+  draw(chart, { title: { text: message, left: "center", top: "middle", textStyle: { fontSize: 14 } } });
   chart.getDom().dataset.drawn = "true";
 }
 
@@ -97,7 +105,7 @@ async function energyChart() {
   // the day's weather, at noon of each local day
   const noon = (day) => Date.parse(day + "T12:00:00");
   const days = weather ? weather.days : [];
-  chart.setOption({
+  draw(chart, {
     color: PALETTE,
     aria: { enabled: true },
     title: { text: texts.energy_title, show: false },  // shown by the card; read by the aria description
@@ -147,7 +155,7 @@ async function forecastChart() {
     return;
   }
   const banded = points.filter((p) => p.lower !== null && p.upper !== null);
-  chart.setOption({
+  draw(chart, {
     color: PALETTE,
     aria: { enabled: true },
     title: { text: texts.forecast_title, show: false },
@@ -206,7 +214,7 @@ async function deviceCharts() {
     showMessage(costs, texts.no_data);
     return;
   }
-  stacked.setOption({
+  draw(stacked, {
     color: PALETTE,
     aria: { enabled: true },
     title: { text: texts.devices_title, show: false },
@@ -220,7 +228,7 @@ async function deviceCharts() {
     series,
   });
   const ordered = totals.slice().sort((a, b) => (a[2] || 0) - (b[2] || 0));  // costliest at the top
-  costs.setOption({
+  draw(costs, {
     color: PALETTE,
     aria: { enabled: true },
     title: { text: texts.device_cost_title, show: false },
@@ -274,7 +282,7 @@ async function environmentCharts() {
       areas.push([{ yAxis: metric.above, name: texts.co2_high, itemStyle: { color: "rgba(213,94,0,0.10)" } }, { yAxis: top }]);
     }
     series[0].markArea = { silent: true, itemStyle: { color: "rgba(204,121,167,0.15)" }, label: { fontSize: 10 }, data: areas };
-    chart.setOption({
+    draw(chart, {
       color: PALETTE,
       aria: { enabled: true },
       title: { text: texts[metric.title], show: false },
@@ -309,7 +317,7 @@ async function environmentCharts() {
     showMessage(openingsChart, texts.no_data);
     return;
   }
-  openingsChart.setOption({
+  draw(openingsChart, {
     color: PALETTE,
     aria: { enabled: true },
     title: { text: texts.openings_title, show: false },
@@ -336,6 +344,102 @@ async function environmentCharts() {
   });
 }
 
+// Presence, as the API gives it: per room and period, the minutes someone was there and the minutes measured.
+async function presenceCharts() {
+  const ids = ["occupancy-chart", "usage-chart", "hours-chart", "presence-forecast-chart"];
+  const [timeline, usage, hours, forecast] = ids.map(chartIn);
+  const now = Date.parse(config.now);
+  const iso = (ms) => new Date(ms).toISOString();
+  let answer, hourly, daily, predicted;
+  try {
+    [answer, hourly, daily, predicted] = await Promise.all([
+      fetchJson(apiUrl("/api/presence", {})),
+      fetchJson(apiUrl("/api/presence", { grain: "hour" })).catch(() => ({ points: [] })),  // a long period: no hours
+      fetchJson(apiUrl("/api/presence", { grain: "day" })),
+      fetchJson(apiUrl("/api/predictions", { from: iso(now), to: iso(now + 24 * 3600 * 1000), model: "presence" })),
+    ]);
+  } catch (error) {
+    [timeline, usage, hours, forecast].forEach((chart) => showMessage(chart, texts.failed));
+    return;
+  }
+  if (!answer) return;
+  const roomName = Object.fromEntries(config.rooms.map((r) => [r.room, r.name]));
+  const common = { color: PALETTE, aria: { enabled: true }, animationDuration: 300 };
+  const share = (p) => (p.minutes ? p.present_minutes / p.minutes : null);
+  // occupancy by room over time: one row per room, the share of each period someone was there
+  const periods = [...new Set(answer.points.map((p) => p.ts))].sort();
+  const rooms = [...new Set(answer.points.map((p) => p.room))];
+  offerCsv("occupancy-chart", ["ts", texts.room, "present_minutes", "minutes"],
+    answer.points.map((p) => [p.ts, roomName[p.room], p.present_minutes, p.minutes]));
+  if (!answer.points.length) showMessage(timeline, texts.no_data);
+  else draw(timeline, { ...common,
+    title: { text: texts.occupancy_title, show: false },
+    tooltip: { formatter: (p) => roomName[rooms[p.value[1]]] + "<br>" + periods[p.value[0]] + ": " + number(p.value[2] * 100, 0) + " %" },
+    grid: { left: 120, right: 30, top: 10, bottom: 70 },
+    xAxis: { type: "category", data: periods, axisLabel: { formatter: (v) => v.slice(5, 16).replace("T", " ") } },
+    yAxis: { type: "category", data: rooms.map((r) => roomName[r]) },
+    visualMap: { min: 0, max: 1, orient: "horizontal", left: "center", bottom: 0, calculable: false, text: ["100 %", "0 %"],
+      inRange: { color: ["#f7fbff", "#0072B2"] } },
+    dataZoom: [{ type: "inside" }],
+    series: [{ name: texts.occupied_share, type: "heatmap",
+      data: answer.points.map((p) => [periods.indexOf(p.ts), rooms.indexOf(p.room), share(p)]) }],
+  });
+  // usage by hour of the day and weekday, all rooms together, from the hours of the period (local time)
+  const cells = {};
+  hourly.points.forEach((p) => {
+    const [y, m, d] = p.ts.slice(0, 10).split("-").map(Number);
+    const weekday = (new Date(Date.UTC(y, m - 1, d)).getUTCDay() + 6) % 7;  // Monday first, as CLDR's list
+    const key = weekday + "," + Number(p.ts.slice(11, 13));
+    cells[key] = cells[key] || [0, 0];
+    cells[key][0] += p.present_minutes;
+    cells[key][1] += p.minutes;
+  });
+  const grid = Object.entries(cells).map(([key, [present, minutes]]) => {
+    const [weekday, hour] = key.split(",").map(Number);
+    return [hour, weekday, minutes ? present / minutes : null];
+  });
+  offerCsv("usage-chart", ["weekday", "hour", "share"], grid.map(([h, w, v]) => [config.weekdays[w], h, v]));
+  if (!grid.length) showMessage(usage, texts.no_data);
+  else draw(usage, { ...common,
+    title: { text: texts.heatmap_title, show: false },
+    tooltip: { formatter: (p) => config.weekdays[p.value[1]] + " " + p.value[0] + ":00 · " + number(p.value[2] * 100, 0) + " %" },
+    grid: { left: 60, right: 30, top: 10, bottom: 70 },
+    xAxis: { type: "category", data: [...Array(24).keys()].map(String) },
+    yAxis: { type: "category", data: config.weekdays, inverse: true },
+    visualMap: { min: 0, max: 1, orient: "horizontal", left: "center", bottom: 0, text: ["100 %", "0 %"],
+      inRange: { color: ["#fff7ec", "#D55E00"] } },
+    series: [{ name: texts.occupied_share, type: "heatmap", data: grid }],
+  });
+  // occupied hours per room and day
+  const days = [...new Set(daily.points.map((p) => p.ts.slice(0, 10)))].sort();
+  offerCsv("hours-chart", ["day", texts.room, "hours"], daily.points.map((p) => [p.ts.slice(0, 10), roomName[p.room], p.present_minutes / 60]));
+  if (!daily.points.length) showMessage(hours, texts.no_data);
+  else draw(hours, { ...common,
+    title: { text: texts.hours_title, show: false },
+    tooltip: { trigger: "axis", valueFormatter: (v) => number(v, 1) },
+    legend: { top: 0, type: "scroll" },
+    grid: { left: 60, right: 30, top: 40, bottom: 40 },
+    xAxis: { type: "category", data: days },
+    yAxis: { type: "value", name: texts.hours, axisLabel: { formatter: (v) => number(v, 0) } },
+    series: rooms.map((room) => ({ name: roomName[room], type: "bar",
+      data: days.map((day) => { const p = daily.points.find((q) => q.room === room && q.ts.startsWith(day)); return p ? p.present_minutes / 60 : null; }) })),
+  });
+  // the presence forecast, per room
+  const byRoom = {};
+  predicted.points.forEach((p) => (byRoom[p.room] = byRoom[p.room] || []).push([p.ts, p.value]));
+  offerCsv("presence-forecast-chart", ["ts", texts.room, "probability"], predicted.points.map((p) => [p.ts, roomName[p.room], p.value]));
+  if (!predicted.points.length) showMessage(forecast, texts.no_data);
+  else draw(forecast, { ...common,
+    title: { text: texts.presence_forecast_title, show: false },
+    tooltip: { trigger: "axis", valueFormatter: (v) => number(v * 100, 0) + " %" },
+    legend: { top: 0, type: "scroll" },
+    grid: { left: 60, right: 30, top: 40, bottom: 40 },
+    xAxis: { type: "time" },
+    yAxis: { type: "value", name: texts.probability, min: 0, max: 1, axisLabel: { formatter: (v) => number(v * 100, 0) + " %" } },
+    series: Object.entries(byRoom).map(([room, data]) => ({ name: roomName[room] || room, type: "line", showSymbol: false, step: "end", data })),
+  });
+}
+
 document.querySelectorAll("button.csv").forEach((button) =>
   button.addEventListener("click", () => downloadCsv(button.dataset.chart)));
 // A preset and custom days exclude each other: typing a day clears the preset.
@@ -346,3 +450,4 @@ if (document.getElementById("energy-chart")) energyChart();
 if (document.getElementById("devices-chart")) deviceCharts();
 if (document.getElementById("forecast-chart")) forecastChart();
 if (document.getElementById("temperature-chart")) environmentCharts();
+if (document.getElementById("occupancy-chart")) presenceCharts();
