@@ -17,7 +17,7 @@ from domotic_assets.dashboards.views import view_of
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARDS = ROOT / "domotic_assets" / "dashboards"
-SAME_WORDS = {"ro": {"Cost (CHF)"}}
+SAME_WORDS = {"ro": {"Cost (CHF)"}, "fr": {"Charge (kW)"}}
 """Messages spelled the same in a language as in English (the brand name aside)."""
 
 

@@ -209,6 +209,13 @@ def test_the_energy_dashboard_draws_in_a_browser_what_the_api_answers_in_each_la
             assert room_climate["points"] and room_climate["anomalies"]
             occupancy = page.request.get("/api/presence", params={"apartment": mine, **window}).json()
             assert occupancy["points"]
+            days = page.request.get(
+                "/api/schedules", params={"apartment": mine, "from": FIRST, "to": LAST}
+            ).json()
+            assert [d["day"] for d in days["days"]] == [str(FIRST + timedelta(days=1)), str(LAST)], (
+                "the tenancy's"
+            )
+            plan = page.request.get(f"/api/schedule/{days['days'][-1]['schedule_id']}").json()
             for language in languages.LANGUAGES:
                 gettext = languages.translations(language).gettext
                 page.goto(f"/lang/{language}?next={quote(view)}")
@@ -258,6 +265,12 @@ def test_the_energy_dashboard_draws_in_a_browser_what_the_api_answers_in_each_la
                 assert page.locator("p.note").inner_text() == gettext(PARTLY_SHOWN)
                 assert page.evaluate(OCCUPANCY) == len(occupancy["points"])
                 _accessible_and_kept(page, axe, language, "presence")
+                # the battery: the last day's plan as the API serves it, and each day's savings
+                page.goto(f"/battery?apartment={mine}&from={FIRST}&to={LAST}")
+                page.wait_for_function(DRAWN_BATTERY)
+                assert page.evaluate(STATE_OF_CHARGE) == [s["soc"] * 100 for s in plan["slots"]]
+                assert gettext("Saved") in page.locator("#battery-kpis").inner_text()
+                _accessible_and_kept(page, axe, language, "battery")
             assert not errors, errors
             browser.close()
     finally:
@@ -275,6 +288,11 @@ def _accessible_and_kept(page, axe: str, language: str, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
+DRAWN_BATTERY = """() => ['plan-chart', 'savings-chart'].every(
+    id => { const el = document.getElementById(id); return el && el.dataset.drawn === 'true'; })"""
+STATE_OF_CHARGE = (
+    """() => document.getElementById('plan-chart').chart.getOption().series[4].data.map(d => d[1])"""
+)
 PARTLY_SHOWN = "Part of this period is not shown: presence is shared only for the days it is yours to see."
 DRAWN_PRESENCE = """() => ['occupancy-chart', 'usage-chart', 'hours-chart', 'presence-forecast-chart'].every(
     id => { const el = document.getElementById(id); return el && el.dataset.drawn === 'true'; })"""

@@ -38,8 +38,9 @@ PAGES = {
     "/energy": N_("Energy"),
     "/environment": N_("Environment"),
     "/presence": N_("Presence"),
+    "/battery": N_("Battery"),
 }
-"""The dashboards, linked from every page (battery follows)."""
+"""The dashboards, linked from every page."""
 PRESET_LABELS = {
     "today": N_("Today"),
     "yesterday": N_("Yesterday"),
@@ -85,6 +86,18 @@ CHART_TEXTS = {
     "hours": N_("Hours"),
     "presence_forecast_title": N_("Presence forecast for the next 24 hours"),
     "probability": N_("Probability of presence"),
+    "plan_title": N_("The day's plan"),
+    "savings_title": N_("Savings per day against the rule-based strategy"),
+    "cost_sent": N_("Cost with the plan as sent"),
+    "cost_rule": N_("Cost with the rule-based strategy"),
+    "saved": N_("Saved"),
+    "charge": N_("Charge (kW)"),
+    "discharge": N_("Discharge (kW)"),
+    "soc": N_("State of charge (%)"),
+    "grid_import": N_("From the grid (kW)"),
+    "pv_used": N_("Solar used (kW)"),
+    "kw": N_("kW"),
+    "no_schedule": N_("No schedule for this period"),
     "failed": N_("The data could not be loaded"),
 }
 ECHARTS_LOCALES = {"en": "EN", "fr": "FR", "es": "ES", "ro": "RO", "pt_PT": "PT-br"}
@@ -280,6 +293,11 @@ async def energy(request: Request) -> Response:
 @router.get("/environment")
 async def environment(request: Request) -> Response:
     return await dashboard(request, "environment.html", with_rooms=True, with_devices=False)
+
+
+@router.get("/battery")
+async def battery(request: Request) -> Response:
+    return await dashboard(request, "battery.html", with_rooms=False, with_devices=False)
 
 
 @router.get("/presence")

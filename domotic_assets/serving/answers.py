@@ -21,6 +21,23 @@ def document(fields: dict[str, Any], **series: str) -> Response:
     return Response(head + tail + "}", media_type="application/json")
 
 
+class ScheduleDay(BaseModel):
+    schedule_id: str
+    day: date
+    status: str
+    battery_mode: str | None = Field(
+        description="plan: its setpoints are sent; rule: the battery runs the rule"
+    )
+    cost_rule_based_chf: float | None
+    cost_sent_chf: float | None = Field(description="The day's cost with what the controller sends")
+    savings_vs_rule_based_pct: float | None
+
+
+class Schedules(BaseModel):
+    apartment: str
+    days: list[ScheduleDay]
+
+
 class Room(BaseModel):
     room: int
     name: str | None

@@ -5,12 +5,14 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from domotic_assets.optimise.scenario import ScenarioError, read_scenario
-from domotic_assets.serving.request_context import TEXT, Reader, invalid, visible_apartment
+from domotic_assets.serving import answers
+from domotic_assets.serving.grain import MAX_POINTS
+from domotic_assets.serving.request_context import TEXT, ApartmentCode, Reader, invalid, visible_apartment
 from domotic_assets.warehouse import api_queries, job_tables
 
 router = APIRouter()
@@ -56,6 +58,22 @@ async def optimize_job(conn: Reader, job: UUID) -> dict[str, Any]:
     if found is None:
         raise HTTPException(404, f"no job {job}")
     return {"job": str(job), **found}
+
+
+@router.get("/api/schedules", tags=["schedules"], response_model=answers.Schedules)
+async def schedules(
+    conn: Reader,
+    apartment: ApartmentCode,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to", description="Included")],
+) -> Response:
+    """The apartment's newest schedule of each local day from `from` to `to`, with what it saves against
+    the rule-based strategy (`GET /api/schedule/{id}` gives its slots)."""
+    if end < start or (end - start).days > MAX_POINTS:
+        raise invalid("to", f"'to' must not come before 'from', at most {MAX_POINTS} days later")
+    flat = await visible_apartment(conn, apartment)
+    days = await api_queries.schedules(conn, flat.key, start, end)
+    return answers.document({"apartment": flat.code}, days=days)
 
 
 @router.get("/api/schedule/{schedule_id}", tags=["schedules"])

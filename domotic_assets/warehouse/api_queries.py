@@ -252,6 +252,21 @@ async def latest(conn: psycopg.AsyncConnection, apartment_key: int) -> tuple[dat
     )
 
 
+async def schedules(conn: psycopg.AsyncConnection, apartment_key: int, first: date, last: date) -> str:
+    """The newest schedule of each local day in [first, last]: `schedule_id`, `day`, `status`, `battery_mode`,
+    `cost_rule_based_chf`, `cost_sent_chf` and `savings_vs_rule_based_pct`."""
+    return await json_rows(
+        conn,
+        """SELECT DISTINCT ON (local_day) schedule_id, local_day AS day, status, battery_mode,
+                  cost_rule_based_chf, cost_sent_chf, savings_vs_rule_based_pct
+           FROM gold.schedule_kpis
+           WHERE apartment_key = %(apartment)s AND local_day BETWEEN %(first)s AND %(last)s
+           ORDER BY local_day, created_at DESC""",
+        {"apartment": apartment_key, "first": first, "last": last},
+        order="day",
+    )
+
+
 async def schedule(conn: psycopg.AsyncConnection, schedule_id: str) -> tuple[dict, list[dict]] | None:
     """A schedule's KPIs and its slots, if the account may see it."""
     async with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:

@@ -440,6 +440,74 @@ async function presenceCharts() {
   });
 }
 
+// The battery: the last day's schedule of the period (what the controller sends), and every day's savings.
+async function batteryCharts() {
+  const plan = chartIn("plan-chart");
+  const savings = chartIn("savings-chart");
+  let days, schedule;
+  try {
+    const lastDay = new Date(Date.parse(config.dayAfter) - 12 * 3600 * 1000).toISOString().slice(0, 10);
+    days = await fetchJson("/api/schedules?" + new URLSearchParams({ apartment: config.apartment, from: config.firstDay, to: lastDay }));
+    if (days && days.days.length) schedule = await fetchJson("/api/schedule/" + encodeURIComponent(days.days[days.days.length - 1].schedule_id));
+  } catch (error) {
+    showMessage(plan, texts.failed);
+    showMessage(savings, texts.failed);
+    return;
+  }
+  if (!days) return;
+  offerCsv("savings-chart", ["day", "cost_rule_based_chf", "cost_sent_chf", "savings_pct"],
+    days.days.map((d) => [d.day, d.cost_rule_based_chf, d.cost_sent_chf, d.savings_vs_rule_based_pct]));
+  if (!schedule) {
+    showMessage(plan, texts.no_schedule);
+    showMessage(savings, texts.no_schedule);
+    return;
+  }
+  const kpis = document.getElementById("battery-kpis");
+  [[texts.cost_sent, number(schedule.cost_sent_chf, 2) + " CHF"], [texts.cost_rule, number(schedule.cost_rule_based_chf, 2) + " CHF"],
+    [texts.saved, number(schedule.savings_vs_rule_based_pct, 1) + " %"]].forEach(([term, value]) => {
+    const item = document.createElement("div");
+    item.innerHTML = "<dt></dt><dd></dd>";
+    item.querySelector("dt").textContent = term;
+    item.querySelector("dd").textContent = value;
+    kpis.appendChild(item);
+  });
+  const slots = schedule.slots;
+  offerCsv("plan-chart", ["slot_start", "battery_charge_kw", "battery_discharge_kw", "soc", "grid_import_kw", "pv_used_kw"],
+    slots.map((s) => [s.slot_start, s.battery_charge_kw, s.battery_discharge_kw, s.soc, s.grid_import_kw, s.pv_used_kw]));
+  draw(plan, {
+    color: PALETTE,
+    aria: { enabled: true },
+    title: { text: texts.plan_title, show: false },
+    animationDuration: 300,
+    tooltip: { trigger: "axis", valueFormatter: (v) => number(v, 2) },
+    legend: { top: 0, type: "scroll" },
+    grid: { left: 60, right: 60, top: 50, bottom: 40 },
+    xAxis: { type: "time", name: texts.time },
+    yAxis: [
+      { type: "value", name: texts.kw, axisLabel: { formatter: (v) => number(v, 1) } },
+      { type: "value", name: "%", min: 0, max: 100, axisLabel: { formatter: (v) => number(v, 0) } },
+    ],
+    series: [
+      { name: texts.charge, type: "bar", stack: "battery", data: slots.map((s) => [s.slot_start, s.battery_charge_kw]) },
+      { name: texts.discharge, type: "bar", stack: "battery", data: slots.map((s) => [s.slot_start, -s.battery_discharge_kw]) },
+      { name: texts.grid_import, type: "line", step: "start", showSymbol: false, data: slots.map((s) => [s.slot_start, s.grid_import_kw]) },
+      { name: texts.pv_used, type: "line", step: "start", showSymbol: false, data: slots.map((s) => [s.slot_start, s.pv_used_kw]) },
+      { name: texts.soc, type: "line", yAxisIndex: 1, showSymbol: false, data: slots.map((s) => [s.slot_start, s.soc * 100]) },
+    ],
+  });
+  draw(savings, {
+    color: PALETTE,
+    aria: { enabled: true },
+    title: { text: texts.savings_title, show: false },
+    animationDuration: 300,
+    tooltip: { trigger: "axis", valueFormatter: (v) => number(v, 1) + " %" },
+    grid: { left: 60, right: 30, top: 20, bottom: 40 },
+    xAxis: { type: "category", data: days.days.map((d) => d.day) },
+    yAxis: { type: "value", name: "%", minInterval: 1, axisLabel: { formatter: (v) => number(v, 0) } },
+    series: [{ name: texts.saved, type: "bar", data: days.days.map((d) => d.savings_vs_rule_based_pct) }],
+  });
+}
+
 document.querySelectorAll("button.csv").forEach((button) =>
   button.addEventListener("click", () => downloadCsv(button.dataset.chart)));
 // A preset and custom days exclude each other: typing a day clears the preset.
@@ -451,3 +519,4 @@ if (document.getElementById("devices-chart")) deviceCharts();
 if (document.getElementById("forecast-chart")) forecastChart();
 if (document.getElementById("temperature-chart")) environmentCharts();
 if (document.getElementById("occupancy-chart")) presenceCharts();
+if (document.getElementById("plan-chart")) batteryCharts();
