@@ -64,7 +64,7 @@ def test_signing_in_sets_a_safe_cookie_and_signing_out_or_revoking_ends_it(rente
         assert client.get("/", follow_redirects=False).headers["location"] == "/login"
         assert (
             client.get("/energy?room=1", follow_redirects=False).headers["location"]
-            == "/login?next=/energy?room=1"
+            == "/login?next=%2Fenergy%3Froom%3D1"
         )
         form = client.get("/login")
         cookie = form.headers["set-cookie"].lower()

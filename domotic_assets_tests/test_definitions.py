@@ -27,7 +27,7 @@ GOLD_DIMENSIONS = [
 ]
 ENERGY_AGGREGATES = [
     f"gold/agg_energy_{grain}_{period}"
-    for grain in ("apartment", "room")
+    for grain in ("apartment", "device", "room")
     for period in ("15min", "day", "hour")
 ]
 CARRIED = {

@@ -12,10 +12,11 @@ from contextlib import asynccontextmanager
 from datetime import datetime, time, timedelta
 from functools import cache
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
+import psycopg
 from babel.dates import format_interval, get_day_names
 from babel.numbers import get_decimal_symbol, get_group_symbol
 from fastapi import APIRouter, Form, Request
@@ -125,14 +126,13 @@ def language_of(request: Request) -> str:
 
 def render(request: Request, name: str, status: int = 200, **context: object) -> HTMLResponse:
     language = str(context.pop("language", None) or language_of(request))
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     gettext = languages.translations(language).gettext
     values = {
         "html_lang": languages.html_lang(language),
         "language": language,
         "languages": list(languages.LANGUAGES.items()),
         "pages": [(path, gettext(label)) for path, label in PAGES.items()],
-        "here": here,
+        "here": here_of(request),
         "signed_in": False,
         "csrf": "",
         "current": request.url.path,
@@ -156,7 +156,7 @@ def local_path(target: str | None, fallback: str = "/energy") -> str:
 
 
 @asynccontextmanager
-async def session_of(request: Request) -> AsyncIterator[tuple[object, str] | None]:
+async def session_of(request: Request) -> AsyncIterator[tuple[psycopg.AsyncConnection, str] | None]:
     """(a connection reading as the session's account, the session's token), or None when not signed in."""
     token = request.cookies.get(sign_in.SESSION_COOKIE)
     async with request.app.state.pool.connection() as conn:
@@ -166,9 +166,14 @@ async def session_of(request: Request) -> AsyncIterator[tuple[object, str] | Non
             yield None
 
 
+def here_of(request: Request) -> str:
+    """The request's path and query: where to come back to."""
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
 def to_sign_in(request: Request) -> RedirectResponse:
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={here}" if here != "/" else "/login", 303)
+    here = here_of(request)
+    return RedirectResponse("/login?" + urlencode({"next": here}) if here != "/" else "/login", 303)
 
 
 @router.get("/")
@@ -223,7 +228,7 @@ async def login(
             response.delete_cookie(sign_in.LOGIN_CSRF_COOKIE, path="/")
             return response
     failures.failed(client)
-    await _slow_down(failures, client)
+    await asyncio.sleep(sign_in.delay_after(failures.recent(client)))
     fresh = sign_in.new_login_csrf()
     response = render(
         request,
@@ -236,10 +241,6 @@ async def login(
     )
     _cookie(request, response, sign_in.LOGIN_CSRF_COOKIE, fresh, max_age=3600)
     return response
-
-
-async def _slow_down(failures, client: str) -> None:
-    await asyncio.sleep(sign_in.delay_after(len(failures.seen.get(client, ()))))
 
 
 @router.post("/logout")
@@ -317,7 +318,7 @@ async def dashboard(
         if session is None:
             return to_sign_in(request)
         conn, token = session
-        visible = json.loads(await api_queries.apartments(conn))  # type: ignore[arg-type]
+        visible = json.loads(await api_queries.apartments(conn))
         asked = request.query_params.get("apartment")
         apartment = (
             next((a for a in visible if a["code"] == asked), None) if asked else (visible or [None])[0]
@@ -333,11 +334,11 @@ async def dashboard(
                 title=gettext("Not found"),
                 message=gettext("There is no such apartment, or it is not yours to see."),
             )
-        last_day = await api_queries.last_day(conn, apartment["key"])  # type: ignore[arg-type]
+        last_day = await api_queries.last_day(conn, apartment["key"])
         zone = ZoneInfo(apartment["timezone"])
         view = view_of(request.query_params, datetime.now(zone).date(), last_day)
         shared = (
-            await api_queries.presence_shared(conn, apartment["key"], view.first, view.last)  # type: ignore[arg-type]
+            await api_queries.presence_shared(conn, apartment["key"], view.first, view.last)
             if presence
             else "all"
         )

@@ -37,7 +37,11 @@ class Failures:
         return times
 
     def blocked(self, client: str) -> bool:
-        return len(self._recent(client)) >= self.allowed
+        return self.recent(client) >= self.allowed
+
+    def recent(self, client: str) -> int:
+        """Failed attempts from the address within the window."""
+        return len(self._recent(client))
 
     def failed(self, client: str) -> None:
         self._recent(client).append(time.monotonic())
@@ -93,12 +97,12 @@ async def visible_apartment(conn: psycopg.AsyncConnection, code: str) -> api_que
 
 
 async def room_in(conn: psycopg.AsyncConnection, flat: api_queries.Apartment, room: int | None) -> None:
-    if room is not None and not await api_queries.room_of(conn, flat.key, room):
+    if room is not None and not await api_queries.part_of(conn, flat.key, "room", room):
         raise HTTPException(404, f"no room {room} in {flat.code}")
 
 
 async def device_in(conn: psycopg.AsyncConnection, flat: api_queries.Apartment, device: int | None) -> None:
-    if device is not None and not await api_queries.device_of(conn, flat.key, device):
+    if device is not None and not await api_queries.part_of(conn, flat.key, "device", device):
         raise HTTPException(404, f"no device {device} in {flat.code}")
 
 

@@ -77,20 +77,11 @@ async def presence_shared(conn: psycopg.AsyncConnection, apartment_key: int, fir
     return row[0] if row else "none"
 
 
-async def room_of(conn: psycopg.AsyncConnection, apartment_key: int, room_key: int) -> bool:
+async def part_of(conn: psycopg.AsyncConnection, apartment_key: int, kind: str, key: int) -> bool:
+    """Whether the apartment has the room or device (`kind`) of that key, as the account may see it."""
+    table = {"room": "dim_room", "device": "dim_device"}[kind]
     row = await _first(
-        conn,
-        "SELECT 1 FROM gold.dim_room WHERE apartment_key = %s AND room_key = %s",
-        (apartment_key, room_key),
-    )
-    return row is not None
-
-
-async def device_of(conn: psycopg.AsyncConnection, apartment_key: int, device_key: int) -> bool:
-    row = await _first(
-        conn,
-        "SELECT 1 FROM gold.dim_device WHERE apartment_key = %s AND device_key = %s",
-        (apartment_key, device_key),
+        conn, f"SELECT 1 FROM gold.{table} WHERE apartment_key = %s AND {kind}_key = %s", (apartment_key, key)
     )
     return row is not None
 
