@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import secrets
-import shutil
 import signal
 import statistics
 from datetime import timedelta
@@ -26,18 +25,12 @@ from api_bench import readers, start_serve
 from argon2 import PasswordHasher
 from playwright.sync_api import sync_playwright
 
-from domotic_assets.system_packages import apt_install
 from domotic_assets.warehouse import access_tables
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
 from domotic_assets.warehouse.schema import ensure_schema
+from domotic_assets_tests.browser import CHROMIUM_FLAGS
+from domotic_assets_tests.servers.base import binary
 
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-    "--disable-quic",
-]
 DRAWN = "() => document.getElementById('energy-chart').dataset.drawn === 'true'"
 TIMINGS = """() => ({
     drawn: performance.getEntriesByName('painted:energy-chart')[0].startTime,
@@ -51,7 +44,7 @@ def main() -> None:
     parser.add_argument("--silver", type=Path, required=True, help="the folder silver_bench.py --keep left")
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    chromium = shutil.which("chromium") or (apt_install("chromium") or shutil.which("chromium"))
+    chromium = binary("chromium", "chromium")  # Debian's, installed when missing
     home = args.silver.resolve()
     server = EmbeddedPostgres(home / "pg")
     dsn, _ = server.ensure_running()
@@ -79,7 +72,7 @@ def measure(chromium: str, base: str, renter, password: str, last, runs: int) ->
     month = f"/energy?apartment={renter.code}&from={last - timedelta(days=29)}&to={last}"
     figures: dict[str, list[float]] = {"first": [], "first_api": [], "change": [], "change_api": []}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=FLAGS)
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
         page = browser.new_page(base_url=base, viewport={"width": 1400, "height": 1000})
         page.goto("/login")
         page.fill("#login", renter.login)

@@ -70,13 +70,18 @@ function chartIn(id) {
   return chart;
 }
 
-function draw(chart, option) {
+// Every chart: the colour-blind safe palette, an aria description (read from its title, which the card
+// shows, so the chart's own is hidden), a short animation.
+function draw(chart, title, option) {
   chart.getDom().dataset.filled = "true";
-  chart.setOption(option);
+  chart.setOption({
+    color: PALETTE, aria: { enabled: true }, animationDuration: 300, title: { text: title, show: false }, ...option,
+  });
 }
 
 function showMessage(chart, message) {
-  draw(chart, { title: { text: message, left: "center", top: "middle", textStyle: { fontSize: 14 } } });
+  chart.getDom().dataset.filled = "true";
+  chart.setOption({ title: { text: message, left: "center", top: "middle", textStyle: { fontSize: 14 } } });
   chart.getDom().dataset.drawn = "true";
 }
 
@@ -112,11 +117,7 @@ async function energyChart() {
   // the day's weather, at noon of each local day
   const noon = (day) => Date.parse(day + "T12:00:00");
   const days = weather ? weather.days : [];
-  draw(chart, {
-    color: PALETTE,
-    aria: { enabled: true },
-    title: { text: texts.energy_title, show: false },  // shown by the card; read by the aria description
-    animationDuration: 300,
+  draw(chart, texts.energy_title, {
     tooltip: { trigger: "axis", valueFormatter: (value) => number(value, 3) },
     legend: { top: 0, right: 0, type: "scroll", selected: { [texts.temperature]: false, [texts.radiation]: false } },
     grid: { left: 60, right: 120, top: 50, bottom: 70 },
@@ -162,11 +163,7 @@ async function forecastChart() {
     return;
   }
   const banded = points.filter((p) => p.lower !== null && p.upper !== null);
-  draw(chart, {
-    color: PALETTE,
-    aria: { enabled: true },
-    title: { text: texts.forecast_title, show: false },
-    animationDuration: 300,
+  draw(chart, texts.forecast_title, {
     tooltip: { trigger: "axis", valueFormatter: (value) => number(value, 3) },
     legend: { top: 0, data: [texts.forecast, texts.band, texts.actual] },
     grid: { left: 60, right: 30, top: 40, bottom: 40 },
@@ -221,11 +218,7 @@ async function deviceCharts() {
     showMessage(costs, texts.no_data);
     return;
   }
-  draw(stacked, {
-    color: PALETTE,
-    aria: { enabled: true },
-    title: { text: texts.devices_title, show: false },
-    animationDuration: 300,
+  draw(stacked, texts.devices_title, {
     tooltip: { trigger: "axis", valueFormatter: (value) => number(value, 3) },
     legend: { type: "scroll", top: 0 },
     grid: { left: 60, right: 30, top: 50, bottom: 70 },
@@ -235,11 +228,7 @@ async function deviceCharts() {
     series,
   });
   const ordered = totals.slice().sort((a, b) => (a[2] || 0) - (b[2] || 0));  // costliest at the top
-  draw(costs, {
-    color: PALETTE,
-    aria: { enabled: true },
-    title: { text: texts.device_cost_title, show: false },
-    animationDuration: 300,
+  draw(costs, texts.device_cost_title, {
     tooltip: { trigger: "item", formatter: (p) => p.name + ": " + number(p.value, 2) + " CHF" },
     grid: { left: 160, right: 40, top: 10, bottom: 30 },
     xAxis: { type: "value", name: texts.chf_axis, axisLabel: { formatter: (v) => number(v, 2) } },
@@ -289,11 +278,7 @@ async function environmentCharts() {
       areas.push([{ yAxis: metric.above, name: texts.co2_high, itemStyle: { color: "rgba(213,94,0,0.10)" } }, { yAxis: top }]);
     }
     series[0].markArea = { silent: true, itemStyle: { color: "rgba(204,121,167,0.15)" }, label: { fontSize: 10 }, data: areas };
-    draw(chart, {
-      color: PALETTE,
-      aria: { enabled: true },
-      title: { text: texts[metric.title], show: false },
-      animationDuration: 300,
+    draw(chart, texts[metric.title], {
       tooltip: {
         trigger: "axis",
         formatter: (params) => {
@@ -324,11 +309,7 @@ async function environmentCharts() {
     showMessage(openingsChart, texts.no_data);
     return;
   }
-  draw(openingsChart, {
-    color: PALETTE,
-    aria: { enabled: true },
-    title: { text: texts.openings_title, show: false },
-    animationDuration: 300,
+  draw(openingsChart, texts.openings_title, {
     tooltip: {
       formatter: (p) => lanes[p.value[0]] + "<br>" + new Date(p.value[1]).toLocaleString(config.locale) + " – " +
         new Date(p.value[2]).toLocaleString(config.locale),
@@ -371,7 +352,6 @@ async function presenceCharts() {
   }
   if (!answer) return;
   const roomName = Object.fromEntries(config.rooms.map((r) => [r.room, r.name]));
-  const common = { color: PALETTE, aria: { enabled: true }, animationDuration: 300 };
   const share = (p) => (p.minutes ? p.present_minutes / p.minutes : null);
   // occupancy by room over time: one row per room, the share of each period someone was there
   const periods = [...new Set(answer.points.map((p) => p.ts))].sort();
@@ -379,8 +359,7 @@ async function presenceCharts() {
   offerCsv("occupancy-chart", ["ts", texts.room, "present_minutes", "minutes"],
     answer.points.map((p) => [p.ts, roomName[p.room], p.present_minutes, p.minutes]));
   if (!answer.points.length) showMessage(timeline, texts.no_data);
-  else draw(timeline, { ...common,
-    title: { text: texts.occupancy_title, show: false },
+  else draw(timeline, texts.occupancy_title, {
     tooltip: { formatter: (p) => roomName[rooms[p.value[1]]] + "<br>" + periods[p.value[0]] + ": " + number(p.value[2] * 100, 0) + " %" },
     grid: { left: 120, right: 30, top: 10, bottom: 70 },
     xAxis: { type: "category", data: periods, axisLabel: { formatter: (v) => v.slice(5, 16).replace("T", " ") } },
@@ -407,8 +386,7 @@ async function presenceCharts() {
   });
   offerCsv("usage-chart", ["weekday", "hour", "share"], grid.map(([h, w, v]) => [config.weekdays[w], h, v]));
   if (!grid.length) showMessage(usage, texts.no_data);
-  else draw(usage, { ...common,
-    title: { text: texts.heatmap_title, show: false },
+  else draw(usage, texts.heatmap_title, {
     tooltip: { formatter: (p) => config.weekdays[p.value[1]] + " " + p.value[0] + ":00 · " + number(p.value[2] * 100, 0) + " %" },
     grid: { left: 60, right: 30, top: 10, bottom: 70 },
     xAxis: { type: "category", data: [...Array(24).keys()].map(String) },
@@ -421,8 +399,7 @@ async function presenceCharts() {
   const days = [...new Set(daily.points.map((p) => p.ts.slice(0, 10)))].sort();
   offerCsv("hours-chart", ["day", texts.room, "hours"], daily.points.map((p) => [p.ts.slice(0, 10), roomName[p.room], p.present_minutes / 60]));
   if (!daily.points.length) showMessage(hours, texts.no_data);
-  else draw(hours, { ...common,
-    title: { text: texts.hours_title, show: false },
+  else draw(hours, texts.hours_title, {
     tooltip: { trigger: "axis", valueFormatter: (v) => number(v, 1) },
     legend: { top: 0, type: "scroll" },
     grid: { left: 60, right: 30, top: 40, bottom: 40 },
@@ -436,8 +413,7 @@ async function presenceCharts() {
   predicted.points.forEach((p) => (byRoom[p.room] = byRoom[p.room] || []).push([p.ts, p.value]));
   offerCsv("presence-forecast-chart", ["ts", texts.room, "probability"], predicted.points.map((p) => [p.ts, roomName[p.room], p.value]));
   if (!predicted.points.length) showMessage(forecast, texts.no_data);
-  else draw(forecast, { ...common,
-    title: { text: texts.presence_forecast_title, show: false },
+  else draw(forecast, texts.presence_forecast_title, {
     tooltip: { trigger: "axis", valueFormatter: (v) => number(v * 100, 0) + " %" },
     legend: { top: 0, type: "scroll" },
     grid: { left: 60, right: 30, top: 40, bottom: 40 },
@@ -481,11 +457,7 @@ async function batteryCharts() {
   const slots = schedule.slots;
   offerCsv("plan-chart", ["slot_start", "battery_charge_kw", "battery_discharge_kw", "soc", "grid_import_kw", "pv_used_kw"],
     slots.map((s) => [s.slot_start, s.battery_charge_kw, s.battery_discharge_kw, s.soc, s.grid_import_kw, s.pv_used_kw]));
-  draw(plan, {
-    color: PALETTE,
-    aria: { enabled: true },
-    title: { text: texts.plan_title, show: false },
-    animationDuration: 300,
+  draw(plan, texts.plan_title, {
     tooltip: { trigger: "axis", valueFormatter: (v) => number(v, 2) },
     legend: { top: 0, type: "scroll" },
     grid: { left: 60, right: 60, top: 50, bottom: 40 },
@@ -502,11 +474,7 @@ async function batteryCharts() {
       { name: texts.soc, type: "line", yAxisIndex: 1, showSymbol: false, data: slots.map((s) => [s.slot_start, s.soc * 100]) },
     ],
   });
-  draw(savings, {
-    color: PALETTE,
-    aria: { enabled: true },
-    title: { text: texts.savings_title, show: false },
-    animationDuration: 300,
+  draw(savings, texts.savings_title, {
     tooltip: { trigger: "axis", valueFormatter: (v) => number(v, 1) + " %" },
     grid: { left: 60, right: 30, top: 20, bottom: 40 },
     xAxis: { type: "category", data: days.days.map((d) => d.day) },
