@@ -1,6 +1,7 @@
 """The dashboards' languages, without a server: every catalogue complete (no message missing, empty or
-fuzzy, Romanian's three plural forms), every visible string of the templates marked for translation, the
-reader's language from the picker or the browser, and the views a URL asks for."""
+fuzzy), counts in each language's plural forms (Romanian's three), amounts in CHF as each language writes
+them, every visible string of the templates marked for translation, the reader's language from the picker
+or the browser, and the views a URL asks for."""
 
 import re
 from datetime import date
@@ -8,8 +9,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
 from domotic_assets.dashboards import languages, pages
 from domotic_assets.dashboards.views import view_of
@@ -38,17 +41,49 @@ def test_each_catalogue_translates_every_marked_message(language):
     for message in catalogue:
         if not message.id:
             continue
-        assert message.string, f"{language}: empty translation of {message.id!r}"
+        forms = message.string if isinstance(message.string, tuple) else (message.string,)
+        assert all(forms), f"{language}: empty translation of {message.id!r}"
         assert not message.fuzzy, f"{language}: fuzzy translation of {message.id!r}"
     # the translations are the language's own, not English left in place
     same = {m.id for m in catalogue if m.id and m.string == m.id and re.search("[a-z]{3}", m.id)}
     assert same <= {"Domotic"} | SAME_WORDS.get(language, set()), f"{language}: left in English: {same}"
 
 
-def test_romanian_counts_in_three_plural_forms_as_cldr_says():
-    with languages.catalogue_path("ro").open("rb") as po:
-        catalogue = read_po(po, locale="ro")
-    assert catalogue.num_plurals == 3
+DAYS = {
+    "en": {1: "1 day", 2: "2 days", 20: "20 days", 101: "101 days"},
+    "fr": {0: "0 jour", 1: "1 jour", 2: "2 jours", 20: "20 jours", 1000000: "1000000 de jours"},
+    "es": {1: "1 día", 2: "2 días", 20: "20 días", 1000000: "1000000 de días"},
+    "ro": {1: "1 zi", 2: "2 zile", 19: "19 zile", 20: "20 de zile", 101: "101 zile", 120: "120 de zile"},
+    "pt_PT": {1: "1 dia", 2: "2 dias", 20: "20 dias"},
+}
+
+
+@pytest.mark.parametrize("language", list(languages.LANGUAGES))
+def test_counts_take_the_plural_form_cldr_gives_the_language(language):
+    """Romanian has three forms ("1 zi", "2 zile", "20 de zile"); French counts 0 as one."""
+    if language != languages.DEFAULT:
+        with languages.catalogue_path(language).open("rb") as po:
+            catalogue = read_po(po, locale=language)
+        assert catalogue.plural_forms == Catalog(locale=language).plural_forms, (
+            "the catalogue's rule is CLDR's"
+        )
+    ngettext = languages.translations(language).ngettext
+    for n, text in DAYS[language].items():
+        assert ngettext("%(num)d day", "%(num)d days", n) % {"num": n} == text
+
+
+@pytest.mark.parametrize(
+    ("language", "amount"),
+    [
+        ("en", "CHF\u00a012.50"),
+        ("fr", "12,50\u00a0CHF"),
+        ("ro", "12,50\u00a0CHF"),
+        ("pt_PT", "12,50\u00a0CHF"),
+    ],
+)
+def test_an_amount_in_chf_is_written_as_the_language_writes_it(language, amount):
+    before, after = pages.currency_affixes(language)
+    assert before + format_decimal(12.5, "0.00", locale=language) + after == amount
 
 
 class _Text(HTMLParser):
@@ -110,6 +145,7 @@ def test_every_string_a_template_shows_is_marked_for_translation():
         "with_devices": True,
         "presets": [("today", "⟦7⟧")],
         "period_text": "1.1.2024",
+        "period_days": 3,
         "echarts_locale": "EN",
         "config": {"texts": {key: f"⟦{key}⟧" for key in pages.CHART_TEXTS}},
     }

@@ -9,7 +9,7 @@ import json
 import re
 import signal
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -140,6 +140,10 @@ def test_the_energy_page_speaks_the_readers_language_and_shows_only_their_apartm
             re.search(r'<script type="application/json" id="config">(.*?)</script>', page.text)[1]
         )
         assert config["apartment"] == mine and config["texts"]["kwh_low"] == gettext("kWh at the low tariff")
+        # a count in the language's plural form (Romanian: "20 de zile"), as Babel's CLDR rule says
+        twenty = client.get(f"/energy?from={FIRST}&to={FIRST + timedelta(days=19)}")
+        ngettext = languages.translations(language).ngettext
+        assert ngettext("%(num)d day", "%(num)d days", 20) % {"num": 20} in twenty.text
         # the Accept-Language of a reader who picked nothing
         client.cookies.delete(languages.COOKIE)
         tag = {"pt_PT": "pt-PT", "en": "en-GB"}.get(language, language)
@@ -187,8 +191,12 @@ def test_the_energy_dashboard_draws_in_a_browser_what_the_api_answers_in_each_la
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
+            # a reader far from the apartment still reads its times on the apartment's clock
             page = browser.new_page(
-                base_url=server.base, viewport={"width": 1400, "height": 1000}, accept_downloads=True
+                base_url=server.base,
+                viewport={"width": 1400, "height": 1000},
+                accept_downloads=True,
+                timezone_id="America/New_York",
             )
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
@@ -233,14 +241,15 @@ def test_the_energy_dashboard_draws_in_a_browser_what_the_api_answers_in_each_la
                     )
                 ]
                 assert chart["weather"], "the weather of the period is there to overlay"
+                assert chart["first"] == wall_ms(answer["points"][0]["ts"]), "on the apartment's clock"
                 assert chart["low"] == [p["kwh_low"] for p in answer["points"]]
                 assert chart["chf"] == [p["chf"] for p in answer["points"]]
                 # the devices' bands and what no plug measured add up to the meter, period by period
                 stacked = page.evaluate(STACKED)
                 assert gettext("Not metered by a plug") == stacked["names"][-1]
-                meter = {p["ts"]: p["kwh"] for p in answer["points"]}
+                meter = {wall_ms(p["ts"]): p["kwh"] for p in answer["points"]}
                 for ts, total in stacked["sums"].items():
-                    assert total == pytest.approx(meter[ts], abs=1e-9), ts
+                    assert total == pytest.approx(meter[int(ts)], abs=1e-9), ts
                 with page.expect_download() as download:
                     page.click("button.csv[data-chart=energy-chart]")
                 rows = list(csv.reader(Path(download.value.path()).read_text().splitlines()))
@@ -271,10 +280,29 @@ def test_the_energy_dashboard_draws_in_a_browser_what_the_api_answers_in_each_la
                 assert page.evaluate(STATE_OF_CHARGE) == [s["soc"] * 100 for s in plan["slots"]]
                 assert gettext("Saved") in page.locator("#battery-kpis").inner_text()
                 _accessible_and_kept(page, axe, language, "battery")
+            # zooming into the last tenth of the three days (the renter's) asks the API for its minutes;
+            # "Whole period" goes back
+            page.goto(view)
+            page.wait_for_function(DRAWN)
+            page.evaluate(ZOOM_INTO_THE_LAST_TENTH)
+            page.wait_for_function(DRAWN_ZOOMED)
+            end = datetime.fromisoformat(window["to"])
+            tenth = {"from": (end - timedelta(hours=72 / 10)).isoformat(), "to": end.isoformat()}
+            finer = page.request.get("/api/energy", params={"apartment": mine, **tenth}).json()
+            assert finer["grain"] == "minute" and len(finer["points"]) > 400
+            assert page.evaluate(CHART)["low"] == [p["kwh_low"] for p in finer["points"]]
+            page.click("button.zoom-out[data-chart=energy-chart]")
+            page.wait_for_function(DRAWN_WHOLE)
+            assert page.evaluate(CHART)["low"] == [p["kwh_low"] for p in answer["points"]]
             assert not errors, errors
             browser.close()
     finally:
         server.signal(signal.SIGTERM)
+
+
+def wall_ms(ts: str) -> int:
+    """An instant as the chart holds it: its wall-clock time where the API wrote it, in ms, read as UTC."""
+    return round(datetime.fromisoformat(ts).replace(tzinfo=UTC).timestamp() * 1000)
 
 
 def _accessible_and_kept(page, axe: str, language: str, name: str) -> None:
@@ -288,6 +316,12 @@ def _accessible_and_kept(page, axe: str, language: str, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
+ZOOM_INTO_THE_LAST_TENTH = """() => document.getElementById('energy-chart').chart.dispatchAction(
+    {type: 'dataZoom', dataZoomIndex: 0, start: 90, end: 100})"""
+DRAWN_ZOOMED = """() => !document.querySelector('button.zoom-out[data-chart=energy-chart]').hidden
+    && document.getElementById('energy-chart').dataset.drawn === 'true'"""
+DRAWN_WHOLE = """() => document.querySelector('button.zoom-out[data-chart=energy-chart]').hidden
+    && document.getElementById('energy-chart').dataset.drawn === 'true'"""
 DRAWN_BATTERY = """() => ['plan-chart', 'savings-chart'].every(
     id => { const el = document.getElementById(id); return el && el.dataset.drawn === 'true'; })"""
 STATE_OF_CHARGE = (
@@ -313,4 +347,5 @@ STACKED = """() => { const series = document.getElementById('devices-chart').cha
     return {names: series.map(s => s.name), sums}; }"""
 CHART = """() => { const o = document.getElementById('energy-chart').chart.getOption();
     return {names: o.series.map(s => s.name), low: o.series[1].data.map(d => d[1]),
-            chf: o.series[2].data.map(d => d[1]), weather: o.series[4].data.length}; }"""
+            chf: o.series[2].data.map(d => d[1]), weather: o.series[4].data.length,
+            first: o.series[1].data[0][0]}; }"""

@@ -17,13 +17,15 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 import psycopg
+from babel import Locale
 from babel.dates import format_interval, get_day_names
-from babel.numbers import get_decimal_symbol, get_group_symbol
+from babel.numbers import get_currency_symbol, get_decimal_symbol, get_group_symbol
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from domotic_assets.dashboards import languages, sign_in
 from domotic_assets.dashboards.views import View, view_of
+from domotic_assets.serving.grain import AUTOMATIC
 from domotic_assets.warehouse import access_tables, api_queries
 
 router = APIRouter(include_in_schema=False)
@@ -361,6 +363,7 @@ async def dashboard(
         with_devices=with_devices,
         presets=[(code, gettext(label)) for code, label in PRESET_LABELS.items()],
         period_text=format_interval(view.first, view.last, "yMMMd", locale=language),
+        period_days=(view.last - view.first).days + 1,
         echarts_locale=ECHARTS_LOCALES[language],
         config=_config(apartment, view, language, now),
         presence_shared=shared,
@@ -391,12 +394,29 @@ def _config(apartment: dict, view: View, language: str, now: datetime) -> dict:
         "weekdays": [get_day_names("abbreviated", locale=language)[day] for day in range(7)],
         "room": view.room,
         "device": view.device,
+        "timezone": apartment["timezone"],
+        "grains": [[grain, up_to.total_seconds() * 1000] for grain, up_to in AUTOMATIC],
         "locale": languages.html_lang(language),
         "echartsLocale": ECHARTS_LOCALES[language],
         "decimal": get_decimal_symbol(language),
         "group": get_group_symbol(language),
+        "chf": currency_affixes(language),
         "texts": {key: gettext(text) for key, text in CHART_TEXTS.items()},
     }
+
+
+def currency_affixes(language: str, currency: str = "CHF") -> list[str]:
+    """What comes before and after an amount of `currency` in the locale (CLDR, through Babel): "CHF 12.50"
+    in English, "12,50 CHF" in French. A symbol of letters is kept apart from the digits by a no-break
+    space, as CLDR's currency spacing asks."""
+    pattern = Locale.parse(language).currency_formats["standard"]
+    symbol = get_currency_symbol(currency, locale=language)
+    before, after = (affix[0].replace("¤", symbol) for affix in (pattern.prefix, pattern.suffix))
+    if before[-1:].isalpha():
+        before += "\u00a0"
+    if after[:1].isalpha():
+        after = "\u00a0" + after
+    return [before, after]
 
 
 def _cookie(

@@ -14,6 +14,41 @@ function number(value, digits) {
   return (value < 0 ? "-" : "") + grouped + (fraction ? config.decimal + fraction : "");
 }
 
+// An amount in CHF as the locale writes it ("CHF 12.50", "12,50 CHF": CLDR's pattern, from Babel).
+function chf(value) {
+  return value === null || value === undefined ? "" : config.chf[0] + number(value, 2) + config.chf[1];
+}
+
+// Times as the apartment's clocks show them, wherever the reader is: a chart holds each instant as its
+// wall-clock time in the apartment's zone written as UTC, and ECharts draws in UTC (useUTC).
+const zoneParts = new Intl.DateTimeFormat("en-US", {
+  timeZone: config.timezone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric",
+  hour: "numeric", minute: "numeric", second: "numeric",
+});
+const offsets = new Map();  // hour since the epoch -> the zone's offset then, in ms
+
+function offsetAt(ms) {
+  const hour = Math.floor(ms / 3600000);
+  if (!offsets.has(hour)) {
+    const at = hour * 3600000;
+    const p = Object.fromEntries(zoneParts.formatToParts(at).map((part) => [part.type, Number(part.value)]));
+    offsets.set(hour, Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - at);
+  }
+  return offsets.get(hour);
+}
+
+function wall(ts) {
+  const ms = typeof ts === "number" ? ts : Date.parse(ts);
+  return ms + offsetAt(ms);
+}
+
+function instant(wallMs) {
+  return wallMs - offsetAt(wallMs - offsetAt(wallMs));
+}
+
+const iso = (ms) => new Date(ms).toISOString();
+const wallText = (ms) => new Date(ms).toLocaleString(config.locale, { timeZone: "UTC", dateStyle: "medium", timeStyle: "short" });
+
 function apiUrl(path, extra) {
   const query = new URLSearchParams({ apartment: config.apartment, from: config.from, to: config.to, ...extra });
   if (config.room !== null) query.set("room", config.room);
@@ -52,6 +87,7 @@ function downloadCsv(id) {
 
 function chartIn(id) {
   const element = document.getElementById(id);
+  if (element.chart) return element.chart;
   const chart = echarts.init(element, null, { locale: config.echartsLocale, renderer: "canvas" });
   window.addEventListener("resize", () => chart.resize());
   element.chart = chart;  // the page's tests read the chart's options from here
@@ -71,11 +107,55 @@ function chartIn(id) {
 }
 
 // Every chart: the colour-blind safe palette, an aria description (read from its title, which the card
-// shows, so the chart's own is hidden), a short animation.
+// shows, so the chart's own is hidden), a short animation, times on the apartment's clock. Drawn anew each
+// time (a zoom replaces the data).
 function draw(chart, title, option) {
   chart.getDom().dataset.filled = "true";
   chart.setOption({
-    color: PALETTE, aria: { enabled: true }, animationDuration: 300, title: { text: title, show: false }, ...option,
+    color: PALETTE, aria: { enabled: true }, animationDuration: 300, useUTC: true, title: { text: title, show: false },
+    ...option,
+  }, { notMerge: true });
+}
+
+// Before a chart is drawn again: the tests and the benchmark wait for the new drawing.
+function redrawing(chart) {
+  delete chart.getDom().dataset.drawn;
+  delete chart.getDom().dataset.filled;
+  chart.showLoading();
+}
+
+const GRAINS = config.grains.map(([grain]) => grain).concat(["day"]);
+const grainFor = (span) => (config.grains.find(([, upTo]) => span <= upTo) || ["day"])[0];
+
+// Zooming asks the API for finer data: once the window shown would have a finer grain than the one drawn
+// (the API's rule), `redraw` draws the charts again for that window alone; "Whole period" goes back.
+// `shown()` is the drawn [first, last) in wall-clock ms and its grain.
+function zoomable(charts, shown, redraw) {
+  let timer;
+  charts.forEach((chart) => {
+    chart.on("datazoom", (event) => {
+      const zoom = event.batch ? event.batch[0] : event;
+      if (zoom.start === undefined) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        const [first, last, grain] = shown();
+        const from = first + ((last - first) * zoom.start) / 100;
+        const to = first + ((last - first) * zoom.end) / 100;
+        if (GRAINS.indexOf(grainFor(to - from)) < GRAINS.indexOf(grain)) {
+          redraw({ from: iso(instant(from)), to: iso(instant(to)) });
+        }
+      }, 300);
+    });
+    const back = document.querySelector(`button.zoom-out[data-chart="${chart.getDom().id}"]`);
+    if (back) back.addEventListener("click", () => redraw(null));
+  });
+}
+
+// The "Whole period" buttons of the charts, shown while they show a zoomed window.
+function zoomedTo(charts, window) {
+  charts.forEach((chart) => {
+    const back = document.querySelector(`button.zoom-out[data-chart="${chart.getDom().id}"]`);
+    if (back) back.hidden = !window;
   });
 }
 
@@ -88,14 +168,23 @@ function showMessage(chart, message) {
 // A colour-blind safe palette (Okabe and Ito).
 const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"];
 
-async function energyChart() {
+// What a zoomable chart shows: [first, last) in wall-clock ms, and its grain.
+const shown = {};
+
+// The apartment's kWh at each tariff and its cost over the period, or over a zoomed `window` of it; the
+// previous period of the same length drawn over it, and the weather to overlay.
+async function energyChart(window) {
   const chart = chartIn("energy-chart");
-  chart.showLoading();
+  const period = window || { from: config.from, to: config.to };
+  const back = wall(config.from) - wall(config.previousFrom);  // whole days, on the clock
+  redrawing(chart);
   let answer, previous, weather;
   try {
     [answer, previous, weather] = await Promise.all([
-      fetchJson(apiUrl("/api/energy", {})),
-      fetchJson(apiUrl("/api/energy", { from: config.previousFrom, to: config.previousTo })),
+      fetchJson(apiUrl("/api/energy", period)),
+      fetchJson(apiUrl("/api/energy", {
+        from: iso(instant(wall(period.from) - back)), to: iso(instant(wall(period.to) - back)),
+      })),
       fetchJson("/api/weather?" + new URLSearchParams({ apartment: config.apartment, from: config.firstDay, to: config.dayAfter })),
     ]);
   } catch (error) {
@@ -105,24 +194,22 @@ async function energyChart() {
   }
   chart.hideLoading();
   if (!answer) return;
+  zoomedTo([chart], window);
   const points = answer.points;
   offerCsv("energy-chart", ["ts", "kwh_high", "kwh_low", "chf"], points.map((p) => [p.ts, p.kwh_high, p.kwh_low, p.chf]));
   if (!points.length) {
     showMessage(chart, texts.no_data);
     return;
   }
-  // the previous period of the same length, drawn over this one
-  const shift = Date.parse(config.from) - Date.parse(config.previousFrom);
-  const before = previous.points.map((p) => [Date.parse(p.ts) + shift, p.kwh]);
-  // the day's weather, at noon of each local day
-  const noon = (day) => Date.parse(day + "T12:00:00");
+  shown["energy-chart"] = [wall(period.from), wall(period.to), answer.grain];
+  const noon = (day) => Date.parse(day + "T12:00:00Z");  // each day's weather at its noon
   const days = weather ? weather.days : [];
   draw(chart, texts.energy_title, {
     tooltip: { trigger: "axis", valueFormatter: (value) => number(value, 3) },
     legend: { top: 0, right: 0, type: "scroll", selected: { [texts.temperature]: false, [texts.radiation]: false } },
     grid: { left: 60, right: 120, top: 50, bottom: 70 },
     dataZoom: [{ type: "inside" }, { type: "slider" }],
-    xAxis: { type: "time", name: texts.time },
+    xAxis: { type: "time", name: texts.time, min: shown["energy-chart"][0], max: shown["energy-chart"][1] },
     yAxis: [
       { type: "value", name: texts.kwh_axis, axisLabel: { formatter: (v) => number(v, 2) } },
       { type: "value", name: texts.chf_axis, axisLabel: { formatter: (v) => number(v, 2) } },
@@ -130,10 +217,16 @@ async function energyChart() {
       { type: "value", show: false },
     ],
     series: [
-      { name: texts.kwh_high, type: "bar", stack: "kwh", data: points.map((p) => [p.ts, p.kwh_high]) },
-      { name: texts.kwh_low, type: "bar", stack: "kwh", data: points.map((p) => [p.ts, p.kwh_low]) },
-      { name: texts.chf, type: "line", yAxisIndex: 1, showSymbol: false, data: points.map((p) => [p.ts, p.chf]) },
-      { name: texts.previous, type: "line", showSymbol: false, lineStyle: { type: "dashed", width: 1 }, data: before },
+      { name: texts.kwh_high, type: "bar", stack: "kwh", data: points.map((p) => [wall(p.ts), p.kwh_high]) },
+      { name: texts.kwh_low, type: "bar", stack: "kwh", data: points.map((p) => [wall(p.ts), p.kwh_low]) },
+      {
+        name: texts.chf, type: "line", yAxisIndex: 1, showSymbol: false, data: points.map((p) => [wall(p.ts), p.chf]),
+        tooltip: { valueFormatter: chf },
+      },
+      {
+        name: texts.previous, type: "line", showSymbol: false, lineStyle: { type: "dashed", width: 1 },
+        data: previous.points.map((p) => [wall(p.ts) + back, p.kwh]),
+      },
       { name: texts.temperature, type: "line", yAxisIndex: 2, step: "middle", data: days.map((d) => [noon(d.day), d.temperature_mean_c]) },
       { name: texts.radiation, type: "line", yAxisIndex: 3, areaStyle: { opacity: 0.15 }, data: days.map((d) => [noon(d.day), d.radiation_wh_m2]) },
     ],
@@ -144,7 +237,6 @@ async function forecastChart() {
   const chart = chartIn("forecast-chart");
   const now = Date.parse(config.now);
   const hour = 3600 * 1000;
-  const iso = (ms) => new Date(ms).toISOString();
   let forecast, actual;
   try {
     [forecast, actual] = await Promise.all([
@@ -170,66 +262,75 @@ async function forecastChart() {
     xAxis: { type: "time", name: texts.time },
     yAxis: { type: "value", name: texts.kwh_axis, axisLabel: { formatter: (v) => number(v, 3) } },
     series: [
-      { name: texts.band, type: "line", stack: "band", symbol: "none", lineStyle: { opacity: 0 }, data: banded.map((p) => [p.ts, p.lower]), tooltip: { show: false } },
-      { name: texts.band, type: "line", stack: "band", symbol: "none", lineStyle: { opacity: 0 }, areaStyle: { color: "#56B4E9", opacity: 0.3 }, data: banded.map((p) => [p.ts, p.upper - p.lower]), tooltip: { show: false } },
+      { name: texts.band, type: "line", stack: "band", symbol: "none", lineStyle: { opacity: 0 }, data: banded.map((p) => [wall(p.ts), p.lower]), tooltip: { show: false } },
+      { name: texts.band, type: "line", stack: "band", symbol: "none", lineStyle: { opacity: 0 }, areaStyle: { color: "#56B4E9", opacity: 0.3 }, data: banded.map((p) => [wall(p.ts), p.upper - p.lower]), tooltip: { show: false } },
       {
-        name: texts.forecast, type: "line", showSymbol: false, data: points.map((p) => [p.ts, p.value]), itemStyle: { color: "#0072B2" },
-        markLine: { symbol: "none", label: { show: false }, data: [{ xAxis: now }] },
+        name: texts.forecast, type: "line", showSymbol: false, data: points.map((p) => [wall(p.ts), p.value]), itemStyle: { color: "#0072B2" },
+        markLine: { symbol: "none", label: { show: false }, data: [{ xAxis: wall(now) }] },
       },
-      { name: texts.actual, type: "bar", data: actual.points.map((p) => [p.ts, p.kwh]), itemStyle: { color: "#E69F00" } },
+      { name: texts.actual, type: "bar", data: actual.points.map((p) => [wall(p.ts), p.kwh]), itemStyle: { color: "#E69F00" } },
     ],
   });
 }
 
-async function deviceCharts() {
+// The plugs device by device, stacked with what no plug measured, over the period or a zoomed `window` of it;
+// and what each cost over the whole period.
+async function deviceCharts(window) {
   const stacked = chartIn("devices-chart");
   const costs = chartIn("device-cost-chart");
+  const period = window || { from: config.from, to: config.to };
+  redrawing(stacked);
   let answer;
   try {
-    answer = await fetchJson(apiUrl("/api/energy/devices", {}));
+    answer = await fetchJson(apiUrl("/api/energy/devices", period));
   } catch (error) {
+    stacked.hideLoading();
     showMessage(stacked, texts.failed);
-    showMessage(costs, texts.failed);
+    if (!window) showMessage(costs, texts.failed);
     return;
   }
+  stacked.hideLoading();
   if (!answer) return;
+  zoomedTo([stacked], window);
   const names = Object.fromEntries(answer.devices.map((d) => [d.device, d.name || String(d.device)]));
   const byDevice = {};
-  answer.points.forEach((p) => (byDevice[p.device] = byDevice[p.device] || []).push([p.ts, p.kwh]));
+  answer.points.forEach((p) => (byDevice[p.device] = byDevice[p.device] || []).push([wall(p.ts), p.kwh]));
   const series = answer.devices.map((d) => ({
     name: names[d.device], type: "bar", stack: "kwh", data: byDevice[d.device] || [],
   }));
   if (answer.unmetered.length) {
     series.push({
       name: texts.unmetered, type: "bar", stack: "kwh", itemStyle: { color: "#BBBBBB" },
-      data: answer.unmetered.map((p) => [p.ts, p.kwh]),
+      data: answer.unmetered.map((p) => [wall(p.ts), p.kwh]),
     });
   }
   offerCsv("devices-chart", ["ts", texts.device, "kwh"],
     answer.points.map((p) => [p.ts, names[p.device], p.kwh]).concat(answer.unmetered.map((p) => [p.ts, texts.unmetered, p.kwh])));
+  if (!series.length) {
+    showMessage(stacked, texts.no_data);
+    if (!window) showMessage(costs, texts.no_data);
+    return;
+  }
+  shown["devices-chart"] = [wall(period.from), wall(period.to), answer.grain];
+  draw(stacked, texts.devices_title, {
+    tooltip: { trigger: "axis", valueFormatter: (value) => number(value, 3) },
+    legend: { type: "scroll", top: 0 },
+    grid: { left: 60, right: 30, top: 50, bottom: 70 },
+    dataZoom: [{ type: "inside" }, { type: "slider" }],
+    xAxis: { type: "time", name: texts.time, min: shown["devices-chart"][0], max: shown["devices-chart"][1] },
+    yAxis: { type: "value", name: texts.kwh_axis, axisLabel: { formatter: (v) => number(v, 2) } },
+    series,
+  });
+  if (window) return;
   const totals = answer.devices.map((d) => [names[d.device], d.kwh, d.chf]);
   if (answer.unmetered.length) {
     const sum = (key) => answer.unmetered.reduce((total, p) => total + (p[key] || 0), 0);
     totals.push([texts.unmetered, sum("kwh"), sum("chf")]);
   }
   offerCsv("device-cost-chart", [texts.device, "kwh", "chf"], totals);
-  if (!series.length) {
-    showMessage(stacked, texts.no_data);
-    showMessage(costs, texts.no_data);
-    return;
-  }
-  draw(stacked, texts.devices_title, {
-    tooltip: { trigger: "axis", valueFormatter: (value) => number(value, 3) },
-    legend: { type: "scroll", top: 0 },
-    grid: { left: 60, right: 30, top: 50, bottom: 70 },
-    dataZoom: [{ type: "inside" }, { type: "slider" }],
-    xAxis: { type: "time", name: texts.time },
-    yAxis: { type: "value", name: texts.kwh_axis, axisLabel: { formatter: (v) => number(v, 2) } },
-    series,
-  });
   const ordered = totals.slice().sort((a, b) => (a[2] || 0) - (b[2] || 0));  // costliest at the top
   draw(costs, texts.device_cost_title, {
-    tooltip: { trigger: "item", formatter: (p) => p.name + ": " + number(p.value, 2) + " CHF" },
+    tooltip: { trigger: "item", formatter: (p) => p.name + ": " + chf(p.value) },
     grid: { left: 160, right: 40, top: 10, bottom: 30 },
     xAxis: { type: "value", name: texts.chf_axis, axisLabel: { formatter: (v) => number(v, 2) } },
     yAxis: { type: "category", data: ordered.map((t) => t[0]) },
@@ -245,25 +346,33 @@ const METRICS = [
 ];
 // Comfort: 20-24 °C and 40-60 % humidity shaded; CO2 above 1,000 ppm marked.
 
-async function environmentCharts() {
+// Each room's climate over the period or a zoomed `window` of it (the four charts zoom together), and its
+// windows and doors.
+async function environmentCharts(window) {
   const rooms = config.room !== null ? config.rooms.filter((r) => r.room === config.room) : config.rooms;
   const charts = METRICS.map((m) => chartIn(m.id));
   const openingsChart = chartIn("openings-chart");
+  const period = window || { from: config.from, to: config.to };
+  charts.concat([openingsChart]).forEach(redrawing);
   let answers;
   try {
-    answers = await Promise.all(rooms.map((r) => fetchJson(apiUrl("/api/environment", { room: r.room }))));
+    answers = await Promise.all(rooms.map((r) => fetchJson(apiUrl("/api/environment", { ...period, room: r.room }))));
   } catch (error) {
+    charts.concat([openingsChart]).forEach((chart) => chart.hideLoading());
     charts.concat([openingsChart]).forEach((chart) => showMessage(chart, texts.failed));
     return;
   }
+  charts.concat([openingsChart]).forEach((chart) => chart.hideLoading());
   if (answers.some((a) => !a)) return;
+  zoomedTo(charts, window);
+  if (answers.length) shown.environment = [wall(period.from), wall(period.to), answers[0].grain];
   const anomalies = answers.length ? answers[0].anomalies : [];
-  const reasonsAt = (ms) => anomalies.filter((a) => Date.parse(a.from) <= ms && ms < Date.parse(a.to)).map((a) => a.reason);
+  const reasonsAt = (ms) => anomalies.filter((a) => wall(a.from) <= ms && ms < wall(a.to)).map((a) => a.reason);
   METRICS.forEach((metric, index) => {
     const chart = charts[index];
     const series = rooms.map((room, r) => ({
       name: room.name, type: "line", showSymbol: false,
-      data: answers[r].points.map((p) => [p.ts, p[metric.key]]),
+      data: answers[r].points.map((p) => [wall(p.ts), p[metric.key]]),
     }));
     offerCsv(metric.id, ["ts", texts.room, metric.key],
       rooms.flatMap((room, r) => answers[r].points.map((p) => [p.ts, room.name, p[metric.key]])));
@@ -271,7 +380,7 @@ async function environmentCharts() {
       showMessage(chart, texts.no_data);
       return;
     }
-    const areas = anomalies.map((a) => [{ xAxis: a.from, name: texts.anomaly }, { xAxis: a.to }]);
+    const areas = anomalies.map((a) => [{ xAxis: wall(a.from), name: texts.anomaly }, { xAxis: wall(a.to) }]);
     if (metric.band) areas.push([{ yAxis: metric.band[0], name: texts.comfort, itemStyle: { color: "rgba(0,158,115,0.10)" } }, { yAxis: metric.band[1] }]);
     if (metric.above) {
       const top = Math.max(metric.above, ...series.flatMap((s) => s.data.map((d) => d[1] || 0)));
@@ -284,13 +393,13 @@ async function environmentCharts() {
         formatter: (params) => {
           const lines = params.map((p) => p.marker + p.seriesName + ": " + number(p.value[1], metric.digits));
           const reasons = reasonsAt(params.length ? params[0].axisValue : 0).map((r) => "⚠ " + r);
-          return [new Date(params[0].axisValue).toLocaleString(config.locale)].concat(lines, reasons).join("<br>");
+          return [wallText(params[0].axisValue)].concat(lines, reasons).join("<br>");
         },
       },
       legend: { top: 0, type: "scroll" },
       grid: { left: 60, right: 30, top: 40, bottom: 40 },
       dataZoom: [{ type: "inside" }],
-      xAxis: { type: "time", name: texts.time },
+      xAxis: { type: "time", name: texts.time, min: shown.environment[0], max: shown.environment[1] },
       yAxis: { type: "value", scale: true, axisLabel: { formatter: (v) => number(v, metric.digits) } },
       series,
     });
@@ -301,7 +410,7 @@ async function environmentCharts() {
   rooms.forEach((room, r) => answers[r].openings.forEach((o) => {
     const lane = room.name + " · " + (o.kind === "door" ? texts.door : texts.window);
     if (!lanes.includes(lane)) lanes.push(lane);
-    bars.push([lanes.indexOf(lane), Date.parse(o.from), Date.parse(o.to)]);
+    bars.push([lanes.indexOf(lane), wall(o.from), wall(o.to)]);
   }));
   offerCsv("openings-chart", [texts.room, "kind", "from", "to"],
     rooms.flatMap((room, r) => answers[r].openings.map((o) => [room.name, o.kind, o.from, o.to])));
@@ -311,12 +420,11 @@ async function environmentCharts() {
   }
   draw(openingsChart, texts.openings_title, {
     tooltip: {
-      formatter: (p) => lanes[p.value[0]] + "<br>" + new Date(p.value[1]).toLocaleString(config.locale) + " – " +
-        new Date(p.value[2]).toLocaleString(config.locale),
+      formatter: (p) => lanes[p.value[0]] + "<br>" + wallText(p.value[1]) + " – " + wallText(p.value[2]),
     },
     grid: { left: 180, right: 30, top: 20, bottom: 40 },
     dataZoom: [{ type: "inside", filterMode: "weakFilter" }],
-    xAxis: { type: "time", min: config.from, max: config.to },
+    xAxis: { type: "time", min: wall(period.from), max: wall(period.to) },
     yAxis: { type: "category", data: lanes },
     series: [{
       type: "custom",
@@ -337,7 +445,6 @@ async function presenceCharts() {
   const ids = ["occupancy-chart", "usage-chart", "hours-chart", "presence-forecast-chart"];
   const [timeline, usage, hours, forecast] = ids.map(chartIn);
   const now = Date.parse(config.now);
-  const iso = (ms) => new Date(ms).toISOString();
   let answer, hourly, daily, predicted;
   try {
     [answer, hourly, daily, predicted] = await Promise.all([
@@ -410,7 +517,7 @@ async function presenceCharts() {
   });
   // the presence forecast, per room
   const byRoom = {};
-  predicted.points.forEach((p) => (byRoom[p.room] = byRoom[p.room] || []).push([p.ts, p.value]));
+  predicted.points.forEach((p) => (byRoom[p.room] = byRoom[p.room] || []).push([wall(p.ts), p.value]));
   offerCsv("presence-forecast-chart", ["ts", texts.room, "probability"], predicted.points.map((p) => [p.ts, roomName[p.room], p.value]));
   if (!predicted.points.length) showMessage(forecast, texts.no_data);
   else draw(forecast, texts.presence_forecast_title, {
@@ -446,7 +553,7 @@ async function batteryCharts() {
     return;
   }
   const kpis = document.getElementById("battery-kpis");
-  [[texts.cost_sent, number(schedule.cost_sent_chf, 2) + " CHF"], [texts.cost_rule, number(schedule.cost_rule_based_chf, 2) + " CHF"],
+  [[texts.cost_sent, chf(schedule.cost_sent_chf)], [texts.cost_rule, chf(schedule.cost_rule_based_chf)],
     [texts.saved, number(schedule.savings_vs_rule_based_pct, 1) + " %"]].forEach(([term, value]) => {
     const item = document.createElement("div");
     item.innerHTML = "<dt></dt><dd></dd>";
@@ -467,11 +574,11 @@ async function batteryCharts() {
       { type: "value", name: "%", min: 0, max: 100, axisLabel: { formatter: (v) => number(v, 0) } },
     ],
     series: [
-      { name: texts.charge, type: "bar", stack: "battery", data: slots.map((s) => [s.slot_start, s.battery_charge_kw]) },
-      { name: texts.discharge, type: "bar", stack: "battery", data: slots.map((s) => [s.slot_start, -s.battery_discharge_kw]) },
-      { name: texts.grid_import, type: "line", step: "start", showSymbol: false, data: slots.map((s) => [s.slot_start, s.grid_import_kw]) },
-      { name: texts.pv_used, type: "line", step: "start", showSymbol: false, data: slots.map((s) => [s.slot_start, s.pv_used_kw]) },
-      { name: texts.soc, type: "line", yAxisIndex: 1, showSymbol: false, data: slots.map((s) => [s.slot_start, s.soc * 100]) },
+      { name: texts.charge, type: "bar", stack: "battery", data: slots.map((s) => [wall(s.slot_start), s.battery_charge_kw]) },
+      { name: texts.discharge, type: "bar", stack: "battery", data: slots.map((s) => [wall(s.slot_start), -s.battery_discharge_kw]) },
+      { name: texts.grid_import, type: "line", step: "start", showSymbol: false, data: slots.map((s) => [wall(s.slot_start), s.grid_import_kw]) },
+      { name: texts.pv_used, type: "line", step: "start", showSymbol: false, data: slots.map((s) => [wall(s.slot_start), s.pv_used_kw]) },
+      { name: texts.soc, type: "line", yAxisIndex: 1, showSymbol: false, data: slots.map((s) => [wall(s.slot_start), s.soc * 100]) },
     ],
   });
   draw(savings, texts.savings_title, {
@@ -489,9 +596,20 @@ document.querySelectorAll("button.csv").forEach((button) =>
 document.querySelectorAll("input[type=date]").forEach((input) =>
   input.addEventListener("change", () => document.querySelectorAll("input[name=range]").forEach((r) => (r.checked = false))));
 
-if (document.getElementById("energy-chart")) energyChart();
-if (document.getElementById("devices-chart")) deviceCharts();
+if (document.getElementById("energy-chart")) {
+  energyChart(null);
+  zoomable([chartIn("energy-chart")], () => shown["energy-chart"], energyChart);
+}
+if (document.getElementById("devices-chart")) {
+  deviceCharts(null);
+  zoomable([chartIn("devices-chart")], () => shown["devices-chart"], deviceCharts);
+}
 if (document.getElementById("forecast-chart")) forecastChart();
-if (document.getElementById("temperature-chart")) environmentCharts();
+if (document.getElementById("temperature-chart")) {
+  environmentCharts(null);
+  const climate = METRICS.map((m) => chartIn(m.id));
+  echarts.connect(climate);
+  zoomable(climate, () => shown.environment, environmentCharts);
+}
 if (document.getElementById("occupancy-chart")) presenceCharts();
 if (document.getElementById("plan-chart")) batteryCharts();
