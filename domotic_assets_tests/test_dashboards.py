@@ -184,7 +184,7 @@ def test_the_energy_dashboard_draws_in_a_browser_what_the_api_answers_in_each_la
     """Headless Debian chromium: the chart holds the API's numbers, its series are named in the page's
     language, its CSV holds what it shows, axe-core finds nothing serious, no script error; screenshots in
     test-artifacts/dashboards/<language>/."""
-    settings, login, mine, _ = renter
+    settings, login, mine, theirs = renter
     chromium = binary("chromium", "chromium")
     axe = (ASSETS / "node_modules" / "axe-core" / "axe.min.js").read_text()
     server = Serving(settings, tmp_path / "home").start()
@@ -295,6 +295,9 @@ def test_the_energy_dashboard_draws_in_a_browser_what_the_api_answers_in_each_la
             page.wait_for_function(DRAWN_WHOLE)
             assert page.evaluate(CHART)["low"] == [p["kwh_low"] for p in answer["points"]]
             assert not errors, errors
+            # a link to the other apartment shows the renter "not found", as the API answers
+            other = page.goto(f"/energy?apartment={theirs}")
+            assert other.status == 404 and page.locator("h1").inner_text() == gettext("Not found")
             browser.close()
     finally:
         server.signal(signal.SIGTERM)

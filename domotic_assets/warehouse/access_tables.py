@@ -450,6 +450,11 @@ def revoke(conn: psycopg.Connection, login: str) -> None:
             conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(role)))
 
 
+def sql_login_roles(conn: psycopg.Connection) -> list[str]:
+    """The BI login roles mapped to accounts (`sql_login`), by role name."""
+    return [role for (role,) in conn.execute("SELECT role_name FROM meta.sql_logins ORDER BY 1")]
+
+
 def sql_login(conn: psycopg.Connection, login: str) -> tuple[str, str]:
     """A PostgreSQL login role mapped to the account, for a BI tool: (role name, password, shown once).
     Through it the tool sees exactly what the account sees."""

@@ -70,6 +70,12 @@ def _binaries() -> Path:
     )
 
 
+def client_binary(name: str) -> Path:
+    """A client program (`pg_dump`, `pg_restore`) of the newest PostgreSQL on this machine: it reads and
+    writes dumps of that version and of every older server."""
+    return _binaries() / name
+
+
 class EmbeddedPostgres:
     """One private cluster in `folder` (`data/`, `server.log`, `password`, `port`)."""
 
