@@ -25,7 +25,6 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from domotic_assets.dashboards import languages, sign_in
 from domotic_assets.dashboards.views import View, view_of
-from domotic_assets.serving.grain import AUTOMATIC
 from domotic_assets.warehouse import access_tables, api_queries
 
 router = APIRouter(include_in_schema=False)
@@ -365,15 +364,15 @@ async def dashboard(
         period_text=format_interval(view.first, view.last, "yMMMd", locale=language),
         period_days=(view.last - view.first).days + 1,
         echarts_locale=ECHARTS_LOCALES[language],
-        config=_config(apartment, view, language, now),
+        config=_config(apartment, view, language, now, request.app.state.grains),
         presence_shared=shared,
     )
 
 
-def _config(apartment: dict, view: View, language: str, now: datetime) -> dict:
+def _config(apartment: dict, view: View, language: str, now: datetime, grains) -> dict:
     """What the page's script needs: the series to ask the API for (the period, the one before it of the
-    same length, its days for the weather, and `now`, where the forecast starts), and its texts and number
-    symbols."""
+    same length, its days for the weather, `now`, where the forecast starts, and the API's grain rule
+    `grains`, (grain, up to what range) pairs, for zooming), and its texts and number symbols."""
     first, last = view.window(apartment["timezone"])
     days = view.last - view.first + timedelta(days=1)
     before = View(
@@ -395,7 +394,7 @@ def _config(apartment: dict, view: View, language: str, now: datetime) -> dict:
         "room": view.room,
         "device": view.device,
         "timezone": apartment["timezone"],
-        "grains": [[grain, up_to.total_seconds() * 1000] for grain, up_to in AUTOMATIC],
+        "grains": [[grain, up_to.total_seconds() * 1000] for grain, up_to in grains],
         "locale": languages.html_lang(language),
         "echartsLocale": ECHARTS_LOCALES[language],
         "decimal": get_decimal_symbol(language),

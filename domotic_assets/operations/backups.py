@@ -86,9 +86,12 @@ def _libpq_env(database: Database) -> Iterator[dict[str, str]]:
 
 
 def _run(database: Database, program: str, *args: str) -> None:
+    command = client_binary(program)
+    if not command.exists():
+        raise BackupError(f"{program} is not in {command.parent}: install PostgreSQL's client programs")
     with _libpq_env(database) as env:
         done = subprocess.run(
-            [str(client_binary(program)), *args, "--no-password", f"--dbname={database.dsn}"],
+            [str(command), *args, "--no-password", f"--dbname={database.dsn}"],
             env=env,
             capture_output=True,
             text=True,

@@ -42,21 +42,30 @@ def _target(dsn: str, option: str) -> Database:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def backup(folder: Path) -> None:
     from domotic_assets.operations.backups import BackupError, Database, dagster_database, make_backup
+    from domotic_assets.warehouse import operation_runs
+    from domotic_assets.warehouse.connection import connect
     from domotic_assets.warehouse.embedded import warehouse_dsn
     from domotic_assets.warehouse.schema import ensure_schema
 
     settings = settings_from_env()
     with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
         ensure_schema(dsn)
+        with connect(dsn, autocommit=True) as conn:
+            run = operation_runs.started(conn, "backup")
         try:
             made = make_backup(Database.of_warehouse(dsn), folder, dagster_database(settings.dagster_home))
-        except BackupError as exc:
+        except (BackupError, OSError) as exc:
+            with connect(dsn, autocommit=True) as conn:
+                operation_runs.finished(conn, run, False, str(exc))
             raise click.ClickException(str(exc)) from None
-    rows = sum(table["rows"] for table in made["tables"].values())
-    click.echo(
-        f"backed up {len(made['tables'])} tables ({rows} rows) and the list of {made['bronze_files']} "
-        f"Bronze files into {folder}; Dagster instance: {made['dagster']}"
-    )
+        rows = sum(table["rows"] for table in made["tables"].values())
+        summary = (
+            f"backed up {len(made['tables'])} tables ({rows} rows) and the list of {made['bronze_files']} "
+            f"Bronze files into {folder}; Dagster instance: {made['dagster']}"
+        )
+        with connect(dsn, autocommit=True) as conn:
+            operation_runs.finished(conn, run, True, summary)
+    click.echo(summary)
 
 
 @click.command(

@@ -7,10 +7,12 @@ row-level security decides what it holds (docs/access.md).
 * Bad parameters: 422 naming the field; times are ISO 8601 with their UTC offset, and answers give them in
   the apartment's time zone.
 * OpenAPI at `/openapi.json`, its pages at `/docs`, served from the installed swagger-ui bundle (no CDN).
-* The routes: the series (`serving/series_routes.py`) and the schedules (`serving/schedule_routes.py`).
+* The routes: the series (`serving/series_routes.py`) and the schedules (`serving/schedule_routes.py`);
+  `/metrics` for Prometheus (`serving/metrics.py`).
 """
 
 import threading
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 import swagger_ui_bundle
@@ -21,7 +23,8 @@ from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
 from domotic_assets.dashboards import pages
-from domotic_assets.serving import schedule_routes, series_routes
+from domotic_assets.serving import metrics, schedule_routes, series_routes
+from domotic_assets.serving.grain import AUTOMATIC
 from domotic_assets.serving.jobs import TIME_LIMIT, JobWorker
 from domotic_assets.serving.request_context import Failures
 
@@ -32,9 +35,17 @@ ERRORS = {
 }
 
 
-def create_app(dsn: str, pool_size: int = 8, jobs_dsn: str | None = None) -> FastAPI:
+def create_app(
+    dsn: str,
+    pool_size: int = 8,
+    jobs_dsn: str | None = None,
+    metrics_password: str | None = None,
+    failed_runs: Callable[[], int | None] | None = None,
+) -> FastAPI:
     """The API over the warehouse of `dsn`, which connects as the API's role (never a table owner); with
-    `jobs_dsn` (the warehouse's owner), it also solves the optimisation jobs it accepts."""
+    `jobs_dsn` (the warehouse's owner), it also solves the optimisation jobs it accepts. `/metrics` asks
+    for `metrics_password` as its bearer token when one is given, and reports `failed_runs()` (the Dagster
+    instance's) when given."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -62,6 +73,12 @@ def create_app(dsn: str, pool_size: int = 8, jobs_dsn: str | None = None) -> Fas
         dsn, min_size=pool_size, max_size=pool_size, open=False, kwargs={"autocommit": False}
     )
     app.state.failures = Failures()
+    app.state.grains = AUTOMATIC  # the pages zoom by the API's own grain rule
+    app.state.api_metrics = metrics.ApiMetrics()
+    app.state.metrics_password = metrics_password
+    app.state.failed_runs = failed_runs
+    app.add_middleware(metrics.CountRequests, metrics=app.state.api_metrics)
+    app.include_router(metrics.router)
     app.include_router(series_routes.router)
     app.include_router(pages.router)
     app.include_router(schedule_routes.router)

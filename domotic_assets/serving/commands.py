@@ -183,7 +183,9 @@ def serve(host: str, port: int) -> None:
     import uvicorn
     from psycopg.conninfo import make_conninfo
 
+    from domotic_assets.defs.run_history import failed_runs_counter
     from domotic_assets.serving.api import create_app
+    from domotic_assets.settings import source_secrets
     from domotic_assets.warehouse.access_tables import API_ROLE
     from domotic_assets.warehouse.embedded import warehouse_dsn
     from domotic_assets.warehouse.schema import ensure_schema
@@ -192,7 +194,12 @@ def serve(host: str, port: int) -> None:
     with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
         ensure_schema(dsn)
         password = _api_password(settings, dsn)
-        app = create_app(make_conninfo(dsn, user=API_ROLE, password=password, passfile=""), jobs_dsn=dsn)
+        app = create_app(
+            make_conninfo(dsn, user=API_ROLE, password=password, passfile=""),
+            jobs_dsn=dsn,
+            metrics_password=source_secrets("METRICS").get("password"),
+            failed_runs=failed_runs_counter(settings.dagster_home),
+        )
         click.echo(
             f"serving the API on http://{host}:{port} (OpenAPI at /openapi.json, pages at /docs)", err=True
         )

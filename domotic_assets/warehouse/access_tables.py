@@ -226,10 +226,12 @@ GRANT USAGE ON SCHEMA meta, gold TO {READER};
 GRANT EXECUTE ON FUNCTION meta.current_account(), meta.is_admin(), meta.my_spans(text), meta.my_days(text)
     TO {READER};
 REVOKE EXECUTE ON FUNCTION meta.token_account(text), meta.sign_in_hash(text),
-    meta.open_session(text, text, double precision), meta.close_session(text) FROM PUBLIC;
+    meta.open_session(text, text, double precision), meta.close_session(text),
+    meta.platform_metrics(double precision, double precision, double precision) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION meta.token_account(text), meta.submit_optimize_job(jsonb, text, date, boolean),
     meta.optimize_job(uuid), meta.sign_in_hash(text), meta.open_session(text, text, double precision),
-    meta.close_session(text) TO {API_ROLE};
+    meta.close_session(text), meta.platform_metrics(double precision, double precision, double precision)
+    TO {API_ROLE};
 """
 """The roles, made once by a role that may (the embedded server's owner does); see `ensure_roles`."""
 

@@ -32,6 +32,10 @@ CREATE TABLE IF NOT EXISTS meta.bronze_sensor_files (
 CREATE INDEX IF NOT EXISTS bronze_sensor_files_unstored
     ON meta.bronze_sensor_files (partition_day) WHERE bronze_path IS NULL;
 CREATE INDEX IF NOT EXISTS bronze_sensor_files_day ON meta.bronze_sensor_files (partition_day);
+-- each apartment's newest file (monitoring) and what was quarantined, without reading every row
+CREATE INDEX IF NOT EXISTS bronze_sensor_files_newest ON meta.bronze_sensor_files (apartment, doc_ts);
+CREATE INDEX IF NOT EXISTS bronze_sensor_files_quarantined ON meta.bronze_sensor_files (quarantine_reason)
+    WHERE quarantine_reason IS NOT NULL;
 """
 
 

@@ -9,6 +9,8 @@ from domotic_assets.warehouse import (
     bronze_files,
     gold_quality,
     job_tables,
+    operation_runs,
+    platform_metrics,
     prediction_tables,
     reference_tables,
     schedule_tables,
@@ -48,6 +50,8 @@ OWNERS = (
     prediction_tables,
     access_tables,
     job_tables,
+    operation_runs,
+    platform_metrics,
 )
 """The modules that own the warehouse's tables, each with its DDL, in the order they are created."""
 

@@ -61,6 +61,8 @@ CREATE TABLE IF NOT EXISTS silver.etl_watermark (
     loaded_at          timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS etl_watermark_day ON silver.etl_watermark (partition_day);
+CREATE INDEX IF NOT EXISTS etl_watermark_quarantined ON silver.etl_watermark (reason)
+    WHERE status = 'quarantined';
 
 CREATE TABLE IF NOT EXISTS silver.unknown_references (
     partition_day date NOT NULL, apartment text NOT NULL, sensor text NOT NULL, kind text NOT NULL,
