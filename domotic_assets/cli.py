@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from domotic_assets.contracts.timestamps import zone
-from domotic_assets.operations.commands import backup, restore_backup
+from domotic_assets.operations.commands import archive, backup, restore, restore_backup
 from domotic_assets.serving.commands import accounts, serve, settings_from_env
 from domotic_assets.settings import PLATFORM_TIMEZONE, Settings
 
@@ -55,6 +55,8 @@ main.add_command(accounts)
 main.add_command(serve)
 main.add_command(backup)
 main.add_command(restore_backup)
+main.add_command(archive)
+main.add_command(restore)
 
 
 @main.command(

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from domotic_assets.defs import bronze, gold, ml, optimisation, silver, telemetry
+from domotic_assets.defs import bronze, gold, ml, operations, optimisation, silver, telemetry
 from domotic_assets.defs.resources import build_resources
 from domotic_assets.settings import Settings
 
@@ -18,6 +18,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         telemetry.defs,
         optimisation.defs,
         ml.defs,
+        operations.defs,
         # One process per run, not per step: a live run's three steps start in about 1 s instead of 3 x 3 s.
         dg.Definitions(
             resources=build_resources(settings), executor=dg.in_process_executor, asset_checks=truth

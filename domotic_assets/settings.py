@@ -108,6 +108,11 @@ class Settings:
         return self.home / "models"
 
     @property
+    def archive_dir(self) -> Path:
+        """Archived Bronze days (tar + zstd) and Silver and Gold days (Parquet): `domotic archive`."""
+        return self.home / "archive"
+
+    @property
     def embedded_pg_dir(self) -> Path:
         return self.home / "pg"
 

@@ -45,6 +45,7 @@ OWNERS = {
     "meta.sql_logins": "warehouse/access_tables.py",
     "meta.optimize_jobs": "warehouse/job_tables.py",
     "meta.operation_runs": "warehouse/operation_runs.py",
+    "meta.archives": "warehouse/archive_tables.py",
     # dbt builds it; the anomaly detector marks its unusual rooms (is_anomaly)
     "gold.fact_environment_minute": "warehouse/prediction_tables.py",
 }

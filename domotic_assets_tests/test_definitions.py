@@ -54,6 +54,8 @@ CARRIED = {
     "schedule weather_schedule": "job weather_job",
     "schedule telemetry_schedule": "job telemetry_job",
     "schedule ml_daily_schedule": "job ml_job",
+    "schedule archive_schedule": "job archive_job",
+    "job archive_job": ["archives"],
     "job weather_job": ["bronze_weather_files", "gold/fact_weather_day", "weather_clean"],
     "job telemetry_job": [
         "gold/agg_household_telemetry_15min",
@@ -132,7 +134,7 @@ def test_definitions_load(tmp_path, monkeypatch):
     assert {f"dim_{t}" for t in REFERENCE_TABLES} <= keys
     assert "dim_users" not in keys
     groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
-    assert groups == {"bronze", "silver", "gold", "ml"}
+    assert groups == {"bronze", "silver", "gold", "ml", "operations"}
     checks = {key.name for key in graph.asset_check_keys}
     assert {
         "no_duplicate_keys",
@@ -159,6 +161,7 @@ def test_definitions_load(tmp_path, monkeypatch):
         "weather_drop",
         "pidb",
         "bronze",
+        "archive",
         "dbt",
         "model_store",
         "ground_truth",

@@ -109,6 +109,16 @@ class BronzeResource(dg.ConfigurableResource):
         return Path(self.root)
 
 
+class ArchiveResource(dg.ConfigurableResource):
+    """Where archived days go (`domotic archive`): Bronze as tar + zstd, Silver and Gold as Parquet."""
+
+    root: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.root)
+
+
 class ModelStore(dg.ConfigurableIOManager):
     """Where the ML assets' training sets and fitted models live: one file per asset and partition.
 
@@ -156,6 +166,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "weather_drop": LandingResource(location=settings.weather, secrets_of="WEATHER"),
         "pidb": PidbResource(url=settings.pidb_url),
         "bronze": BronzeResource(root=str(settings.bronze_dir)),
+        "archive": ArchiveResource(root=str(settings.archive_dir)),
         "model_store": ModelStore(root=str(settings.models_dir)),
         "ground_truth": GroundTruthResource(folder=settings.ground_truth or ""),
     }

@@ -1,17 +1,61 @@
-"""`domotic backup DIR` and `domotic restore-backup DIR --to DSN`: the deployment's backups (see
-`operations.backups`)."""
+"""`domotic backup DIR` and `domotic restore-backup DIR --to DSN`: the deployment's backups
+(`operations.backups`); `domotic archive` and `domotic restore`: old days out of the hot layers and back
+(`operations.archives`). Backups, archives and restores are recorded in `meta.operation_runs`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from domotic_assets.serving.commands import settings_from_env
+from domotic_assets.settings import Settings
 
 if TYPE_CHECKING:
+    import psycopg
+
     from domotic_assets.operations.backups import Database
+
+T = TypeVar("T")
+
+
+@contextmanager
+def _warehouse(settings: Settings) -> Iterator[tuple[str, psycopg.Connection]]:
+    """The warehouse of these settings (the embedded one started if it is the default), its schema
+    ensured: (its DSN, an autocommit connection)."""
+    from domotic_assets.warehouse.connection import connect
+    from domotic_assets.warehouse.embedded import warehouse_dsn
+    from domotic_assets.warehouse.schema import ensure_schema
+
+    with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
+        ensure_schema(dsn)
+        with connect(dsn, autocommit=True) as conn:
+            yield dsn, conn
+
+
+def _recorded(
+    conn: psycopg.Connection, operation: str, work: Callable[[], T], summary: Callable[[T], str]
+) -> T:
+    """Run `work` as a recorded operation (`meta.operation_runs`, which monitoring alerts on when it
+    failed) and print its summary; a failure exits non-zero with its reason."""
+    from domotic_assets.operations.archives import ArchiveError
+    from domotic_assets.operations.backups import BackupError
+    from domotic_assets.warehouse import operation_runs
+
+    run = operation_runs.started(conn, operation)
+    try:
+        done = work()
+    except (BackupError, ArchiveError, OSError, ValueError) as exc:
+        operation_runs.finished(conn, run, False, str(exc))
+        raise click.ClickException(str(exc)) from None
+    text = summary(done)
+    operation_runs.finished(conn, run, True, text)
+    click.echo(text)
+    return done
 
 
 def _target(dsn: str, option: str) -> Database:
@@ -41,31 +85,20 @@ def _target(dsn: str, option: str) -> Database:
 )
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def backup(folder: Path) -> None:
-    from domotic_assets.operations.backups import BackupError, Database, dagster_database, make_backup
-    from domotic_assets.warehouse import operation_runs
-    from domotic_assets.warehouse.connection import connect
-    from domotic_assets.warehouse.embedded import warehouse_dsn
-    from domotic_assets.warehouse.schema import ensure_schema
+    from domotic_assets.operations.backups import Database, dagster_database, make_backup
 
     settings = settings_from_env()
-    with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
-        ensure_schema(dsn)
-        with connect(dsn, autocommit=True) as conn:
-            run = operation_runs.started(conn, "backup")
-        try:
-            made = make_backup(Database.of_warehouse(dsn), folder, dagster_database(settings.dagster_home))
-        except (BackupError, OSError) as exc:
-            with connect(dsn, autocommit=True) as conn:
-                operation_runs.finished(conn, run, False, str(exc))
-            raise click.ClickException(str(exc)) from None
-        rows = sum(table["rows"] for table in made["tables"].values())
-        summary = (
-            f"backed up {len(made['tables'])} tables ({rows} rows) and the list of {made['bronze_files']} "
-            f"Bronze files into {folder}; Dagster instance: {made['dagster']}"
+    with _warehouse(settings) as (dsn, conn):
+        _recorded(
+            conn,
+            "backup",
+            lambda: make_backup(Database.of_warehouse(dsn), folder, dagster_database(settings.dagster_home)),
+            lambda made: (
+                f"backed up {len(made['tables'])} tables "
+                f"({sum(t['rows'] for t in made['tables'].values())} rows) and the list of "
+                f"{made['bronze_files']} Bronze files into {folder}; Dagster instance: {made['dagster']}"
+            ),
         )
-        with connect(dsn, autocommit=True) as conn:
-            operation_runs.finished(conn, run, True, summary)
-    click.echo(summary)
 
 
 @click.command(
@@ -93,3 +126,58 @@ def restore_backup(folder: Path, target: str, dagster_to: str | None) -> None:
             "BI logins to issue again (`domotic accounts sql-login LOGIN`): " + ", ".join(done.sql_logins)
         )
     click.echo("the API role's password is set on this server by `domotic serve`, from DOMOTIC_API_PASSWORD")
+
+
+@click.command(
+    help="Archive the days older than their retention: Bronze apartment-days as tar + zstd, Silver day "
+    "partitions and Gold minute facts as Parquet, each verified before its source is dropped."
+)
+@click.option(
+    "--before",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Archive nothing from this day on, whatever the retention allows.",
+)
+def archive(before: datetime | None) -> None:
+    from domotic_assets.contracts.timestamps import zone
+    from domotic_assets.operations import archives, retention
+    from domotic_assets.settings import PLATFORM_TIMEZONE
+    from domotic_assets.warehouse.reference_tables import parameters_named
+
+    settings = settings_from_env()
+    today = datetime.now(zone(PLATFORM_TIMEZONE)).date()
+    with _warehouse(settings) as (_, conn):
+        limits = retention.cutoffs(
+            today, parameters_named(conn, "retention_"), before.date() if before else None
+        )
+        _recorded(
+            conn,
+            "archive",
+            lambda: archives.archive(conn, settings.bronze_dir, settings.archive_dir, limits),
+            lambda done: (
+                "archived (dropped) days: "
+                + ", ".join(
+                    f"{layer} {done.archived[layer]} ({done.dropped[layer]})" for layer in done.archived
+                )
+                + f", into {settings.archive_dir}"
+                + "".join(f"\nleft for the next run: {left}" for left in done.left)
+            ),
+        )
+
+
+@click.command(help="Put archived days back: Bronze byte-identical, Silver and Gold rows identical.")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), required=True)
+def restore(first: datetime, last: datetime) -> None:
+    from domotic_assets.operations import archives
+
+    settings = settings_from_env()
+    with _warehouse(settings) as (_, conn):
+        _recorded(
+            conn,
+            "restore",
+            lambda: archives.restore(
+                conn, settings.bronze_dir, settings.archive_dir, first.date(), last.date()
+            ),
+            lambda done: "restored days: " + ", ".join(f"{layer} {n}" for layer, n in done.items()),
+        )

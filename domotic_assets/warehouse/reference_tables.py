@@ -95,3 +95,15 @@ def parameter(conn: psycopg.Connection, name: str, default: float) -> float:
         "SELECT value FROM silver.dim_parameters WHERE name = %s ORDER BY valid_from DESC LIMIT 1", (name,)
     ).fetchone()
     return float(row[0]) if row else default
+
+
+def parameters_named(conn: psycopg.Connection, prefix: str) -> dict[str, float]:
+    """The newest value of every pidb parameter whose name starts with `prefix`."""
+    if not _exists(conn, "dim_parameters"):
+        return {}
+    rows = conn.execute(
+        """SELECT DISTINCT ON (name) name, value FROM silver.dim_parameters WHERE starts_with(name, %s)
+           ORDER BY name, valid_from DESC""",
+        (prefix,),
+    )
+    return {name: float(value) for name, value in rows}

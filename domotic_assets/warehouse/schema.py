@@ -6,6 +6,7 @@ from __future__ import annotations
 from domotic_assets.settings import PLATFORM_TIMEZONE
 from domotic_assets.warehouse import (
     access_tables,
+    archive_tables,
     bronze_files,
     gold_quality,
     job_tables,
@@ -51,6 +52,7 @@ OWNERS = (
     access_tables,
     job_tables,
     operation_runs,
+    archive_tables,
     platform_metrics,
 )
 """The modules that own the warehouse's tables, each with its DDL, in the order they are created."""

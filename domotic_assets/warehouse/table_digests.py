@@ -30,19 +30,25 @@ def tables(conn: psycopg.Connection, schemas: tuple[str, ...] = SCHEMAS) -> list
 
 def digests(conn: psycopg.Connection, schemas: tuple[str, ...] = SCHEMAS) -> dict[str, TableDigest]:
     """`schema.table` -> its rows and digest, read in the connection's transaction (a backup reads them in
-    the snapshot it dumps). Times are written in UTC, so the session's zone does not matter."""
+    the snapshot it dumps)."""
+    return {f"{schema}.{name}": digest_of(conn, schema, name) for schema, name in tables(conn, schemas)}
+
+
+def digest_of(
+    conn: psycopg.Connection, schema: str, name: str, where: sql.Composable | None = None
+) -> TableDigest:
+    """The rows of `schema.name` (those matching `where`) and their digest, in the connection's
+    transaction. Times are written in UTC and floats in full, so neither the session's zone nor its float
+    settings matter."""
     conn.execute("SET LOCAL TimeZone = 'UTC'")
     conn.execute("SET LOCAL extra_float_digits = 3")
-    found = {}
-    for schema, name in tables(conn, schemas):
-        rows, total = conn.execute(
-            sql.SQL(
-                "SELECT count(*), coalesce(sum(('x' || left(md5(t::text), 15))::bit(60)::bigint), 0)"
-                " FROM {} t"
-            ).format(sql.Identifier(schema, name))
-        ).fetchone()
-        found[f"{schema}.{name}"] = TableDigest(rows, f"{int(total):x}")
-    return found
+    query = sql.SQL(
+        "SELECT count(*), coalesce(sum(('x' || left(md5(t::text), 15))::bit(60)::bigint), 0) FROM {} t"
+    ).format(sql.Identifier(schema, name))
+    if where is not None:
+        query = sql.SQL("{} WHERE {}").format(query, where)
+    rows, total = conn.execute(query).fetchone()
+    return TableDigest(rows, f"{int(total):x}")
 
 
 def bronze_manifest(conn: psycopg.Connection) -> list[tuple[str, int, str]]:
