@@ -203,9 +203,11 @@ def _assert_nothing_dropped_unverified(settings, bronze_before: dict[str, str], 
         path = settings.archive_dir / entry["path"]
         assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["file_sha256"]
         assert pq.ParquetFile(path).metadata.num_rows == entry["rows"]
+    members: dict[str, dict[str, bytes]] = {}  # each apartment's archive, read once
     for name in set(bronze_before) - set(_bronze_files(settings)):
         apartment = name.split("/")[0]
         entry = entries.get(("bronze", apartment, FIRST))
         assert entry is not None, f"{name} deleted without an archive"
-        members = archives.read_bronze_archive(settings.archive_dir / entry["path"])
-        assert hashlib.sha256(members[name]).hexdigest() == bronze_before[name]
+        if apartment not in members:
+            members[apartment] = archives.read_bronze_archive(settings.archive_dir / entry["path"])
+        assert hashlib.sha256(members[apartment][name]).hexdigest() == bronze_before[name]
