@@ -14,9 +14,10 @@ from pathlib import Path
 
 import click
 
+from domotic_assets.command_settings import settings_from_env
 from domotic_assets.contracts.timestamps import zone
 from domotic_assets.operations.commands import archive, backup, restore, restore_backup
-from domotic_assets.serving.commands import accounts, serve, settings_from_env
+from domotic_assets.serving.commands import accounts, serve
 from domotic_assets.settings import PLATFORM_TIMEZONE, Settings
 
 DAGSTER_YAML = """# The Dagster instance of this state folder (SQLite storage: fine for one machine).

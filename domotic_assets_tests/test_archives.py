@@ -142,6 +142,13 @@ def test_a_day_is_archived_even_through_a_killed_run_then_restored_identical_and
     bronze_entry = next(e for e in entries if e["layer"] == "bronze" and e["relation"] != "weather")
     members = archives.read_bronze_archive(settings.archive_dir / bronze_entry["path"])
     assert archives.MANIFEST in members and len(members) == bronze_entry["rows"] + 1
+    # an archived day is not rebuilt from nothing: the step says to restore it first
+    graph = defs.resolve_asset_graph()
+    silver = {k for k in keys if graph.get(k).group_name == "silver" and k.path[-1] == "sensor_events"}
+    refused = materialize_range(
+        defs, silver, FIRST, FIRST, dg.DagsterInstance.ephemeral(), echo=lambda _: None
+    )
+    assert not refused.success and "domotic restore --from 2023-08-18" in " ".join(refused.failures)
     # running it again archives nothing more
     again = _run(settings, "archive", "--before", str(SECOND))
     assert again.returncode == 0 and "bronze 0 (0), silver 0 (0), gold 0 (0)" in again.stdout
@@ -152,7 +159,6 @@ def test_a_day_is_archived_even_through_a_killed_run_then_restored_identical_and
     assert _day_tables(settings) == tables_before, "Silver and Gold row-identical"
 
     # Gold rebuilt from the restored Silver equals the Gold that was archived
-    graph = defs.resolve_asset_graph()
     gold = {k for k in keys if graph.get(k).group_name == "gold"}
     outcome = materialize_range(defs, gold, FIRST, FIRST, dg.DagsterInstance.ephemeral(), echo=lambda _: None)
     assert outcome.success, outcome

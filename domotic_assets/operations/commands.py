@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from domotic_assets.serving.commands import settings_from_env
+from domotic_assets.command_settings import settings_from_env
 from domotic_assets.settings import Settings
 
 if TYPE_CHECKING:

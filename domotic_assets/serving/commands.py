@@ -10,7 +10,8 @@ from contextlib import contextmanager
 
 import click
 
-from domotic_assets.settings import SecretInLocation, Settings
+from domotic_assets.command_settings import settings_from_env
+from domotic_assets.settings import Settings
 
 
 @contextmanager
@@ -31,14 +32,6 @@ def _connection(settings: Settings) -> Iterator:
                 yield conn
             except AccountError as exc:
                 _fail(str(exc))
-
-
-def settings_from_env() -> Settings:
-    """The environment's settings; a password put in a DSN or URL is refused with a plain message."""
-    try:
-        return Settings.from_env()
-    except SecretInLocation as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 def _fail(message: str) -> None:

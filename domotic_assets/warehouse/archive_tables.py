@@ -102,6 +102,20 @@ def archived(
     ).fetchall()
 
 
+def archived_away(
+    conn: psycopg.Connection, layers: set[str], days: list[date]
+) -> list[tuple[str, str, date]]:
+    """(layer, relation, day) of the `days` whose rows or files of `layers` are archived and not back."""
+    if conn.execute("SELECT to_regclass('meta.archives')").fetchone()[0] is None:
+        return []
+    return conn.execute(
+        """SELECT layer, relation, day FROM meta.archives
+           WHERE layer = ANY(%s) AND day = ANY(%s) AND removed_at IS NOT NULL
+           ORDER BY day, layer, relation""",
+        (sorted(layers), days),
+    ).fetchall()
+
+
 def silver_days(conn: psycopg.Connection, table: str, before: date) -> list[date]:
     """The local days before `before` whose partition of `silver.table` exists."""
     names = conn.execute(
