@@ -32,6 +32,7 @@ import psycopg
 from domotic_assets.contracts.sensor_file import QuarantineError, read_sensor_file
 from domotic_assets.contracts.timestamps import zone
 from domotic_assets.defs.dbt_project import run_dbt
+from domotic_assets.defs.selections import PIPELINE
 from domotic_assets.settings import PLATFORM_TIMEZONE, Settings
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
 
@@ -74,7 +75,7 @@ def reference_data(env: dict) -> None:
     from domotic_assets.defs.run_range import materialize_range
 
     graph = defs.resolve_asset_graph()
-    keys = {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is None}
+    keys = {k for k in PIPELINE.resolve(graph) if graph.get(k).partitions_def is None}
     today = datetime.now(zone(PLATFORM_TIMEZONE)).date()
     with (
         dg.DagsterInstance.get() as instance,

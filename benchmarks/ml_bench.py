@@ -34,6 +34,7 @@ import psycopg
 
 from domotic_assets.definitions import build_definitions
 from domotic_assets.defs.run_range import materialize_range
+from domotic_assets.defs.selections import PIPELINE
 from domotic_assets.ml import anomalies, energy_models, ground_truth, presence, presence_models
 from domotic_assets.ml.baselines import steps_per_day
 from domotic_assets.ml.evaluation import (
@@ -94,8 +95,9 @@ def build(work: Path) -> str:
         graph = defs.resolve_asset_graph()
         keys = {
             k
-            for k in graph.get_all_asset_keys()
-            if graph.get(k).group_name not in ("ml",) and k.to_user_string() != "household_schedules"
+            for k in PIPELINE.resolve(graph)
+            if graph.get(k).group_name not in ("ml", "operations")
+            and k.to_user_string() != "household_schedules"
         }
         with open(work / "build.log", "w") as log, contextlib.redirect_stdout(log):  # dbt's console output
             outcome = materialize_range(defs, keys, FIRST, LAST, dg.DagsterInstance.ephemeral(), echo=print)

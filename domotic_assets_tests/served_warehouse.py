@@ -19,6 +19,7 @@ from psycopg.conninfo import make_conninfo
 
 from domotic_assets.definitions import build_definitions
 from domotic_assets.defs.run_range import materialize_range
+from domotic_assets.defs.selections import PIPELINE
 from domotic_assets.ml.prediction_rows import MODEL_KEYS
 from domotic_assets.optimise.plan import plan_day
 from domotic_assets.optimise.scenario import read_scenario
@@ -54,7 +55,7 @@ def warehouse(tmp_path_factory, pg_server_dsn):
         graph = defs.resolve_asset_graph()
         keys = {
             k
-            for k in graph.get_all_asset_keys()
+            for k in PIPELINE.resolve(graph)
             if graph.get(k).group_name != "ml" and k.path != ["household_schedules"]
         }
         outcome = materialize_range(

@@ -21,6 +21,7 @@ from domotic_assets.definitions import build_definitions
 from domotic_assets.defs.operations.assets import archives as archives_asset
 from domotic_assets.defs.resources import build_resources
 from domotic_assets.defs.run_range import materialize_range
+from domotic_assets.defs.selections import PIPELINE
 from domotic_assets.operations import archives, retention
 from domotic_assets.warehouse import archive_tables, table_digests
 from domotic_assets_tests.cli_helpers import domotic_command, domotic_env
@@ -72,7 +73,7 @@ def test_the_retention_cutoffs_follow_pidb_and_never_pass_an_operators_before():
 def two_days(settings):
     defs = build_definitions(settings)
     graph = defs.resolve_asset_graph()
-    keys = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name != "ml"}
+    keys = {k for k in PIPELINE.resolve(graph) if graph.get(k).group_name != "ml"}
     keys.discard(dg.AssetKey("household_schedules"))
     outcome = materialize_range(
         defs, keys, FIRST, SECOND, dg.DagsterInstance.ephemeral(), echo=lambda _: None

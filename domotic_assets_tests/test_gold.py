@@ -18,6 +18,7 @@ from domotic_assets.defs.gold.assets import gold_daily
 from domotic_assets.defs.gold.checks import cost_matches_tariff, energy_reconciliation
 from domotic_assets.defs.resources import build_resources
 from domotic_assets.defs.run_range import materialize_range
+from domotic_assets.defs.selections import PIPELINE
 from domotic_assets.settings import Settings
 from domotic_assets.simulator.feed import SimulationConfig, simulate
 from domotic_assets.warehouse import gold_quality
@@ -66,7 +67,7 @@ def built(tmp_path_factory, pg_server_dsn):
         )
         defs = build_definitions(settings)
         lines: list[str] = []
-        keys = set(defs.resolve_asset_graph().get_all_asset_keys())
+        keys = set(PIPELINE.resolve(defs.resolve_asset_graph()))
         outcome = materialize_range(
             defs, keys, FIRST, LAST, dg.DagsterInstance.ephemeral(), echo=lines.append
         )

@@ -16,6 +16,7 @@ import pytest
 from domotic_assets.definitions import build_definitions
 from domotic_assets.defs.bronze.assets import bronze_sensor_files
 from domotic_assets.defs.resources import build_resources
+from domotic_assets.defs.selections import PIPELINE
 from domotic_assets.defs.silver.assets import pidb_dimensions, sensor_events
 from domotic_assets.settings import Settings
 from domotic_assets.warehouse.connection import connect
@@ -160,7 +161,7 @@ def test_a_backfill_and_a_live_run_of_the_same_day_take_turns_and_end_as_the_bac
     leaves."""
     defs = build_definitions(settings)  # a platform already running: its reference data is in
     graph = defs.resolve_asset_graph()
-    reference = [k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is None]
+    reference = [k for k in PIPELINE.resolve(graph) if graph.get(k).partitions_def is None]
     assert dg.materialize([*defs.assets], selection=reference, resources=defs.resources).success
     env, day = domotic_env(settings), date(2023, 8, 19)
     # each run's output goes to a file: a pipe nobody reads while the other run is waited for fills up and

@@ -11,6 +11,7 @@ import pytest
 from domotic_assets.definitions import build_definitions
 from domotic_assets.defs.dbt_project import run_dbt
 from domotic_assets.defs.run_range import materialize_range
+from domotic_assets.defs.selections import PIPELINE
 from domotic_assets.settings import Settings
 from domotic_assets.simulator.feed import SimulationConfig, simulate
 from domotic_assets.warehouse.schedule_inputs import households, scenario_for
@@ -52,7 +53,7 @@ def built(tmp_path_factory, pg_server_dsn):
             ground_truth=str(feed.out / "manifest"),
         )
         defs = build_definitions(settings)
-        keys = set(defs.resolve_asset_graph().get_all_asset_keys())
+        keys = set(PIPELINE.resolve(defs.resolve_asset_graph()))
         outcome = materialize_range(defs, keys, FIRST, LAST, dg.DagsterInstance.ephemeral(), echo=print)
         yield settings, defs, outcome
 

@@ -16,6 +16,7 @@ from domotic_assets.definitions import build_definitions
 from domotic_assets.defs.bronze.sensors import LIVE_SELECTION
 from domotic_assets.defs.gold.sensors import REPRICE_SELECTION, repricing_request
 from domotic_assets.defs.run_range import materialize_range
+from domotic_assets.defs.selections import PIPELINE
 from domotic_assets.defs.silver.sensors import pidb_changes_sensor
 from domotic_assets.settings import Settings
 from domotic_assets_tests.conftest import databases
@@ -44,7 +45,7 @@ def platform(feed_2days, tmp_path_factory, pg_server_dsn):
         defs = build_definitions(settings)
         graph = defs.resolve_asset_graph()
         keys = set(LIVE_SELECTION.resolve(graph)) | {
-            k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is None
+            k for k in PIPELINE.resolve(graph) if graph.get(k).partitions_def is None
         }
         assert materialize_range(
             defs, keys, date(2023, 8, 18), date(2023, 8, 19), instance, echo=lambda _: None

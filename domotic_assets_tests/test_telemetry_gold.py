@@ -13,6 +13,7 @@ from domotic_assets.contracts.mqtt_message import RawMessage
 from domotic_assets.contracts.timestamps import zone
 from domotic_assets.definitions import build_definitions
 from domotic_assets.defs.run_range import materialize_range
+from domotic_assets.defs.selections import PIPELINE
 from domotic_assets.settings import Settings
 from domotic_assets.simulator.apartments import apartments_for
 from domotic_assets.simulator.pidb import write_pidb
@@ -69,7 +70,7 @@ def _build(settings: Settings):
         TelemetryWriter(conn).write(decode_batch(raw, lambda source: "Europe/Zurich"))
     defs = build_definitions(settings)
     graph = defs.resolve_asset_graph()
-    reference = {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is None}
+    reference = {k for k in PIPELINE.resolve(graph) if graph.get(k).partitions_def is None}
     keys = reference | {
         dg.AssetKey("household_telemetry"),
         dg.AssetKey(["gold", "agg_household_telemetry_15min"]),

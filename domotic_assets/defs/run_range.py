@@ -15,6 +15,7 @@ from datetime import date
 import dagster as dg
 
 from domotic_assets.defs.partitions import daily_partitions, planning_partitions
+from domotic_assets.defs.selections import PIPELINE
 
 LAYERS = ("bronze", "silver", "gold", "ml")
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -42,10 +43,11 @@ class RangeOutcome:
 
 
 def resolve_selection(defs: dg.Definitions, text: str | None) -> set[dg.AssetKey]:
-    """`None`: everything; a layer name: its group; anything else: a Dagster selection string."""
+    """`None`: the whole pipeline (not the operations); a layer name: its group; anything else: a Dagster
+    selection string."""
     graph = defs.resolve_asset_graph()
     if not text:
-        selection = dg.AssetSelection.all()
+        selection = PIPELINE
     elif text in LAYERS:
         selection = dg.AssetSelection.groups(text)
     else:

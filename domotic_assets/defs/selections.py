@@ -1,4 +1,5 @@
-"""Asset selections several domains' jobs and sensors share: Gold's dbt models by the tag dbt gives them."""
+"""Asset selections several domains' jobs and sensors share: Gold's dbt models by the tag dbt gives them, and
+the pipeline as a whole."""
 
 import dagster as dg
 
@@ -7,3 +8,7 @@ GOLD_DAILY = dg.AssetSelection.tag("daily", "")
 
 GOLD_REFERENCE = dg.AssetSelection.tag("reference", "")
 """The dimensions of the star schema, rebuilt whole from the Silver reference tables."""
+
+PIPELINE = dg.AssetSelection.all() - dg.AssetSelection.groups("operations")
+"""Everything a day range materializes (`domotic run` without `--select`, the demo): the data layers and
+the models; not the operations (the archive runs on its own schedule or from `domotic archive`)."""
