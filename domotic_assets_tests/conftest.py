@@ -55,6 +55,8 @@ SLOW = {
     "test_control",
     "test_production_sources",
     "test_cli",
+    "test_archives",
+    "test_backups",
 }
 """Modules with tests of a minute or more (`--durations` of a whole run)."""
 
@@ -142,6 +144,18 @@ def databases(server_dsn: str):
     with psycopg.connect(server_dsn, autocommit=True) as conn:
         for name in made:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def own_postgres(tmp_path):
+    """A private PostgreSQL server of the test's own, which it may stop and start (or restore into):
+    (the server, its DSN)."""
+    from domotic_assets.warehouse.embedded import EmbeddedPostgres
+
+    server = EmbeddedPostgres(tmp_path / "pg")
+    dsn, _ = server.ensure_running()
+    yield server, dsn
+    server.stop()
 
 
 @pytest.fixture

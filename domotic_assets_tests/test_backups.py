@@ -15,7 +15,6 @@ from pathlib import Path
 
 import dagster as dg
 import psycopg
-import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from domotic_assets.definitions import build_definitions
@@ -23,7 +22,6 @@ from domotic_assets.defs.run_range import materialize_range
 from domotic_assets.defs.selections import PIPELINE
 from domotic_assets.warehouse import access_tables, table_digests
 from domotic_assets.warehouse.connection import warehouse_password
-from domotic_assets.warehouse.embedded import EmbeddedPostgres
 from domotic_assets_tests.cli_helpers import domotic_command, domotic_env
 from domotic_assets_tests.snapshots import warehouse_snapshot
 
@@ -56,17 +54,8 @@ def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(domotic_command(*args), env=env, capture_output=True, text=True, timeout=600)
 
 
-@pytest.fixture
-def restored_server(tmp_path):
-    """A new private PostgreSQL server, as on the machine a warehouse is restored to."""
-    server = EmbeddedPostgres(tmp_path / "restored")
-    dsn, _ = server.ensure_running()
-    yield server, dsn
-    server.stop()
-
-
 def test_a_backup_restores_into_a_new_server_with_every_table_equal(
-    settings, make_database, restored_server, tmp_path, monkeypatch
+    settings, make_database, own_postgres, tmp_path, monkeypatch
 ):
     instance_dsn = make_database()
     for name, value in _dagster_env(instance_dsn).items():
@@ -85,13 +74,13 @@ def test_a_backup_restores_into_a_new_server_with_every_table_equal(
         access_tables.add_admin(conn, analyst)
         bi_role, _ = access_tables.sql_login(conn, analyst)
     try:
-        _backup_and_restore(settings, instance_dsn, restored_server, tmp_path, bi_role)
+        _backup_and_restore(settings, instance_dsn, own_postgres, tmp_path, bi_role)
     finally:
         with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
             conn.execute(f'DROP ROLE IF EXISTS "{bi_role}"')
 
 
-def _backup_and_restore(settings, instance_dsn: str, restored_server, tmp_path, bi_role: str) -> None:
+def _backup_and_restore(settings, instance_dsn: str, own_postgres, tmp_path, bi_role: str) -> None:
     env = domotic_env(settings)
 
     folder = tmp_path / "backup"
@@ -117,7 +106,7 @@ def _backup_and_restore(settings, instance_dsn: str, restored_server, tmp_path, 
     }
     assert listed and listed == on_disk
 
-    server, target = restored_server
+    server, target = own_postgres
     instance_target = make_conninfo(target, dbname="dagster")
     with psycopg.connect(target, autocommit=True) as conn:
         conn.execute("CREATE DATABASE dagster")
@@ -168,7 +157,7 @@ def _backup_and_restore(settings, instance_dsn: str, restored_server, tmp_path, 
 
 
 def test_a_restore_refuses_an_unfinished_or_altered_backup_and_a_password_in_the_dsn(
-    settings, restored_server, tmp_path
+    settings, own_postgres, tmp_path
 ):
     with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
         conn.execute("CREATE SCHEMA IF NOT EXISTS meta")
@@ -177,7 +166,7 @@ def test_a_restore_refuses_an_unfinished_or_altered_backup_and_a_password_in_the
     env = domotic_env(settings)
     folder = tmp_path / "backup"
     assert _run("backup", str(folder), env=env).returncode == 0
-    _, target = restored_server
+    _, target = own_postgres
     # a byte changed in the dump: refused before anything is restored
     dump = folder / "warehouse.dump"
     data = bytearray(dump.read_bytes())

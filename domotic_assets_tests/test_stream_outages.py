@@ -4,9 +4,6 @@ lose and double nothing."""
 
 import time
 
-import pytest
-
-from domotic_assets.warehouse.embedded import EmbeddedPostgres
 from domotic_assets_tests.stream_helpers import (
     BackgroundPublisher,
     StreamProcess,
@@ -16,15 +13,6 @@ from domotic_assets_tests.stream_helpers import (
     simulated_stream,
     wait_for_readings,
 )
-
-
-@pytest.fixture
-def own_postgres(tmp_path):
-    """A PostgreSQL server this test may stop and start."""
-    server = EmbeddedPostgres(tmp_path / "pg")
-    dsn, _ = server.ensure_running()
-    yield server, dsn
-    server.stop()
 
 
 def test_the_database_down_for_60_seconds_during_a_steady_stream_loses_and_doubles_nothing(
