@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit lint messages bench api-bench dashboards-bench stream-bench optimise-bench savings-bench ml-bench freshness ui install clean
+.PHONY: demo test test-unit lint messages bench api-bench dashboards-bench scale-bench stream-bench optimise-bench savings-bench ml-bench freshness ui install clean
 
 demo: $(STAMP)
 	$(BIN)/domotic demo
@@ -62,6 +62,11 @@ dashboards-bench: $(STAMP)
 	$(BIN)/python benchmarks/gold_bench.py --silver .domotic-bench
 	$(BIN)/python benchmarks/dashboards_bench.py --silver .domotic-bench
 	rm -rf .domotic-bench
+
+# the pipeline as a user runs it (`domotic run`) on 200 apartments beside 2, per apartment-day, and a
+# sensor tick over both landings (about 25 minutes)
+scale-bench: $(STAMP)
+	$(BIN)/python benchmarks/scale_bench.py
 
 stream-bench: $(STAMP)
 	$(BIN)/python benchmarks/stream_bench.py
