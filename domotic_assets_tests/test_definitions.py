@@ -138,6 +138,8 @@ def test_definitions_load(tmp_path, monkeypatch):
     assert groups == {"bronze", "silver", "gold", "ml", "operations"}
     # `domotic run` and the demo materialize the pipeline, never the archive (it has its own schedule)
     assert dg.AssetKey("archives") not in resolve_selection(defs, None)
+    assert dg.AssetKey("archives") not in resolve_selection(defs, "not group:ml")
+    assert resolve_selection(defs, "key:archives") == {dg.AssetKey("archives")}
     checks = {key.name for key in graph.asset_check_keys}
     assert {
         "no_duplicate_keys",

@@ -15,7 +15,7 @@ from datetime import date
 import dagster as dg
 
 from domotic_assets.defs.partitions import daily_partitions, planning_partitions
-from domotic_assets.defs.selections import PIPELINE
+from domotic_assets.defs.selections import OPERATIONS, PIPELINE
 
 LAYERS = ("bronze", "silver", "gold", "ml")
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -43,8 +43,8 @@ class RangeOutcome:
 
 
 def resolve_selection(defs: dg.Definitions, text: str | None) -> set[dg.AssetKey]:
-    """`None`: the whole pipeline (not the operations); a layer name: its group; anything else: a Dagster
-    selection string."""
+    """`None`: the whole pipeline; a layer name: its group; anything else: a Dagster selection string. The
+    operations (the archive) only when the selection names them: `not group:ml` does not archive."""
     graph = defs.resolve_asset_graph()
     if not text:
         selection = PIPELINE
@@ -52,6 +52,8 @@ def resolve_selection(defs: dg.Definitions, text: str | None) -> set[dg.AssetKey
         selection = dg.AssetSelection.groups(text)
     else:
         selection = dg.AssetSelection.from_string(text)
+        if not any(name in text for name in OPERATIONS):
+            selection = selection & PIPELINE
     keys = set(selection.resolve(graph))
     if not keys:
         raise ValueError(f"the selection {text!r} matches no asset")
