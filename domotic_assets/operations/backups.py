@@ -207,7 +207,6 @@ class Restored:
     """What a restore did, and what is left to the administrator."""
 
     tables: int
-    differing: list[str] = field(default_factory=list)
     sql_logins: list[str] = field(default_factory=list)
     dagster: bool = False
 
@@ -254,7 +253,7 @@ def restore_backup(folder: Path, warehouse: Database, dagster: Database | None =
     )
     if differing:
         raise BackupError(f"restored, but these tables differ from the backup: {', '.join(differing)}")
-    restored = Restored(len(found), [], logins)
+    restored = Restored(len(found), logins)
     if dagster is not None and DAGSTER_DUMP in manifest["files"]:
         _run(
             dagster,
