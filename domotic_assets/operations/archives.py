@@ -205,13 +205,11 @@ def archive_table_day(conn: psycopg.Connection, archive: Path, layer: str, relat
     return archive_tables.drop_day(conn, layer, relation, day, expected)
 
 
-def _verify_parquet(conn: psycopg.Connection, path: Path, relation: str, expected: TableDigest) -> pa.Table:
-    data = pq.read_table(path)
+def _verify_parquet(conn: psycopg.Connection, path: Path, relation: str, expected: TableDigest) -> None:
     with conn.transaction():
-        found = archive_tables.digest_of_rows(conn, relation, data)
+        found = archive_tables.digest_of_rows(conn, relation, pq.read_table(path))
     if found != expected:
         raise ArchiveError(f"{path}: {found.rows} rows read back, digest {found.digest}; expected {expected}")
-    return data
 
 
 def archive(conn: psycopg.Connection, bronze: Path, archive_root: Path, cutoffs: Cutoffs) -> ArchiveReport:

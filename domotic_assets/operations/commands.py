@@ -41,20 +41,18 @@ def _recorded(
     conn: psycopg.Connection, operation: str, work: Callable[[], T], summary: Callable[[T], str]
 ) -> T:
     """Run `work` as a recorded operation (`meta.operation_runs`, which monitoring alerts on when it
-    failed) and print its summary; a failure exits non-zero with its reason."""
+    failed) and print its summary; an expected failure exits non-zero with its reason."""
     from domotic_assets.operations.archives import ArchiveError
     from domotic_assets.operations.backups import BackupError
-    from domotic_assets.warehouse import operation_runs
+    from domotic_assets.warehouse.operation_runs import recorded
 
-    run = operation_runs.started(conn, operation)
     try:
-        done = work()
+        with recorded(conn, operation) as outcome:
+            done = work()
+            outcome.detail = summary(done)
     except (BackupError, ArchiveError, OSError, ValueError) as exc:
-        operation_runs.finished(conn, run, False, str(exc))
         raise click.ClickException(str(exc)) from None
-    text = summary(done)
-    operation_runs.finished(conn, run, True, text)
-    click.echo(text)
+    click.echo(outcome.detail)
     return done
 
 

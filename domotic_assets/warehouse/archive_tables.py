@@ -173,8 +173,10 @@ def read_day(conn: psycopg.Connection, layer: str, relation: str, day: date) -> 
         query = sql.SQL("{} WHERE {}").format(query, where)
     rows = conn.execute(query).fetchall()
     arrow_schema = pa.schema([(name, ARROW_TYPES.get(kind, pa.string())) for name, kind in described])
-    return pa.Table.from_pylist(
-        [dict(zip(arrow_schema.names, row, strict=True)) for row in rows], schema=arrow_schema
+    values = list(zip(*rows, strict=True)) if rows else [()] * len(described)
+    return pa.Table.from_arrays(
+        [pa.array(column, type=field.type) for column, field in zip(values, arrow_schema, strict=True)],
+        schema=arrow_schema,
     )
 
 

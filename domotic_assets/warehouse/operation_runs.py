@@ -4,6 +4,10 @@ Every statement on the table is here, its DDL included."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
 import psycopg
 
 DDL = """
@@ -19,14 +23,29 @@ CREATE INDEX IF NOT EXISTS operation_runs_newest ON meta.operation_runs (operati
 """
 
 
-def started(conn: psycopg.Connection, operation: str) -> int:
-    return conn.execute(
+@dataclass
+class Outcome:
+    """What a recorded run ends with; the block sets it (a run that raises is recorded failed)."""
+
+    ok: bool = True
+    detail: str = "done"
+
+
+@contextmanager
+def recorded(conn: psycopg.Connection, operation: str) -> Iterator[Outcome]:
+    """Record the block as a run of `operation` (autocommit `conn`): started now, finished with the
+    block's outcome, or failed with the exception it raises."""
+    run = conn.execute(
         "INSERT INTO meta.operation_runs (operation) VALUES (%s) RETURNING id", (operation,)
     ).fetchone()[0]
-
-
-def finished(conn: psycopg.Connection, run: int, ok: bool, detail: str) -> None:
-    conn.execute(
-        "UPDATE meta.operation_runs SET finished_at = now(), ok = %s, detail = %s WHERE id = %s",
-        (ok, detail, run),
-    )
+    outcome = Outcome()
+    try:
+        yield outcome
+    except BaseException as exc:
+        outcome = Outcome(False, str(exc) or type(exc).__name__)
+        raise
+    finally:
+        conn.execute(
+            "UPDATE meta.operation_runs SET finished_at = now(), ok = %s, detail = %s WHERE id = %s",
+            (outcome.ok, outcome.detail, run),
+        )

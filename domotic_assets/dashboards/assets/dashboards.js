@@ -146,15 +146,17 @@ function zoomable(charts, shown, redraw) {
         }
       }, 300);
     });
-    const back = document.querySelector(`button.zoom-out[data-chart="${chart.getDom().id}"]`);
+    const back = wholePeriodButton(chart);
     if (back) back.addEventListener("click", () => redraw(null));
   });
 }
 
+const wholePeriodButton = (chart) => document.querySelector(`button.zoom-out[data-chart="${chart.getDom().id}"]`);
+
 // The "Whole period" buttons of the charts, shown while they show a zoomed window.
 function zoomedTo(charts, window) {
   charts.forEach((chart) => {
-    const back = document.querySelector(`button.zoom-out[data-chart="${chart.getDom().id}"]`);
+    const back = wholePeriodButton(chart);
     if (back) back.hidden = !window;
   });
 }

@@ -42,14 +42,10 @@ def archives(
     today = datetime.now(zone(PLATFORM_TIMEZONE)).date()
     with warehouse_guard(context), warehouse.connect() as conn:
         limits = retention.cutoffs(today, parameters_named(conn, "retention_"))
-        run = operation_runs.started(conn, "archive")
-        try:
+        with operation_runs.recorded(conn, "archive") as outcome:
             report = archiving.archive(conn, bronze.path, archive.path, limits)
-        except Exception as exc:
-            operation_runs.finished(conn, run, False, str(exc))
-            raise
-        problems = archiving.verify(conn, archive.path)
-        operation_runs.finished(conn, run, not problems, "; ".join(problems) or "archived and verified")
+            problems = archiving.verify(conn, archive.path)
+            outcome.ok, outcome.detail = not problems, "; ".join(problems) or "archived and verified"
     context.log.info(f"archived {report.archived}, dropped {report.dropped}; left: {report.left}")
     return dg.MaterializeResult(
         metadata={
