@@ -258,7 +258,13 @@ def _materialize(settings: Settings, dsn: str, first: date, last: date, select: 
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with dg.DagsterInstance.get() as instance, open(log_file, "a") as log, contextlib.redirect_stdout(log):
         outcome = materialize_range(
-            defs, keys, first, last, instance, echo=lambda line: click.echo(line, file=terminal)
+            defs,
+            keys,
+            first,
+            last,
+            instance,
+            echo=lambda line: click.echo(line, file=terminal),
+            spread=settings.executor != "in_process",
         )
     for failure in outcome.failures:
         click.echo(f"FAILED {failure}", err=True)
@@ -608,6 +614,33 @@ def stream(client_id, share_group, batch_size, flush_seconds, metrics_port, heal
         while not stopped.wait(1):
             pass
         consumer.stop()
+
+
+@main.command(
+    help="A Celery worker: runs the steps of backfills, `domotic run` and ML training sent through "
+    "DOMOTIC_CELERY_BROKER when DOMOTIC_EXECUTOR=celery (docs/operations.md). SIGTERM lets its steps finish; "
+    "a worker that dies leaves its step to another."
+)
+@click.option("--queue", default="dagster", show_default=True, help="The queue to take steps from.")
+@click.option(
+    "--concurrency",
+    type=int,
+    default=os.cpu_count() or 1,
+    show_default="the machine's cores",
+    help="Steps at once.",
+)
+@click.option(
+    "--name", default=None, help="The worker's name in the run's events [default: domotic-PID@HOST]."
+)
+def worker(queue: str, concurrency: int, name: str | None) -> None:
+    from domotic_assets.defs.executors import run_worker
+    from domotic_assets.warehouse.embedded import warehouse_dsn
+
+    settings = settings_from_env()
+    prepare_dagster_home(settings)
+    with warehouse_dsn(settings.pg_dsn, settings.embedded_pg_dir) as dsn:
+        os.environ["DOMOTIC_PG_DSN"] = dsn  # read by the definitions each step loads
+        run_worker(settings, queue, concurrency, name or f"domotic-{os.getpid()}@%h")
 
 
 @main.command(help="Open the Dagster UI (with sensors and schedules) on this state folder.")

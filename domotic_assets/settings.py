@@ -12,6 +12,9 @@ PLATFORM_TIMEZONE = "Europe/Zurich"
 PARTITIONS_START = "2023-01-01"
 """First day partition of every time-partitioned asset."""
 
+EXECUTORS = ("in_process", "celery")
+DEFAULT_CELERY_BROKER = "amqp://guest@127.0.0.1:5672//"
+
 
 class SecretInLocation(ValueError):
     """A password was put where it would be shown (a URL or DSN in the environment, the resource config, the
@@ -69,8 +72,14 @@ class Settings:
     mqtt_url: str | None = None
     ground_truth: str | None = None
     """A simulated feed's manifest folder; the checks against the truth exist only when it is set."""
+    executor: str = "in_process"
+    celery_broker: str = DEFAULT_CELERY_BROKER
 
     def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"DOMOTIC_EXECUTOR is {self.executor!r}: use one of {', '.join(EXECUTORS)}")
+        if _url_carries_password(self.celery_broker):
+            raise _refuse("DOMOTIC_CELERY_BROKER", "DOMOTIC_CELERY_PASSWORD")
         if self.pg_dsn and _dsn_carries_password(self.pg_dsn):
             raise _refuse("DOMOTIC_PG_DSN", "DOMOTIC_PG_PASSWORD")
         if self.pidb_url and _url_carries_password(self.pidb_url):
@@ -92,6 +101,8 @@ class Settings:
             pg_dsn=env.get("DOMOTIC_PG_DSN") or None,
             mqtt_url=env.get("DOMOTIC_MQTT_URL") or None,
             ground_truth=env.get("DOMOTIC_GROUND_TRUTH") or (str(demo_truth) if demo_truth else None),
+            executor=env.get("DOMOTIC_EXECUTOR") or "in_process",
+            celery_broker=env.get("DOMOTIC_CELERY_BROKER") or DEFAULT_CELERY_BROKER,
         )
 
     @property

@@ -57,6 +57,7 @@ SLOW = {
     "test_cli",
     "test_archives",
     "test_backups",
+    "test_celery_workers",
 }
 """Modules with tests of a minute or more (`--durations` of a whole run)."""
 

@@ -32,8 +32,10 @@ ENERGY_AGGREGATES = [
     for period in ("15min", "day", "hour")
 ]
 CARRIED = {
+    "sensor sensor_files_sensor": "job live_job",
+    "sensor repricing_sensor": "job reprice_job",
     # every 15-30 s while files arrive: Bronze, Silver and the day's Gold facts and aggregates, nothing more
-    "sensor sensor_files_sensor": sorted(
+    "job live_job": sorted(
         [
             "bronze_sensor_files",
             "sensor_events",
@@ -49,7 +51,7 @@ CARRIED = {
             ),
         ]
     ),
-    "sensor repricing_sensor": sorted(["gold/fact_energy_minute", *ENERGY_AGGREGATES]),
+    "job reprice_job": sorted(["gold/fact_energy_minute", *ENERGY_AGGREGATES]),
     "sensor pidb_changes_sensor": "job reference_job",
     "sensor day_ahead_schedules_sensor": "job schedules_job",
     "schedule weather_schedule": "job weather_job",
@@ -188,6 +190,17 @@ def test_the_checks_against_the_truth_exist_where_a_ground_truth_is_configured(t
 
 def test_each_job_sensor_and_schedule_carries_exactly_its_own_assets(tmp_path):
     assert _carried(build_definitions(Settings.from_env({"DOMOTIC_HOME": str(tmp_path)}))) == CARRIED
+
+
+def test_live_runs_stay_in_process_and_the_rest_take_the_settings_executor(tmp_path):
+    """With DOMOTIC_EXECUTOR=celery, backfills (the asset job) and ML training spread over workers; every job
+    a sensor or a schedule starts for live data keeps its steps in its own process."""
+    for executor in ("in_process", "celery"):
+        env = {"DOMOTIC_HOME": str(tmp_path), "DOMOTIC_EXECUTOR": executor}
+        jobs = build_definitions(Settings.from_env(env)).resolve_all_job_defs()
+        executors = {job.name: job.executor_def.name for job in jobs}
+        assert executors.pop("__ASSET_JOB") == executors.pop("ml_job") == executor
+        assert set(executors.values()) == {"in_process"}, executors
 
 
 def test_gold_dbt_reports_the_version_of_the_executable_it_runs(tmp_path):

@@ -14,6 +14,7 @@ from datetime import date
 
 import dagster as dg
 
+from domotic_assets.defs.executors import reconstructable_asset_job
 from domotic_assets.defs.partitions import daily_partitions, planning_partitions
 from domotic_assets.defs.selections import OPERATIONS, PIPELINE
 
@@ -78,7 +79,10 @@ def materialize_range(
     last: date,
     instance: dg.DagsterInstance,
     echo=print,
+    spread: bool = False,
 ) -> RangeOutcome:
+    """`spread`: each run through the definitions module's asset job, whose executor sends the steps to the
+    workers (the module's definitions are what a worker loads); otherwise in this process."""
     graph = defs.resolve_asset_graph()
     unknown = {graph.get(k).partitions_def for k in keys} - set(BATCHES)
     if unknown:
@@ -98,15 +102,21 @@ def materialize_range(
             f"> materializing {len(batch)} asset(s), {label}: "
             f"{', '.join(sorted(k.to_user_string() for k in batch))}"
         )
-        result = dg.materialize(
-            assets=[*(defs.assets or []), *(defs.asset_checks or [])],
-            selection=list(batch),
-            resources=defs.resources,
-            instance=instance,
-            tags={"domotic/launched_by": "domotic run", **tags},
-            run_config=quiet,
-            raise_on_error=False,
-        )
+        tags = {"domotic/launched_by": "domotic run", **tags}
+        if spread:
+            result = dg.execute_job(
+                reconstructable_asset_job(), instance, quiet, tags, asset_selection=list(batch)
+            )
+        else:
+            result = dg.materialize(
+                assets=[*(defs.assets or []), *(defs.asset_checks or [])],
+                selection=list(batch),
+                resources=defs.resources,
+                instance=instance,
+                tags=tags,
+                run_config=quiet,
+                raise_on_error=False,
+            )
         outcome.run_ids.append(result.run_id)
         _report_materializations(result, outcome, echo)
         _report_checks(result, outcome, echo)

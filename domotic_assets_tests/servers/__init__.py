@@ -7,6 +7,7 @@
 | mosquitto | never (it needs the platform's queue limits) | `mosquitto`, port 11883                  |
 | samba     | never (it needs our share and user)        | `smbd`, port 14445, share `landing`        |
 | sftp      | never (it needs our keys)                  | `sshd` + `internal-sftp`, port 12222       |
+| rabbitmq  | :5672 when `rabbitmqctl` reaches it          | `rabbitmq-server`, port 15673, own node   |
 
 What was started is recorded in `<state>/servers.json` with the pid of the process that started
 it, which is the one to stop it: `scripts/test_servers.py` around `make test`, or the pytest
@@ -27,18 +28,20 @@ from domotic_assets.warehouse.embedded import EmbeddedPostgres
 from domotic_assets_tests.servers.base import free_port, port_answers, port_free
 from domotic_assets_tests.servers.mariadb import MariaDbServer, answers
 from domotic_assets_tests.servers.mosquitto import MosquittoServer
+from domotic_assets_tests.servers.rabbitmq import RabbitMqServer, machine_broker
 from domotic_assets_tests.servers.samba import SambaServer
 from domotic_assets_tests.servers.sshd import SftpServer
 
 STATE = Path(
     os.environ.get("DOMOTIC_TEST_STATE", Path(__file__).resolve().parents[2] / ".domotic-test")
 ).resolve()
-NAMES = ("postgres", "mariadb", "mosquitto", "samba", "sftp")
+NAMES = ("postgres", "mariadb", "mosquitto", "samba", "sftp", "rabbitmq")
 PRIVATE = {
     "mariadb": (MariaDbServer, 33307),
     "mosquitto": (MosquittoServer, 11883),
     "samba": (SambaServer, 14445),
     "sftp": (SftpServer, 12222),
+    "rabbitmq": (RabbitMqServer, 15673),
 }
 
 
@@ -75,6 +78,8 @@ def _reuse(name: str) -> dict | None:
         ):
             if answers(url):
                 return {"url": url}
+    if name == "rabbitmq":
+        return machine_broker()
     return None
 
 

@@ -18,6 +18,7 @@ weather_job = dg.define_asset_job(
     & (dg.AssetSelection.assets(bronze_weather_files, "weather_clean") | GOLD_DAILY),
     description="The day's forecast file into Bronze, Silver (weather_clean) and Gold (fact_weather_day, by "
     "issue day).",
+    executor_def=dg.in_process_executor,
 )
 
 

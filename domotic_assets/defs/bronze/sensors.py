@@ -53,9 +53,16 @@ LIVE_SELECTION = dg.AssetSelection.assets(bronze_sensor_files.key).downstream() 
 """A run for new files carries them through Bronze, Silver and the day's Gold facts and aggregates built
 from them, nothing more: models retrain on their own schedule, schedules are planned a day ahead."""
 
+live_job = dg.define_asset_job(
+    "live_job",
+    selection=LIVE_SELECTION,
+    description="A day's new sensor files through Bronze, Silver and the day's Gold.",
+    executor_def=dg.in_process_executor,
+)
+
 
 @dg.sensor(
-    asset_selection=LIVE_SELECTION,
+    job=live_job,
     minimum_interval_seconds=TICK_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )

@@ -79,8 +79,16 @@ def repricing_request(
     return request, {"seen": seen}
 
 
+reprice_job = dg.define_asset_job(
+    "reprice_job",
+    selection=REPRICE_SELECTION,
+    description="The energy fact and its aggregates of the days a tariff change touches.",
+    executor_def=dg.in_process_executor,
+)
+
+
 @dg.sensor(
-    asset_selection=REPRICE_SELECTION,
+    job=reprice_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )

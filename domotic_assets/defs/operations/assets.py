@@ -69,7 +69,12 @@ def archives(
     )
 
 
-archive_job = dg.define_asset_job("archive_job", selection=[archives], description="The nightly archive.")
+archive_job = dg.define_asset_job(
+    "archive_job",
+    selection=[archives],
+    description="The nightly archive.",
+    executor_def=dg.in_process_executor,
+)
 
 archive_schedule = dg.ScheduleDefinition(
     name="archive_schedule",

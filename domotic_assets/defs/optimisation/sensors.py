@@ -21,6 +21,7 @@ schedules_job = dg.define_asset_job(
     "schedules_job",
     selection=[household_schedules.key],
     description="Every household's battery and appliance schedule of one day.",
+    executor_def=dg.in_process_executor,
 )
 
 

@@ -22,6 +22,7 @@ reference_job = dg.define_asset_job(
     "reference_job",
     selection=dg.AssetSelection.assets(*pidb_dimensions.keys) | GOLD_REFERENCE,
     description="The ten Silver dimensions from pidb, then the dimensions of Gold's star schema.",
+    executor_def=dg.in_process_executor,
 )
 
 

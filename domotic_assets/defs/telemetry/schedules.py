@@ -13,6 +13,7 @@ telemetry_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(household_telemetry).downstream()
     & (dg.AssetSelection.assets(household_telemetry) | GOLD_DAILY),
     description="household_telemetry of a day and its Gold rollups (15 minutes, hour).",
+    executor_def=dg.in_process_executor,
 )
 
 
