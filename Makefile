@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit lint messages bench api-bench dashboards-bench scale-bench stream-bench optimise-bench savings-bench ml-bench freshness ui install clean
+.PHONY: demo test test-unit lint messages bench user-path-bench api-bench dashboards-bench scale-bench stream-bench optimise-bench savings-bench ml-bench freshness ui install clean
 
 demo: $(STAMP)
 	$(BIN)/domotic demo
@@ -33,6 +33,7 @@ messages: $(STAMP)
 	$(BIN)/pybabel update --ignore-obsolete -i domotic_assets/dashboards/locale/messages.pot -d domotic_assets/dashboards/locale
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/user_path_bench.py
 	$(BIN)/python benchmarks/bronze_bench.py
 	$(BIN)/python benchmarks/silver_bench.py --keep .domotic-bench
 	$(BIN)/python benchmarks/gold_bench.py --silver .domotic-bench
@@ -62,6 +63,11 @@ dashboards-bench: $(STAMP)
 	$(BIN)/python benchmarks/gold_bench.py --silver .domotic-bench
 	$(BIN)/python benchmarks/dashboards_bench.py --silver .domotic-bench
 	rm -rf .domotic-bench
+
+# the 70-day history through Bronze and Silver as a user runs it (`domotic run --select bronze`, then silver),
+# against a raw binary COPY of the same rows (about 3 minutes with the simulation)
+user-path-bench: $(STAMP)
+	$(BIN)/python benchmarks/user_path_bench.py
 
 # the pipeline as a user runs it (`domotic run`) on 200 apartments beside 2, per apartment-day, and a
 # sensor tick over both landings (about 25 minutes)

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from domotic_assets.defs.bronze.assets import bronze_sensor_files
-from domotic_assets.defs.bronze.sensors import sensor_files_sensor
+from domotic_assets.defs.bronze.sensors import LIVE_SELECTION, sensor_files_sensor
 from domotic_assets.defs.resources import build_resources
 from domotic_assets.defs.silver.assets import pidb_dimensions, sensor_events
 from domotic_assets.warehouse import quality
@@ -199,7 +199,7 @@ def test_a_late_file_brings_its_own_day_up_to_date(settings, feed):
         assets = [
             a
             for a in (bronze_sensor_files, sensor_events)
-            if a.key in set(sensor_files_sensor.asset_selection.resolve([bronze_sensor_files, sensor_events]))
+            if a.key in set(LIVE_SELECTION.resolve([bronze_sensor_files, sensor_events]))
         ]
         result = dg.materialize(
             assets,

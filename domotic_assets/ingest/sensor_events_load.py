@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -62,30 +63,50 @@ def _transform(args) -> DayReadings:
 def load_days(
     conn: psycopg.Connection, bronze_root: Path, days: list[date], workers: int | None = None
 ) -> list[DayLoad]:
-    """Rebuild these days from all of their Bronze files."""
+    """Rebuild these days from all of their Bronze files: transformed in parallel, swapped in in order, with
+    at most one day more in flight than there are workers, so memory stays that of a few days whatever
+    the range."""
     zones = reference_tables.building_zones(conn)
-    jobs = []
-    for day in sorted(days):
-        files = bronze_files.loadable(conn, day)
-        previous = silver_tables.last_counter_readings(conn, day_bounds(day)[0])
-        jobs.append((day, files, (files, str(bronze_root), zones, previous)))
-    workers = workers or min(len(jobs), os.cpu_count() or 1)
-    results, before = [], None
-    with ProcessPoolExecutor(workers) if workers > 1 and len(jobs) > 1 else contextlib.nullcontext() as pool:
-        transformed = (
-            pool.map(_transform, [job[2] for job in jobs])
-            if pool
-            else map(_transform, [job[2] for job in jobs])
-        )
-        for (day, files, args), readings in zip(jobs, transformed):
-            if before is not None and before[0] == day - timedelta(days=1):
-                # the day before was transformed beside this one, not read from Silver: judge midnight again
-                readings.events = with_previous_totals(
-                    readings.events, {**args[3], **last_totals(before[1].events)}
-                )
-            results.append(_swap_in(conn, day, files, readings))
-            before = (day, readings)
+    days = sorted(days)
+    workers = workers or min(len(days), os.cpu_count() or 1)
+    results: list[DayLoad] = []
+    in_flight: deque = deque()
+    totals_of_day_before: dict = {}
+
+    def swap_in_oldest() -> None:
+        day, files, previous, future = in_flight.popleft()
+        readings = future.result()
+        if results and results[-1].day == day - timedelta(days=1):
+            # the day before was transformed beside this one, not read from Silver: judge midnight again
+            readings.events = with_previous_totals(readings.events, {**previous, **totals_of_day_before})
+        results.append(_swap_in(conn, day, files, readings))
+        totals_of_day_before.clear()
+        totals_of_day_before.update(last_totals(readings.events))
+
+    with ProcessPoolExecutor(workers) if workers > 1 and len(days) > 1 else _InPlace() as pool:
+        for day in days:
+            files = bronze_files.loadable(conn, day)
+            previous = silver_tables.last_counter_readings(conn, day_bounds(day)[0])
+            in_flight.append(
+                (day, files, previous, pool.submit(_transform, (files, str(bronze_root), zones, previous)))
+            )
+            if len(in_flight) > workers:
+                swap_in_oldest()
+        while in_flight:
+            swap_in_oldest()
     return results
+
+
+class _InPlace(contextlib.AbstractContextManager):
+    """An executor that runs each job when it is submitted (one worker)."""
+
+    def submit(self, fn, *args) -> Future:
+        future: Future = Future()
+        future.set_result(fn(*args))
+        return future
+
+    def __exit__(self, *_exc) -> None:
+        return None
 
 
 def _swap_in(conn: psycopg.Connection, day: date, files: list[SourceFile], readings: DayReadings) -> DayLoad:
