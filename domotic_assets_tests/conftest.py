@@ -45,21 +45,25 @@ STARTS_ITS_OWN_SERVERS = {
     "test_ui_browser",
 }
 """Modules whose tests start a private PostgreSQL or Mosquitto themselves (or through `domotic`)."""
-SLOW = {
-    "test_ui_browser",
-    "test_interruptions",
-    "test_ml_warehouse",
-    "test_gold",
-    "test_access",
-    "test_stream_outages",
-    "test_control",
-    "test_production_sources",
-    "test_cli",
-    "test_archives",
-    "test_backups",
+SLOW = (
     "test_celery_workers",
-}
-"""Modules with tests of a minute or more (`--durations` of a whole run)."""
+    "test_interruptions",
+    "test_gold",
+    "test_archives",
+    "test_stream_outages",
+    "test_ui_browser",
+    "test_dashboards",
+    "test_production_sources",
+    "test_ml_warehouse",
+    "test_cli",
+    "test_nothing_goes_stale",
+    "test_sensor_and_schedule",
+    "test_backups",
+    "test_access",
+    "test_control",
+)
+"""Modules with tests of a minute or more, the longest first (their sums in a whole run's `--durations`): they
+are handed to the xdist workers first, so no long module starts last and keeps one worker running alone."""
 
 
 def pytest_collection_modifyitems(config, items):
@@ -72,6 +76,8 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(pytest.mark.integration if integration else pytest.mark.unit)
         if module in SLOW:
             item.add_marker(pytest.mark.slow)
+    rank = {module: position for position, module in enumerate(SLOW)}
+    items.sort(key=lambda item: rank.get(item.module.__name__.rsplit(".", 1)[-1], len(SLOW)))
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -102,7 +102,8 @@ class LocalFolder:
                         yield LandingEntry(prefix + entry.name, st.st_size, st.st_mtime_ns)
 
     def read(self, relpath: str) -> bytes:
-        return (self.root / relpath).read_bytes()
+        with open(os.path.join(self.root, relpath), "rb") as file:
+            return file.read()
 
     def close(self) -> None:
         pass
