@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit lint messages bench user-path-bench api-bench dashboards-bench scale-bench stream-bench optimise-bench savings-bench ml-bench freshness ui install clean
+.PHONY: demo test test-unit lint messages bench user-path-bench ui-bench api-bench dashboards-bench scale-bench stream-bench optimise-bench savings-bench ml-bench freshness ui install clean
 
 demo: $(STAMP)
 	$(BIN)/domotic demo
@@ -68,6 +68,11 @@ dashboards-bench: $(STAMP)
 # against a raw binary COPY of the same rows (about 3 minutes with the simulation)
 user-path-bench: $(STAMP)
 	$(BIN)/python benchmarks/user_path_bench.py
+
+# the Dagster UI with three years of daily partitions materialized: the asset graph and a partitions page in
+# headless chromium, beside the same pages with no history (about 10 minutes, most of it writing the history)
+ui-bench: $(STAMP)
+	$(BIN)/python benchmarks/ui_bench.py
 
 # the pipeline as a user runs it (`domotic run`) on 200 apartments beside 2, per apartment-day, and a
 # sensor tick over both landings (about 25 minutes)
