@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import psycopg
+from measure import raw_copy_seconds
 
 from domotic_assets.ingest.landing import LocalFolder
 from domotic_assets.ingest.pidb_import import import_reference_tables
@@ -80,27 +81,7 @@ def main() -> None:
                 flush=True,
             )
 
-            dump = work / "events.bin"
-            with (
-                open(dump, "wb") as out,
-                conn.cursor().copy(
-                    "COPY (SELECT * FROM silver.sensor_events) TO STDOUT (FORMAT BINARY)"
-                ) as copy,
-            ):
-                for block in copy:
-                    out.write(block)
-            conn.execute("DROP TABLE IF EXISTS silver.raw_copy_reference")
-            conn.execute("CREATE UNLOGGED TABLE silver.raw_copy_reference (LIKE silver.sensor_events)")
-            began = time.perf_counter()
-            with (
-                conn.transaction(),
-                open(dump, "rb") as source,
-                conn.cursor().copy("COPY silver.raw_copy_reference FROM STDIN (FORMAT BINARY)") as copy,
-            ):
-                while block := source.read(1 << 20):
-                    copy.write(block)
-            raw_s = time.perf_counter() - began
-            conn.execute("DROP TABLE silver.raw_copy_reference")
+            raw_s = raw_copy_seconds(conn, work)
             print(
                 f"raw binary COPY of the same rows: {raw_s:.1f} s ({rows / raw_s:,.0f} rows/s); "
                 f"Silver load reaches {100 * raw_s / silver_s:.1f} % of the raw row rate",

@@ -21,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import psycopg
+from measure import raw_copy_seconds
 
 from domotic_assets.simulator.feed import SimulationConfig, simulate
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
@@ -58,33 +59,6 @@ def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float,
     if process.returncode not in (0, 3):
         raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{output[-4000:]}")
     return seconds, peak, output
-
-
-def raw_copy_seconds(dsn: str, work: Path) -> tuple[float, int]:
-    """(seconds, rows) of a raw binary COPY of silver.sensor_events' rows into an unlogged copy of it."""
-    dump = work / "events.bin"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        with (
-            open(dump, "wb") as out,
-            conn.cursor().copy("COPY (SELECT * FROM silver.sensor_events) TO STDOUT (FORMAT BINARY)") as copy,
-        ):
-            for block in copy:
-                out.write(block)
-        rows = conn.execute("SELECT count(*) FROM silver.sensor_events").fetchone()[0]
-        conn.execute("DROP TABLE IF EXISTS silver.raw_copy_reference")
-        conn.execute("CREATE UNLOGGED TABLE silver.raw_copy_reference (LIKE silver.sensor_events)")
-        began = time.perf_counter()
-        with (
-            conn.transaction(),
-            open(dump, "rb") as source,
-            conn.cursor().copy("COPY silver.raw_copy_reference FROM STDIN (FORMAT BINARY)") as copy,
-        ):
-            while block := source.read(1 << 20):
-                copy.write(block)
-        seconds = time.perf_counter() - began
-        conn.execute("DROP TABLE silver.raw_copy_reference")
-    dump.unlink()
-    return seconds, rows
 
 
 def _met(condition: bool) -> str:
@@ -128,7 +102,9 @@ def main() -> None:
                 f"domotic run --select {layer:<6} {seconds:7.1f} s   largest process {peak:6.0f} MiB",
                 flush=True,
             )
-        raw_s, rows = raw_copy_seconds(dsn, work)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            rows = conn.execute("SELECT count(*) FROM silver.sensor_events").fetchone()[0]
+            raw_s = raw_copy_seconds(conn, work)
         ratio, largest = raw_s / total, max(peaks)
         print(
             f"Bronze + Silver as a user runs them, {args.days} days: {total:.1f} s for {rows:,} rows "
