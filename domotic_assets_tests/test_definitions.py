@@ -5,10 +5,12 @@ import re
 import subprocess
 
 import dagster as dg
+import kombu
 
 from domotic_assets.contracts.pidb import REFERENCE_TABLES
 from domotic_assets.definitions import build_definitions
 from domotic_assets.defs.dbt_project import DBT_EXECUTABLE
+from domotic_assets.defs.executors import broker_url
 from domotic_assets.defs.run_range import resolve_selection
 from domotic_assets.settings import Settings
 
@@ -210,3 +212,30 @@ def test_gold_dbt_reports_the_version_of_the_executable_it_runs(tmp_path):
     answer = subprocess.run([DBT_EXECUTABLE, "--version"], capture_output=True, text=True, check=True).stdout
     assert str(dbt._cli_version) == re.search(r"(\d+\.\d+\.\d+)", answer).group(1)
     assert dbt._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_the_broker_password_comes_from_the_secrets_and_only_the_celery_app_holds_it(tmp_path, monkeypatch):
+    secret = "p@ss/word:1"
+    (tmp_path / "secrets").write_text(f"DOMOTIC_CELERY_PASSWORD={secret}\n")
+    monkeypatch.setenv("DOMOTIC_SECRETS_FILE", str(tmp_path / "secrets"))
+    monkeypatch.delenv("DOMOTIC_CELERY_PASSWORD", raising=False)
+    settings = Settings.from_env(
+        {
+            "DOMOTIC_HOME": str(tmp_path),
+            "DOMOTIC_EXECUTOR": "celery",
+            "DOMOTIC_CELERY_BROKER": "amqp://domotic@rabbit.example:5673/domotic",
+        }
+    )
+    broker = kombu.Connection(broker_url(settings))
+    assert (broker.userid, broker.password, broker.hostname, broker.port, broker.virtual_host) == (
+        "domotic",
+        secret,
+        "rabbit.example",
+        5673,
+        "domotic",
+    )
+    assert secret not in broker.as_uri(), "Celery's own output masks it"
+    executor = build_definitions(settings).resolve_implicit_global_asset_job_def().executor_def
+    assert set(executor.config_schema.config_type.fields) == {"retries"}, (
+        "nothing of the broker is configured"
+    )

@@ -142,7 +142,7 @@ def test_import_from_real_mariadb_with_an_account_that_cannot_see_users(
         admin.dispose()
 
 
-def test_a_pidb_url_or_warehouse_dsn_with_a_password_is_refused_naming_the_variable_to_use(tmp_path):
+def test_a_source_url_or_dsn_with_a_password_is_refused_naming_the_variable_to_use(tmp_path):
     secret = "s3cr3t-Pa55"
     for variable, value, instead in (
         ("DOMOTIC_PIDB_URL", f"mysql+pymysql://reader:{secret}@db.example/pidb", "DOMOTIC_PIDB_PASSWORD"),
@@ -151,6 +151,11 @@ def test_a_pidb_url_or_warehouse_dsn_with_a_password_is_refused_naming_the_varia
             "DOMOTIC_PG_DSN",
             f"host=pg.example dbname=domotic user=domotic password={secret}",
             "DOMOTIC_PG_PASSWORD",
+        ),
+        (
+            "DOMOTIC_CELERY_BROKER",
+            f"amqp://domotic:{secret}@rabbit.example:5672/domotic",
+            "DOMOTIC_CELERY_PASSWORD",
         ),
     ):
         with pytest.raises(SecretInLocation) as refused:

@@ -25,8 +25,6 @@ from dagster._core.execution.retries import RetryMode, get_retries_config
 from domotic_assets.settings import Settings, source_secrets
 
 DEFINITIONS_MODULE = "domotic_assets.definitions"
-QUEUE = "dagster"
-"""dagster-celery's queue (declared with priorities); steps tagged `dagster-celery/queue` go elsewhere."""
 APP_SETTINGS = {
     "task_acks_late": True,
     "task_reject_on_worker_lost": True,
