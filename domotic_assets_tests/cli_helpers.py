@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
+
 from domotic_assets.settings import Settings
 from domotic_assets_tests.servers.base import free_port
 
@@ -113,3 +115,18 @@ def ui_query(env: dict, graphql: str, *more: str):
             assert "errors" not in answer, answer.get("errors")
             answers.append(answer["data"])
     return (answers[0]["assetNodes"], *answers[1:]) if more else answers[0]["assetNodes"]
+
+
+def copying(dsn: str, into: str) -> bool:
+    """Whether a COPY into `into` is running on the server of `dsn`."""
+    try:
+        with psycopg.connect(dsn, connect_timeout=2) as conn:
+            return bool(
+                conn.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE query ILIKE %s AND pid <> pg_backend_pid() "
+                    "AND datname = current_database()",
+                    (f"COPY {into}%",),
+                ).fetchone()
+            )
+    except psycopg.OperationalError:
+        return False

@@ -29,11 +29,10 @@ from domotic_assets.settings import Settings
 from domotic_assets.simulator.feed import SimulationConfig, simulate
 from domotic_assets.warehouse.connection import warehouse_password
 from domotic_assets_tests.bronze_helpers import bronze_snapshot
-from domotic_assets_tests.cli_helpers import BRONZE_TO_GOLD, domotic_command, domotic_env
+from domotic_assets_tests.cli_helpers import BRONZE_TO_GOLD, copying, domotic_command, domotic_env
 from domotic_assets_tests.conftest import databases
 from domotic_assets_tests.servers.rabbitmq import vhost
 from domotic_assets_tests.snapshots import differences, warehouse_snapshot
-from domotic_assets_tests.test_interruptions import _copying
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml"
 FIRST, DAYS = date(2023, 8, 18), 7
@@ -200,7 +199,7 @@ def test_a_worker_killed_mid_step_leaves_the_step_to_the_other(cluster, clean_ru
     run = subprocess.Popen(
         TO_SILVER, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    _wait_for(lambda: _copying(settings.pg_dsn, "silver.sensor_events"), "the Silver load", timeout=600)
+    _wait_for(lambda: copying(settings.pg_dsn, "silver.sensor_events"), "the Silver load", timeout=600)
     cluster.start("survivor")
     os.killpg(doomed.pid, signal.SIGKILL)
     doomed.wait()

@@ -10,7 +10,6 @@ import time
 from datetime import date
 
 import dagster as dg
-import psycopg
 import pytest
 
 from domotic_assets.definitions import build_definitions
@@ -23,7 +22,7 @@ from domotic_assets.warehouse.connection import connect
 from domotic_assets.warehouse.day_locks import NAMESPACE, day_writer
 from domotic_assets.warehouse.embedded import EmbeddedPostgres
 from domotic_assets_tests.bronze_helpers import bronze_snapshot
-from domotic_assets_tests.cli_helpers import BRONZE_TO_GOLD, domotic_command, domotic_env, kill_when
+from domotic_assets_tests.cli_helpers import BRONZE_TO_GOLD, copying, domotic_command, domotic_env, kill_when
 from domotic_assets_tests.conftest import databases
 from domotic_assets_tests.real_sources import retries
 from domotic_assets_tests.snapshots import differences, warehouse_snapshot
@@ -67,21 +66,6 @@ def clean_run(feed_2days, tmp_path_factory, pg_server_dsn):
         yield bronze_snapshot(clean)["files"], warehouse_snapshot(clean.pg_dsn)
 
 
-def _copying(dsn: str, into: str) -> bool:
-    """Whether a COPY into `into` is running on the server of `dsn`."""
-    try:
-        with psycopg.connect(dsn, connect_timeout=2) as conn:
-            return bool(
-                conn.execute(
-                    "SELECT 1 FROM pg_stat_activity WHERE query ILIKE %s AND pid <> pg_backend_pid() "
-                    "AND datname = current_database()",
-                    (f"COPY {into}%",),
-                ).fetchone()
-            )
-    except psycopg.OperationalError:
-        return False
-
-
 def _load(settings, instance=None):
     resources = build_resources(settings)
     assert dg.materialize([pidb_dimensions], resources=resources).success
@@ -113,7 +97,7 @@ def test_postgres_restarting_during_the_silver_load_is_retried_without_duplicate
         run = threading.Thread(target=load)
         run.start()
         deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and run.is_alive() and not _copying(dsn, "silver.sensor_events"):
+        while time.monotonic() < deadline and run.is_alive() and not copying(dsn, "silver.sensor_events"):
             time.sleep(0.02)
         assert run.is_alive(), "the load ended before the restart"
         server.stop()  # fast shutdown: every session is terminated mid-COPY
@@ -130,7 +114,7 @@ def test_a_run_killed_mid_partition_is_completed_exactly_by_the_next(settings, f
     kill_when(
         BACKFILL,
         domotic_env(settings),
-        lambda: _copying(settings.pg_dsn, "silver.sensor_events"),
+        lambda: copying(settings.pg_dsn, "silver.sensor_events"),
         timeout=300,
     )
     again = subprocess.run(BACKFILL, env=domotic_env(settings), capture_output=True, text=True, timeout=600)

@@ -45,23 +45,24 @@ def broker_url(settings: Settings) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}"))
 
 
-def celery_executor_for(settings: Settings):
-    """The CeleryExecutor on the settings' broker, made when a run starts (in the run's process)."""
+def live_asset_job(name: str, **job) -> dg.UnresolvedAssetJobDefinition:
+    """A job a sensor or a schedule starts for live data: its steps always run in the run's own process."""
+    return dg.define_asset_job(name, executor_def=dg.in_process_executor, **job)
+
+
+def celery_executor(settings: Settings, retries: RetryMode):
+    """dagster-celery's executor on the settings' broker, made when a run starts (in the run's process)."""
     from dagster_celery.executor import CeleryExecutor
 
-    def make(retries: RetryMode) -> CeleryExecutor:
-        return CeleryExecutor(
-            retries=retries, broker=broker_url(settings), backend="rpc://", config_source=APP_SETTINGS
-        )
-
-    return make
+    return CeleryExecutor(
+        retries=retries, broker=broker_url(settings), backend="rpc://", config_source=APP_SETTINGS
+    )
 
 
 def spreading_executor(settings: Settings) -> dg.ExecutorDefinition:
     """The executor of backfills, UI materializations and ML training on these settings."""
     if settings.executor == "in_process":
         return dg.in_process_executor
-    make = celery_executor_for(settings)
 
     @dg.executor(
         name="celery",
@@ -70,7 +71,7 @@ def spreading_executor(settings: Settings) -> dg.ExecutorDefinition:
     )
     def domotic_celery_executor(init_context):
         """Each step on a Celery worker (`domotic worker`), through the settings' RabbitMQ."""
-        return make(RetryMode.from_config(init_context.executor_config["retries"]))
+        return celery_executor(settings, RetryMode.from_config(init_context.executor_config["retries"]))
 
     return domotic_celery_executor
 
@@ -96,7 +97,7 @@ def run_worker(settings: Settings, queue: str, concurrency: int, name: str) -> N
     from dagster_celery.tasks import create_task
 
     worker_process_init.connect(_steps_may_start_processes, weak=False)
-    app = make_app(celery_executor_for(settings)(RetryMode.DISABLED).app_args())
+    app = make_app(celery_executor(settings, RetryMode.DISABLED).app_args())
     create_task(app)
     app.worker_main(
         [

@@ -74,14 +74,14 @@ def load_days(
     totals_of_day_before: dict = {}
 
     def swap_in_oldest() -> None:
+        nonlocal totals_of_day_before
         day, files, previous, future = in_flight.popleft()
         readings = future.result()
         if results and results[-1].day == day - timedelta(days=1):
             # the day before was transformed beside this one, not read from Silver: judge midnight again
             readings.events = with_previous_totals(readings.events, {**previous, **totals_of_day_before})
         results.append(_swap_in(conn, day, files, readings))
-        totals_of_day_before.clear()
-        totals_of_day_before.update(last_totals(readings.events))
+        totals_of_day_before = last_totals(readings.events)
 
     with ProcessPoolExecutor(workers) if workers > 1 and len(days) > 1 else _InPlace() as pool:
         for day in days:

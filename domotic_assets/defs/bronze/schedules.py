@@ -3,6 +3,7 @@
 import dagster as dg
 
 from domotic_assets.defs.bronze.assets import bronze_weather_files
+from domotic_assets.defs.executors import live_asset_job
 from domotic_assets.defs.selections import GOLD_DAILY
 from domotic_assets.settings import PLATFORM_TIMEZONE
 
@@ -11,14 +12,13 @@ WEATHER_RETRIES = dg.RetryPolicy(
 )
 """A late forecast is fetched again after about 2, 4, 8, 16 and 32 minutes (about an hour in all)."""
 
-weather_job = dg.define_asset_job(
+weather_job = live_asset_job(
     "weather_job",
     op_retry_policy=WEATHER_RETRIES,
     selection=dg.AssetSelection.assets(bronze_weather_files).downstream()
     & (dg.AssetSelection.assets(bronze_weather_files, "weather_clean") | GOLD_DAILY),
     description="The day's forecast file into Bronze, Silver (weather_clean) and Gold (fact_weather_day, by "
     "issue day).",
-    executor_def=dg.in_process_executor,
 )
 
 

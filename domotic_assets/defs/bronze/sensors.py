@@ -25,6 +25,7 @@ from contextlib import closing
 import dagster as dg
 
 from domotic_assets.defs.bronze.assets import bronze_sensor_files
+from domotic_assets.defs.executors import live_asset_job
 from domotic_assets.defs.partitions import daily_partitions
 from domotic_assets.defs.resources import BronzeResource, LandingResource, PidbResource, WarehouseResource
 from domotic_assets.defs.selections import GOLD_DAILY
@@ -53,11 +54,10 @@ LIVE_SELECTION = dg.AssetSelection.assets(bronze_sensor_files.key).downstream() 
 """A run for new files carries them through Bronze, Silver and the day's Gold facts and aggregates built
 from them, nothing more: models retrain on their own schedule, schedules are planned a day ahead."""
 
-live_job = dg.define_asset_job(
+live_job = live_asset_job(
     "live_job",
     selection=LIVE_SELECTION,
     description="A day's new sensor files through Bronze, Silver and the day's Gold.",
-    executor_def=dg.in_process_executor,
 )
 
 

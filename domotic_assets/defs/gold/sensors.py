@@ -13,6 +13,7 @@ from datetime import date
 
 import dagster as dg
 
+from domotic_assets.defs.executors import live_asset_job
 from domotic_assets.defs.run_range import RANGE_END_TAG, RANGE_START_TAG
 from domotic_assets.defs.selections import GOLD_DAILY
 from domotic_assets.defs.silver.assets import PRICING_TABLES
@@ -79,11 +80,10 @@ def repricing_request(
     return request, {"seen": seen}
 
 
-reprice_job = dg.define_asset_job(
+reprice_job = live_asset_job(
     "reprice_job",
     selection=REPRICE_SELECTION,
     description="The energy fact and its aggregates of the days a tariff change touches.",
-    executor_def=dg.in_process_executor,
 )
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 import dagster as dg
 
 from domotic_assets.contracts.timestamps import zone
+from domotic_assets.defs.executors import live_asset_job
 from domotic_assets.defs.failures import warehouse_guard
 from domotic_assets.defs.resources import ArchiveResource, BronzeResource, WarehouseResource
 from domotic_assets.operations import archives as archiving
@@ -69,11 +70,10 @@ def archives(
     )
 
 
-archive_job = dg.define_asset_job(
+archive_job = live_asset_job(
     "archive_job",
     selection=[archives],
     description="The nightly archive.",
-    executor_def=dg.in_process_executor,
 )
 
 archive_schedule = dg.ScheduleDefinition(

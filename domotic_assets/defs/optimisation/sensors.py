@@ -12,16 +12,16 @@ from datetime import datetime, timedelta
 import dagster as dg
 
 from domotic_assets.contracts.timestamps import zone
+from domotic_assets.defs.executors import live_asset_job
 from domotic_assets.defs.optimisation.assets import household_schedules
 from domotic_assets.settings import PLATFORM_TIMEZONE
 
 FORECAST_DEADLINE_HOUR = 12
 
-schedules_job = dg.define_asset_job(
+schedules_job = live_asset_job(
     "schedules_job",
     selection=[household_schedules.key],
     description="Every household's battery and appliance schedule of one day.",
-    executor_def=dg.in_process_executor,
 )
 
 

@@ -10,6 +10,7 @@ import hashlib
 
 import dagster as dg
 
+from domotic_assets.defs.executors import live_asset_job
 from domotic_assets.defs.resources import PidbResource, WarehouseResource
 from domotic_assets.defs.selections import GOLD_REFERENCE
 from domotic_assets.defs.silver.assets import pidb_dimensions
@@ -18,11 +19,10 @@ from domotic_assets.warehouse.reference_tables import imported_hashes
 
 PIDB_CHECK_SECONDS = 600
 
-reference_job = dg.define_asset_job(
+reference_job = live_asset_job(
     "reference_job",
     selection=dg.AssetSelection.assets(*pidb_dimensions.keys) | GOLD_REFERENCE,
     description="The ten Silver dimensions from pidb, then the dimensions of Gold's star schema.",
-    executor_def=dg.in_process_executor,
 )
 
 

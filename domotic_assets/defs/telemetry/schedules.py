@@ -4,16 +4,16 @@ from datetime import timedelta
 
 import dagster as dg
 
+from domotic_assets.defs.executors import live_asset_job
 from domotic_assets.defs.selections import GOLD_DAILY
 from domotic_assets.defs.telemetry.assets import household_telemetry
 from domotic_assets.settings import PLATFORM_TIMEZONE
 
-telemetry_job = dg.define_asset_job(
+telemetry_job = live_asset_job(
     "telemetry_job",
     selection=dg.AssetSelection.assets(household_telemetry).downstream()
     & (dg.AssetSelection.assets(household_telemetry) | GOLD_DAILY),
     description="household_telemetry of a day and its Gold rollups (15 minutes, hour).",
-    executor_def=dg.in_process_executor,
 )
 
 
