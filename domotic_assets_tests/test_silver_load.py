@@ -17,7 +17,8 @@ from domotic_assets.defs.bronze.sensors import LIVE_SELECTION, sensor_files_sens
 from domotic_assets.defs.resources import build_resources
 from domotic_assets.defs.silver.assets import pidb_dimensions, sensor_events
 from domotic_assets.warehouse import quality
-from domotic_assets.warehouse.silver_tables import replace_day
+from domotic_assets.warehouse.binary_copy import encode
+from domotic_assets.warehouse.silver_tables import EVENT_TYPES, replace_day
 from domotic_assets_tests.cli_helpers import domotic_command, domotic_env, kill_when
 
 RANGE = {
@@ -156,7 +157,8 @@ def test_a_failed_swap_leaves_the_previous_day_whole(settings, feed):
     empty = pd.DataFrame()
     with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
         with pytest.raises(psycopg.errors.CheckViolation):
-            replace_day(conn, date(2023, 8, 18), bad, empty, empty, empty)  # a row outside its day
+            # a row outside its day
+            replace_day(conn, date(2023, 8, 18), [encode(bad, EVENT_TYPES)], empty, empty, empty)
         leftovers = conn.execute("SELECT count(*) FROM pg_class WHERE relname LIKE '%%__load'").fetchone()[0]
     assert leftovers == 0
     assert table_digest(settings.pg_dsn) == before

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import orjson
+
 from domotic_assets.contracts.bounds import bounds_for
 from domotic_assets.contracts.timestamps import resolve_timestamp
 from domotic_assets.contracts.values import read_number
@@ -64,9 +66,21 @@ class Reading:
 
 
 def decode(raw: bytes) -> dict:
-    """Bytes to a JSON object; a leading UTF-8 byte-order mark is ignored."""
+    """Bytes to a JSON object; a leading UTF-8 byte-order mark is ignored. orjson reads the usual document;
+    what it refuses (bare NaN, integers beyond 64 bits, lone surrogates, broken files) is read, or judged
+    with its line and column, by the standard library, so both accept exactly the same files."""
     if raw.startswith(BOM):
         raw = raw[len(BOM) :]
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        body = _decode_strictly(raw)
+    if not isinstance(body, dict):
+        raise QuarantineError("not_an_object", f"top level is {type(body).__name__}")
+    return body
+
+
+def _decode_strictly(raw: bytes) -> object:
     if not raw.strip():
         raise QuarantineError("empty_file")
     try:
@@ -74,14 +88,11 @@ def decode(raw: bytes) -> dict:
     except UnicodeDecodeError as exc:
         raise QuarantineError("not_utf8", f"invalid byte at offset {exc.start}") from None
     try:
-        body = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise QuarantineError(
             "malformed_json", f"{exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
-    if not isinstance(body, dict):
-        raise QuarantineError("not_an_object", f"top level is {type(body).__name__}")
-    return body
 
 
 def read_sensor_file(raw: bytes, folder_apartment: str, tz_name: str) -> SensorDocument:

@@ -32,12 +32,12 @@ def store_immutable(root: Path, relpath: str, data: bytes) -> str:
     could mistake for a copy; `sweep_incoming` clears its temporaries and the next run repairs it.
     Returns the relative path that holds the bytes.
     """
-    target = root / relpath
-    target.parent.mkdir(parents=True, exist_ok=True)
-    incoming = root / INCOMING
-    incoming.mkdir(exist_ok=True)
-    temporary = incoming / f"{os.getpid()}-{secrets.token_hex(6)}"
-    temporary.write_bytes(data)
+    temporary = root / INCOMING / f"{os.getpid()}-{secrets.token_hex(6)}"
+    try:
+        temporary.write_bytes(data)
+    except FileNotFoundError:  # the first copy into this root
+        temporary.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_bytes(data)
     try:
         version = 1
         while True:
@@ -45,6 +45,11 @@ def store_immutable(root: Path, relpath: str, data: bytes) -> str:
             try:
                 os.link(temporary, root / candidate)
                 return candidate
+            except FileNotFoundError:  # the first file of its hour: make the folder, link again
+                folder = (root / candidate).parent
+                if folder.is_dir():  # then the temporary is what is gone
+                    raise
+                folder.mkdir(parents=True, exist_ok=True)
             except FileExistsError:
                 if (root / candidate).read_bytes() == data:
                     return candidate

@@ -32,7 +32,8 @@ from domotic_assets.transform.sensor_events import (
     with_previous_totals,
 )
 from domotic_assets.warehouse import bronze_files, reference_tables, silver_tables
-from domotic_assets.warehouse.silver_tables import day_bounds, replace_day, replace_tail
+from domotic_assets.warehouse.binary_copy import encode
+from domotic_assets.warehouse.silver_tables import EVENT_TYPES, day_bounds, replace_day, replace_tail
 
 TAIL = timedelta(minutes=20)
 """Rows whose spike windows can include a new reading (Hampel median and MAD reach 14 rows each way)."""
@@ -60,12 +61,33 @@ def _transform(args) -> DayReadings:
     )
 
 
+@dataclass
+class _EncodedDay:
+    """A day transformed in a worker: its events other than counters already encoded for COPY (the bulk),
+    the counter readings still as rows, since the writer judges their first minutes again when the day
+    before was transformed beside this one."""
+
+    readings: DayReadings
+    """`events` holds the counter (`total`) readings only."""
+    payload: bytes
+    rows: int
+    outliers: int
+
+
+def _transform_and_encode(args) -> _EncodedDay:
+    readings = _transform(args)
+    counters = (readings.events["measure"] == "total").to_numpy()
+    others = readings.events[~counters]
+    readings.events = readings.events[counters].reset_index(drop=True)
+    return _EncodedDay(readings, encode(others, EVENT_TYPES), len(others), int(others["is_outlier"].sum()))
+
+
 def load_days(
     conn: psycopg.Connection, bronze_root: Path, days: list[date], workers: int | None = None
 ) -> list[DayLoad]:
-    """Rebuild these days from all of their Bronze files: transformed in parallel, swapped in in order, with
-    at most one day more in flight than there are workers, so memory stays that of a few days whatever
-    the range."""
+    """Rebuild these days from all of their Bronze files: transformed and encoded in parallel, swapped in in
+    order, with at most one day more in flight than there are workers, so memory stays that of a few days
+    whatever the range."""
     zones = reference_tables.building_zones(conn)
     days = sorted(days)
     workers = workers or min(len(days), os.cpu_count() or 1)
@@ -76,20 +98,22 @@ def load_days(
     def swap_in_oldest() -> None:
         nonlocal totals_of_day_before
         day, files, previous, future = in_flight.popleft()
-        readings = future.result()
+        done = future.result()
+        counters = done.readings.events
         if results and results[-1].day == day - timedelta(days=1):
             # the day before was transformed beside this one, not read from Silver: judge midnight again
-            readings.events = with_previous_totals(readings.events, {**previous, **totals_of_day_before})
-        results.append(_swap_in(conn, day, files, readings))
-        totals_of_day_before = last_totals(readings.events)
+            counters = with_previous_totals(counters, {**previous, **totals_of_day_before})
+        payloads = [done.payload, encode(counters, EVENT_TYPES)]
+        rows, outliers = done.rows + len(counters), done.outliers + int(counters["is_outlier"].sum())
+        results.append(_swap_in(conn, day, files, done.readings, payloads, rows, outliers))
+        totals_of_day_before = last_totals(counters)
 
     with ProcessPoolExecutor(workers) if workers > 1 and len(days) > 1 else _InPlace() as pool:
         for day in days:
             files = bronze_files.loadable(conn, day)
             previous = silver_tables.last_counter_readings(conn, day_bounds(day)[0])
-            in_flight.append(
-                (day, files, previous, pool.submit(_transform, (files, str(bronze_root), zones, previous)))
-            )
+            job = (files, str(bronze_root), zones, previous)
+            in_flight.append((day, files, previous, pool.submit(_transform_and_encode, job)))
             if len(in_flight) > workers:
                 swap_in_oldest()
         while in_flight:
@@ -109,7 +133,15 @@ class _InPlace(contextlib.AbstractContextManager):
         return None
 
 
-def _swap_in(conn: psycopg.Connection, day: date, files: list[SourceFile], readings: DayReadings) -> DayLoad:
+def _swap_in(
+    conn: psycopg.Connection,
+    day: date,
+    files: list[SourceFile],
+    readings: DayReadings,
+    payloads: list[bytes],
+    rows: int,
+    outliers: int,
+) -> DayLoad:
     by_id = {f.file_id: f for f in files}
     watermark = readings.files.assign(
         path=[by_id[i].bronze_path for i in readings.files["file_id"]],
@@ -117,20 +149,20 @@ def _swap_in(conn: psycopg.Connection, day: date, files: list[SourceFile], readi
         partition_day=day,
     )
     errors = readings.errors.assign(partition_day=day)
-    replace_day(conn, day, readings.events, watermark, errors, readings.attributes.assign(partition_day=day))
-    return _summary(day, files, readings)
+    replace_day(conn, day, payloads, watermark, errors, readings.attributes.assign(partition_day=day))
+    return _summary(day, files, readings, rows, outliers)
 
 
-def _summary(day: date, files: list[SourceFile], readings: DayReadings) -> DayLoad:
+def _summary(day: date, files: list[SourceFile], readings: DayReadings, rows: int, outliers: int) -> DayLoad:
     sums = readings.files[["readings_total", "readings_missing", "readings_duplicate"]].sum()
     return DayLoad(
         day=day,
         files=len(files),
-        rows=len(readings.events),
+        rows=rows,
         readings_total=int(sums["readings_total"]),
         readings_missing=int(sums["readings_missing"]),
         readings_duplicate=int(sums["readings_duplicate"]),
-        outliers=int(readings.events["is_outlier"].sum()),
+        outliers=outliers,
         quarantined_files=int((readings.files["status"] == "quarantined").sum()),
     )
 
@@ -171,4 +203,4 @@ def append_new_files(conn: psycopg.Connection, bronze_root: Path, day: date) -> 
         conn, day, tail, events, watermark, errors, readings.attributes.assign(partition_day=day), list(by_id)
     )
     kept = DayReadings(events=events, files=marks, errors=errors, attributes=readings.attributes)
-    return _summary(day, new, kept)
+    return _summary(day, new, kept, len(events), int(events["is_outlier"].sum()))

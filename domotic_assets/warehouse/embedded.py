@@ -41,6 +41,7 @@ max_wal_senders = 0
 max_wal_size = 4GB
 checkpoint_timeout = 15min
 synchronous_commit = off
+jit = off
 logging_collector = off
 """
 

@@ -21,6 +21,8 @@ from psycopg import sql
 
 from domotic_assets.contracts.timestamps import zone
 from domotic_assets.settings import PLATFORM_TIMEZONE
+from domotic_assets.transform.sensor_events import EVENT_COLUMNS
+from domotic_assets.warehouse import binary_copy
 
 DDL = """
 CREATE TABLE IF NOT EXISTS silver.sensor_events (
@@ -207,13 +209,12 @@ def _column_values(column: pd.Series) -> list:
 
 
 def copy_frame(cur: psycopg.Cursor, table: str, frame: pd.DataFrame, types: list[str] | None = None) -> None:
-    """COPY a data frame into `table` (binary when the column types are given)."""
-    columns = ", ".join(frame.columns)
+    """COPY a data frame into `table`: binary, encoded column-wise, when the column types are given."""
+    if types:
+        binary_copy.copy_payload(cur, table, list(frame.columns), binary_copy.encode(frame, types))
+        return
     rows = zip(*(_column_values(frame[name]) for name in frame.columns))
-    binary = " (FORMAT BINARY)" if types else ""
-    with cur.copy(f"COPY {table} ({columns}) FROM STDIN{binary}") as copy:
-        if types:
-            copy.set_types(types)
+    with cur.copy(f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
 
@@ -261,18 +262,20 @@ def refresh_unknown_references(cur: psycopg.Cursor, day: date) -> None:
 def replace_day(
     conn: psycopg.Connection,
     day: date,
-    events: pd.DataFrame,
+    event_payloads: list[bytes],
     watermark: pd.DataFrame,
     errors: pd.DataFrame,
     attributes: pd.DataFrame,
 ) -> None:
-    """Swap in a new version of one day of Silver sensor data, all or nothing."""
+    """Swap in a new version of one day of Silver sensor data, all or nothing. `event_payloads`: the day's
+    events, encoded by `binary_copy.encode` with the columns of EVENT_COLUMNS and EVENT_TYPES."""
     name = partition_name(day)
     low, high = day_bounds(day)
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS silver.{name}__load")
         cur.execute(f"CREATE TABLE silver.{name}__load (LIKE silver.sensor_events)")
-        copy_frame(cur, f"silver.{name}__load", events, EVENT_TYPES)
+        for payload in event_payloads:
+            binary_copy.copy_payload(cur, f"silver.{name}__load", list(EVENT_COLUMNS), payload)
         cur.execute(
             sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK (ts >= {} AND ts < {})").format(
                 sql.Identifier("silver", f"{name}__load"),

@@ -1,5 +1,6 @@
 """Bronze assets: sensor files by the day of their own timestamp, weather files by issue day."""
 
+import os
 from contextlib import closing
 
 import dagster as dg
@@ -58,7 +59,8 @@ def bronze_sensor_files(
         )
         totals = bronze_files.day_totals(conn, days)
         recorded = bronze_files.stored_paths(conn, days)
-    not_on_disk = [path for path in recorded if not (bronze.path / path).is_file()]
+    root = str(bronze.path)
+    not_on_disk = [path for path in recorded if not os.path.isfile(os.path.join(root, path))]
     other_days = {d.isoformat(): n for d, n in sorted(report.days.items()) if d not in set(days)}
     if other_days:
         context.log.info(
