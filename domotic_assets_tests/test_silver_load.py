@@ -252,6 +252,16 @@ def test_checks_catch_lost_rows_stuck_sensors_gaps_and_a_lagging_live_path(setti
         )
         passed, facts = quality.reconciliation(conn, days)
         assert not passed and facts["rows_in_silver"] == rows_before - 1
+        assert quality.duplicate_keys(conn, days)[0]
+        conn.execute("DROP INDEX silver.sensor_events_key")  # a warehouse whose key was lost
+        conn.execute(
+            "INSERT INTO silver.sensor_events_20230819 SELECT * FROM silver.sensor_events_20230819 LIMIT 1"
+        )
+        passed, facts = quality.duplicate_keys(conn, days)
+        assert not passed and facts["partitions_without_unique_key"] == [
+            "sensor_events_20230818",
+            "sensor_events_20230819",
+        ]
 
 
 def test_a_counter_spike_at_midnight_is_caught_when_the_days_are_loaded_together(

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -82,42 +84,81 @@ def _transform_and_encode(args) -> _EncodedDay:
     return _EncodedDay(readings, encode(others, EVENT_TYPES), len(others), int(others["is_outlier"].sum()))
 
 
+WRITERS = 2
+"""Connections that swap days in at once: a day's COPY, key and statistics take the server as long as its
+transform takes a worker, so one writer would leave the workers waiting."""
+
+
 def load_days(
-    conn: psycopg.Connection, bronze_root: Path, days: list[date], workers: int | None = None
+    conn: psycopg.Connection,
+    bronze_root: Path,
+    days: list[date],
+    workers: int | None = None,
+    connect: Callable[[], contextlib.AbstractContextManager[psycopg.Connection]] | None = None,
 ) -> list[DayLoad]:
-    """Rebuild these days from all of their Bronze files: transformed and encoded in parallel, swapped in in
-    order, with at most one day more in flight than there are workers, so memory stays that of a few days
-    whatever the range."""
+    """Rebuild these days from all of their Bronze files: transformed and encoded in parallel by `workers`
+    processes, then swapped in (each day in its own transaction) by WRITERS connections opened with
+    `connect` (by `conn` alone without it). At most a few days are in flight whatever the range, so memory
+    stays that of a few days. The counters' midnight is judged in day order between the two."""
     zones = reference_tables.building_zones(conn)
     days = sorted(days)
     workers = workers or min(len(days), os.cpu_count() or 1)
     results: list[DayLoad] = []
-    in_flight: deque = deque()
+    transforming: deque = deque()
+    swapping: deque[Future] = deque()
     totals_of_day_before: dict = {}
+    last_judged: date | None = None
+    transformed: set[date] = set()
 
-    def swap_in_oldest() -> None:
-        nonlocal totals_of_day_before
-        day, files, previous, future = in_flight.popleft()
-        done = future.result()
-        counters = done.readings.events
-        if results and results[-1].day == day - timedelta(days=1):
-            # the day before was transformed beside this one, not read from Silver: judge midnight again
-            counters = with_previous_totals(counters, {**previous, **totals_of_day_before})
-        payloads = [done.payload, encode(counters, EVENT_TYPES)]
-        rows, outliers = done.rows + len(counters), done.outliers + int(counters["is_outlier"].sum())
-        results.append(_swap_in(conn, day, files, done.readings, payloads, rows, outliers))
-        totals_of_day_before = last_totals(counters)
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(
+            ProcessPoolExecutor(workers) if workers > 1 and len(days) > 1 else _InPlace()
+        )
+        writers: queue.SimpleQueue[psycopg.Connection] = queue.SimpleQueue()
+        for _ in range(WRITERS if connect and len(days) > 1 else 0):
+            writers.put(stack.enter_context(connect()))
+        if writers.empty():
+            writers.put(conn)
+        swapper = stack.enter_context(ThreadPoolExecutor(writers.qsize()))
 
-    with ProcessPoolExecutor(workers) if workers > 1 and len(days) > 1 else _InPlace() as pool:
+        def swap(*day_args) -> DayLoad:
+            writer = writers.get()
+            try:
+                return _swap_in(writer, *day_args)
+            finally:
+                writers.put(writer)
+
+        def judge_oldest() -> None:
+            nonlocal totals_of_day_before, last_judged
+            day, files, previous, future = transforming.popleft()
+            done = future.result()
+            counters = done.readings.events
+            if last_judged == day - timedelta(days=1):
+                # the day before was transformed beside this one, not read from Silver: judge midnight again
+                counters = with_previous_totals(counters, {**previous, **totals_of_day_before})
+            payloads = [done.payload, encode(counters, EVENT_TYPES)]
+            rows, outliers = done.rows + len(counters), done.outliers + int(counters["is_outlier"].sum())
+            swapping.append(swapper.submit(swap, day, files, done.readings, payloads, rows, outliers))
+            totals_of_day_before, last_judged = last_totals(counters), day
+            while len(swapping) > writers.qsize():
+                results.append(swapping.popleft().result())
+
         for day in days:
             files = bronze_files.loadable(conn, day)
-            previous = silver_tables.last_counter_readings(conn, day_bounds(day)[0])
+            # a day whose day before is rebuilt in this run takes that day's totals, judged above
+            previous = (
+                {}
+                if day - timedelta(days=1) in transformed
+                else silver_tables.last_counter_readings(conn, day_bounds(day)[0])
+            )
+            transformed.add(day)
             job = (files, str(bronze_root), zones, previous)
-            in_flight.append((day, files, previous, pool.submit(_transform_and_encode, job)))
-            if len(in_flight) > workers:
-                swap_in_oldest()
-        while in_flight:
-            swap_in_oldest()
+            transforming.append((day, files, previous, pool.submit(_transform_and_encode, job)))
+            if len(transforming) > workers:
+                judge_oldest()
+        while transforming:
+            judge_oldest()
+        results.extend(swap.result() for swap in swapping)
     return results
 
 

@@ -38,7 +38,7 @@ def bounds_reason(frame: pd.DataFrame) -> np.ndarray:
     """'out_of_bounds' where a value breaks its measure's physical bounds, else None."""
     low = frame["measure"].map(lambda m: BOUNDS.get(m, UNBOUNDED)[0]).to_numpy(float)
     high = frame["measure"].map(lambda m: BOUNDS.get(m, UNBOUNDED)[1]).to_numpy(float)
-    power = frame["measure"].to_numpy() == "power"
+    power = (frame["measure"] == "power").to_numpy()
     if power.any():
         cats = frame["category"].to_numpy()[power]
         low[power] = [bounds_for(c, "power")[0] for c in cats]
@@ -58,24 +58,24 @@ def spike_mask(
         part = frame[frame["measure"] == measure]
         if part.empty:
             continue
-        grouped = part.groupby("sensor", sort=False)["value"]
+        grouped = part.groupby("sensor", sort=False, observed=True)["value"]
         median = grouped.transform(lambda s: s.rolling(HAMPEL_WINDOW, center=True, min_periods=5).median())
         deviation = (part["value"] - median).abs()
-        mad = deviation.groupby(part["sensor"], sort=False).transform(
+        mad = deviation.groupby(part["sensor"], sort=False, observed=True).transform(
             lambda s: s.rolling(HAMPEL_WINDOW, center=True, min_periods=5).median()
         )
         threshold = np.maximum(3 * MAD_SCALE * mad.to_numpy(), floor)
         mask[part.index.to_numpy()] = deviation.to_numpy() > threshold
     power = frame[frame["measure"] == "power"]
     if not power.empty:
-        by_sensor = power.groupby("sensor", sort=False)["value"]
+        by_sensor = power.groupby("sensor", sort=False, observed=True)["value"]
         before, after = by_sensor.shift(1), by_sensor.shift(-1)
         value = power["value"]
         spike = (value > 3 * before + 200) & (value > 3 * after + 200)
         mask[power.index.to_numpy()] |= spike.fillna(False).to_numpy()
     counters = frame[frame["measure"] == "total"]
     if not counters.empty:
-        by_sensor = counters.groupby("sensor", sort=False)["value"]
+        by_sensor = counters.groupby("sensor", sort=False, observed=True)["value"]
         before, after = by_sensor.shift(1), by_sensor.shift(-1)
         first = before.isna()
         if previous_totals and first.any():
@@ -93,10 +93,10 @@ def _too_fast(counters: pd.DataFrame, tolerance: float) -> np.ndarray:
     """Counter readings that rose faster than the sensor could draw (its power bound, with a margin),
     judged against the previous reading that does not stick out. This catches a spike with no next
     reading to compare with (the day's last minute)."""
-    by_sensor = counters.groupby("sensor", sort=False)
+    by_sensor = counters.groupby("sensor", sort=False, observed=True)
     rise = counters["value"] - by_sensor["value"].shift(1)
     hours = (counters["ts_ns"] - by_sensor["ts_ns"].shift(1)) / 3.6e12
-    max_kw = counters["category"].map(lambda c: bounds_for(c, "power")[1] / 1000)
+    max_kw = counters["category"].map(lambda c: bounds_for(c, "power")[1] / 1000).astype(float)
     too_fast = rise > max_kw * hours * COUNTER_RATE_MARGIN + tolerance
     return counters.index.to_numpy()[too_fast.fillna(False).to_numpy()]
 

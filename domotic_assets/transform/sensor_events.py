@@ -111,10 +111,10 @@ class _Parsed:
 
     n: int
     file: list = field(default_factory=list)
-    sensor: list = field(default_factory=list)
-    category: list = field(default_factory=list)
-    room: list = field(default_factory=list)
-    measure: list = field(default_factory=list)
+    series: list = field(default_factory=list)
+    """Per value, its index in `keys`."""
+    keys: dict = field(default_factory=dict)
+    """(category, sensor, room, measure) -> its index, in order of first appearance."""
     value: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     attributes: dict = field(default_factory=dict)
@@ -133,8 +133,7 @@ def _parse(
 ) -> _Parsed:
     """The hot loop: one pass over every document, appending to flat columns (locals: it is hot)."""
     out = _Parsed(len(files))
-    add_file, add_sensor, add_category = out.file.append, out.sensor.append, out.category.append
-    add_room, add_measure, add_value = out.room.append, out.measure.append, out.value.append
+    add_file, add_series, add_value, keys = out.file.append, out.series.append, out.value.append, out.keys
     for index, source in enumerate(files):
         try:
             doc = read_sensor_file(read_bytes(source.bronze_path), source.apartment, tz_of(source.apartment))
@@ -153,11 +152,12 @@ def _parse(
             if value is None or math.isinf(value):
                 missing += 1
                 continue
+            key = (category, sensor, room, measure)
+            series = keys.get(key)
+            if series is None:
+                series = keys[key] = len(keys)
             add_file(index)
-            add_sensor(sensor)
-            add_category(category)
-            add_room(room)
-            add_measure(measure)
+            add_series(series)
             add_value(value)
         out.totals[index], out.missing[index] = total, missing
         for error in device_errors(doc):
@@ -199,14 +199,17 @@ def read_day(
     doc_ts, flags = parsed.doc_ts, parsed.flags
     _second_autumn_hour(files, doc_ts, flags, tz_of)
     file_index = np.asarray(parsed.file, dtype=np.int64)
+    series = np.asarray(parsed.series, dtype=np.int64)
+    keys = list(parsed.keys)  # text columns as categoricals: codes per value, each text once per series
     frame = pd.DataFrame(
         {
             "file": file_index,
-            "apartment": pd.Categorical([files[i].apartment for i in file_index]),
-            "sensor": parsed.sensor,
-            "category": parsed.category,
-            "room": parsed.room,
-            "measure": parsed.measure,
+            "apartment": pd.Categorical([files[i].apartment for i in range(len(files))])[file_index],
+            **{
+                name: _categorical([key[position] for key in keys], series)
+                for position, name in enumerate(("category", "sensor", "room", "measure"))
+            },
+            "series": series,
             "ts_ns": doc_ts[file_index],
             "value": np.asarray(parsed.value, dtype=float),
         }
@@ -223,23 +226,24 @@ def read_day(
     duplicates = np.bincount(frame.loc[~winner, "file"].to_numpy(), minlength=len(files))
     events = flag_outliers(frame[winner].reset_index(drop=True), previous_totals)
     events = _counter_resets(events, previous_totals or {})
-    loaded = np.bincount(events["file"].to_numpy(), minlength=len(files))
+    event_file = events["file"].to_numpy()
+    loaded = np.bincount(event_file, minlength=len(files))
 
     out = pd.DataFrame(
         {
-            "apartment": events["apartment"].astype(str),
+            "apartment": events["apartment"],
             "room": events["room"],
             "sensor": events["sensor"],
             "category": events["category"],
             "measure": events["measure"],
             "ts": pd.to_datetime(events["ts_ns"], utc=True),
             "value": events["value"],
-            "unit": [UNITS[(c, m)] for c, m in zip(events["category"], events["measure"])],
+            "unit": _categorical([UNITS[(key[0], key[3])] for key in keys], events["series"].to_numpy()),
             "is_outlier": events["is_outlier"],
             "outlier_reason": events["outlier_reason"],
             "counter_reset": events["counter_reset"],
-            "ts_flag": [flags[i] for i in events["file"].to_numpy()],
-            "source_file_id": [files[i].file_id for i in events["file"].to_numpy()],
+            "ts_flag": np.asarray(flags, dtype=object)[event_file],
+            "source_file_id": np.asarray([f.file_id for f in files], dtype=np.int64)[event_file],
         },
         columns=list(EVENT_COLUMNS),
     )
@@ -265,6 +269,13 @@ def read_day(
         ),
         attributes=attributes,
     )
+
+
+def _categorical(per_series: list, series: np.ndarray) -> pd.Categorical:
+    """The column whose value is `per_series[s]` on each row of series `s`, built from codes (no text per
+    row); its categories are sorted, so sorting by it sorts by the text."""
+    small = pd.Categorical(per_series)
+    return pd.Categorical.from_codes(small.codes[series], dtype=small.dtype)
 
 
 def _second_autumn_hour(

@@ -36,7 +36,7 @@ def duplicate_keys(conn: psycopg.Connection, days: list[date]) -> tuple[bool, di
         """SELECT c.relname,
                   EXISTS (SELECT 1 FROM pg_index x JOIN pg_inherits key ON key.inhrelid = x.indexrelid
                           WHERE x.indrelid = c.oid AND x.indisunique AND x.indisvalid
-                            AND key.inhparent = 'silver.sensor_events_key'::regclass)
+                            AND key.inhparent = to_regclass('silver.sensor_events_key'))
            FROM pg_inherits p JOIN pg_class c ON c.oid = p.inhrelid
            WHERE p.inhparent = 'silver.sensor_events'::regclass AND c.relname = ANY(%s)
            ORDER BY 1""",

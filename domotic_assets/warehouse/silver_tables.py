@@ -24,8 +24,7 @@ from domotic_assets.settings import PLATFORM_TIMEZONE
 from domotic_assets.transform.sensor_events import EVENT_COLUMNS
 from domotic_assets.warehouse import binary_copy
 
-DDL = """
-CREATE TABLE IF NOT EXISTS silver.sensor_events (
+EVENT_TABLE_COLUMNS = """
     apartment      text             NOT NULL,
     room           text,
     sensor         text             NOT NULL,  -- external id (pidb sensors.external_id)
@@ -39,7 +38,12 @@ CREATE TABLE IF NOT EXISTS silver.sensor_events (
     counter_reset  boolean          NOT NULL,
     ts_flag        text,                       -- daylight-saving rule applied to the document time
     source_file_id bigint                      -- meta.bronze_sensor_files.id; null: arrived over MQTT
-) PARTITION BY RANGE (ts);
+"""
+"""The columns of `silver.sensor_events` and of each day's side table (which must not name the parent: see
+`replace_day`)."""
+
+DDL = f"""
+CREATE TABLE IF NOT EXISTS silver.sensor_events ({EVENT_TABLE_COLUMNS}) PARTITION BY RANGE (ts);
 CREATE UNIQUE INDEX IF NOT EXISTS sensor_events_key ON silver.sensor_events (apartment, sensor, measure, ts);
 DO $$ BEGIN  -- warehouses made before the MQTT stream required a file for every row
     IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'silver'
@@ -121,6 +125,10 @@ def range_bounds(days: list[date]) -> tuple[datetime, datetime]:
 
 def partition_name(day: date) -> str:
     return f"sensor_events_{day:%Y%m%d}"
+
+
+SWAP_LOCK = "silver.sensor_events swap"
+"""Taken by a day's swap before it locks the parent table, until its transaction ends."""
 
 
 def partition_lock(cur: psycopg.Cursor, name: str) -> None:
@@ -268,12 +276,16 @@ def replace_day(
     attributes: pd.DataFrame,
 ) -> None:
     """Swap in a new version of one day of Silver sensor data, all or nothing. `event_payloads`: the day's
-    events, encoded by `binary_copy.encode` with the columns of EVENT_COLUMNS and EVENT_TYPES."""
+    events, encoded by `binary_copy.encode` with the columns of EVENT_COLUMNS and EVENT_TYPES.
+
+    Several connections may replace different days at once: the side table is built (COPY, key, statistics)
+    without touching the parent table, and only the swap itself, which locks the parent, is taken one at a
+    time (`SWAP_LOCK`), so two swaps never wait on each other's parent locks."""
     name = partition_name(day)
     low, high = day_bounds(day)
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS silver.{name}__load")
-        cur.execute(f"CREATE TABLE silver.{name}__load (LIKE silver.sensor_events)")
+        cur.execute(f"CREATE TABLE silver.{name}__load ({EVENT_TABLE_COLUMNS})")
         for payload in event_payloads:
             binary_copy.copy_payload(cur, f"silver.{name}__load", list(EVENT_COLUMNS), payload)
         cur.execute(
@@ -288,6 +300,7 @@ def replace_day(
             f"CREATE UNIQUE INDEX {name}__load_key ON silver.{name}__load (apartment, sensor, measure, ts)"
         )
         cur.execute(f"ANALYZE silver.{name}__load")  # Gold's queries are planned on these statistics
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (SWAP_LOCK,))
         partition_lock(cur, name)
         cur.execute("SELECT to_regclass(%s)", (f"silver.{name}",))
         if cur.fetchone()[0] is not None:

@@ -92,8 +92,8 @@ def sensor_events(
     days = partition_days(context)
     with warehouse_guard(context), warehouse.connect() as conn, writing_days(context, conn):
         appended = None if config.rebuild or len(days) > 1 else append_new_files(conn, bronze.path, days[0])
-        loads = [appended] if appended else load_days(conn, bronze.path, days)
-        checks = evaluate_sensor_event_checks(conn, days)
+        loads = [appended] if appended else load_days(conn, bronze.path, days, connect=warehouse.connect)
+        checks = evaluate_sensor_event_checks(conn, days, connect=warehouse.connect)
     rows = sum(d.rows for d in loads)
     return dg.MaterializeResult(
         metadata={

@@ -1,5 +1,8 @@
 """The checks of `sensor_events`, evaluated in the same run over the partitions it loaded."""
 
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+
 import dagster as dg
 
 from domotic_assets.defs.check_results import check_metadata, nothing_to_judge
@@ -36,35 +39,39 @@ def sensor_event_check_specs(asset_key: str) -> list[dg.AssetCheckSpec]:
     ]
 
 
-def evaluate_sensor_event_checks(conn, days) -> list[dg.AssetCheckResult]:
-    """Every check over the days; days with no file and no reading leave every check nothing to judge."""
+def evaluate_sensor_event_checks(conn, days, connect=None) -> list[dg.AssetCheckResult]:
+    """Every check over the days; days with no file and no reading leave every check nothing to judge. With
+    `connect`, the longest check (stuck sensors, an ordered pass over the range) runs on a connection of its
+    own beside the others."""
     judged = quality.judged_readings(conn, days)
     if not judged:
         return [
             nothing_to_judge(name, f"no sensor file and no reading for {days[0]} .. {days[-1]}")
             for name in SENSOR_EVENT_CHECKS
         ]
-    outcomes = {
-        "no_duplicate_keys": quality.duplicate_keys(conn, days),
-        "reconciliation": quality.reconciliation(conn, days),
-        "outlier_rate": quality.outlier_rates(conn, days),
-        "stuck_sensors": quality.stuck_sensors(
-            conn, days, reference_tables.parameter(conn, "stuck_sensor_hours", 3.0)
-        ),
-        "gaps": quality.gaps(conn, days),
-        "unknown_sensors": quality.unknown_references(conn, days),
-        "live_freshness": quality.freshness(conn),
-    }
-    return [
-        nothing_to_judge(name, facts["why"])
-        if passed is None
-        else dg.AssetCheckResult(
-            check_name=name,
-            passed=bool(passed),
-            severity=dg.AssetCheckSeverity.ERROR
-            if SENSOR_EVENT_CHECKS[name][0]
-            else dg.AssetCheckSeverity.WARN,
-            metadata=check_metadata(facts),
-        )
-        for name, (passed, facts) in outcomes.items()
-    ]
+    hours = reference_tables.parameter(conn, "stuck_sensor_hours", 3.0)
+    with ExitStack() as stack:
+        if connect is not None:
+            pool = stack.enter_context(ThreadPoolExecutor(1))
+            beside = pool.submit(quality.stuck_sensors, stack.enter_context(connect()), days, hours)
+        outcomes = {
+            "no_duplicate_keys": quality.duplicate_keys(conn, days),
+            "reconciliation": quality.reconciliation(conn, days),
+            "outlier_rate": quality.outlier_rates(conn, days),
+            "gaps": quality.gaps(conn, days),
+            "unknown_sensors": quality.unknown_references(conn, days),
+            "live_freshness": quality.freshness(conn),
+            "stuck_sensors": quality.stuck_sensors(conn, days, hours) if connect is None else beside.result(),
+        }
+    return [_result(name, *outcomes[name]) for name in SENSOR_EVENT_CHECKS]
+
+
+def _result(name: str, passed: bool | None, facts: dict) -> dg.AssetCheckResult:
+    if passed is None:
+        return nothing_to_judge(name, facts["why"])
+    return dg.AssetCheckResult(
+        check_name=name,
+        passed=bool(passed),
+        severity=dg.AssetCheckSeverity.ERROR if SENSOR_EVENT_CHECKS[name][0] else dg.AssetCheckSeverity.WARN,
+        metadata=check_metadata(facts),
+    )
