@@ -60,7 +60,7 @@ def api_latency(home: Path, dsn: str, first: date, last: date, seconds: int) -> 
         serve.wait(timeout=60)
 
 
-def run_pipeline(work: Path, apartments: int, days: int, seconds: int) -> dict:
+def run_pipeline(work: Path, apartments: int, days: int, load_seconds: int) -> dict:
     """Simulate, then `domotic run` the days; its wall time, peak memory, the idle tick and the API."""
     codes = ("jimmy", "jeremie") if apartments == 2 else tuple(f"apt{i:03d}" for i in range(apartments))
     feed = SimulationConfig(out=work / "feed", apartments=codes, days=days)
@@ -115,7 +115,7 @@ def run_pipeline(work: Path, apartments: int, days: int, seconds: int) -> dict:
             )
             rows = conn.execute("SELECT count(*) FROM silver.sensor_events").fetchone()[0]
             gold = conn.execute("SELECT count(*) FROM gold.fact_energy_minute").fetchone()[0]
-        api = api_latency(home, dsn, feed.start, last, seconds)
+        api = api_latency(home, dsn, feed.start, last, load_seconds)
     finally:
         server.stop()
     return {
