@@ -74,8 +74,8 @@ user-path-bench: $(STAMP)
 ui-bench: $(STAMP)
 	$(BIN)/python benchmarks/ui_bench.py
 
-# the pipeline as a user runs it (`domotic run`) on 200 apartments beside 2, per apartment-day, and a
-# sensor tick over both landings (about 25 minutes)
+# the pipeline as a user runs it (`domotic run`) on 200 apartments beside 2, per apartment-day, a sensor
+# tick over both landings, and the API under load on both warehouses (about 30 minutes)
 scale-bench: $(STAMP)
 	$(BIN)/python benchmarks/scale_bench.py
 
