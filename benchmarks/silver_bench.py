@@ -71,7 +71,7 @@ def main() -> None:
                 )
 
             began = time.perf_counter()
-            loads = load_days(conn, bronze, days)
+            loads = load_days(conn, bronze, days, connect=lambda: psycopg.connect(dsn, autocommit=True))
             silver_s = time.perf_counter() - began
             rows, files = sum(d.rows for d in loads), sum(d.files for d in loads)
             print(

@@ -115,11 +115,14 @@ def load_days(
             ProcessPoolExecutor(workers) if workers > 1 and len(days) > 1 else _InPlace()
         )
         writers: queue.SimpleQueue[psycopg.Connection] = queue.SimpleQueue()
-        for _ in range(WRITERS if connect and len(days) > 1 else 0):
-            writers.put(stack.enter_context(connect()))
-        if writers.empty():
+        if connect and len(days) > 1:
+            for _ in range(WRITERS):
+                writers.put(stack.enter_context(connect()))
+            swapper = stack.enter_context(ThreadPoolExecutor(WRITERS))
+        else:  # `conn` alone, which this thread also reads through: each swap when it is submitted
             writers.put(conn)
-        swapper = stack.enter_context(ThreadPoolExecutor(writers.qsize()))
+            swapper = _InPlace()
+        concurrent_swaps = writers.qsize()
 
         def swap(*day_args) -> DayLoad:
             writer = writers.get()
@@ -140,7 +143,7 @@ def load_days(
             rows, outliers = done.rows + len(counters), done.outliers + int(counters["is_outlier"].sum())
             swapping.append(swapper.submit(swap, day, files, done.readings, payloads, rows, outliers))
             totals_of_day_before, last_judged = last_totals(counters), day
-            while len(swapping) > writers.qsize():
+            while len(swapping) > concurrent_swaps:
                 results.append(swapping.popleft().result())
 
         for day in days:
@@ -158,7 +161,7 @@ def load_days(
                 judge_oldest()
         while transforming:
             judge_oldest()
-        results.extend(swap.result() for swap in swapping)
+        results.extend(pending.result() for pending in swapping)
     return results
 
 
