@@ -67,8 +67,9 @@ class Reading:
 
 def decode(raw: bytes) -> dict:
     """Bytes to a JSON object; a leading UTF-8 byte-order mark is ignored. orjson reads the usual document;
-    what it refuses (bare NaN, integers beyond 64 bits, lone surrogates, broken files) is read, or judged
-    with its line and column, by the standard library, so both accept exactly the same files."""
+    what it refuses (bare NaN, numbers beyond a double, lone surrogates, broken files) is read, or judged
+    with its line and column, by the standard library, so the same files pass and fail as with the standard
+    library alone (an integer beyond 64 bits comes as a float, as every reading becomes)."""
     if raw.startswith(BOM):
         raw = raw[len(BOM) :]
     try:

@@ -10,7 +10,10 @@ from domotic_assets.warehouse import quality, reference_tables
 
 SENSOR_EVENT_CHECKS = {
     # name: (blocking, description)
-    "no_duplicate_keys": (True, "One row per apartment, sensor, measure and timestamp."),
+    "no_duplicate_keys": (
+        True,
+        "One row per apartment, sensor, measure and timestamp: every day partition is under the unique key.",
+    ),
     "reconciliation": (
         True,
         "Every reading in Bronze is in Silver, missing, or a losing duplicate; every file is loaded.",
