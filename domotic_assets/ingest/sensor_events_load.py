@@ -107,8 +107,7 @@ def load_days(
     transforming: deque = deque()
     swapping: deque[Future] = deque()
     totals_of_day_before: dict = {}
-    last_judged: date | None = None
-    transformed: set[date] = set()
+    in_run = set(days)  # a day whose day before is in the run is judged right after it
 
     with contextlib.ExitStack() as stack:
         pool = stack.enter_context(
@@ -132,17 +131,17 @@ def load_days(
                 writers.put(writer)
 
         def judge_oldest() -> None:
-            nonlocal totals_of_day_before, last_judged
+            nonlocal totals_of_day_before
             day, files, previous, future = transforming.popleft()
             done = future.result()
             counters = done.readings.events
-            if last_judged == day - timedelta(days=1):
+            if day - timedelta(days=1) in in_run:
                 # the day before was transformed beside this one, not read from Silver: judge midnight again
                 counters = with_previous_totals(counters, {**previous, **totals_of_day_before})
             payloads = [done.payload, encode(counters, EVENT_TYPES)]
             rows, outliers = done.rows + len(counters), done.outliers + int(counters["is_outlier"].sum())
             swapping.append(swapper.submit(swap, day, files, done.readings, payloads, rows, outliers))
-            totals_of_day_before, last_judged = last_totals(counters), day
+            totals_of_day_before = last_totals(counters)
             while len(swapping) > concurrent_swaps:
                 results.append(swapping.popleft().result())
 
@@ -151,10 +150,9 @@ def load_days(
             # a day whose day before is rebuilt in this run takes that day's totals, judged above
             previous = (
                 {}
-                if day - timedelta(days=1) in transformed
+                if day - timedelta(days=1) in in_run
                 else silver_tables.last_counter_readings(conn, day_bounds(day)[0])
             )
-            transformed.add(day)
             job = (files, str(bronze_root), zones, previous)
             transforming.append((day, files, previous, pool.submit(_transform_and_encode, job)))
             if len(transforming) > workers:
