@@ -181,9 +181,8 @@ def test_domotic_control_sends_live_and_stops_cleanly(broker, warehouse_dsn, tmp
     import os
     import signal
     import subprocess
+    import time
 
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
-    store_schedule(warehouse_dsn, start, 0.1, 4)  # four 6-second slots, from now
     devices = Devices(broker.port)
     env = {
         **os.environ,
@@ -191,14 +190,24 @@ def test_domotic_control_sends_live_and_stops_cleanly(broker, warehouse_dsn, tmp
         "DOMOTIC_PG_DSN": warehouse_dsn,
         "DOMOTIC_MQTT_URL": f"mqtt://127.0.0.1:{broker.port}",
     }
-    process = subprocess.Popen(
-        domotic_command("control", "--interval", "0.5"),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    said = tmp_path / "stderr"
+    with said.open("w") as stderr:
+        process = subprocess.Popen(
+            domotic_command("control", "--interval", "0.5"),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
     try:
+        # the schedule starts once the controller runs: its start-up (seconds on a loaded machine) would
+        # otherwise eat slot 0
+        deadline = time.monotonic() + 60
+        while "controlling through" not in said.read_text():
+            assert process.poll() is None and time.monotonic() < deadline, said.read_text()
+            time.sleep(0.1)
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
+        store_schedule(warehouse_dsn, start, 0.1, 4)  # four 6-second slots, from 2-3 s after now
         devices.settle(5, timeout=40)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
