@@ -23,7 +23,9 @@ from domotic_assets.defs.resources import build_resources
 from domotic_assets.defs.run_range import materialize_range
 from domotic_assets.defs.selections import PIPELINE
 from domotic_assets.operations import archives, retention
+from domotic_assets.operations.backups import sha256_of
 from domotic_assets.warehouse import archive_tables, table_digests
+from domotic_assets.warehouse.schema import ensure_schema
 from domotic_assets_tests.cli_helpers import domotic_command, domotic_env
 from domotic_assets_tests.snapshots import warehouse_snapshot
 
@@ -178,6 +180,64 @@ def test_a_day_is_archived_even_through_a_killed_run_then_restored_identical_and
     result = dg.materialize([archives_asset], resources=resources, instance=dg.DagsterInstance.ephemeral())
     [verified] = result.get_asset_check_evaluations()
     assert not verified.passed and damaged.name in verified.metadata["problems"].value
+
+
+def test_each_night_finds_every_archive_and_reads_back_those_not_read_for_the_period(warehouse_dsn, tmp_path):
+    """The nightly check stats every archive (a missing or resized one fails at once) and reads back the
+    sha256 of those last read back `every_days` ago or more (or never): a scrub, not every archive ever
+    made every night. A damaged archive fails every night until it is mended."""
+    ensure_schema(warehouse_dsn)
+    days = [date(2023, 8, d) for d in (1, 2, 3, 4)]
+    with psycopg.connect(warehouse_dsn, autocommit=True) as conn:
+        for day in days:
+            path = tmp_path / f"{day}.parquet"
+            path.write_bytes(day.isoformat().encode() * 100)
+            archive_tables.record(
+                conn, "silver", "silver.sensor_events", day, path.name, 1, "d", sha256_of(path), 1000
+            )
+        # an archive recorded before sizes and read-backs were kept
+        conn.execute(
+            "UPDATE meta.archives SET file_bytes = NULL, verified_at = NULL WHERE day = %s", (days[3],)
+        )
+
+        def verify() -> archives.Verification:
+            return archives.verify(conn, tmp_path, every_days=30)
+
+        def age(day: date, days_ago: int) -> None:
+            conn.execute(
+                "UPDATE meta.archives SET verified_at = now() - %s * interval '1 day' WHERE day = %s",
+                (days_ago, day),
+            )
+
+        first = verify()
+        assert (first.problems, first.present, first.read_back) == ([], 4, 1)  # only the one never read back
+        assert (
+            conn.execute("SELECT file_bytes FROM meta.archives WHERE day = %s", (days[3],)).fetchone()[0]
+            == 1000
+        )
+        assert verify().read_back == 0
+
+        damaged = tmp_path / f"{days[0]}.parquet"
+        data = bytearray(damaged.read_bytes())
+        data[10] ^= 0xFF  # same size: only reading it back finds it
+        damaged.write_bytes(bytes(data))
+        assert verify().problems == []  # read back 0 days ago: not due
+        age(days[0], 31)
+        age(days[1], 29)
+        found = verify()
+        assert found.read_back == 1 and found.problems == [
+            f"{damaged.name}: its sha256 differs from the one recorded"
+        ]
+        again = verify()
+        assert again.read_back == 1 and again.problems == found.problems  # until it is mended
+
+        (tmp_path / f"{days[2]}.parquet").unlink()
+        (tmp_path / f"{days[3]}.parquet").write_bytes(b"short")
+        last = verify()
+        assert last.present == 2 and last.problems[1:] == [
+            f"{days[2]}.parquet: missing",
+            f"{days[3]}.parquet: 5 bytes, 1000 when it was made",
+        ]
 
 
 def _any_file(folder) -> bool:

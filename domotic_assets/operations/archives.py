@@ -18,6 +18,9 @@ verified archive whose source is still there (dropped next time). Nothing is dro
 `restore` puts days back: Bronze files byte-identical at their paths, Silver and Gold rows identical
 (their digest compared with the archive's). Gold can also be rebuilt from the restored Silver (`domotic
 run --select gold`), and equals what was archived.
+
+`verify` is the nightly check: every archive present with its size, and its sha256 read back at least
+every `READ_BACK_DAYS` (pidb parameter `archive_read_back_days`).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ from domotic_assets.warehouse import archive_tables
 from domotic_assets.warehouse.table_digests import TableDigest
 
 MANIFEST = "MANIFEST.sha256"
+READ_BACK_DAYS = 30
+"""An archive's sha256 is read back at least this often (days): each night reads about 1/30 of them."""
 
 
 class ArchiveError(RuntimeError):
@@ -164,6 +169,7 @@ def archive_bronze_day(
             len(files),
             hashlib.sha256(manifest).hexdigest(),
             sha256_of(target),
+            target.stat().st_size,
         )
     for name in on_disk:
         (bronze / name).unlink()
@@ -200,7 +206,15 @@ def archive_table_day(conn: psycopg.Connection, archive: Path, layer: str, relat
     _verify_parquet(conn, target, relation, expected)
     with conn.transaction():
         archive_tables.record(
-            conn, layer, relation, day, relative, expected.rows, expected.digest, sha256_of(target)
+            conn,
+            layer,
+            relation,
+            day,
+            relative,
+            expected.rows,
+            expected.digest,
+            sha256_of(target),
+            target.stat().st_size,
         )
     return archive_tables.drop_day(conn, layer, relation, day, expected)
 
@@ -269,15 +283,42 @@ def restore(
     return restored
 
 
-def verify(conn: psycopg.Connection, archive_root: Path) -> list[str]:
-    """Every recorded archive checked against its sha256: the problems found."""
+@dataclass
+class Verification:
+    """One night's check of the archives: the problems found, how many archives were present with their
+    size, and how many of those had their sha256 read back."""
+
+    problems: list[str]
+    present: int
+    read_back: int
+
+
+def verify(conn: psycopg.Connection, archive_root: Path, every_days: float = READ_BACK_DAYS) -> Verification:
+    """Every recorded archive checked for its presence and size; its sha256 read back when it was last
+    read back `every_days` or more ago (or never), so each night reads about 1/`every_days` of the
+    archives and none goes longer unread (a scrub, as storage systems do), instead of every archive ever
+    made every night."""
     with conn.transaction():
         entries = archive_tables.archived(conn)
-    problems = []
+        due_before = conn.execute("SELECT now() - %s * interval '1 day'", (every_days,)).fetchone()[0]
+    found = Verification([], 0, 0)
     for entry in entries:
         path = archive_root / entry["path"]
-        if not path.exists():
-            problems.append(f"{entry['path']}: missing")
-        elif sha256_of(path) != entry["file_sha256"]:
-            problems.append(f"{entry['path']}: its sha256 differs from the one recorded")
-    return problems
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            found.problems.append(f"{entry['path']}: missing")
+            continue
+        if entry["file_bytes"] is not None and size != entry["file_bytes"]:
+            found.problems.append(f"{entry['path']}: {size} bytes, {entry['file_bytes']} when it was made")
+            continue
+        found.present += 1
+        if entry["verified_at"] is not None and entry["verified_at"] > due_before:
+            continue
+        found.read_back += 1
+        if sha256_of(path) != entry["file_sha256"]:
+            found.problems.append(f"{entry['path']}: its sha256 differs from the one recorded")
+        else:
+            with conn.transaction():
+                archive_tables.read_back(conn, entry["layer"], entry["relation"], entry["day"], size)
+    return found

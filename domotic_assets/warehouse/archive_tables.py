@@ -31,6 +31,10 @@ CREATE TABLE IF NOT EXISTS meta.archives (
     restored_at timestamptz,
     PRIMARY KEY (layer, relation, day)
 );
+-- the archive's size when made, and when its sha256 was last read back and matched (null: before these
+-- were kept; the next night's check reads it)
+ALTER TABLE meta.archives ADD COLUMN IF NOT EXISTS file_bytes bigint;
+ALTER TABLE meta.archives ADD COLUMN IF NOT EXISTS verified_at timestamptz;
 """
 
 SILVER_DAY_TABLES = ("sensor_events", "household_telemetry")
@@ -62,16 +66,27 @@ def record(
     rows: int,
     digest: str,
     file_sha256: str,
+    file_bytes: int,
 ) -> None:
     """An archive made and verified (replacing an earlier one of the same day, whose source was not
     dropped)."""
     conn.execute(
-        """INSERT INTO meta.archives (layer, relation, day, path, rows, digest, file_sha256)
-           VALUES (%s, %s, %s, %s, %s, %s, %s)
+        """INSERT INTO meta.archives (layer, relation, day, path, rows, digest, file_sha256, file_bytes,
+               verified_at)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now())
            ON CONFLICT (layer, relation, day) DO UPDATE SET path = excluded.path, rows = excluded.rows,
-               digest = excluded.digest, file_sha256 = excluded.file_sha256, archived_at = now(),
-               removed_at = NULL, restored_at = NULL""",
-        (layer, relation, day, path, rows, digest, file_sha256),
+               digest = excluded.digest, file_sha256 = excluded.file_sha256, file_bytes = excluded.file_bytes,
+               verified_at = now(), archived_at = now(), removed_at = NULL, restored_at = NULL""",
+        (layer, relation, day, path, rows, digest, file_sha256, file_bytes),
+    )
+
+
+def read_back(conn: psycopg.Connection, layer: str, relation: str, day: date, file_bytes: int) -> None:
+    """The archive's sha256 was read back and matched now (its size kept if it was not)."""
+    conn.execute(
+        """UPDATE meta.archives SET verified_at = now(), file_bytes = coalesce(file_bytes, %s)
+           WHERE layer = %s AND relation = %s AND day = %s""",
+        (file_bytes, layer, relation, day),
     )
 
 
@@ -93,7 +108,8 @@ def archived(
     """The archives of `layer` (all when None) whose day lies in [first, last]."""
     cur = conn.cursor(row_factory=dict_row)
     return cur.execute(
-        """SELECT layer, relation, day, path, rows, digest, file_sha256, removed_at, restored_at
+        """SELECT layer, relation, day, path, rows, digest, file_sha256, file_bytes, verified_at, removed_at,
+                  restored_at
            FROM meta.archives
            WHERE (%(layer)s::text IS NULL OR layer = %(layer)s)
              AND (%(first)s::date IS NULL OR day >= %(first)s) AND (%(last)s::date IS NULL OR day <= %(last)s)

@@ -1,6 +1,6 @@
 """`archives`: every day older than its retention moved out of the hot layers, each archive verified before
-its source is dropped (`operations.archives`), run every night; its check reads every archive recorded
-back against its sha256."""
+its source is dropped (`operations.archives`), run every night; its check finds every archive recorded
+with its size, and reads back the sha256 of those not read back for 30 days (a rotating scrub)."""
 
 from datetime import datetime
 
@@ -26,7 +26,8 @@ VERIFIED = "archives_verify"
         dg.AssetCheckSpec(
             VERIFIED,
             asset="archives",
-            description="Every archive recorded in meta.archives is on disk with the sha256 recorded.",
+            description="Every archive recorded in meta.archives is on disk with its size, and each one's "
+            "sha256 is read back at least every 30 days (pidb parameter archive_read_back_days).",
         )
     ],
     description="Days past their retention archived: Bronze apartment-days as tar + zstd (raw files kept "
@@ -45,7 +46,9 @@ def archives(
         limits = retention.cutoffs(today, parameters_named(conn, "retention_"))
         with operation_runs.recorded(conn, "archive") as outcome:
             report = archiving.archive(conn, bronze.path, archive.path, limits)
-            problems = archiving.verify(conn, archive.path)
+            every = parameters_named(conn, "archive_").get("archive_read_back_days", archiving.READ_BACK_DAYS)
+            checked = archiving.verify(conn, archive.path, every)
+            problems = checked.problems
             outcome.ok, outcome.detail = not problems, "; ".join(problems) or "archived and verified"
     context.log.info(f"archived {report.archived}, dropped {report.dropped}; left: {report.left}")
     return dg.MaterializeResult(
@@ -64,6 +67,8 @@ def archives(
                 metadata={
                     "problems": dg.MetadataValue.text("\n".join(problems) or "none"),
                     "archived_days": sum(report.archived.values()),
+                    "archives_present": checked.present,
+                    "archives_read_back": checked.read_back,
                 },
             )
         ],
