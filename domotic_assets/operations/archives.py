@@ -319,6 +319,5 @@ def verify(conn: psycopg.Connection, archive_root: Path, every_days: float = REA
         if sha256_of(path) != entry["file_sha256"]:
             found.problems.append(f"{entry['path']}: its sha256 differs from the one recorded")
         else:
-            with conn.transaction():
-                archive_tables.read_back(conn, entry["layer"], entry["relation"], entry["day"], size)
+            archive_tables.read_back(conn, entry["layer"], entry["relation"], entry["day"], size)
     return found
