@@ -1,5 +1,7 @@
 """Bronze assets over simulated data: placement by the document's own time, immutability, quarantine."""
 
+import dataclasses
+import hashlib
 import os
 import shutil
 import time
@@ -11,6 +13,7 @@ import psycopg
 
 from domotic_assets.defs.bronze.assets import bronze_sensor_files, bronze_weather_files
 from domotic_assets.defs.resources import build_resources
+from domotic_assets.ingest import sensor_files
 from domotic_assets_tests.bronze_helpers import bronze_snapshot, materialize_bronze
 
 
@@ -108,6 +111,29 @@ def test_a_changed_file_under_a_known_name_becomes_a_new_version(settings, feed)
     folder = settings.bronze_dir / "jimmy/2023/08/18/10"
     assert (folder / "jimmy_20230818T101500.json").read_bytes() == original
     assert (folder / "jimmy_20230818T101500.v2.json").read_bytes() == source.read_bytes()
+
+
+def test_worker_processes_store_what_one_process_stores(settings, feed, make_database, monkeypatch):
+    """Many new files are read, judged and copied by worker processes: the same Bronze, tracking rows and
+    version numbers as one process, with a name sent twice with different bytes in different chunks."""
+    original = feed.share / "jimmy/2023/08/18/jimmy_20230818T101500.json"
+    resent = feed.share / "jimmy/resent/jimmy_20230818T101500.json"
+    resent.parent.mkdir()
+    resent.write_bytes(original.read_bytes().replace(b'"firmware":"4.2.1"', b'"firmware":"4.2.2"'))
+    os.utime(resent, (time.time() - 600, time.time() - 600))  # arrives last: it is version 2
+    one = dataclasses.replace(settings, home=settings.home.parent / "one", pg_dsn=make_database())
+    monkeypatch.setattr(sensor_files, "PARALLEL_FROM", 10**9)
+    assert materialize_bronze(one, "2023-08-18", "2023-08-19").success
+    monkeypatch.setattr(sensor_files, "CHUNK", 700)
+    monkeypatch.setattr(sensor_files, "PARALLEL_FROM", 1)
+    assert materialize_bronze(settings, "2023-08-18", "2023-08-19").success
+    many = bronze_snapshot(settings)
+    assert many == bronze_snapshot(one)
+    assert (
+        many["files"]["jimmy/2023/08/18/10/jimmy_20230818T101500.v2.json"]
+        == hashlib.sha256(resent.read_bytes()).hexdigest()
+    )
+    assert len(many["rows"]) > 4 * 700
 
 
 def test_a_late_file_lands_in_its_own_day(settings, feed):

@@ -22,17 +22,17 @@ def test_a_copy_is_stored_once_and_a_changed_content_becomes_a_new_version(tmp_p
 
 
 WRITER = """
-import sys, time
+import os, sys, time
 from pathlib import Path
 from domotic_assets.ingest import bronze_store
 data = b"x" * (64 << 20)
 def half_then_wait(write):
-    def slow(target, data):
-        write(target, data[: len(data) // 2])
+    def slow(fd, data):
+        write(fd, data[: len(data) // 2])
         print("half", flush=True)
         time.sleep(60)
     return slow
-Path.write_bytes = half_then_wait(Path.write_bytes)
+os.write = half_then_wait(os.write)
 bronze_store.store_immutable(Path(sys.argv[1]), "jimmy/2023/08/18/12/big.json", data)
 """
 

@@ -12,7 +12,7 @@ import smbclient
 
 from domotic_assets.defs.bronze.sensors import sensor_files_sensor
 from domotic_assets.defs.resources import build_resources
-from domotic_assets.ingest import smb_share
+from domotic_assets.ingest import sensor_files, smb_share
 from domotic_assets.ingest.sources import open_landing
 from domotic_assets_tests.bronze_helpers import bronze_snapshot, materialize_bronze
 from domotic_assets_tests.real_sources import failure_message, on_smb_share, retries
@@ -31,6 +31,7 @@ def test_bronze_from_the_share_equals_bronze_from_a_folder(
     assert materialize_bronze(local, "2023-08-18", "2023-08-19").success
     smb = on_smb_share(settings, samba_server, feed.share, monkeypatch)
     assert smb.landing.startswith("smb://") and samba_server["password"] not in smb.landing
+    monkeypatch.setattr(sensor_files, "PARALLEL_FROM", 1)  # worker processes, each with its own session
     result = materialize_bronze(smb, "2023-08-18", "2023-08-19")
     assert result.success
     assert _without_mtimes(bronze_snapshot(smb)) == _without_mtimes(bronze_snapshot(local))

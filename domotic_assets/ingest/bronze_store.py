@@ -32,30 +32,39 @@ def store_immutable(root: Path, relpath: str, data: bytes) -> str:
     could mistake for a copy; `sweep_incoming` clears its temporaries and the next run repairs it.
     Returns the relative path that holds the bytes.
     """
-    temporary = root / INCOMING / f"{os.getpid()}-{secrets.token_hex(6)}"
+    base = os.fspath(root)
+    temporary = f"{base}/{INCOMING}/{os.getpid()}-{secrets.token_hex(6)}"
+    # os-level calls, no pathlib: a run copies hundreds of thousands of files
     try:
-        temporary.write_bytes(data)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except FileNotFoundError:  # the first copy into this root
-        temporary.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_bytes(data)
+        os.makedirs(os.path.dirname(temporary), exist_ok=True)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
+        try:
+            left = memoryview(data)
+            while left:
+                left = left[os.write(fd, left) :]
+        finally:
+            os.close(fd)
         version = 1
         while True:
             candidate = versioned(relpath, version)
+            target = f"{base}/{candidate}"
             try:
-                os.link(temporary, root / candidate)
+                os.link(temporary, target)
                 return candidate
             except FileNotFoundError:  # the first file of its hour: make the folder, link again
-                folder = (root / candidate).parent
-                if folder.is_dir():  # then the temporary is what is gone
+                if not os.path.exists(temporary):  # (another process may have made the folder meanwhile)
                     raise
-                folder.mkdir(parents=True, exist_ok=True)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
             except FileExistsError:
-                if (root / candidate).read_bytes() == data:
-                    return candidate
+                with open(target, "rb") as existing:
+                    if existing.read() == data:
+                        return candidate
                 version += 1
     finally:
-        temporary.unlink(missing_ok=True)
+        os.unlink(temporary)
 
 
 def sweep_incoming(root: Path) -> int:

@@ -14,11 +14,16 @@ even if the gateway cleans its share before a run of that day comes.
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from multiprocessing.util import Finalize
 from pathlib import Path
+from typing import NamedTuple
 
 import psycopg
 
@@ -30,6 +35,8 @@ from domotic_assets.settings import PLATFORM_TIMEZONE
 from domotic_assets.warehouse import bronze_files
 
 CHUNK = 5_000
+PARALLEL_FROM = 2 * CHUNK
+"""New files from which a run reads, judges and copies them in worker processes (fewer: in this one)."""
 
 
 @dataclass
@@ -91,9 +98,14 @@ def ingest_sensor_files(
     settle_seconds: float = 30.0,
     limit: int | None = None,
     now: float | None = None,
+    workers: int = 1,
+    reopen: Callable[[], Landing] | None = None,
 ) -> IngestReport:
     """Register the new complete files of the landing; store those (and any registered earlier)
-    whose day is in `store_days`. Commits per chunk, so an interrupted pass keeps its progress."""
+    whose day is in `store_days`. Commits per chunk, so an interrupted pass keeps its progress.
+
+    With `workers` > 1 and `reopen` (how a worker process opens the landing for itself: its own SMB or
+    sFTP session), PARALLEL_FROM new files or more are read, judged and copied by that many processes."""
     report = IngestReport()
     sweep_incoming(bronze_root)
     store_days = set(store_days)
@@ -113,29 +125,21 @@ def ingest_sensor_files(
     if limit is not None and len(complete) > limit:
         report.backlog = len(complete) - limit
         complete = complete[:limit]
-    for start in range(0, len(complete), CHUNK):
+    for outcomes in _taken_in_chunks(landing, complete, tz_of, bronze_root, store_days, workers, reopen):
         rows = []
-        for entry in complete[start : start + CHUNK]:
-            try:
-                data = landing.read(entry.relpath)
-            except FileNotFoundError:
-                report.vanished += 1
+        for entry, row, day, size_read in outcomes:
+            if row is None:
+                if size_read is None:
+                    report.vanished += 1
+                else:  # still being written after all
+                    report.waiting[entry.relpath] = [size_read, entry.mtime_ns]
                 continue
-            if len(data) != entry.size:  # still being written after all
-                report.waiting[entry.relpath] = [len(data), entry.mtime_ns]
-                continue
-            row, day, relpath = _examine(entry, data, tz_of)
-            reason = row.quarantine_reason
-            if day in store_days or reason is not None:
-                row = row._replace(
-                    bronze_path=store_immutable(bronze_root, relpath, data),
-                    stored_at=datetime.now(UTC),
-                )
-                report.stored += 1
             rows.append(row)
             report.registered += 1
             report.days[day] = report.days.get(day, 0) + 1
-            if reason:
+            report.stored += row.bronze_path is not None
+            if row.quarantine_reason:
+                reason = row.quarantine_reason
                 report.quarantined[reason] = report.quarantined.get(reason, 0) + 1
         if report.stored:
             flush_to_disk()
@@ -144,6 +148,95 @@ def ingest_sensor_files(
     if store_days:
         _store_registered(landing, conn, bronze_root, sorted(store_days), report)
     return report
+
+
+class _Outcome(NamedTuple):
+    entry: LandingEntry
+    row: bronze_files.FileRow | None
+    """None: the file vanished, or is still being written (`size_read` differs from the listing)."""
+    day: date | None = None
+    size_read: int | None = None
+
+
+def _take(
+    landing: Landing,
+    entries: list[LandingEntry],
+    tz_of: Callable[[str], str],
+    bronze_root: Path,
+    store_days: set[date],
+) -> list[_Outcome]:
+    """Read and judge each complete file; copy it into Bronze when its day is stored now or it is
+    unreadable."""
+    outcomes: list[_Outcome] = []
+    for entry in entries:
+        try:
+            data = landing.read(entry.relpath)
+        except FileNotFoundError:
+            outcomes.append(_Outcome(entry, None))
+            continue
+        if len(data) != entry.size:
+            outcomes.append(_Outcome(entry, None, size_read=len(data)))
+            continue
+        row, day, relpath = _examine(entry, data, tz_of)
+        if day in store_days or row.quarantine_reason is not None:
+            row = row._replace(
+                bronze_path=store_immutable(bronze_root, relpath, data), stored_at=datetime.now(UTC)
+            )
+        outcomes.append(_Outcome(entry, row, day))
+    return outcomes
+
+
+def _taken_in_chunks(
+    landing: Landing,
+    complete: list[LandingEntry],
+    tz_of: Callable[[str], str],
+    bronze_root: Path,
+    store_days: set[date],
+    workers: int,
+    reopen: Callable[[], Landing] | None,
+) -> Iterator[list[_Outcome]]:
+    """The outcomes of `complete`, CHUNK files at a time, in order. In worker processes, each chunk is
+    shared out by Bronze name, so the versions of one name are copied in arrival order by one worker, and a
+    chunk starts only when the one before is copied; it is judged while the caller registers the one
+    before."""
+    chunks = [complete[start : start + CHUNK] for start in range(0, len(complete), CHUNK)]
+    if workers < 2 or reopen is None or len(complete) < PARALLEL_FROM:
+        for chunk in chunks:
+            yield _take(landing, chunk, tz_of, bronze_root, store_days)
+        return
+    # fork: the workers inherit `reopen` and `tz_of` (closures need not be picklable)
+    context = multiprocessing.get_context("fork")
+    setup = (reopen, tz_of, bronze_root, store_days)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=setup) as pool:
+
+        def submit(chunk: list[LandingEntry]) -> list:
+            shares: list[list[LandingEntry]] = [[] for _ in range(workers)]
+            for entry in chunk:
+                shares[hash((entry.apartment, entry.name)) % workers].append(entry)
+            return [pool.submit(_take_in_worker, share) for share in shares if share]
+
+        pending = submit(chunks[0])
+        for following in [*chunks[1:], None]:
+            outcomes = [outcome for future in pending for outcome in future.result()]
+            pending = submit(following) if following else []
+            yield outcomes
+
+
+_worker_setup: tuple | None = None
+
+
+def _start_worker(reopen: Callable[[], Landing], tz_of, bronze_root: Path, store_days: set[date]) -> None:
+    global _worker_setup
+    gc.freeze()  # the heap inherited from the run is never collected: no pass walks it, no page is copied
+    landing = reopen()
+    Finalize(landing, landing.close, exitpriority=10)
+    _worker_setup = (landing, tz_of, bronze_root, store_days)
+
+
+def _take_in_worker(entries: list[LandingEntry]) -> list[_Outcome]:
+    assert _worker_setup is not None
+    landing, tz_of, bronze_root, store_days = _worker_setup
+    return _take(landing, entries, tz_of, bronze_root, store_days)
 
 
 def _store_registered(

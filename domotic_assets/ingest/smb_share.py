@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import os
 import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -42,8 +43,9 @@ from domotic_assets.ingest.landing import (
 DIRECTORY = 0x10
 REPARSE_POINT = 0x400
 _CONNECTIONS: dict[tuple, dict] = {}
-"""smbclient connection caches, one per server and credentials (smbclient's own would reuse a
-session of the same user whatever password is given later)."""
+"""smbclient connection caches, one per process, server and credentials (smbclient's own would reuse a
+session of the same user whatever password is given later; a worker process forked from a run must not
+share the run's socket)."""
 
 
 ENTRY = struct.Struct("<II16xq8xq8xII")
@@ -93,7 +95,7 @@ class SmbShare:
             )
         self.host, self.port, self.user = parts.hostname, parts.port or 445, unquote(parts.username)
         self.root = rf"\\{self.host}\{share}" + "".join(f"\\{p}" for p in folder.split("/") if p)
-        key = (self.host, self.port, self.user, hashlib.sha256(password.encode()).hexdigest())
+        key = (os.getpid(), self.host, self.port, self.user, hashlib.sha256(password.encode()).hexdigest())
         self._session = {
             "port": self.port,
             "username": self.user,

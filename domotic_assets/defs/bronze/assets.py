@@ -56,6 +56,8 @@ def bronze_sensor_files(
             pidb.apartment_timezone(context.log),
             store_days=days,
             settle_seconds=SETTLE_SECONDS,
+            workers=os.cpu_count() or 1,
+            reopen=landing.open,
         )
         totals = bronze_files.day_totals(conn, days)
         recorded = bronze_files.stored_paths(conn, days)
