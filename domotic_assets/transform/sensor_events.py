@@ -236,7 +236,7 @@ def read_day(
             "sensor": events["sensor"],
             "category": events["category"],
             "measure": events["measure"],
-            "ts": pd.to_datetime(events["ts_ns"], utc=True),
+            "ts": pd.DatetimeIndex(events["ts_ns"].to_numpy().view("datetime64[ns]")).tz_localize("UTC"),
             "value": events["value"],
             "unit": _categorical([UNITS[(key[0], key[3])] for key in keys], events["series"].to_numpy()),
             "is_outlier": events["is_outlier"],

@@ -267,6 +267,10 @@ def refresh_unknown_references(cur: psycopg.Cursor, day: date) -> None:
     )
 
 
+ANALYZE_AFTER_CHANGES = 50
+"""PostgreSQL's own autovacuum_analyze_threshold, counted on top of the rows a load wrote."""
+
+
 def replace_day(
     conn: psycopg.Connection,
     day: date,
@@ -286,8 +290,10 @@ def replace_day(
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS silver.{name}__load")
         cur.execute(f"CREATE TABLE silver.{name}__load ({EVENT_TABLE_COLUMNS})")
+        written = 0
         for payload in event_payloads:
-            binary_copy.copy_payload(cur, f"silver.{name}__load", list(EVENT_COLUMNS), payload)
+            binary_copy.copy_payload(cur, f"silver.{name}__load", list(EVENT_COLUMNS), payload, freeze=True)
+            written += cur.rowcount
         cur.execute(
             sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK (ts >= {} AND ts < {})").format(
                 sql.Identifier("silver", f"{name}__load"),
@@ -309,7 +315,14 @@ def replace_day(
             cur.execute(f"""INSERT INTO silver.{name}__load SELECT * FROM silver.{name}
                                 WHERE source_file_id IS NULL
                             ON CONFLICT (apartment, sensor, measure, ts) DO NOTHING""")
+            written += cur.rowcount
             cur.execute(f"DROP TABLE silver.{name}")
+        # The load is written frozen and analysed above: autovacuum is left to act on later changes only
+        # (stream rows, appended tails), not to vacuum and analyse every loaded day a second time.
+        cur.execute(
+            f"ALTER TABLE silver.{name}__load SET (autovacuum_vacuum_insert_threshold = -1, "
+            f"autovacuum_analyze_threshold = {written + ANALYZE_AFTER_CHANGES})"
+        )
         cur.execute(f"ALTER TABLE silver.{name}__load RENAME TO {name}")
         cur.execute(f"ALTER INDEX silver.{name}__load_key RENAME TO {name}_key")
         cur.execute(
