@@ -36,7 +36,6 @@ from domotic_assets.contracts.sensor_file import (
     SensorDocument,
     device_errors,
     iter_sensors,
-    iter_values,
     read_sensor_file,
 )
 from domotic_assets.contracts.timestamps import AMBIGUOUS, zone
@@ -91,18 +90,32 @@ class DayReadings:
     last_ts."""
 
 
-def _fast_number(raw: object, category: str, measure: str) -> float | None:
-    """read_number's value (None: missing) for the common case without a call; falls back for the rest."""
+MEASURE_BOUNDS = tuple(
+    (category, tuple((measure, bounds_for(category, measure)) for measure in measures))
+    for category, measures in MEASURES.items()
+)
+"""Each category's measures with their physical bounds, in the contract's order (the parse loop's table)."""
+
+
+def _value(raw: object, bounds: tuple[float, float]) -> float | None:
+    """read_number's value (None: missing, an infinity included) for the common types without a call;
+    the rest (strings, None, other types) falls back to read_number."""
     if type(raw) is float:
-        if math.isnan(raw):
+        if raw != raw or raw in _INFINITIES:  # NaN, or an infinity
             return None
-        return None if raw in SENTINELS and not possible(raw, bounds_for(category, measure)) else raw
-    if type(raw) is bool:
+        value = raw
+    elif type(raw) is bool:
         return 1.0 if raw else 0.0
-    if type(raw) is int:
-        return None if raw in SENTINELS and not possible(raw, bounds_for(category, measure)) else float(raw)
-    value, _ = read_number(raw, bounds_for(category, measure))
+    elif type(raw) is int:
+        value = float(raw)
+    else:
+        return read_number(raw, bounds)[0]
+    if value in SENTINELS and not possible(value, bounds):
+        return None
     return value
+
+
+_INFINITIES = (math.inf, -math.inf)
 
 
 @dataclass
@@ -146,19 +159,32 @@ def _parse(
         out.doc_ts[index] = int(doc.ts.timestamp()) * 1_000_000_000 + doc.ts.microsecond * 1000
         out.flags[index] = doc.ts_flag
         total = missing = 0
-        for category, sensor, room, measure, raw in iter_values(doc):
-            total += 1
-            value = _fast_number(raw, category, measure)
-            if value is None or math.isinf(value):
-                missing += 1
+        body = doc.body
+        for category, measures in MEASURE_BOUNDS:  # iter_values, unrolled: this runs per reading
+            sensors = body.get(category)
+            if not isinstance(sensors, dict):
                 continue
-            key = (category, sensor, room, measure)
-            series = keys.get(key)
-            if series is None:
-                series = keys[key] = len(keys)
-            add_file(index)
-            add_series(series)
-            add_value(value)
+            for sensor, attributes in sensors.items():
+                if not isinstance(attributes, dict):
+                    continue
+                room = attributes.get("room")
+                if not isinstance(room, str):
+                    room = None
+                for measure, bounds in measures:
+                    if measure not in attributes:
+                        continue
+                    total += 1
+                    value = _value(attributes[measure], bounds)
+                    if value is None:
+                        missing += 1
+                        continue
+                    key = (category, sensor, room, measure)
+                    series = keys.get(key)
+                    if series is None:
+                        series = keys[key] = len(keys)
+                    add_file(index)
+                    add_series(series)
+                    add_value(value)
         out.totals[index], out.missing[index] = total, missing
         for error in device_errors(doc):
             out.errors.append(

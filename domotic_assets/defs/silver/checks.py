@@ -57,10 +57,11 @@ def evaluate_sensor_event_checks(conn, days, connect=None) -> list[dg.AssetCheck
         if connect is not None:
             pool = stack.enter_context(ThreadPoolExecutor(1))
             beside = pool.submit(quality.stuck_sensors, stack.enter_context(connect()), days, hours)
+        counts = quality.measure_counts(conn, days)
         outcomes = {
             "no_duplicate_keys": quality.duplicate_keys(conn, days),
-            "reconciliation": quality.reconciliation(conn, days),
-            "outlier_rate": quality.outlier_rates(conn, days),
+            "reconciliation": quality.reconciliation(conn, days, counts),
+            "outlier_rate": quality.outlier_rates(counts),
             "gaps": quality.gaps(conn, days),
             "unknown_sensors": quality.unknown_references(conn, days),
             "live_freshness": quality.freshness(conn),
