@@ -93,6 +93,17 @@ def test_rerunning_changes_nothing_and_a_lost_day_is_rebuilt_identically(setting
     assert bronze_snapshot(settings) == first
 
 
+def test_a_sensor_file_lost_from_bronze_fails_the_check_by_name(settings, feed):
+    assert materialize_bronze(settings, "2023-08-18").success
+    lost = "jimmy/2023/08/18/10/jimmy_20230818T101500.json"
+    (settings.bronze_dir / lost).unlink()
+    result = materialize_bronze(settings, "2023-08-18")
+    (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "files_accounted_for"]
+    assert not check.passed
+    assert check.metadata["files_missing_on_disk"].value == 1
+    assert check.metadata["first_missing"].value == [lost]
+
+
 def test_a_weather_file_lost_from_disk_is_put_back(settings, feed):
     assert materialize_bronze(settings, "2023-08-18", assets=[bronze_weather_files]).success
     copy = settings.bronze_dir / "weather/2023/08/18/Pred_2023-08-18.csv"

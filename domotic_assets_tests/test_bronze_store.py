@@ -53,3 +53,12 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+def test_missing_files_are_named_from_one_listing_per_folder(tmp_path):
+    kept = bronze_store.store_immutable(tmp_path, "jimmy/2023/08/18/12/a.json", b"{}")
+    lost = bronze_store.store_immutable(tmp_path, "jimmy/2023/08/18/12/b.json", b"[]")
+    (tmp_path / lost).unlink()
+    (tmp_path / "jimmy/2023/08/18/13/c.json").mkdir(parents=True)  # a folder where a file should be
+    recorded = [kept, lost, "jimmy/2023/08/18/13/c.json", "jeremie/2023/08/18/12/d.json"]
+    assert bronze_store.missing_files(tmp_path, recorded) == recorded[1:]

@@ -94,3 +94,21 @@ def _alive(pid: int) -> bool:
 def flush_to_disk() -> None:
     """Make every file written so far durable before the tracking table says it is stored."""
     os.sync()
+
+
+def missing_files(root: Path, relpaths: list[str]) -> list[str]:
+    """The paths (relative to `root`) that are not files on disk. Each folder is listed once, instead of
+    a look-up per file: a day range holds hundreds of thousands of files in a few thousand folders."""
+    by_folder: dict[str, list[str]] = {}
+    for relpath in relpaths:
+        folder, _, name = relpath.rpartition("/")
+        by_folder.setdefault(folder, []).append(name)
+    missing = []
+    for folder, names in by_folder.items():
+        try:
+            with os.scandir(os.path.join(root, folder)) as entries:
+                files = {entry.name for entry in entries if entry.is_file()}
+        except (FileNotFoundError, NotADirectoryError):
+            files = set()
+        missing += [f"{folder}/{name}" if folder else name for name in names if name not in files]
+    return missing

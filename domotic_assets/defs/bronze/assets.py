@@ -10,6 +10,7 @@ from domotic_assets.defs.day_writers import writing_days
 from domotic_assets.defs.failures import source_guard, warehouse_guard
 from domotic_assets.defs.partitions import daily_partitions, partition_days, single_run_backfill
 from domotic_assets.defs.resources import BronzeResource, LandingResource, PidbResource, WarehouseResource
+from domotic_assets.ingest import bronze_store
 from domotic_assets.ingest.sensor_files import ingest_sensor_files
 from domotic_assets.ingest.weather_files import ingest_weather_files
 from domotic_assets.warehouse import bronze_files
@@ -61,8 +62,7 @@ def bronze_sensor_files(
         )
         totals = bronze_files.day_totals(conn, days)
         recorded = bronze_files.stored_paths(conn, days)
-    root = str(bronze.path)
-    not_on_disk = [path for path in recorded if not os.path.isfile(os.path.join(root, path))]
+    not_on_disk = bronze_store.missing_files(bronze.path, recorded)
     other_days = {d.isoformat(): n for d, n in sorted(report.days.items()) if d not in set(days)}
     if other_days:
         context.log.info(
