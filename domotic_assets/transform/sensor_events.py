@@ -25,6 +25,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -67,8 +68,9 @@ ATTRIBUTES = {"doors": ("kind",), "consumptions": ("meter",), "plugs": ("device"
 ATTRIBUTE_COLUMNS = ["apartment", "sensor", "attribute", "value", "last_ts"]
 
 
-@dataclass(frozen=True)
-class SourceFile:
+class SourceFile(NamedTuple):
+    """A Bronze file to read (a tuple: a day's thousands are made, and sent to a worker, cheaply)."""
+
     file_id: int
     bronze_path: str
     apartment: str

@@ -163,7 +163,7 @@ def loadable(
            ORDER BY f.id""",
         (day, since, since, new_only),
     ).fetchall()
-    return [SourceFile(*row) for row in rows]
+    return [SourceFile._make(row) for row in rows]
 
 
 def doc_times(conn: psycopg.Connection, file_ids: list[int]) -> dict[int, tuple[datetime, str | None]]:
