@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -64,7 +65,8 @@ def store_immutable(root: Path, relpath: str, data: bytes) -> str:
                         return candidate
                 version += 1
     finally:
-        os.unlink(temporary)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
 
 
 def sweep_incoming(root: Path) -> int:

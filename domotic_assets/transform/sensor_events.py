@@ -97,6 +97,7 @@ MEASURE_BOUNDS = tuple(
     for category, measures in MEASURES.items()
 )
 """Each category's measures with their physical bounds, in the contract's order (the parse loop's table)."""
+_INFINITIES = (math.inf, -math.inf)
 
 
 def _value(raw: object, bounds: tuple[float, float]) -> float | None:
@@ -115,9 +116,6 @@ def _value(raw: object, bounds: tuple[float, float]) -> float | None:
     if value in SENTINELS and not possible(value, bounds):
         return None
     return value
-
-
-_INFINITIES = (math.inf, -math.inf)
 
 
 @dataclass
