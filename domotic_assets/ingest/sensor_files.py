@@ -137,9 +137,9 @@ def ingest_sensor_files(
             rows.append(row)
             report.registered += 1
             report.days[day] = report.days.get(day, 0) + 1
-            report.stored += row.bronze_path is not None
-            if row.quarantine_reason:
-                reason = row.quarantine_reason
+            if row.bronze_path is not None:
+                report.stored += 1
+            if reason := row.quarantine_reason:
                 report.quarantined[reason] = report.quarantined.get(reason, 0) + 1
         if report.stored:
             flush_to_disk()
