@@ -158,7 +158,7 @@ def test_a_failed_swap_leaves_the_previous_day_whole(settings, feed):
     with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
         with pytest.raises(psycopg.errors.CheckViolation):
             # a row outside its day
-            replace_day(conn, date(2023, 8, 18), [encode(bad, EVENT_TYPES)], empty, empty, empty)
+            replace_day(conn, date(2023, 8, 18), encode(bad, EVENT_TYPES), empty, empty, empty)
         leftovers = conn.execute("SELECT count(*) FROM pg_class WHERE relname LIKE '%%__load'").fetchone()[0]
     assert leftovers == 0
     assert table_digest(settings.pg_dsn) == before

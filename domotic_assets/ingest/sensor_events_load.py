@@ -23,12 +23,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+import pandas as pd
 import psycopg
 
 from domotic_assets.settings import PLATFORM_TIMEZONE
 from domotic_assets.transform.sensor_events import (
     DayReadings,
     SourceFile,
+    changed_flags,
     last_totals,
     read_day,
     with_previous_totals,
@@ -65,9 +67,9 @@ def _transform(args) -> DayReadings:
 
 @dataclass
 class _EncodedDay:
-    """A day transformed in a worker: its events other than counters already encoded for COPY (the bulk),
-    the counter readings still as rows, since the writer judges their first minutes again when the day
-    before was transformed beside this one."""
+    """A day transformed in a worker: all its events encoded for COPY, in the order of the day's unique key
+    (a presorted table builds its index three times faster), and its counter readings again as rows, since
+    their first minutes are judged again when the day before was transformed beside this one."""
 
     readings: DayReadings
     """`events` holds the counter (`total`) readings only."""
@@ -78,10 +80,9 @@ class _EncodedDay:
 
 def _transform_and_encode(args) -> _EncodedDay:
     readings = _transform(args)
-    counters = (readings.events["measure"] == "total").to_numpy()
-    others = readings.events[~counters]
-    readings.events = readings.events[counters].reset_index(drop=True)
-    return _EncodedDay(readings, encode(others, EVENT_TYPES), len(others), int(others["is_outlier"].sum()))
+    events = readings.events
+    readings.events = events[(events["measure"] == "total").to_numpy()].reset_index(drop=True)
+    return _EncodedDay(readings, encode(events, EVENT_TYPES), len(events), int(events["is_outlier"].sum()))
 
 
 WRITERS = 2
@@ -134,13 +135,14 @@ def load_days(
             nonlocal totals_of_day_before
             day, files, previous, future = transforming.popleft()
             done = future.result()
-            counters = done.readings.events
+            counters, outliers, corrections = done.readings.events, done.outliers, None
             if day - timedelta(days=1) in in_run:
                 # the day before was transformed beside this one, not read from Silver: judge midnight again
-                counters = with_previous_totals(counters, {**previous, **totals_of_day_before})
-            payloads = [done.payload, encode(counters, EVENT_TYPES)]
-            rows, outliers = done.rows + len(counters), done.outliers + int(counters["is_outlier"].sum())
-            swapping.append(swapper.submit(swap, day, files, done.readings, payloads, rows, outliers))
+                judged = with_previous_totals(counters.copy(), {**previous, **totals_of_day_before})
+                corrections = changed_flags(counters, judged)
+                outliers += int(judged["is_outlier"].sum()) - int(counters["is_outlier"].sum())
+                counters = judged
+            swapping.append(swapper.submit(swap, day, files, done, corrections, outliers))
             totals_of_day_before = last_totals(counters)
             while len(swapping) > concurrent_swaps:
                 results.append(swapping.popleft().result())
@@ -179,11 +181,12 @@ def _swap_in(
     conn: psycopg.Connection,
     day: date,
     files: list[SourceFile],
-    readings: DayReadings,
-    payloads: list[bytes],
-    rows: int,
+    done: _EncodedDay,
+    corrections: pd.DataFrame | None,
     outliers: int,
 ) -> DayLoad:
+    """`outliers`: the day's, after its counters were judged again (`corrections`)."""
+    readings = done.readings
     by_id = {f.file_id: f for f in files}
     watermark = readings.files.assign(
         path=[by_id[i].bronze_path for i in readings.files["file_id"]],
@@ -191,8 +194,10 @@ def _swap_in(
         partition_day=day,
     )
     errors = readings.errors.assign(partition_day=day)
-    replace_day(conn, day, payloads, watermark, errors, readings.attributes.assign(partition_day=day))
-    return _summary(day, files, readings, rows, outliers)
+    replace_day(
+        conn, day, done.payload, watermark, errors, readings.attributes.assign(partition_day=day), corrections
+    )
+    return _summary(day, files, readings, done.rows, outliers)
 
 
 def _summary(day: date, files: list[SourceFile], readings: DayReadings, rows: int, outliers: int) -> DayLoad:

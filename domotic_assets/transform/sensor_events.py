@@ -341,10 +341,22 @@ def with_previous_totals(events: pd.DataFrame, previous_totals: dict[tuple[str, 
     part = events.loc[totals, ["apartment", "sensor", "category", "measure", "value"]].reset_index(drop=True)
     part["ts_ns"] = events.loc[totals, "ts"].astype("int64").to_numpy()
     judged = _counter_resets(flag_outliers(part, previous_totals), previous_totals)
-    events.loc[totals, ["is_outlier", "outlier_reason", "counter_reset"]] = judged[
-        ["is_outlier", "outlier_reason", "counter_reset"]
-    ].to_numpy()
+    events.loc[totals, JUDGED_COLUMNS] = judged[JUDGED_COLUMNS].to_numpy()
     return events
+
+
+JUDGED_COLUMNS = ["is_outlier", "outlier_reason", "counter_reset"]
+KEY_COLUMNS = ["apartment", "sensor", "measure", "ts"]
+
+
+def changed_flags(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `after` (the same rows as `before`, judged again) whose flags changed: their key and
+    new flags."""
+    changed = np.zeros(len(after), dtype=bool)
+    for column in JUDGED_COLUMNS:
+        old, new = before[column].to_numpy(), after[column].to_numpy()
+        changed |= (old != new) & ~(pd.isna(old) & pd.isna(new))
+    return after.loc[changed, KEY_COLUMNS + JUDGED_COLUMNS].reset_index(drop=True)
 
 
 def _counter_resets(events: pd.DataFrame, previous_totals: dict[tuple[str, str], float]) -> pd.DataFrame:

@@ -274,13 +274,16 @@ ANALYZE_AFTER_CHANGES = 50
 def replace_day(
     conn: psycopg.Connection,
     day: date,
-    event_payloads: list[bytes],
+    events_payload: bytes,
     watermark: pd.DataFrame,
     errors: pd.DataFrame,
     attributes: pd.DataFrame,
+    corrections: pd.DataFrame | None = None,
 ) -> None:
-    """Swap in a new version of one day of Silver sensor data, all or nothing. `event_payloads`: the day's
-    events, encoded by `binary_copy.encode` with the columns of EVENT_COLUMNS and EVENT_TYPES.
+    """Swap in a new version of one day of Silver sensor data, all or nothing. `events_payload`: the day's
+    events, encoded by `binary_copy.encode` with the columns of EVENT_COLUMNS and EVENT_TYPES, best in the
+    order of the unique key (the index is then built from presorted rows). `corrections`: new flags
+    (`changed_flags`) for some of those rows, by key.
 
     Several connections may replace different days at once: the side table is built (COPY, key, statistics)
     without touching the parent table, and only the swap itself, which locks the parent, is taken one at a
@@ -290,10 +293,10 @@ def replace_day(
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS silver.{name}__load")
         cur.execute(f"CREATE TABLE silver.{name}__load ({EVENT_TABLE_COLUMNS})")
-        written = 0
-        for payload in event_payloads:
-            binary_copy.copy_payload(cur, f"silver.{name}__load", list(EVENT_COLUMNS), payload, freeze=True)
-            written += cur.rowcount
+        binary_copy.copy_payload(
+            cur, f"silver.{name}__load", list(EVENT_COLUMNS), events_payload, freeze=True
+        )
+        written = cur.rowcount
         cur.execute(
             sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK (ts >= {} AND ts < {})").format(
                 sql.Identifier("silver", f"{name}__load"),
@@ -305,6 +308,8 @@ def replace_day(
         cur.execute(
             f"CREATE UNIQUE INDEX {name}__load_key ON silver.{name}__load (apartment, sensor, measure, ts)"
         )
+        if corrections is not None and len(corrections):
+            _correct_flags(cur, f"silver.{name}__load", corrections)
         cur.execute(f"ANALYZE silver.{name}__load")  # Gold's queries are planned on these statistics
         cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (SWAP_LOCK,))
         partition_lock(cur, name)
@@ -339,6 +344,19 @@ def replace_day(
             if len(frame):
                 copy_frame(cur, f"silver.{table}", frame)  # the caller has set partition_day
         refresh_unknown_references(cur, day)
+
+
+def _correct_flags(cur: psycopg.Cursor, table: str, corrections: pd.DataFrame) -> None:
+    """Set the flags of the rows named by key in `corrections` (a few counter readings after midnight)."""
+    cur.execute(
+        f"""UPDATE {table} e SET is_outlier = c.is_outlier, outlier_reason = c.outlier_reason,
+                                 counter_reset = c.counter_reset
+            FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::bool[], %s::text[],
+                        %s::bool[]) AS c(apartment, sensor, measure, ts, is_outlier, outlier_reason,
+                                         counter_reset)
+            WHERE (e.apartment, e.sensor, e.measure, e.ts) = (c.apartment, c.sensor, c.measure, c.ts)""",
+        [_column_values(corrections[column]) for column in corrections.columns],
+    )
 
 
 def replace_tail(
