@@ -257,6 +257,18 @@ def test_a_temperature_spike_among_its_neighbours_is_flagged():
     assert flagged.is_outlier.sum() == 1
 
 
+def test_each_series_is_judged_among_its_own_readings_only():
+    """A window never reaches the next series (another sensor, or the same id reported by another
+    apartment): three readings are too few to judge, whatever series lies beside them."""
+    few = _series("temperature", [12.0] * 3).assign(apartment="jeremie")
+    warm = _series("temperature", [24.0] * 30)  # jimmy's S: the same id as jeremie's
+    for beside in (warm.assign(apartment="jeremie", sensor="T"), warm):
+        assert not flag_outliers(pd.concat([few, beside], ignore_index=True)).is_outlier.any()
+    spiked = warm.assign(value=[40.0] + [24.0] * 29)  # a series' first minute is judged by its own next ones
+    flagged = flag_outliers(pd.concat([few, spiked], ignore_index=True))
+    assert flagged.outlier_reason.tolist() == [None] * 3 + ["spike"] + [None] * 29
+
+
 def test_a_slow_rise_is_not_a_spike():
     flagged = flag_outliers(_series("co2", np.linspace(450, 1800, 120)))  # a bedroom at night
     assert not flagged.is_outlier.any()
