@@ -123,17 +123,20 @@ class _Parsed:
     """Column lists of every readable value, and per-file accounts, before any rule is applied."""
 
     n: int
-    file: list = field(default_factory=list)
     series: list = field(default_factory=list)
     """Per value, its index in `keys`."""
     keys: dict = field(default_factory=dict)
     """(category, sensor, room, measure) -> its index, in order of first appearance."""
+    measures_of: dict = field(default_factory=dict)
+    """(category, sensor, room) -> {measure: its index in `keys`}: a reading finds its series by measure."""
     value: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     attributes: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.totals = np.zeros(self.n, dtype=np.int64)
+        self.values = np.zeros(self.n, dtype=np.int64)
+        """Per file, how many values it gave (they follow each other in file order)."""
         self.missing = np.zeros(self.n, dtype=np.int64)
         self.doc_ts = np.zeros(self.n, dtype=np.int64)
         self.status = ["loaded"] * self.n
@@ -146,7 +149,7 @@ def _parse(
 ) -> _Parsed:
     """The hot loop: one pass over every document, appending to flat columns (locals: it is hot)."""
     out = _Parsed(len(files))
-    add_file, add_series, add_value, keys = out.file.append, out.series.append, out.value.append, out.keys
+    add_series, add_value, keys, measures_of = out.series.append, out.value.append, out.keys, out.measures_of
     for index, source in enumerate(files):
         try:
             doc = read_sensor_file(read_bytes(source.bronze_path), source.apartment, tz_of(source.apartment))
@@ -159,6 +162,7 @@ def _parse(
         out.doc_ts[index] = int(doc.ts.timestamp()) * 1_000_000_000 + doc.ts.microsecond * 1000
         out.flags[index] = doc.ts_flag
         total = missing = 0
+        given = len(out.value)
         body = doc.body
         for category, measures in MEASURE_BOUNDS:  # iter_values, unrolled: this runs per reading
             sensors = body.get(category)
@@ -170,6 +174,9 @@ def _parse(
                 room = attributes.get("room")
                 if not isinstance(room, str):
                     room = None
+                own = measures_of.get((category, sensor, room))
+                if own is None:
+                    own = measures_of[category, sensor, room] = {}
                 for measure, bounds in measures:
                     if measure not in attributes:
                         continue
@@ -178,14 +185,13 @@ def _parse(
                     if value is None:
                         missing += 1
                         continue
-                    key = (category, sensor, room, measure)
-                    series = keys.get(key)
+                    series = own.get(measure)
                     if series is None:
-                        series = keys[key] = len(keys)
-                    add_file(index)
+                        series = own[measure] = keys[category, sensor, room, measure] = len(keys)
                     add_series(series)
                     add_value(value)
         out.totals[index], out.missing[index] = total, missing
+        out.values[index] = len(out.value) - given
         for error in device_errors(doc):
             out.errors.append(
                 (
@@ -224,7 +230,7 @@ def read_day(
     parsed = _parse(files, read_bytes, tz_of)
     doc_ts, flags = parsed.doc_ts, parsed.flags
     _second_autumn_hour(files, doc_ts, flags, tz_of)
-    file_index = np.asarray(parsed.file, dtype=np.int64)
+    file_index = np.repeat(np.arange(len(files), dtype=np.int64), parsed.values)
     series = np.asarray(parsed.series, dtype=np.int64)
     keys = list(parsed.keys)  # text columns as categoricals: codes per value, each text once per series
     frame = pd.DataFrame(
