@@ -267,6 +267,9 @@ def test_each_series_is_judged_among_its_own_readings_only():
     spiked = warm.assign(value=[40.0] + [24.0] * 29)  # a series' first minute is judged by its own next ones
     flagged = flag_outliers(pd.concat([few, spiked], ignore_index=True))
     assert flagged.outlier_reason.tolist() == [None] * 3 + ["spike"] + [None] * 29
+    plug = _series("power", [100.0] * 3, "plugs").assign(apartment="jeremie")
+    same_id = _series("power", [1000.0, 100.0, 100.0], "plugs")  # no minute before it to compare with
+    assert not flag_outliers(pd.concat([plug, same_id], ignore_index=True)).is_outlier.any()
 
 
 def test_a_slow_rise_is_not_a_spike():

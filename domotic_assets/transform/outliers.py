@@ -32,6 +32,8 @@ HAMPEL_FLOOR = {"temperature": 3.0, "humidity": 10.0, "co2": 250.0, "pressure": 
 HAMPEL_WINDOW = 15
 COUNTER_RATE_MARGIN = 1.5
 MAD_SCALE = 1.4826
+SERIES = ["apartment", "sensor"]
+"""A series is one apartment's sensor (the same id reported by two apartments is two series)."""
 
 
 def bounds_reason(frame: pd.DataFrame) -> np.ndarray:
@@ -65,14 +67,14 @@ def spike_mask(
             mask[part.index.to_numpy()] = deviation > np.maximum(3 * MAD_SCALE * mad, floor)
     power = frame[frame["measure"] == "power"]
     if not power.empty:
-        by_sensor = power.groupby("sensor", sort=False, observed=True)["value"]
+        by_sensor = power.groupby(SERIES, sort=False, observed=True)["value"]
         before, after = by_sensor.shift(1), by_sensor.shift(-1)
         value = power["value"]
         spike = (value > 3 * before + 200) & (value > 3 * after + 200)
         mask[power.index.to_numpy()] |= spike.fillna(False).to_numpy()
     counters = frame[frame["measure"] == "total"]
     if not counters.empty:
-        by_sensor = counters.groupby("sensor", sort=False, observed=True)["value"]
+        by_sensor = counters.groupby(SERIES, sort=False, observed=True)["value"]
         before, after = by_sensor.shift(1), by_sensor.shift(-1)
         first = before.isna()
         if previous_totals and first.any():
@@ -91,7 +93,7 @@ def _series_positions(part: pd.DataFrame) -> np.ndarray:
     one apartment's sensor, the frame being sorted by them)."""
     first = np.zeros(len(part), dtype=bool)
     first[0] = True
-    for column in ("apartment", "sensor"):
+    for column in SERIES:
         codes = pd.factorize(part[column])[0]
         first[1:] |= codes[1:] != codes[:-1]
     return np.arange(len(part)) + (HAMPEL_WINDOW // 2) * np.cumsum(first)
@@ -110,7 +112,7 @@ def _too_fast(counters: pd.DataFrame, tolerance: float) -> np.ndarray:
     """Counter readings that rose faster than the sensor could draw (its power bound, with a margin),
     judged against the previous reading that does not stick out. This catches a spike with no next
     reading to compare with (the day's last minute)."""
-    by_sensor = counters.groupby("sensor", sort=False, observed=True)
+    by_sensor = counters.groupby(SERIES, sort=False, observed=True)
     rise = counters["value"] - by_sensor["value"].shift(1)
     hours = (counters["ts_ns"] - by_sensor["ts_ns"].shift(1)) / 3.6e12
     max_kw = counters["category"].map(lambda c: bounds_for(c, "power")[1] / 1000).astype(float)

@@ -58,6 +58,10 @@ EVENT_COLUMNS = (
     "ts_flag",
     "source_file_id",
 )
+KEY_COLUMNS = ["apartment", "sensor", "measure", "ts"]
+"""The unique key of `silver.sensor_events`, in the order of its index (and of a day's rows)."""
+JUDGED_COLUMNS = ["is_outlier", "outlier_reason", "counter_reset"]
+"""What the rules decide about a reading."""
 RESET_TOLERANCE_KWH = 0.01
 """A counter reading below the previous one by more than this is a reset (a re-paired plug starts
 again near zero); a smaller backward step is rounding jitter of the meter (1 Wh in real exports):
@@ -349,10 +353,6 @@ def with_previous_totals(events: pd.DataFrame, previous_totals: dict[tuple[str, 
     judged = _counter_resets(flag_outliers(part, previous_totals), previous_totals)
     events.loc[totals, JUDGED_COLUMNS] = judged[JUDGED_COLUMNS].to_numpy()
     return events
-
-
-JUDGED_COLUMNS = ["is_outlier", "outlier_reason", "counter_reset"]
-KEY_COLUMNS = ["apartment", "sensor", "measure", "ts"]
 
 
 def changed_flags(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
