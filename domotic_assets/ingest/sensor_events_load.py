@@ -21,12 +21,12 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import partial
 from pathlib import Path
 
 import pandas as pd
 import psycopg
 
+from domotic_assets.ingest.landing import LocalFolder
 from domotic_assets.settings import PLATFORM_TIMEZONE
 from domotic_assets.transform.sensor_events import (
     DayReadings,
@@ -60,15 +60,9 @@ class DayLoad:
 
 def _transform(args) -> DayReadings:
     files, bronze_root, zones, previous = args
-    return read_day(
-        files, partial(_read_file, f"{bronze_root}/"), lambda a: zones.get(a, PLATFORM_TIMEZONE), previous
-    )
-
-
-def _read_file(root: str, relpath: str) -> bytes:
-    """A Bronze file's bytes (plain `open`: a day reads thousands, and pathlib costs more than the read)."""
-    with open(root + relpath, "rb") as file:
-        return file.read()
+    # a folder's plain `open`, not pathlib: a day reads thousands of files, pathlib costs more than the read
+    bronze = LocalFolder(bronze_root)
+    return read_day(files, bronze.read, lambda a: zones.get(a, PLATFORM_TIMEZONE), previous)
 
 
 @dataclass
